@@ -1,0 +1,37 @@
+# The two commands: `make run` (the whole system, embedded SQLite default) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test test-fast fault bench check-deploy clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP)
+	@bash scripts/ensure-infra.sh
+	$(BIN)/python -m shared.supervisor
+
+test: $(STAMP)
+	@bash scripts/ensure-infra.sh --postgres
+	$(BIN)/python -m pytest -q -m "not slow" tests
+	$(BIN)/python -m pytest -q -m slow tests
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+fault: $(STAMP)
+	@bash scripts/ensure-infra.sh --postgres
+	YISHI_FAULT_EVENTS=$${YISHI_FAULT_EVENTS:-20000} $(BIN)/python -m pytest -q -m slow tests
+
+bench: $(STAMP)
+	@bash scripts/ensure-infra.sh --postgres
+	$(BIN)/python -m bench.e2e
+
+clean:
+	rm -rf var .pytest_cache

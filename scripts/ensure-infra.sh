@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Make sure RabbitMQ (and, with --postgres or DATABASE_URL, PostgreSQL) answer on 127.0.0.1.
+# Order of preference: already up; installed but stopped -> start it; a Docker engine -> docker compose;
+# otherwise install the Debian packages and start them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_pg=0
+[ "${1:-}" = "--postgres" ] && want_pg=1
+[[ "${DATABASE_URL:-}" == postgres* ]] && want_pg=1
+
+up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_for() {  # port name
+  for _ in $(seq 1 60); do up "$1" && return 0; sleep 1; done
+  echo "ensure-infra: $2 did not come up on port $1" >&2; return 1
+}
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+has_docker_engine() { command -v docker >/dev/null && docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; }
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_ apt-get update -qq
+  sudo_ apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_rabbitmq() {
+  up 5672 && return 0
+  if ! command -v rabbitmq-server >/dev/null && ! [ -x /usr/sbin/rabbitmq-server ]; then
+    if has_docker_engine; then docker compose up -d rabbitmq; wait_for 5672 RabbitMQ; return; fi
+    echo "ensure-infra: installing rabbitmq-server (Debian package)"
+    apt_install rabbitmq-server
+  fi
+  echo "ensure-infra: starting RabbitMQ"
+  sudo_ rabbitmq-server -detached || sudo_ service rabbitmq-server start || true
+  wait_for 5672 RabbitMQ
+  sudo_ rabbitmqctl await_startup >/dev/null 2>&1 || true
+}
+
+ensure_postgres() {
+  up 5432 && return 0
+  local fresh=0
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    if has_docker_engine; then docker compose up -d postgres; wait_for 5432 PostgreSQL; return; fi
+    echo "ensure-infra: installing postgresql (Debian package)"
+    apt_install postgresql
+    fresh=1
+  fi
+  echo "ensure-infra: starting PostgreSQL"
+  local version; version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  sudo_ pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || sudo_ service postgresql start
+  wait_for 5432 PostgreSQL
+  if [ "$fresh" = 1 ]; then  # the tests log in over TCP as postgres/postgres
+    sudo_ su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\""
+  fi
+}
+
+ensure_rabbitmq
+[ "$want_pg" = 1 ] && ensure_postgres
+exit 0

@@ -1,0 +1,1 @@
+"""casework: the case ledger (问题台账): triage, clocks, assignment, confirmation."""

@@ -1,0 +1,191 @@
+"""Intake domain: a resident's report (Issue), its validation and its category tags. Pure rules."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID, uuid4, uuid5
+from zoneinfo import ZoneInfo
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.errors import InvalidInput
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NAMESPACE = UUID("6f1c0c1e-6a0e-4d7f-9a51-3f1f0e7a9b10")
+
+CHANNELS = ("visit", "online", "hotline", "survey", "open311")  # 走访 / 线上 / 热线 / 调研 / Open311
+
+# Category tags (分类标签), from the work plan's examples. Staff extend the table, not the code:
+# a report's text is matched against every keyword; the category with most hits wins.
+CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "安全隐患": ("消防通道", "消防", "堵塞", "漏电", "电线", "燃气", "煤气", "坠落", "塌", "火灾", "隐患"),
+    "设施维护": ("路灯", "照明", "楼道灯", "灯坏", "电梯", "健身器材", "维修", "损坏", "漏水", "水管", "门禁",
+                 "井盖", "破损", "坏了"),
+    "环境卫生": ("垃圾", "卫生", "清扫", "清运", "异味", "臭", "污水", "堆放", "杂物", "蚊虫", "老鼠", "绿化"),
+    "停车交通": ("停车", "车位", "占道", "电动车", "充电", "乱停"),
+    "邻里纠纷": ("纠纷", "噪音", "吵", "矛盾", "邻居", "争执"),
+    "物业管理": ("物业", "业委会", "换届", "物业费"),
+    "服务供给": ("养老", "助餐", "托育", "儿童", "老人", "医疗", "健康", "无障碍", "活动", "服务"),
+}
+OTHER = "其他"
+CATEGORIES = (*CATEGORY_KEYWORDS, OTHER)
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def tag(text: str) -> tuple[str, list[str]]:
+    """(category, tags) for a report's text: every matched keyword is a tag."""
+    hits = {cat: [k for k in words if k in text] for cat, words in CATEGORY_KEYWORDS.items()}
+    best = max(hits, key=lambda c: len(hits[c]))
+    tags = sorted({k for words in hits.values() for k in words})
+    return (best if hits[best] else OTHER), tags
+
+
+@dataclass(frozen=True)
+class Report:
+    """A validated report as submitted by a resident or an operator on their behalf."""
+
+    channel: str
+    title: str
+    description: str
+    category: str | None
+    location: dict[str, Any]
+    room: str | None  # exact address: kept private, never published
+    reporter: dict[str, str]  # name / phone: personal data, never published
+    reported_at: datetime | None
+
+    def fingerprint(self) -> str:
+        """Digest of what the resident said, to tell a retry from a different report under one key."""
+        body = {k: v for k, v in self.__dict__.items() if k != "reported_at"}
+        body["reported_at"] = self.reported_at.isoformat() if self.reported_at else None
+        return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _text(payload: dict, field: str, *, required: bool, max_len: int, prefix: str = "") -> str | None:
+    value = payload.get(field)
+    name = prefix + field
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidInput(f"{name} is required", name)
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string", name)
+    value = value.strip()
+    if len(value) > max_len:
+        raise InvalidInput(f"{name} is longer than {max_len} characters", name)
+    return value
+
+
+def _number(payload: dict, field: str, low: float, high: float) -> float | None:
+    value = payload.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise InvalidInput(f"location.{field} must be a number between {low} and {high}", f"location.{field}")
+    return float(value)
+
+
+def parse_report(payload: Any, now: datetime) -> Report:
+    """Validate a report's JSON body; raise InvalidInput naming the first offending field."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("body must be a JSON object", "body")
+    channel = payload.get("channel")
+    if channel not in CHANNELS:
+        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}", "channel")
+    title = _text(payload, "title", required=True, max_len=100)
+    description = _text(payload, "description", required=True, max_len=2000)
+    category = _text(payload, "category", required=False, max_len=20)
+    if category is not None and category not in CATEGORIES:
+        raise InvalidInput(f"category must be one of {'、'.join(CATEGORIES)}", "category")
+
+    location = payload.get("location")
+    if not isinstance(location, dict):
+        raise InvalidInput("location is required: an object with at least community", "location")
+    loc = {
+        "community": _text(location, "community", required=True, max_len=50, prefix="location."),
+        "building": _text(location, "building", required=False, max_len=20, prefix="location."),
+        "unit": _text(location, "unit", required=False, max_len=20, prefix="location."),
+        "lat": _number(location, "lat", -90, 90),
+        "lon": _number(location, "lon", -180, 180),
+    }
+    room = _text(location, "room", required=False, max_len=20, prefix="location.")
+
+    reporter = payload.get("reporter")
+    if not isinstance(reporter, dict):
+        raise InvalidInput("reporter is required: an object with name and/or phone", "reporter")
+    name = _text(reporter, "name", required=False, max_len=30, prefix="reporter.")
+    phone = _text(reporter, "phone", required=False, max_len=20, prefix="reporter.")
+    if not name and not phone:
+        raise InvalidInput("reporter needs a name or a phone number", "reporter")
+    if phone and not _PHONE.match(phone):
+        raise InvalidInput("reporter.phone is not a phone number", "reporter.phone")
+
+    reported_at = None
+    if payload.get("reported_at") is not None:
+        try:
+            reported_at = datetime.fromisoformat(str(payload["reported_at"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput("reported_at must be an RFC 3339 time", "reported_at") from None
+        if reported_at.tzinfo is None:
+            raise InvalidInput("reported_at needs a time zone offset", "reported_at")
+        reported_at = reported_at.astimezone(timezone.utc)
+        if reported_at > now + timedelta(minutes=5):
+            raise InvalidInput("reported_at is in the future", "reported_at")
+
+    return Report(channel, title or "", description or "", category, loc, room,
+                  {k: v for k, v in (("name", name), ("phone", phone)) if v}, reported_at)
+
+
+def issue_id_for(idempotency_key: str | None) -> UUID:
+    """A client's Idempotency-Key always names the same issue, so a retry cannot report twice."""
+    return uuid5(NAMESPACE, f"issue:{idempotency_key}") if idempotency_key else uuid4()
+
+
+def new_tracking_code(now: datetime) -> str:
+    """The code a resident quotes to follow (and later confirm) their issue: 查询码."""
+    day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
+    return f"YS-{day}-" + "".join(secrets.choice(_CROCKFORD) for _ in range(8))
+
+
+class Issue(Aggregate):
+    """A resident's report (诉求), from intake to the answer they get back."""
+
+    @event("Reported")
+    def __init__(self, id: UUID, tracking_code: str, report: dict[str, Any], category: str,
+                 tags: list[str], reporter_ref: str, reported_at: datetime, fingerprint: str):
+        self.tracking_code = tracking_code
+        self.report = report
+        self.category = category
+        self.tags = tags
+        self.reporter_ref = reporter_ref
+        self.reported_at = reported_at
+        self.fingerprint = fingerprint
+        self.case: dict[str, Any] | None = None
+        self.progress: list[dict[str, Any]] = []
+
+    @classmethod
+    def report_new(cls, issue_id: UUID, report: Report, now: datetime) -> "Issue":
+        auto_category, tags = tag(f"{report.title} {report.description}")
+        return cls(
+            id=issue_id,
+            tracking_code=new_tracking_code(now),
+            report={"channel": report.channel, "title": report.title, "description": report.description,
+                    "location": report.location, "room": report.room, "reporter": report.reporter},
+            category=report.category or auto_category,
+            tags=tags,
+            reporter_ref="rp-" + uuid4().hex[:16],
+            reported_at=report.reported_at or now,
+            fingerprint=report.fingerprint(),
+        )
+
+    @event("CaseProgressed")
+    def record_case_progress(self, case_id: str, status: str, at: datetime, detail: dict[str, Any]) -> None:
+        """casework's news about this issue, recorded as intake's own fact (so replay needs no upstream)."""
+        self.case = {**(self.case or {}), **detail, "case_id": case_id, "status": status}
+        self.progress.append({"status": status, "at": at, **detail})

@@ -1,0 +1,1 @@
+"""The meetings service: not built yet (see the issue tracker)."""

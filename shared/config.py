@@ -1,0 +1,41 @@
+"""Process configuration, read once from the environment."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVICES = ("intake", "casework", "meetings", "notifications")
+DEFAULT_PORTS = {"intake": 8001, "casework": 8002, "meetings": 8003, "notifications": 8004}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where a service keeps its events and how it reaches the broker.
+
+    `database_url` None means the embedded default: one SQLite file per service under `var_dir`.
+    """
+
+    database_url: str | None
+    amqp_uri: str
+    var_dir: Path
+    poll_interval: float = 0.05
+    max_attempts: int = 5
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        return cls(
+            database_url=os.environ.get("DATABASE_URL") or None,
+            amqp_uri=os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
+            var_dir=Path(os.environ.get("YISHI_VAR_DIR", "var")).resolve(),
+            poll_interval=float(os.environ.get("YISHI_POLL_INTERVAL", "0.05")),
+            max_attempts=int(os.environ.get("YISHI_MAX_ATTEMPTS", "5")),
+        )
+
+    @property
+    def uses_postgres(self) -> bool:
+        return bool(self.database_url and self.database_url.startswith("postgres"))
+
+
+def http_port(service: str) -> int:
+    return int(os.environ.get("YISHI_HTTP_PORT", DEFAULT_PORTS[service]))

@@ -1,0 +1,154 @@
+"""The exactly-once consumer: applies one upstream log, in order, to a service's own store.
+
+One queue per (consumer, upstream), bound to the whole upstream log, consumed by a single active
+consumer. Each message: parse and validate the CloudEvent; skip it if its sequence is already
+tracked (a redelivery or replay); otherwise apply it, the new events and the tracking row in one
+transaction; ack only after that commit. A failing message is retried a bounded number of times,
+then moved to the queue's dead-letter queue (counted) and acked, so it blocks nothing behind it.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from kombu import Connection, Consumer as KombuConsumer, Message, Producer
+
+from shared import metrics, topology
+from shared.application import ServiceApplication
+from shared.contracts import ContractError, from_cloudevent
+from shared.persistence import Database
+
+log = logging.getLogger(__name__)
+
+
+class StoreUnavailable(RuntimeError):
+    """The service's own store failed: stop consuming (unacked messages return in order) and wait."""
+
+
+class Consumer:
+    def __init__(self, app: ServiceApplication, db: Database, upstream: str, amqp_uri: str,
+                 max_attempts: int = 5, prefetch: int = 100):
+        self.app = app
+        self.db = db
+        self.service = app.name
+        self.upstream = upstream
+        self.amqp_uri = amqp_uri
+        self.max_attempts = max_attempts
+        self.prefetch = prefetch
+        self.queue = topology.consumer_queue(self.service, upstream)
+        self._dead_letter_producer: Producer | None = None
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self._consume(stop)
+            except StoreUnavailable:
+                log.warning("consumer %s: store unavailable; waiting for it before consuming again", self.queue.name)
+                self._wait_for_store(stop)
+            except Exception:
+                log.exception("consumer %s: connection lost; reconnecting", self.queue.name)
+                stop.wait(1.0)
+
+    def _wait_for_store(self, stop: threading.Event) -> None:
+        while not stop.wait(1.0):
+            try:
+                self.app.log_head()
+                return
+            except Exception:
+                continue
+
+    def _consume(self, stop: threading.Event) -> None:
+        with Connection(self.amqp_uri, heartbeat=10) as conn, \
+                Connection(self.amqp_uri, heartbeat=10, transport_options={"confirm_publish": True}) as dl_conn:
+            conn.ensure_connection(max_retries=3)
+            topology.declare(conn.default_channel)
+            self._dead_letter_producer = Producer(dl_conn.default_channel, exchange=topology.DEAD_LETTERS)
+            channel = conn.channel()
+            channel.basic_qos(0, self.prefetch, False)
+            with KombuConsumer(channel, queues=[self.queue], on_message=self.handle, no_ack=False):
+                last_lag = 0.0
+                while not stop.is_set():
+                    try:
+                        conn.drain_events(timeout=0.5)
+                    except TimeoutError:
+                        pass
+                    conn.heartbeat_check()
+                    dl_conn.heartbeat_check()
+                    if time.monotonic() - last_lag > 5:
+                        last_lag = time.monotonic()
+                        self._report_lag(conn)
+
+    def handle(self, message: Message) -> None:
+        """Apply one message: ends in an ack or a dead letter, or raises StoreUnavailable (no ack)."""
+        try:
+            event = from_cloudevent(message.body)
+        except ContractError as exc:
+            self._dead_letter(message, f"invalid envelope: {exc} (field {exc.field})", "invalid")
+            return
+        if self.app.has_applied(self.db, self.upstream, event.sequence):
+            metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event.name, "duplicate").inc()
+            message.ack()
+            return
+        if event.prevsequence is not None and not self.app.has_applied(self.db, self.upstream, event.prevsequence):
+            # Published in order, so the predecessor was dead-lettered or its queue was lost: say so and go
+            # on; a retried dead letter still applies, because tracking is kept per sequence.
+            log.warning("consumer %s: %s arrived before %s-%s was applied", self.queue.name, event.id,
+                        self.upstream, event.prevsequence)
+            metrics.CONSUMER_GAPS.labels(self.service, self.upstream).inc()
+        attempts = int((message.headers or {}).get("x-delivery-count", 0))  # deliveries that never got acked
+        if attempts >= self.max_attempts:  # it took its consumer down that often
+            self._dead_letter(message, f"delivered {attempts} times without an ack", event.name, attempts)
+            return
+        while True:
+            started = time.perf_counter()
+            try:
+                self.app.process(event)
+            except IntegrityError:
+                if not self.app.has_applied(self.db, self.upstream, event.sequence):
+                    raise  # a conflict that is not our own tracking row: treat as a handler failure below
+                outcome = "duplicate"
+            except (OperationalError, InterfaceError, sqlite3.OperationalError):
+                raise StoreUnavailable(self.service) from None  # not the message's fault: reconnect later
+            except Exception as exc:  # a handler bug or bad data: bounded retry, never a silent ack
+                attempts += 1
+                log.exception("consumer %s: %s failed (attempt %d)", self.queue.name, event.id, attempts)
+                if attempts >= self.max_attempts:
+                    self._dead_letter(message, f"{type(exc).__name__}: {exc}", event.name, attempts)
+                    return
+                metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event.name, "retried").inc()
+                # Retried here rather than requeued: prefetched successors must not overtake it.
+                time.sleep(min(0.05 * 2 ** attempts, 2.0))
+                continue
+            else:
+                outcome = "applied"
+                metrics.HANDLER_SECONDS.labels(self.service, self.upstream, event.name).observe(
+                    time.perf_counter() - started)
+            break
+        metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event.name, outcome).inc()
+        message.ack()
+
+    def _dead_letter(self, message: Message, error: str, event_name: str, attempts: int = 1) -> None:
+        log.error("consumer %s: dead-lettering %s after %d attempt(s): %s", self.queue.name,
+                  message.properties.get("message_id"), attempts, error)
+        headers = dict(message.headers or {})
+        headers.update({"x-yishi-error": error[:500], "x-yishi-attempts": attempts,
+                        "x-yishi-queue": self.queue.name, "x-yishi-failed-at": time.time()})
+        assert self._dead_letter_producer is not None
+        self._dead_letter_producer.publish(
+            message.body, routing_key=self.queue.name, headers=headers, delivery_mode=2,
+            content_type=message.content_type, content_encoding=message.content_encoding,
+            message_id=message.properties.get("message_id"))
+        metrics.DEAD_LETTERS.labels(self.service, self.queue.name).inc()
+        metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event_name, "dead_lettered").inc()
+        message.ack()
+
+    def _report_lag(self, conn: Any) -> None:
+        try:
+            _, depth, _ = conn.default_channel.queue_declare(self.queue.name, passive=True)
+            metrics.CONSUMER_LAG.labels(self.service, self.queue.name).set(depth)
+        except Exception:
+            log.debug("queue depth of %s unavailable", self.queue.name, exc_info=True)

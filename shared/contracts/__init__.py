@@ -1,0 +1,13 @@
+"""Integration events: the only shapes other services and city systems may rely on."""
+from shared.contracts.catalogue import CATALOGUE, Catalogue, Contract, ContractError
+from shared.contracts.envelope import IntegrationEvent, from_cloudevent, to_cloudevent
+
+__all__ = [
+    "CATALOGUE",
+    "Catalogue",
+    "Contract",
+    "ContractError",
+    "IntegrationEvent",
+    "from_cloudevent",
+    "to_cloudevent",
+]

@@ -1,0 +1,167 @@
+"""The event catalogue: every integration event type, its schema version and its payload schema.
+
+Aggregate events stay private to their service; each service maps them onto these contracts at
+its boundary (see `services/<name>/published.py`). A shape change bumps `version` and registers
+an upcaster from the old version, so consumers keep accepting every version they have ever seen.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+Data = dict[str, Any]
+Upcaster = Callable[[Data], Data]
+
+
+class ContractError(ValueError):
+    """An event does not match its contract; `field` names the offending part."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Contract:
+    service: str
+    name: str
+    version: int
+    schema: Data = field(repr=False)
+
+    @property
+    def type_uri(self) -> str:
+        return f"cn.yishi.{self.service}.{self.name}.v{self.version}"
+
+    def validate(self, data: Data) -> None:
+        errors = sorted(jsonschema.Draft202012Validator(self.schema).iter_errors(data), key=str)
+        if errors:
+            err = errors[0]
+            path = ".".join(str(p) for p in err.absolute_path)
+            raise ContractError(f"{self.type_uri}: {err.message}", field=f"data.{path}" if path else "data")
+
+
+class Catalogue:
+    """Latest contract per (service, name) plus upcasters from every older version."""
+
+    def __init__(self) -> None:
+        self._latest: dict[tuple[str, str], Contract] = {}
+        self._upcasters: dict[tuple[str, str, int], Upcaster] = {}
+
+    def register(self, contract: Contract, upcasters: dict[int, Upcaster] | None = None) -> Contract:
+        self._latest[(contract.service, contract.name)] = contract
+        for from_version, fn in (upcasters or {}).items():
+            self._upcasters[(contract.service, contract.name, from_version)] = fn
+        return contract
+
+    def get(self, service: str, name: str) -> Contract:
+        try:
+            return self._latest[(service, name)]
+        except KeyError:
+            raise ContractError(f"unknown event type {service}.{name}", field="type") from None
+
+    def upcast(self, service: str, name: str, version: int, data: Data) -> Data:
+        latest = self.get(service, name)
+        if version > latest.version:
+            raise ContractError(f"{service}.{name} v{version} is newer than v{latest.version}", field="type")
+        while version < latest.version:
+            try:
+                data = self._upcasters[(service, name, version)](dict(data))
+            except KeyError:
+                raise ContractError(f"no upcaster for {service}.{name} v{version}", field="type") from None
+            version += 1
+        return data
+
+    def __iter__(self):
+        return iter(sorted(self._latest.values(), key=lambda c: (c.service, c.name)))
+
+
+def _obj(required: list[str], **props: Data) -> Data:
+    return {"type": "object", "required": required, "properties": props, "additionalProperties": False}
+
+
+def _enum(*values: str) -> Data:
+    return {"type": "string", "enum": list(values)}
+
+
+STR = {"type": "string", "minLength": 1}
+OPT_STR = {"type": ["string", "null"]}
+UUID = {"type": "string", "format": "uuid", "pattern": "^[0-9a-f-]{36}$"}
+TIME = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$"}
+OPT_TIME = {"anyOf": [TIME, {"type": "null"}]}
+
+CHANNELS = ("visit", "online", "hotline", "survey", "open311")
+TIERS = ("urgent", "routine", "complex")
+PARTY_KINDS = ("property", "sanitation", "department", "task_force", "council")
+
+CATALOGUE = Catalogue()
+_c = CATALOGUE.register
+
+# intake
+_c(Contract("intake", "IssueReported", 1, _obj(
+    ["issue_id", "tracking_code", "channel", "category", "tags", "title", "description", "location",
+     "reporter_ref", "reported_at"],
+    issue_id=UUID, tracking_code=STR, channel=_enum(*CHANNELS), category=STR,
+    tags={"type": "array", "items": STR}, title=STR, description={"type": "string"},
+    location=_obj(["community"], community=STR, building=OPT_STR, unit=OPT_STR,
+                  lat={"type": ["number", "null"]}, lon={"type": ["number", "null"]}),
+    reporter_ref=STR, reported_at=TIME,
+)))
+_c(Contract("intake", "IssueMerged", 1, _obj(["issue_id", "into_issue_id"], issue_id=UUID, into_issue_id=UUID)))
+_c(Contract("intake", "NeedVoted", 1, _obj(["issue_id", "votes"], issue_id=UUID,
+                                           votes={"type": "integer", "minimum": 0})))
+
+# casework
+_DUE = _obj([], verify_by=OPT_TIME, plan_by=OPT_TIME, resolve_by=OPT_TIME)
+_c(Contract("casework", "CaseOpened", 1, _obj(
+    ["case_id", "issue_id", "tier", "category", "due", "opened_at"],
+    case_id=UUID, issue_id=UUID, tier=_enum(*TIERS), category=STR, due=_DUE, opened_at=TIME,
+    triage_reason=OPT_STR,
+)))
+_c(Contract("casework", "CaseAssigned", 1, _obj(
+    ["case_id", "party", "party_kind"], case_id=UUID, party=STR, party_kind=_enum(*PARTY_KINDS))))
+_c(Contract("casework", "SiteVerified", 1, _obj(["case_id", "verified_at"], case_id=UUID, verified_at=TIME,
+                                                 note=OPT_STR)))
+_c(Contract("casework", "PlanProposed", 1, _obj(["case_id", "plan", "proposed_at"], case_id=UUID, plan=STR,
+                                                 proposed_at=TIME, due=OPT_TIME)))
+_c(Contract("casework", "DeadlineWarned", 1, _obj(["case_id", "level", "deadline", "due"], case_id=UUID,
+                                                   level=_enum("yellow", "red"), deadline=STR, due=TIME)))
+_c(Contract("casework", "CaseEscalated", 1, _obj(
+    ["case_id", "to", "reason"], case_id=UUID, to=_enum("secretary", "task_force", "council", "assembly"),
+    reason=STR)))
+_c(Contract("casework", "CaseResolved", 1, _obj(["case_id", "resolved_at"], case_id=UUID, resolved_at=TIME,
+                                                 summary=OPT_STR)))
+_c(Contract("casework", "ResidentConfirmed", 1, _obj(
+    ["case_id", "confirmed", "satisfaction"], case_id=UUID, confirmed={"type": "boolean"},
+    satisfaction={"type": ["integer", "null"], "minimum": 1, "maximum": 5})))
+_c(Contract("casework", "CaseReopened", 1, _obj(["case_id", "reason"], case_id=UUID, reason=STR)))
+_c(Contract("casework", "CaseClosed", 1, _obj(["case_id", "closed_at"], case_id=UUID, closed_at=TIME)))
+
+# meetings
+_TOPIC = _obj(["topic_id", "background", "draft_plan"], topic_id=STR, case_id={"anyOf": [UUID, {"type": "null"}]},
+              background=STR, draft_plan=STR)
+_RESOLUTION = _obj(["resolution_id", "text", "owner", "due"], resolution_id=STR,
+                   case_id={"anyOf": [UUID, {"type": "null"}]}, text=STR, owner=STR, due=TIME)
+_c(Contract("meetings", "MeetingScheduled", 1, _obj(["meeting_id", "kind", "meeting_at", "place"],
+                                                     meeting_id=UUID, kind=STR, meeting_at=TIME, place=STR)))
+_c(Contract("meetings", "AgendaPublished", 1, _obj(
+    ["meeting_id", "topics", "published_at", "meeting_at"], meeting_id=UUID,
+    topics={"type": "array", "items": _TOPIC}, published_at=TIME, meeting_at=TIME)))
+_c(Contract("meetings", "VoteRecorded", 1, _obj(
+    ["meeting_id", "motion_id", "mode", "for", "against", "abstain", "carried"], meeting_id=UUID, motion_id=STR,
+    mode=_enum("open", "secret"), carried={"type": "boolean"},
+    **{k: {"type": "integer", "minimum": 0} for k in ("for", "against", "abstain")})))
+_c(Contract("meetings", "MeetingMinuted", 1, _obj(
+    ["meeting_id", "minuted_at", "resolutions", "disagreements"], meeting_id=UUID, minuted_at=TIME,
+    resolutions={"type": "array", "items": _RESOLUTION}, disagreements={"type": "array", "items": STR},
+    late={"type": "boolean"})))
+_c(Contract("meetings", "ResultsReleased", 1, _obj(["month"], month={"type": "string", "pattern": r"^\d{4}-\d\d$"})))
+
+# notifications
+_c(Contract("notifications", "NoticePublished", 1, _obj(
+    ["notice_id", "channel", "about"], notice_id=STR, channel=_enum("board", "wechat", "sms", "webhook"),
+    about=STR)))
+_c(Contract("notifications", "DeliveryFailed", 1, _obj(
+    ["delivery_id", "attempts", "error"], delivery_id=STR, attempts={"type": "integer", "minimum": 1}, error=STR)))

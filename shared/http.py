@@ -1,0 +1,151 @@
+"""The HTTP edge shared by every nameko service: JSON, RFC 9457 problems, health and metrics."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kombu import Connection
+from nameko.extensions import DependencyProvider
+from nameko.web.handlers import http
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from werkzeug.wrappers import Request, Response
+
+from shared import metrics
+from shared.config import Settings
+from shared.errors import DomainError, InvalidInput
+from shared.persistence import Database
+from shared.projection import ensure_tables
+from shared.relay import RelayState
+from shared.spec import ServiceSpec
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """A service's Application and read-model database, one per nameko container."""
+
+    def __init__(self, spec: ServiceSpec, settings: Settings):
+        self.spec = spec
+        self.settings = settings
+        self.app = spec.application(settings)
+        self.db = Database(spec.name, settings)
+        ensure_tables(self.db, spec.projections())
+        self.relay_state = RelayState(self.db, f"{spec.name}.events")
+
+    def close(self) -> None:
+        self.db.close()
+        self.app.close()
+
+
+class RuntimeProvider(DependencyProvider):
+    def __init__(self, spec: ServiceSpec):
+        self.spec = spec
+        self.runtime: Runtime | None = None
+
+    def setup(self) -> None:
+        self.runtime = Runtime(self.spec, Settings.from_env())
+
+    def stop(self) -> None:
+        if self.runtime is not None:
+            self.runtime.close()
+
+    def get_dependency(self, worker_ctx: Any) -> Runtime:
+        assert self.runtime is not None
+        return self.runtime
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status, headers=headers,
+                    content_type="application/json; charset=utf-8")
+
+
+def problem(status: int, title: str, detail: str, field: str | None = None) -> Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if field:
+        body["field"] = field
+        body["invalid-params"] = [{"name": field, "reason": detail}]
+    return Response(json.dumps(body, ensure_ascii=False), status=status,
+                    content_type="application/problem+json; charset=utf-8")
+
+
+def read_json(request: Request) -> Any:
+    if request.content_length and request.content_length > 64 * 1024:
+        raise InvalidInput("body is larger than 64 KiB", "body")
+    try:
+        return json.loads(request.get_data() or b"null")
+    except ValueError:
+        raise InvalidInput("body is not valid JSON", "body") from None
+
+
+def api(service: str, route: str) -> Callable:
+    """Wrap an entrypoint: domain errors become problems, every request is timed."""
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(self: Any, request: Request, **kwargs: Any) -> Response:
+            started = time.perf_counter()
+            try:
+                response = fn(self, request, **kwargs)
+            except DomainError as exc:
+                response = problem(exc.status, exc.title, exc.detail, exc.field)
+            except Exception:
+                log.exception("%s %s failed", request.method, route)
+                response = problem(500, "Internal error", "the request failed; nothing was recorded twice")
+            metrics.HTTP_SECONDS.labels(service, request.method, route, str(response.status_code)).observe(
+                time.perf_counter() - started)
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+class RelayLag(Collector):
+    """Relay lag is read off the store at scrape time: log head minus the relay's confirmed position."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    def collect(self):
+        gauge = GaugeMetricFamily("yishi_relay_lag_events", "Notifications not yet confirmed by the broker",
+                                  labels=["service"])
+        try:
+            position, _ = self.runtime.relay_state.load()
+            gauge.add_metric([self.runtime.spec.name], self.runtime.app.log_head() - position)
+        except Exception:
+            log.warning("relay lag unavailable", exc_info=True)
+        yield gauge
+
+
+class Operable:
+    """Mixin giving every service `GET /health` and `GET /metrics`."""
+
+    runtime: Runtime
+
+    @http("GET", "/health")
+    def health(self, request: Request) -> Response:
+        checks = {}
+        try:
+            self.runtime.app.log_head()
+            checks["store"] = "ok"
+        except Exception as exc:
+            checks["store"] = f"failed: {type(exc).__name__}"
+        try:
+            with Connection(self.runtime.settings.amqp_uri, connect_timeout=2) as conn:
+                conn.ensure_connection(max_retries=1)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"failed: {type(exc).__name__}"
+        healthy = all(v == "ok" for v in checks.values())
+        return json_response({"status": "ok" if healthy else "degraded", "checks": checks},
+                             status=200 if healthy else 503)
+
+    @http("GET", "/metrics")
+    def prometheus(self, request: Request) -> Response:
+        body, content_type = metrics.exposition(request.headers.get("Accept"), RelayLag(self.runtime))
+        return Response(body, headers={"Content-Type": content_type})

@@ -1,0 +1,65 @@
+"""One active relay per service log: a PostgreSQL advisory lock, or a file lock for SQLite."""
+from __future__ import annotations
+
+import fcntl
+import zlib
+from typing import Any
+
+from shared.config import Settings
+from shared.persistence import pg_params
+
+
+class Leadership:
+    """Held while this process is the active relay and projector of `service`; standbys retry."""
+
+    def __init__(self, service: str, settings: Settings):
+        self.service = service
+        self.settings = settings
+        self._handle: Any = None
+
+    @property
+    def held(self) -> bool:
+        return self._handle is not None
+
+    def try_acquire(self) -> bool:
+        if self._handle is not None:
+            return True
+        if self.settings.uses_postgres:
+            import psycopg
+
+            conn = psycopg.connect(**pg_params(self.settings.database_url or ""), autocommit=True)
+            key = zlib.crc32(f"yishi.leader.{self.service}".encode())
+            if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+                self._handle = conn
+                return True
+            conn.close()
+            return False
+        self.settings.var_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(self.settings.var_dir / f"{self.service}.leader.lock", "w")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            return False
+        self._handle = fh
+        return True
+
+    def still_held(self) -> bool:
+        """False when the lock's PostgreSQL session died: another process may lead now."""
+        if self._handle is None:
+            return False
+        if self.settings.uses_postgres:
+            try:
+                self._handle.execute("SELECT 1")
+            except Exception:
+                self.release()
+                return False
+        return True
+
+    def release(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            try:
+                handle.close()
+            except Exception:
+                pass

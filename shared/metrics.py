@@ -1,0 +1,53 @@
+"""Prometheus metrics of every Yishi process (DESIGN.md §7). Label sets are small and fixed.
+
+Web and worker processes of a service share PROMETHEUS_MULTIPROC_DIR, so the web process's
+`/metrics` reports both.
+"""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import REGISTRY, Collector
+
+EVENTS_PUBLISHED = Counter("yishi_events_published_total", "Integration events confirmed by the broker",
+                           ["service", "type"])
+EVENTS_CONSUMED = Counter("yishi_events_consumed_total",
+                          "Upstream events handled (outcome: applied|duplicate|dead_lettered|retried)",
+                          ["service", "upstream", "type", "outcome"])
+HANDLER_SECONDS = Histogram("yishi_handler_duration_seconds", "Time to apply one upstream event",
+                            ["service", "upstream", "type"])
+DEAD_LETTERS = Counter("yishi_dead_letters_total", "Messages moved to a dead-letter queue", ["service", "queue"])
+CONSUMER_GAPS = Counter("yishi_consumer_gaps_total", "Upstream events whose predecessor was never applied",
+                        ["service", "upstream"])
+CONSUMER_LAG = Gauge("yishi_consumer_lag_messages", "Messages waiting in a consumer queue",
+                     ["service", "queue"], multiprocess_mode="livemax")
+RELAY_POSITION = Gauge("yishi_relay_position", "Last notification id the relay saw confirmed",
+                       ["service"], multiprocess_mode="livemax")
+PROJECTION_POSITION = Gauge("yishi_projection_position", "Last notification id applied to a read model",
+                            ["service", "projection"], multiprocess_mode="livemax")
+HTTP_SECONDS = Histogram("yishi_http_request_duration_seconds", "HTTP request latency",
+                         ["service", "method", "route", "status"])
+
+
+def exposition(accept: str | None, extra: Collector | None = None) -> tuple[bytes, str]:
+    """Body and content type for GET /metrics, this process plus its siblings when multiprocess."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    else:
+        registry = CollectorRegistry()
+        registry.register(_Everything())
+    if extra is not None:
+        registry.register(extra)
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(registry), content_type
+
+
+class _Everything(Collector):
+    def collect(self):
+        return REGISTRY.collect()
+
+

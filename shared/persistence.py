@@ -1,0 +1,196 @@
+"""Where each service keeps its events: SQLite under var/ by default, PostgreSQL when configured.
+
+One PostgreSQL schema per service, so a service never sees another's tables. The same settings
+serve the eventsourcing recorder (events, tracking) and `Database` (read models, relay position).
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from shared.config import Settings
+
+
+def use_green_psycopg() -> None:
+    """Make psycopg wait through select(), so eventlet can switch while a query runs.
+
+    psycopg's C wait function blocks the whole hub (see STACK-NOTES); call after monkey-patching.
+    """
+    import psycopg.waiting
+
+    psycopg.waiting.wait = psycopg.waiting.wait_select
+
+
+def pg_params(url: str) -> dict[str, str]:
+    parts = urlparse(url)
+    return {
+        "dbname": unquote(parts.path.lstrip("/")) or "postgres",
+        "host": parts.hostname or "127.0.0.1",
+        "port": str(parts.port or 5432),
+        "user": unquote(parts.username or "postgres"),
+        "password": unquote(parts.password or ""),
+    }
+
+
+def event_store_env(service: str, settings: Settings) -> dict[str, str]:
+    """eventsourcing environment for one service's Application."""
+    common = {"SINGLE_ROW_TRACKING": "n"}  # track each upstream id: a retried dead letter still applies
+    if settings.uses_postgres:
+        p = pg_params(settings.database_url or "")
+        return common | {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": p["dbname"],
+            "POSTGRES_HOST": p["host"],
+            "POSTGRES_PORT": p["port"],
+            "POSTGRES_USER": p["user"],
+            "POSTGRES_PASSWORD": p["password"],
+            "POSTGRES_SCHEMA": service,
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_POOL_SIZE": "5",
+            "POSTGRES_MAX_OVERFLOW": "10",
+        }
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return common | {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(settings.var_dir / f"{service}.sqlite3"),
+        "SQLITE_LOCK_TIMEOUT": "30",
+    }
+
+
+def table_names(service: str, settings: Settings) -> tuple[str, str]:
+    """(events, tracking) table names as eventsourcing names them for this store."""
+    if settings.uses_postgres:
+        return f"{service}.{service}_events", f"{service}.{service}_tracking"
+    return "stored_events", "tracking"
+
+
+class Database:
+    """A small DB-API helper over the service's own store, for read models and relay state.
+
+    SQL is written once with `?` placeholders and `ON CONFLICT` upserts, which both stores speak.
+    """
+
+    def __init__(self, service: str, settings: Settings):
+        self.service = service
+        self.settings = settings
+        self.postgres = settings.uses_postgres
+        self._local = threading.local()
+        if self.postgres:
+            self.ensure_schema()
+        else:
+            settings.var_dir.mkdir(parents=True, exist_ok=True)
+            self.path = settings.var_dir / f"{service}.sqlite3"
+
+    def ensure_schema(self) -> None:
+        import psycopg
+
+        with psycopg.connect(**pg_params(self.settings.database_url or ""), autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.service}"')
+
+    def connect(self) -> Any:
+        if self.postgres:
+            import psycopg
+
+            conn = psycopg.connect(**pg_params(self.settings.database_url or ""), autocommit=True,
+                                   options=f"-c search_path={self.service}")
+            return _PgConnection(conn)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return _SqliteConnection(conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator["Transaction"]:
+        """One transaction on this thread's connection; a broken connection is dropped, not reused."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.connect()
+        try:
+            with conn.transaction() as tx:
+                yield tx
+        except Exception:
+            if conn.broken:
+                self.close()
+            raise
+
+    def lock(self, tx: "Transaction", name: str) -> None:
+        """Serialise DDL between processes; SQLite's BEGIN IMMEDIATE already does."""
+        if self.postgres:
+            tx.run("SELECT pg_advisory_xact_lock(?)", (zlib.crc32(f"{self.service}.{name}".encode()),))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self.transaction() as tx:
+            return tx.all(sql, params)
+
+
+class Transaction:
+    def __init__(self, cursor: Any, translate: bool):
+        self._cursor = cursor
+        self._translate = translate
+
+    def run(self, sql: str, params: tuple | list = ()) -> None:
+        self._cursor.execute(sql.replace("?", "%s") if self._translate else sql, params)
+
+    def many(self, sql: str, rows: list[tuple]) -> None:
+        if rows:
+            self._cursor.executemany(sql.replace("?", "%s") if self._translate else sql, rows)
+
+    def all(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        self.run(sql, params)
+        return list(self._cursor.fetchall())
+
+    def one(self, sql: str, params: tuple | list = ()) -> tuple | None:
+        self.run(sql, params)
+        return self._cursor.fetchone()
+
+
+class _PgConnection:
+    def __init__(self, conn: Any):
+        self._conn = conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._conn.transaction(), self._conn.cursor() as cur:
+            yield Transaction(cur, translate=True)
+
+    @property
+    def broken(self) -> bool:
+        return self._conn.closed or self._conn.broken
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _SqliteConnection:
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        cur = self._conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield Transaction(cur, translate=False)
+        except BaseException:
+            self._conn.rollback()
+            raise
+        else:
+            self._conn.commit()
+        finally:
+            cur.close()
+
+    broken = False
+
+    def close(self) -> None:
+        self._conn.close()

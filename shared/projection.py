@@ -1,0 +1,99 @@
+"""Read models: projections of a service's own log, rows and position committed together.
+
+A projection whose `version` changes is dropped and rebuilt from the start of the log, so a
+read model can always be thrown away and replayed (DESIGN.md §2).
+"""
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from typing import Any
+
+from shared import metrics
+from shared.application import ServiceApplication
+from shared.persistence import Database, Transaction
+
+
+class Projection(ABC):
+    name: str
+    version: int = 1
+
+    @abstractmethod
+    def create(self, tx: Transaction) -> None: ...
+
+    @abstractmethod
+    def drop(self, tx: Transaction) -> None: ...
+
+    @abstractmethod
+    def apply(self, tx: Transaction, event: Any) -> None:
+        """Apply one of the service's own aggregate events; ignore the ones it does not need."""
+
+
+def ensure_tables(db: Database, projections: list[Projection]) -> list[Projection]:
+    """Create missing read-model tables; return the projections whose stored version is stale."""
+    stale = []
+    with db.transaction() as tx:
+        db.lock(tx, "projections")
+        tx.run("CREATE TABLE IF NOT EXISTS projection_position (name TEXT PRIMARY KEY, "
+               "version INTEGER NOT NULL, position BIGINT NOT NULL)")
+        for p in projections:
+            row = tx.one("SELECT version FROM projection_position WHERE name = ?", (p.name,))
+            if row is None:
+                _reset(tx, p)
+            elif row[0] != p.version:
+                stale.append(p)
+    return stale
+
+
+def _reset(tx: Transaction, projection: Projection) -> None:
+    projection.drop(tx)
+    projection.create(tx)
+    tx.run("INSERT INTO projection_position (name, version, position) VALUES (?, ?, 0) "
+           "ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = 0",
+           (projection.name, projection.version))
+
+
+class Projector:
+    """Keeps a service's read models up to date; only the service's leader runs one."""
+
+    def __init__(self, app: ServiceApplication, db: Database, projections: list[Projection], batch_size: int = 1000):
+        self.app = app
+        self.db = db
+        self.projections = projections
+        self.batch_size = batch_size
+        for p in ensure_tables(db, projections):
+            with db.transaction() as tx:
+                _reset(tx, p)
+
+    def rebuild(self, name: str) -> None:
+        with self.db.transaction() as tx:
+            _reset(tx, next(p for p in self.projections if p.name == name))
+        self.catch_up()
+
+    def position(self, name: str) -> int:
+        rows = self.db.query("SELECT position FROM projection_position WHERE name = ?", (name,))
+        return rows[0][0] if rows else 0
+
+    def run_once(self) -> int:
+        done = 0
+        for p in self.projections:
+            position = self.position(p.name)
+            notifications = self.app.notifications_after(position, self.batch_size)
+            if not notifications:
+                continue
+            with self.db.transaction() as tx:
+                for n in notifications:
+                    p.apply(tx, self.app.domain_event(n))
+                tx.run("UPDATE projection_position SET position = ? WHERE name = ?", (notifications[-1].id, p.name))
+            metrics.PROJECTION_POSITION.labels(self.app.name, p.name).set(notifications[-1].id)
+            done += len(notifications)
+        return done
+
+    def catch_up(self) -> None:
+        while self.run_once():
+            pass
+
+    def run(self, stop: threading.Event, poll_interval: float) -> None:
+        while not stop.is_set():
+            if self.run_once() == 0:
+                stop.wait(poll_interval)

@@ -1,0 +1,40 @@
+"""Entry point of a service's web process: `python -m shared.web <service>` (nameko, eventlet)."""
+import eventlet
+
+eventlet.monkey_patch()  # before psycopg, kombu or eventsourcing are imported
+
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from shared.config import Settings, http_port  # noqa: E402
+from shared.persistence import use_green_psycopg  # noqa: E402
+
+SERVICE_CLASSES = {"intake": "IntakeService", "casework": "CaseworkService"}
+
+
+def main(service: str) -> None:
+    if service not in SERVICE_CLASSES:
+        raise SystemExit(f"unknown or not yet built service {service!r}; one of {', '.join(SERVICE_CLASSES)}")
+    use_green_psycopg()
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {service}-web %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    cls = getattr(importlib.import_module(f"services.{service}.service"), SERVICE_CLASSES[service])
+    runner = ServiceRunner({"WEB_SERVER_ADDRESS": f"0.0.0.0:{http_port(service)}", "AMQP_URI": settings.amqp_uri})
+    runner.add_service(cls)
+
+    def shutdown(*_: object) -> None:
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    logging.getLogger(__name__).info("%s listening on :%s", service, http_port(service))
+    runner.wait()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "")

@@ -1,0 +1,76 @@
+"""Entry point of a service's worker process: `python -m shared.worker <service>`.
+
+Runs, without eventlet, the parts that follow logs: the outbox relay and the read-model projector
+(only while this process holds the service's leadership), and one ordered consumer per upstream
+service (RabbitMQ's single-active-consumer picks one among instances).
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+from shared import topology
+from shared.config import Settings
+from shared.consumer import Consumer
+from shared.leadership import Leadership
+from shared.persistence import Database
+from shared.projection import Projector
+from shared.relay import Relay
+from shared.spec import ServiceSpec, load_spec
+
+log = logging.getLogger("yishi.worker")
+
+
+def lead(spec: ServiceSpec, app, db: Database, settings: Settings, stop: threading.Event) -> None:
+    leadership = Leadership(spec.name, settings)
+    while not stop.is_set():
+        if not leadership.try_acquire():
+            stop.wait(1.0)
+            continue
+        log.info("%s: leading (relay and projections)", spec.name)
+        lead_stop = threading.Event()
+        relay = Relay(app, db, spec.publish, settings.amqp_uri, poll_interval=settings.poll_interval)
+        projector = Projector(app, db, spec.projections())
+        threads = [threading.Thread(target=relay.run, args=(lead_stop,), name="relay", daemon=True),
+                   threading.Thread(target=projector.run, args=(lead_stop, settings.poll_interval),
+                                    name="projector", daemon=True)]
+        for t in threads:
+            t.start()
+        while not stop.wait(1.0):
+            if not leadership.still_held():
+                log.warning("%s: leadership lost; standing by", spec.name)
+                break
+        lead_stop.set()
+        for t in threads:
+            t.join()
+        leadership.release()
+
+
+def main(service: str) -> None:
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {service}-worker %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    spec = load_spec(service)
+    app = spec.application(settings)
+    db = Database(service, settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    threads = [threading.Thread(target=lead, args=(spec, app, db, settings, stop), name="leader")]
+    for upstream in topology.FOLLOWS.get(service, ()):
+        consumer = Consumer(app, Database(service, settings), upstream, settings.amqp_uri,
+                            max_attempts=settings.max_attempts)
+        threads.append(threading.Thread(target=consumer.run, args=(stop,), name=f"consumer-{upstream}"))
+    for t in threads:
+        t.start()
+    log.info("%s worker started: follows %s", service, ", ".join(topology.FOLLOWS.get(service, ())) or "nothing")
+    while not stop.wait(0.5):
+        pass
+    for t in threads:
+        t.join(timeout=10)
+    app.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

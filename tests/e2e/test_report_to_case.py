@@ -1,0 +1,77 @@
+"""A resident's report travels the event log: intake -> IssueReported -> casework -> CaseOpened -> intake.
+
+Runs the real processes (nameko web, workers) on the embedded SQLite default and on PostgreSQL,
+over a real RabbitMQ vhost, with an outside city system's queue bound to casework.events.
+"""
+import json
+
+import pytest
+import requests
+from kombu import Connection, Exchange, Queue
+
+from tests.support.processes import wait_until
+
+REPORT = {"channel": "hotline", "title": "3号楼楼道灯坏了", "description": "晚上一片黑,联系13812345678",
+          "location": {"community": "幸福里", "building": "3", "unit": "2", "room": "502"},
+          "reporter": {"name": "张三", "phone": "13812345678"}}
+
+
+@pytest.fixture
+def city_system_queue(settings):
+    """A queue an outside system binds to casework.events with '#', declared before anything runs."""
+    with Connection(settings.amqp_uri) as conn:
+        queue = Queue("city-grid", Exchange("casework.events", "topic", durable=True), routing_key="#")
+        queue(conn.default_channel).declare()
+        yield conn, queue
+
+
+def test_report_becomes_a_case_visible_everywhere(system, city_system_queue):
+    for service in ("intake", "casework"):
+        system.start(service, "web")
+        system.start(service, "worker")
+    intake, casework = system.web("intake").url, system.web("casework").url
+
+    created = requests.post(f"{intake}/issues", json=REPORT, timeout=5)
+    assert created.status_code == 201, created.text
+    issue_id = created.json()["issue_id"]
+    assert created.json()["tracking_code"].startswith("YS-")
+
+    cases = wait_until(lambda: requests.get(f"{casework}/cases", timeout=5).json()["cases"], message="case in ledger")
+    case = requests.get(f"{casework}/cases/{cases[0]['case_id']}", timeout=5).json()
+    assert case["issue_id"] == issue_id and case["status"] == "open"
+
+    progress = wait_until(lambda: requests.get(f"{intake}/issues/{issue_id}", timeout=5).json()["case"],
+                          message="intake learns of the case")
+    assert progress["case_id"] == case["case_id"] and progress["status"] == "open"
+
+    conn, queue = city_system_queue
+    message = wait_until(lambda: queue(conn.default_channel).get(no_ack=True), message="CaseOpened at city system")
+    event = json.loads(message.body)
+    assert event["type"] == "cn.yishi.casework.CaseOpened.v1"
+    assert event["id"] == f"casework-{event['sequence']}" and event["subject"] == case["case_id"]
+    assert event["data"]["issue_id"] == issue_id
+    assert message.delivery_info["routing_key"] == "CaseOpened"
+    assert message.properties["delivery_mode"] == 2
+
+
+def test_bad_report_is_refused_and_nothing_is_stored_or_published(system):
+    web = system.start("intake", "web")
+    bad = requests.post(f"{web.url}/issues", json={**REPORT, "location": {"building": "3"}}, timeout=5)
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert bad.json()["field"] == "location.community"
+    not_json = requests.post(f"{web.url}/issues", data=b"{", timeout=5)
+    assert not_json.status_code == 422 and not_json.json()["field"] == "body"
+    metrics = requests.get(f"{web.url}/metrics", timeout=5).text
+    assert 'yishi_relay_lag_events{service="intake"} 0.0' in metrics
+
+
+def test_retried_report_with_the_same_idempotency_key_is_recorded_once(system):
+    web = system.start("intake", "web")
+    first = requests.post(f"{web.url}/issues", json=REPORT, headers={"Idempotency-Key": "hotline-42"}, timeout=5)
+    again = requests.post(f"{web.url}/issues", json=REPORT, headers={"Idempotency-Key": "hotline-42"}, timeout=5)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+    other = requests.post(f"{web.url}/issues", json={**REPORT, "title": "别的事"},
+                          headers={"Idempotency-Key": "hotline-42"}, timeout=5)
+    assert other.status_code == 409 and other.json()["field"] == "Idempotency-Key"

@@ -1,0 +1,99 @@
+"""Start Yishi's real processes (web, worker) for end-to-end and fault tests."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    def __init__(self, service: str, role: str, env: dict[str, str], log_dir: Path):
+        self.service, self.role, self.env = service, role, env
+        self.log_path = log_dir / f"{service}-{role}.log"
+        self.port = free_port() if role == "web" else None
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Process":
+        env = os.environ | self.env
+        if self.port:
+            env["YISHI_HTTP_PORT"] = str(self.port)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", f"shared.{self.role}", self.service], cwd=ROOT,
+                                     env=env, stdout=log, stderr=subprocess.STDOUT)
+        if self.role == "web":
+            self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.service}-{self.role} exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.service} web not healthy: {self.log_path.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class System:
+    """The services' processes against one store and one vhost."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path):
+        self.env, self.log_dir = env, log_dir
+        self.procs: dict[tuple[str, str], Process] = {}
+
+    def start(self, service: str, role: str) -> Process:
+        proc = Process(service, role, self.env, self.log_dir).start()
+        self.procs[(service, role)] = proc
+        return proc
+
+    def web(self, service: str) -> Process:
+        return self.procs[(service, "web")]
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.stop()
+
+
+def wait_until(predicate, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
