@@ -21,6 +21,12 @@ class ServiceApplication(Application):
 
     name: ClassVar[str] = ""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        own = "name" in cls.__dict__
+        super().__init_subclass__(**kwargs)  # eventsourcing names a class after itself unless it sets `name`
+        if not own:  # a subclass (a test fake, say) stays the same service, with the same tables
+            cls.name = next((b.__dict__["name"] for b in cls.__mro__[1:] if b.__dict__.get("name")), cls.name)
+
     def __init__(self, settings: Settings | None = None, env: dict[str, str] | None = None):
         self.settings = settings or Settings.from_env()
         if self.settings.uses_postgres:

@@ -63,7 +63,7 @@ class Consumer:
 
     def _consume(self, stop: threading.Event) -> None:
         with Connection(self.amqp_uri, heartbeat=10) as conn, \
-                Connection(self.amqp_uri, heartbeat=10, transport_options={"confirm_publish": True}) as dl_conn:
+                Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as dl_conn:
             conn.ensure_connection(max_retries=3)
             topology.declare(conn.default_channel)
             self._dead_letter_producer = Producer(dl_conn.default_channel, exchange=topology.DEAD_LETTERS)
@@ -77,7 +77,6 @@ class Consumer:
                     except TimeoutError:
                         pass
                     conn.heartbeat_check()
-                    dl_conn.heartbeat_check()
                     if time.monotonic() - last_lag > 5:
                         last_lag = time.monotonic()
                         self._report_lag(conn)

@@ -74,6 +74,15 @@ def message_for(service: str, published: Published, sequence: int, prev: int | N
     }
 
 
+def _idle(conn: Connection, seconds: float) -> None:
+    """Wait while reading the socket, so the broker's heartbeats are seen and ours are sent."""
+    try:
+        conn.drain_events(timeout=seconds)
+    except TimeoutError:
+        pass
+    conn.heartbeat_check()
+
+
 class Relay:
     def __init__(self, app: ServiceApplication, db: Database, publish: PublishMap, amqp_uri: str,
                  batch_size: int = 500, poll_interval: float = 0.05):
@@ -95,9 +104,8 @@ class Relay:
                     topology.declare(conn.default_channel, (self.service,))
                     producer = Producer(conn.default_channel, exchange=self.exchange)
                     while not stop.is_set():
-                        conn.heartbeat_check()
                         if self.run_once(producer) == 0:
-                            stop.wait(self.poll_interval)
+                            _idle(conn, self.poll_interval)
                     return
             except Exception:
                 log.exception("relay %s: broker or store failed; resuming from the saved position", self.service)

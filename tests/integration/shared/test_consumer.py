@@ -1,0 +1,82 @@
+"""The exactly-once consumer on the real broker and store: duplicates skipped, poison dead-lettered."""
+import json
+import threading
+from datetime import datetime, timezone
+
+import pytest
+from kombu import Connection, Producer
+
+from services.casework.application import CaseworkApplication
+from shared import topology
+from shared.consumer import Consumer
+from shared.contracts import to_cloudevent
+from shared.persistence import Database
+from tests.support.processes import wait_until
+
+POISON = "POISON"
+
+
+class FlakyCasework(CaseworkApplication):
+    """casework whose handler fails on one poisoned report, as a bug in a policy would."""
+
+    def policy(self, event, processing):
+        if event.data.get("title") == POISON:
+            raise RuntimeError("handler bug")
+        super().policy(event, processing)
+
+
+def issue_reported(seq, prev, title="路灯不亮"):
+    issue_id = f"8a4f7c62-1d2b-4c1e-9a4f-{seq:012d}"
+    data = {"issue_id": issue_id, "tracking_code": f"YS-{seq}", "channel": "hotline", "category": "设施维护",
+            "tags": [], "title": title, "description": "", "location": {"community": "幸福里"},
+            "reporter_ref": "rp-1", "reported_at": "2026-11-23T02:00:00Z"}
+    body = to_cloudevent("intake", "IssueReported", sequence=seq, prevsequence=prev, subject=issue_id,
+                         time=datetime.now(timezone.utc), data=data)
+    return json.dumps(body).encode()
+
+
+@pytest.fixture
+def running(settings):
+    app = FlakyCasework(settings)
+    consumer = Consumer(app, Database("casework", settings), "intake", settings.amqp_uri, max_attempts=3)
+    stop = threading.Event()
+    with Connection(settings.amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        topology.declare(conn.default_channel)
+        thread = threading.Thread(target=consumer.run, args=(stop,))
+        thread.start()
+        producer = Producer(conn.default_channel, exchange=topology.events_exchange("intake"))
+
+        def send(body: bytes) -> None:
+            producer.publish(body, routing_key="IssueReported", content_type="application/json", delivery_mode=2)
+
+        yield app, send, conn
+        stop.set()
+        thread.join()
+    app.close()
+
+
+def test_redelivered_and_replayed_messages_have_no_second_effect(running):
+    app, send, _ = running
+    for body in [issue_reported(1, None), issue_reported(1, None), issue_reported(2, 1), issue_reported(1, None)]:
+        send(body)
+    wait_until(lambda: app.log_head() == 2, message="two cases")
+    send(issue_reported(3, 2))
+    wait_until(lambda: app.log_head() == 3, message="third case")
+    assert app.log_head() == 3
+
+
+def test_poison_message_is_dead_lettered_and_later_messages_still_flow(running):
+    app, send, conn = running
+    send(issue_reported(1, None))
+    send(issue_reported(2, 1, title=POISON))
+    send(issue_reported(3, 2))
+    send(b"{not a cloudevent")
+    send(issue_reported(4, 3))
+    wait_until(lambda: app.log_head() == 3, message="cases 1, 3 and 4")
+    dead_queue = topology.dead_letter_queue(topology.consumer_queue("casework", "intake").name)
+    dead = []
+    wait_until(lambda: dead.extend(filter(None, [dead_queue(conn.default_channel).get(no_ack=True)])) or len(dead) == 2,
+               message="two dead letters")
+    poison = next(m for m in dead if m.properties.get("message_id") != b"" and b"intake-2" in m.body)
+    assert poison.headers["x-yishi-attempts"] == 3 and "handler bug" in poison.headers["x-yishi-error"]
+    assert any("invalid envelope" in m.headers["x-yishi-error"] for m in dead)
