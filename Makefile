@@ -19,6 +19,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@bash scripts/ensure-infra.sh --postgres
+	@bash deploy/install-tools.sh >/dev/null
 	$(BIN)/python -m pytest -q -m "not slow" tests
 	$(BIN)/python -m pytest -q -m slow tests
 
@@ -32,6 +33,10 @@ fault: $(STAMP)
 bench: $(STAMP)
 	@bash scripts/ensure-infra.sh --postgres
 	$(BIN)/python -m bench.e2e
+
+check-deploy:
+	bash deploy/install-tools.sh
+	bash deploy/check.sh
 
 clean:
 	rm -rf var .pytest_cache
