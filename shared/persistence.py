@@ -6,7 +6,7 @@ serve the eventsourcing recorder (events, tracking) and `Database` (read models,
 from __future__ import annotations
 
 import sqlite3
-import threading
+import queue
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,7 +79,7 @@ class Database:
         self.service = service
         self.settings = settings
         self.postgres = settings.uses_postgres
-        self._local = threading.local()
+        self._idle: queue.LifoQueue = queue.LifoQueue(maxsize=8)  # green-safe under eventlet's patching
         if self.postgres:
             self.ensure_schema()
         else:
@@ -99,24 +99,34 @@ class Database:
             conn = psycopg.connect(**pg_params(self.settings.database_url or ""), autocommit=True,
                                    options=f"-c search_path={self.service}")
             return _PgConnection(conn)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA busy_timeout=30000")
         return _SqliteConnection(conn)
 
     @contextmanager
-    def transaction(self) -> Iterator["Transaction"]:
-        """One transaction on this thread's connection; a broken connection is dropped, not reused."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self.connect()
+    def transaction(self, write: bool = True) -> Iterator["Transaction"]:
+        """One transaction on a pooled connection; a broken connection is dropped, not reused."""
         try:
-            with conn.transaction() as tx:
+            conn = self._idle.get_nowait()
+        except queue.Empty:
+            conn = self.connect()
+        try:
+            with conn.transaction(write) as tx:
                 yield tx
-        except Exception:
+        except BaseException:
             if conn.broken:
-                self.close()
+                conn.close()
+                raise
+            self._release(conn)
             raise
+        self._release(conn)
+
+    def _release(self, conn: Any) -> None:
+        try:
+            self._idle.put_nowait(conn)
+        except queue.Full:
+            conn.close()
 
     def lock(self, tx: "Transaction", name: str) -> None:
         """Serialise DDL between processes; SQLite's BEGIN IMMEDIATE already does."""
@@ -124,13 +134,14 @@ class Database:
             tx.run("SELECT pg_advisory_xact_lock(?)", (zlib.crc32(f"{self.service}.{name}".encode()),))
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            conn.close()
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self.transaction() as tx:
+        with self.transaction(write=False) as tx:
             return tx.all(sql, params)
 
 
@@ -160,7 +171,7 @@ class _PgConnection:
         self._conn = conn
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self, write: bool = True) -> Iterator[Transaction]:
         with self._conn.transaction(), self._conn.cursor() as cur:
             yield Transaction(cur, translate=True)
 
@@ -177,9 +188,9 @@ class _SqliteConnection:
         self._conn = conn
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self, write: bool = True) -> Iterator[Transaction]:
         cur = self._conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
+        cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # IMMEDIATE: writers queue, never deadlock
         try:
             yield Transaction(cur, translate=False)
         except BaseException:
