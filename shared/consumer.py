@@ -41,6 +41,9 @@ class Consumer:
         self.prefetch = prefetch
         self.queue = topology.consumer_queue(self.service, upstream)
         self._dead_letter_producer: Producer | None = None
+        with db.transaction() as tx:
+            tx.run("CREATE TABLE IF NOT EXISTS consumer_attempts (queue TEXT NOT NULL, sequence BIGINT NOT NULL, "
+                   "attempts INTEGER NOT NULL, PRIMARY KEY (queue, sequence))")
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -98,9 +101,14 @@ class Consumer:
             log.warning("consumer %s: %s arrived before %s-%s was applied", self.queue.name, event.id,
                         self.upstream, event.prevsequence)
             metrics.CONSUMER_GAPS.labels(self.service, self.upstream).inc()
-        attempts = int((message.headers or {}).get("x-delivery-count", 0))  # deliveries that never got acked
+        # x-delivery-count counts every return of an unacked message, so a dead consumer raises it for its
+        # whole prefetch window; only handler starts recorded here say this event took its consumer down.
+        # First deliveries skip the write: a redelivery's count is at most one short.
+        attempts = 0
+        if (message.headers or {}).get("x-delivery-count"):
+            attempts = self._handler_started(event.sequence)
         if attempts >= self.max_attempts:  # it took its consumer down that often
-            self._dead_letter(message, f"delivered {attempts} times without an ack", event.name, attempts)
+            self._dead_letter(message, f"its handler died {attempts} times without an ack", event.name, attempts)
             return
         while True:
             started = time.perf_counter()
@@ -129,6 +137,19 @@ class Consumer:
             break
         metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event.name, outcome).inc()
         message.ack()
+
+    def _handler_started(self, sequence: int) -> int:
+        """Record, committed before the handler runs, that it starts on this event; return earlier starts."""
+        try:
+            with self.db.transaction() as tx:
+                row = tx.one("SELECT attempts FROM consumer_attempts WHERE queue = ? AND sequence = ?",
+                             (self.queue.name, sequence))
+                tx.run("INSERT INTO consumer_attempts (queue, sequence, attempts) VALUES (?, ?, 1) "
+                       "ON CONFLICT (queue, sequence) DO UPDATE SET attempts = consumer_attempts.attempts + 1",
+                       (self.queue.name, sequence))
+        except Exception as exc:
+            raise StoreUnavailable(self.service) from exc
+        return row[0] if row else 0
 
     def _dead_letter(self, message: Message, error: str, event_name: str, attempts: int = 1) -> None:
         log.error("consumer %s: dead-lettering %s after %d attempt(s): %s", self.queue.name,

@@ -14,9 +14,10 @@ FOLLOWS: dict[str, tuple[str, ...]] = {
 }
 
 DEAD_LETTERS = Exchange("yishi.dead-letters", "direct", durable=True)
-# Broker-side safety net above the consumer's own retry limit: a message that kills its consumer
-# process again and again is dead-lettered by RabbitMQ itself.
-BROKER_DELIVERY_LIMIT = 20
+# Broker-side last resort only. RabbitMQ raises the delivery count of every unacked message a dead
+# consumer held (its whole prefetch window), so a low limit would dead-letter healthy messages; the
+# consumer counts its own handler starts instead (shared/consumer.py).
+BROKER_DELIVERY_LIMIT = 1000
 
 
 def events_exchange(service: str) -> Exchange:

@@ -1,7 +1,7 @@
 """Helpers for fault tests: seed a log fast, read stores and queues and metrics from the outside.
 
-Reads go through plain read-only connections (no `BEGIN IMMEDIATE`, no eventsourcing recorder),
-so polling from the test does not take write locks the processes under test need.
+Polling reads go through plain autocommit connections (no `BEGIN IMMEDIATE`, no eventsourcing
+recorder), so the test takes no write lock the processes under test need.
 """
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,6 @@ from shared import topology
 from shared.config import Settings
 from shared.persistence import pg_params, table_names
 
-REPORT = {"channel": "hotline", "title": "3号楼楼道灯坏了", "description": "晚上一片黑",
-          "location": {"community": "幸福里", "building": "3", "unit": "2", "room": "502"},
-          "reporter": {"name": "张三", "phone": "13812345678"}}
-
 
 def seed_issues(settings: Settings, n: int, batch: int = 500) -> dict[int, str]:
     """Report `n` issues straight into intake's store, `batch` aggregates per transaction.
@@ -33,14 +28,12 @@ def seed_issues(settings: Settings, n: int, batch: int = 500) -> dict[int, str]:
     Returns {notification id of its `Issue.Reported`: issue id}: what intake's relay must publish.
     """
     from services.intake.application import IntakeApplication
-    from services.intake.domain import Issue, issue_id_for, parse_report
+    from tests.support.factories import issues
 
     app = IntakeApplication(settings)
     try:
-        now = datetime.now(timezone.utc)
-        report = parse_report(REPORT, now)
         for start in range(0, n, batch):
-            app.save(*(Issue.report_new(issue_id_for(None), report, now) for _ in range(min(batch, n - start))))
+            app.save(*issues(min(batch, n - start), start))
         ids: dict[int, str] = {}
         while page := app.notifications_after(max(ids, default=0), 1000):
             assert all(x.topic.endswith("Issue.Reported") for x in page)

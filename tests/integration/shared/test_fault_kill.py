@@ -64,11 +64,12 @@ def kill_points(total: int, kills: int, rng: random.Random) -> list[int]:
 
 
 def kill_repeatedly(system: System, service: str, progress: Callable[[], int], points: list[int],
-                    rng: random.Random, pause: tuple[float, float]) -> list[int]:
+                    rng: random.Random, pause: tuple[float, float],
+                    observe: Callable[[], int] | None = None) -> list[tuple[int, int | None]]:
     """SIGKILL `service`'s worker once progress passes each point, and start a new one at once.
 
     A kill waits until the running instance itself made progress (so it is up and busy), then a
-    random pause within `pause`. Returns the progress read just before each kill.
+    random pause within `pause`. Returns (progress, observe()) read just before each kill.
     """
     observed = []
     for point in points:
@@ -76,7 +77,7 @@ def kill_repeatedly(system: System, service: str, progress: Callable[[], int], p
         wait_until(lambda: (p := progress()) >= point and p > at_start, timeout=60, interval=0.01,
                    message=f"{service} worker progress past {point} (from {at_start})")
         time.sleep(rng.uniform(*pause))
-        observed.append(progress())
+        observed.append((progress(), observe() if observe else None))
         system.procs[(service, "worker")].kill()
         system.start(service, "worker")
     return observed
@@ -155,8 +156,9 @@ def test_relay_killed_mid_batch_republishes_and_every_event_takes_effect_once(
     with reading("intake", settings) as intake:
         # The saved position moves once per confirmed batch of 500: just after it moves, the relay is
         # publishing the next batch, so a kill 50-250 ms later leaves published but unsaved messages.
-        at_kill = kill_repeatedly(system, "intake", intake.relay_position,
-                                  kill_points(last_reported - RELAY_BATCH, KILLS, rng), rng, pause=(0.05, 0.25))
+        at_kill = [p for p, _ in kill_repeatedly(system, "intake", intake.relay_position,
+                                                 kill_points(last_reported - RELAY_BATCH, KILLS, rng), rng,
+                                                 pause=(0.05, 0.25))]
     settle(system, settings, seeded)
     metrics = tmp_path / "metrics"
     republished = published(metrics, "intake") - N
@@ -176,14 +178,51 @@ def test_consumer_killed_mid_stream_gets_redeliveries_and_every_event_takes_effe
     system.start("intake", "worker")
     system.start("casework", "worker")
     with reading("casework", settings) as casework:
-        at_kill = kill_repeatedly(system, "casework", lambda: casework.tracked("intake"),
-                                  kill_points(N, KILLS, rng), rng, pause=(0.0, 0.1))
+        # Ready messages left in the queue at a kill mean the consumer's prefetch window was full: the
+        # kill returned `prefetch` unacked messages to the queue, to be redelivered to the next worker.
+        kills = kill_repeatedly(system, "casework", lambda: casework.tracked("intake"), kill_points(N, KILLS, rng),
+                                rng, pause=(0.0, 0.1), observe=lambda: queue_ready(settings.amqp_uri, CASEWORK_QUEUE))
     settle(system, settings, seeded)
     metrics = tmp_path / "metrics"
-    print(f"consumer kills after {at_kill} of {N} applied; casework dropped "
+    at_kill = [p for p, _ in kills]
+    print(f"consumer kills after {at_kill} of {N} applied, with {[r for _, r in kills]} more ready behind the "
+          f"prefetched ones; casework dropped "
           f"{consumed(metrics, 'casework', 'duplicate'):.0f} duplicates, intake dropped "
           f"{consumed(metrics, 'intake', 'duplicate'):.0f} (casework's relay was killed too)")
 
     assert all(0 < p < N for p in at_kill), f"a kill did not land while consuming: {at_kill}"
+    assert any(ready for _, ready in kills), "no kill caught a full prefetch window: nothing was redelivered"
     assert_exactly_once(settings, seeded, metrics)
     assert published(metrics, "intake") == N  # intake's relay was never killed: all redundancy is redelivery
+
+
+CRASH_EVENTS = 600
+CRASHES = 6  # more than the consumer's max_attempts (5)
+
+
+def test_crash_looping_consumer_dead_letters_no_event_it_never_attempted(
+        system: System, settings: Settings, tmp_path: Path):
+    """A consumer that dies right after each event it applies (say, each time the next one is handled)
+    must not dead-letter the healthy events it had merely prefetched."""
+    seeded = seed_issues(settings, CRASH_EVENTS)
+    system.start("intake", "worker")
+    with reading("intake", settings) as intake:
+        wait_until(lambda: intake.relay_position() >= max(seeded), timeout=60, message="all published")
+    system.start("casework", "worker")
+    with reading("casework", settings) as casework:
+        at_kill = []
+        for _ in range(CRASHES):
+            before = casework.tracked("intake")
+            wait_until(lambda: casework.tracked("intake") > before, timeout=60, interval=0.005,
+                       message="the restarted consumer applies an event")
+            at_kill.append(casework.tracked("intake"))
+            system.procs[("casework", "worker")].kill()
+            system.start("casework", "worker")
+        dead_queue = CASEWORK_QUEUE + ".dead"
+        wait_until(lambda: casework.tracked("intake") + queue_ready(settings.amqp_uri, dead_queue) >= CRASH_EVENTS,
+                   timeout=60, interval=0.2, message="every event applied or dead-lettered")
+        dead = queue_ready(settings.amqp_uri, dead_queue)
+        applied = casework.tracked("intake")
+    print(f"consumer crashed after {at_kill} applied; {dead} dead-lettered, {applied} applied")
+    assert dead == 0 and applied == CRASH_EVENTS, \
+        f"{dead} events dead-lettered that no handler failed on ({applied} of {CRASH_EVENTS} applied)"
