@@ -82,6 +82,17 @@ def read_json(request: Request) -> Any:
         raise InvalidInput("body is not valid JSON", "body") from None
 
 
+def page(request: Request, default: int = 100, most: int = 1000) -> tuple[int, int]:
+    """(limit, offset) from the query string, refused by name when out of range."""
+    values = []
+    for name, fallback, high in (("limit", default, most), ("offset", 0, 10**9)):
+        raw = request.args.get(name)
+        if raw is not None and (not raw.isdigit() or int(raw) > high):
+            raise InvalidInput(f"{name} must be an integer from 0 to {high}", name)
+        values.append(int(raw) if raw is not None else fallback)
+    return values[0], values[1]
+
+
 def api(service: str, route: str) -> Callable:
     """Wrap an entrypoint: domain errors become problems, every request is timed."""
 

@@ -8,18 +8,9 @@ from services.casework.bootstrap import SPEC
 from services.casework.domain import TIERS
 from services.casework.projections import get_case_row, list_cases
 from shared.errors import InvalidInput, NotFound
-from shared.http import Operable, RuntimeProvider, api, json_response
+from shared.http import Operable, RuntimeProvider, api, json_response, page
 
 STATUSES = ("open", "resolved", "closed", "reopened")
-
-
-def _int_arg(request: Request, name: str, default: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 0 <= int(raw) <= high:
-        raise InvalidInput(f"{name} must be an integer from 0 to {high}", name)
-    return int(raw)
 
 
 class CaseworkService(Operable):
@@ -35,7 +26,7 @@ class CaseworkService(Operable):
             raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", "status")
         if tier and tier not in TIERS:
             raise InvalidInput(f"tier must be one of {', '.join(TIERS)}", "tier")
-        limit, offset = _int_arg(request, "limit", 100, 1000), _int_arg(request, "offset", 0, 10**9)
+        limit, offset = page(request)
         return json_response({"cases": list_cases(self.runtime.db, status, tier, limit, offset),
                               "limit": limit, "offset": offset})
 

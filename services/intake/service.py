@@ -1,14 +1,22 @@
 """intake's HTTP adapter (port 8001): JSON in, the application, JSON out."""
 from __future__ import annotations
 
+import re
+
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.intake.bootstrap import SPEC
-from services.intake.domain import Issue
+from services.intake.domain import CATEGORIES, CHANNELS, Issue
+from services.intake.projections import issue_id_by_tracking_code, list_issues
 from shared.contracts.envelope import rfc3339
-from shared.http import Operable, RuntimeProvider, api, json_response, read_json
+from shared.errors import InvalidInput, NotFound
+from shared.http import Operable, RuntimeProvider, api, json_response, page, read_json
 from shared.masking import mask_name, mask_phone
+
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+STATUSES = ("received", "open", "resolved", "reopened", "closed")
 
 
 def issue_view(issue: Issue) -> dict:
@@ -46,7 +54,33 @@ class IntakeService(Operable):
         return json_response({"issue_id": str(issue.id), "tracking_code": issue.tracking_code},
                              status=201 if created else 200, headers={"Location": f"/issues/{issue.id}"})
 
-    @http("GET", "/issues/<string:issue_id>")
+    @http("GET", "/issues/<string:key>")
     @api("intake", "/issues/{id}")
-    def get_issue(self, request: Request, issue_id: str) -> Response:
-        return json_response(issue_view(self.runtime.app.get_issue(issue_id)))
+    def get_issue(self, request: Request, key: str) -> Response:
+        """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
+        if key.upper().startswith("YS-"):
+            issue_id = issue_id_by_tracking_code(self.runtime.db, key.upper())
+            if issue_id is None:
+                raise NotFound(f"no issue with tracking code {key}", "tracking_code")
+            key = issue_id
+        return json_response(issue_view(self.runtime.app.get_issue(key)))
+
+    @http("GET", "/issues")
+    @api("intake", "/issues")
+    def list_issues(self, request: Request) -> Response:
+        """Issues newest first: ?month=YYYY-MM (Asia/Shanghai) &category= &channel= &status= &limit= &offset=."""
+        filters = {}
+        month = request.args.get("month")
+        if month is not None:
+            if not MONTH.match(month):
+                raise InvalidInput("month must be YYYY-MM", "month")
+            filters["month"] = month
+        for name, allowed in (("category", CATEGORIES), ("channel", CHANNELS), ("status", STATUSES)):
+            value = request.args.get(name)
+            if value is not None:
+                if value not in allowed:
+                    raise InvalidInput(f"{name} must be one of {', '.join(allowed)}", name)
+                filters[name] = value
+        limit, offset = page(request)
+        return json_response({"issues": list_issues(self.runtime.db, filters, limit, offset),
+                              "limit": limit, "offset": offset})

@@ -4,6 +4,8 @@ Runs the real processes (nameko web, workers) on the embedded SQLite default and
 over a real RabbitMQ vhost, with an outside city system's queue bound to casework.events.
 """
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -44,6 +46,16 @@ def test_report_becomes_a_case_visible_everywhere(system, city_system_queue):
                           message="intake learns of the case")
     assert progress["case_id"] == case["case_id"] and progress["status"] == "open"
 
+    # the resident asks with the code they were given (进度查询)
+    code = created.json()["tracking_code"]
+    by_code = wait_until(lambda: requests.get(f"{intake}/issues/{code}", timeout=5), message="tracking code indexed")
+    assert by_code.json()["issue_id"] == issue_id and by_code.json()["status"] == "open"
+    assert by_code.json()["reporter"] == {"name": "张*", "phone": "138****5678"}
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    listed = requests.get(f"{intake}/issues", params={"month": month, "category": "设施维护"}, timeout=5).json()
+    assert [i["issue_id"] for i in listed["issues"]] == [issue_id]
+    assert "13812345678" not in json.dumps(listed, ensure_ascii=False)
+
     conn, queue = city_system_queue
     message = wait_until(lambda: queue(conn.default_channel).get(no_ack=True), message="CaseOpened at city system")
     event = json.loads(message.body)
@@ -62,6 +74,10 @@ def test_bad_report_is_refused_and_nothing_is_stored_or_published(system):
     assert bad.json()["field"] == "location.community"
     not_json = requests.post(f"{web.url}/issues", data=b"{", timeout=5)
     assert not_json.status_code == 422 and not_json.json()["field"] == "body"
+    bad_month = requests.get(f"{web.url}/issues", params={"month": "2026-13"}, timeout=5)
+    assert bad_month.status_code == 422 and bad_month.json()["field"] == "month"
+    unknown = requests.get(f"{web.url}/issues/YS-19990101-NOPE", timeout=5)
+    assert unknown.status_code == 404 and unknown.json()["field"] == "tracking_code"
     metrics = requests.get(f"{web.url}/metrics", timeout=5).text
     assert 'yishi_relay_lag_events{service="intake"} 0.0' in metrics
 

@@ -1,0 +1,58 @@
+"""intake read models: the issue index (by tracking code, month, category), for residents and staff."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from services.intake.domain import SHANGHAI, Issue
+from shared.contracts.envelope import rfc3339
+from shared.masking import mask_text
+from shared.persistence import Database, Transaction
+from shared.projection import Projection
+
+
+class IssueIndex(Projection):
+    """One row per issue; `month` is the Asia/Shanghai month it was reported in (for monthly lists)."""
+
+    name = "issue_index"
+    version = 1
+
+    def create(self, tx: Transaction) -> None:
+        tx.run("CREATE TABLE IF NOT EXISTS issue_index (issue_id TEXT PRIMARY KEY, tracking_code TEXT NOT NULL "
+               "UNIQUE, month TEXT NOT NULL, category TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, "
+               "reported_at TEXT NOT NULL, doc TEXT NOT NULL)")
+        tx.run("CREATE INDEX IF NOT EXISTS issue_index_month ON issue_index (month, category, reported_at)")
+
+    def drop(self, tx: Transaction) -> None:
+        tx.run("DROP TABLE IF EXISTS issue_index")
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        if isinstance(event, Issue.Reported):
+            report = event.report
+            doc = {"issue_id": str(event.originator_id), "tracking_code": event.tracking_code,
+                   "channel": report["channel"], "category": event.category, "tags": list(event.tags),
+                   "title": mask_text(report["title"]), "location": report["location"],
+                   "reported_at": rfc3339(event.reported_at), "status": "received"}
+            tx.run("INSERT INTO issue_index (issue_id, tracking_code, month, category, channel, status, "
+                   "reported_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (issue_id) DO NOTHING",
+                   (doc["issue_id"], event.tracking_code, event.reported_at.astimezone(SHANGHAI).strftime("%Y-%m"),
+                    event.category, report["channel"], "received", doc["reported_at"],
+                    json.dumps(doc, ensure_ascii=False)))
+        elif isinstance(event, Issue.CaseProgressed):
+            row = tx.one("SELECT doc FROM issue_index WHERE issue_id = ?", (str(event.originator_id),))
+            if row is not None:
+                doc = json.loads(row[0]) | {"status": event.status, "case_id": event.case_id}
+                tx.run("UPDATE issue_index SET status = ?, doc = ? WHERE issue_id = ?",
+                       (event.status, json.dumps(doc, ensure_ascii=False), str(event.originator_id)))
+
+
+def issue_id_by_tracking_code(db: Database, code: str) -> str | None:
+    rows = db.query("SELECT issue_id FROM issue_index WHERE tracking_code = ?", (code,))
+    return rows[0][0] if rows else None
+
+
+def list_issues(db: Database, filters: dict[str, str], limit: int, offset: int) -> list[dict[str, Any]]:
+    where = [f"{column} = ?" for column in filters]
+    sql = "SELECT doc FROM issue_index" + (" WHERE " + " AND ".join(where) if where else "")
+    rows = db.query(sql + " ORDER BY reported_at DESC, issue_id LIMIT ? OFFSET ?", (*filters.values(), limit, offset))
+    return [json.loads(r[0]) for r in rows]
