@@ -54,6 +54,7 @@ from tests.support.processes import ROOT, Process
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_RATES = (20, 50, 100, 200)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+UNSENT = "not sent: every client thread was busy for 5 s"
 
 
 # --- what residents report -------------------------------------------------------------------------------
@@ -210,7 +211,7 @@ class LoadGenerator:
         session = requests.Session()
         while (post := self.jobs.get()) is not None:
             if time.monotonic() - post.scheduled > self.max_lateness:
-                post.error = "not sent: client pool saturated"
+                post.error = UNSENT
             else:
                 post.sent = time.monotonic()
                 try:
@@ -341,22 +342,82 @@ def _ticks(pid: int) -> float | None:
         return None
 
 
-def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds of each Yishi process, of all postgres and RabbitMQ (beam.smp) processes, and of us."""
-    out = {name: _ticks(pid) or 0.0 for name, pid in pids.items()}
-    out["postgres"] = out["rabbitmq"] = 0.0
+def _system_busy() -> float:
+    """CPU seconds (all cores) the machine spent not idle since boot."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLK_TCK  # minus idle and iowait
+
+
+def _system_detail() -> dict[str, float]:
+    with open("/proc/stat") as f:
+        fields = [int(x) / CLK_TCK for x in f.readline().split()[1:9]]
+    return dict(zip(("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"), fields))
+
+
+def wait_for_quiet(own_pids: list[int], limit: float, max_wait: float, stop: threading.Event,
+                   window: float = 1.5) -> float:
+    """Wait (at most max_wait s) until the rest of the machine uses under `limit` % of one core.
+
+    Another test run on this machine would otherwise steal the CPU the benchmark measures. Returns
+    that other load (in % of one core) over the last `window` s.
+    """
+    deadline = time.monotonic() + max_wait
+    own = set(own_pids) | {os.getpid()}
+    while True:
+        busy0, ours0, t0 = _system_busy(), sum(_ticks(p) or 0.0 for p in own), time.monotonic()
+        if stop.wait(window):
+            return 0.0
+        t1 = time.monotonic()
+        other = 100 * ((_system_busy() - busy0) - (sum(_ticks(p) or 0.0 for p in own) - ours0)) / (t1 - t0)
+        if other < limit or t1 >= deadline:
+            return round(other)
+        print(f"bench: the machine is busy with other work ({other:.0f}% of a core); waiting", file=sys.stderr, flush=True)
+
+
+def cpu_seconds(pids: dict[str, int], dbname: str | None) -> dict[str, Any]:
+    """CPU seconds of each Yishi process, of us, of the whole machine, and per pid of the PostgreSQL
+    backends serving our database, other postgres processes and RabbitMQ (beam.smp)."""
+    out: dict[str, Any] = {name: _ticks(pid) or 0.0 for name, pid in pids.items()}
+    groups: dict[str, dict[int, float]] = {"postgres": {}, "postgres-other": {}, "rabbitmq": {}}
+    everyone: dict[str, float] = defaultdict(float)  # by command name, to see who else used the CPU
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/comm") as f:
                 comm = f.read().strip()
+            everyone[comm] += _ticks(int(entry.name)) or 0.0
+            if comm == "postgres":
+                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                    ours = dbname is not None and f" {dbname} ".encode() in f.read()
+                group = "postgres" if ours else "postgres-other"
+            elif comm == "beam.smp":
+                group = "rabbitmq"
+            else:
+                continue
         except OSError:
             continue
-        group = {"postgres": "postgres", "beam.smp": "rabbitmq"}.get(comm)
-        if group:
-            out[group] += _ticks(int(entry.name)) or 0.0
+        groups[group][int(entry.name)] = _ticks(int(entry.name)) or 0.0
+    out["groups"] = groups
+    out["by_command"] = dict(everyone)
     out["bench"] = sum(os.times()[:2])
+    out["machine"] = _system_busy()
+    out["machine_detail"] = _system_detail()
+    return out
+
+
+def cpu_percent(a: dict[str, Any], b: dict[str, Any], seconds: float) -> dict[str, int]:
+    """% of one core per process between two snapshots; a pid that appeared in between counts whole."""
+    out: dict[str, Any] = {k: round(100 * (b[k] - a.get(k, 0.0)) / seconds) for k in b
+                           if k not in ("groups", "by_command", "machine_detail")}
+    for group, pids in b["groups"].items():
+        before = a["groups"].get(group, {})
+        out[group] = round(100 * sum(t - before.get(pid, 0.0) for pid, t in pids.items()) / seconds)
+    out["machine_detail"] = {k: round(100 * (v - a["machine_detail"][k]) / seconds)
+                             for k, v in b["machine_detail"].items()}
+    by_command = {k: round(100 * (v - a["by_command"].get(k, 0.0)) / seconds) for k, v in b["by_command"].items()}
+    out["top_commands"] = dict(sorted(((k, v) for k, v in by_command.items() if v >= 2), key=lambda kv: -kv[1])[:8])
     return out
 
 
@@ -364,6 +425,7 @@ class Scraper:
     def __init__(self, stack: Stack, interval: float = 0.5):
         self.urls = {s: stack.url(s) + "/metrics" for s in ("intake", "casework")}
         self.pids = stack.pids()
+        self.dbname = stack.database_url.rsplit("/", 1)[1] if stack.database_url else None
         self.interval = interval
         self.samples: list[dict[str, Any]] = []
         self.errors = 0
@@ -376,7 +438,7 @@ class Scraper:
                 values.update(parse_metrics(self.session.get(url, timeout=10).text))
             except requests.RequestException:
                 self.errors += 1
-        row = {"t": time.monotonic(), "m": values, "cpu": cpu_seconds(self.pids)}
+        row = {"t": time.monotonic(), "m": values, "cpu": cpu_seconds(self.pids, self.dbname)}
         self.samples.append(row)
         return row
 
@@ -397,6 +459,9 @@ class Scraper:
         a, b = self.samples[i - 1], self.samples[i]
         va, vb = a[section].get(key, 0.0), b[section].get(key, 0.0)
         return va + (vb - va) * (t - a["t"]) / (b["t"] - a["t"])
+
+    def nearest(self, t: float) -> dict[str, Any]:
+        return min(self.samples, key=lambda s: abs(s["t"] - t))
 
     def latest(self, key: str) -> float:
         return self.samples[-1]["m"].get(key, 0.0) if self.samples else 0.0
@@ -440,6 +505,7 @@ class Step:
     rate: float
     start: float = 0.0
     end: float = 0.0
+    other_before: float | None = None
     result: dict[str, Any] = field(default_factory=dict)
 
 
@@ -488,13 +554,15 @@ class Bench:
     def run_step(self, rate: float) -> Step:
         step = Step(len(self.steps), rate)
         self.steps.append(step)
+        if self.args.quiet_wait > 0:
+            step.other_before = wait_for_quiet(list(self.scraper.pids.values()), self.args.quiet_limit,
+                                               self.args.quiet_wait, self.stop)
         print(f"bench[{self.stack.store}]: step {step.index}: {rate:g} reports/s for {self.args.duration:g} s",
               file=sys.stderr, flush=True)
-        cpu0 = cpu_seconds(self.scraper.pids)
         step.start, step.end = self.gen.offer(step.index, rate, self.args.duration, self.stop)
         drained = self.drain(self.args.drain_timeout)
         self.scraper.sample()
-        step.result = self.analyse(step, drained, cpu0)
+        step.result = self.analyse(step, drained)
         r = step.result
         print(f"bench[{self.stack.store}]:   accepted {r['accepted_per_s']}/s, visible {r['visible_per_s']}/s, "
               f"e2e p50/p99 {r['e2e_ms']['p50']}/{r['e2e_ms']['p99']} ms, backlog growth {r['backlog_growth_per_s']}/s, "
@@ -502,7 +570,7 @@ class Bench:
               file=sys.stderr, flush=True)
         return step
 
-    def analyse(self, step: Step, drained: float | None, cpu0: dict[str, float]) -> dict[str, Any]:
+    def analyse(self, step: Step, drained: float | None) -> dict[str, Any]:
         warm = min(self.args.warmup, step.end - step.start - 1)
         ws, we = step.start + warm, step.end
         span = we - ws
@@ -510,7 +578,8 @@ class Bench:
             posts = [p for p in self.gen.posts if p.step == step.index]
         in_window = [p for p in posts if ws <= p.scheduled < we]
         ok = [p for p in in_window if p.status == 201]
-        failed = [p for p in posts if p.status != 201]
+        unsent = [p for p in posts if p.error == UNSENT]
+        failed = [p for p in posts if p.status != 201 and p.error != UNSENT]
         with self.gen.lock:
             done_in_window = sum(1 for p in self.gen.posts if p.status == 201 and ws <= p.done < we)
         accepted_rate = done_in_window / span
@@ -538,12 +607,16 @@ class Bench:
               for s in ("casework", "intake")}
         post_n = self.scraper.at(we, "http_post_count") - self.scraper.at(ws, "http_post_count")
         post_sum = self.scraper.at(we, "http_post_sum") - self.scraper.at(ws, "http_post_sum")
-        cpu = {k: round(100 * (self.scraper.at(we, k, "cpu") - self.scraper.at(ws, k, "cpu")) / span)
-               for k in self.scraper.samples[-1]["cpu"]}
+        a, b = self.scraper.nearest(ws), self.scraper.nearest(we)
+        cpu = cpu_percent(a["cpu"], b["cpu"], b["t"] - a["t"])
+        ours = sum(cpu.get(k, 0) for k in (*self.scraper.pids, "bench", "postgres", "rabbitmq"))
+        cpu["other"] = cpu["machine"] - ours  # other processes and kernel time not charged to a process
 
         reasons = []
         if failed:
             reasons.append(f"{len(failed)} failed POSTs")
+        if unsent:
+            reasons.append(f"{len(unsent)} reports not sent (all {self.args.concurrency} clients waiting on intake)")
         if accepted_rate < 0.95 * step.rate:
             reasons.append(f"intake accepted {accepted_rate:.1f}/s of {step.rate:g}/s offered")
         if visible_rate < 0.95 * accepted_rate:
@@ -571,11 +644,13 @@ class Bench:
             "backlog_at_end": backlog[-1][1] if backlog else None,
             "drain_s": round(drained, 1) if drained is not None else None,
             "errors": len(failed),
+            "unsent": len(unsent),
             "error_kinds": dict(errors),
             "stages": stages,
             "queue_depth_at_end": queue_depth,
             "handler_mean_ms": {s: round(1000 * t / n, 2) if n else None for s, (n, t) in hc.items()},
             "cpu_percent": cpu,
+            "other_cpu_before_step": step.other_before,
             "sustainable": not reasons,
             "reasons": reasons,
         }
@@ -696,8 +771,8 @@ def fmt(v: Any) -> str:
 
 def table(results: list[dict[str, Any]]) -> str:
     lines = ["| store | offered/s | accepted/s | cases visible/s | POST p50 / p99 ms | e2e p50 / p95 / p99 / max ms "
-             "(samples) | backlog growth/s | drain s | errors | sustainable |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "(samples) | backlog growth/s | drain s | errors | machine CPU % (other) | sustainable |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for res in results:
         for r in res["steps"]:
             e = r["e2e_ms"]
@@ -705,13 +780,16 @@ def table(results: list[dict[str, Any]]) -> str:
                 f"| {res['store']} | {fmt(r['offered_per_s'])} | {fmt(r['accepted_per_s'])} | {fmt(r['visible_per_s'])} "
                 f"| {fmt(r['post_ms']['p50'])} / {fmt(r['post_ms']['p99'])} "
                 f"| {fmt(e['p50'])} / {fmt(e['p95'])} / {fmt(e['p99'])} / {fmt(e['max'])} ({e['samples']}) "
-                f"| {fmt(r['backlog_growth_per_s'])} | {fmt(r['drain_s'])} | {r['errors']} "
-                f"| {'yes' if r['sustainable'] else 'no'} |")
+                f"| {fmt(r['backlog_growth_per_s'])} | {fmt(r['drain_s'])} | {r['errors']}"
+                + (f" (+{r['unsent']} unsent)" if r.get("unsent") else "") + " "
+                f"| {r['cpu_percent']['machine']} ({r['cpu_percent']['other']}) "
+                f"| {'yes' if r['sustainable'] else 'no: ' + '; '.join(r['reasons'])} |")
     return "\n".join(lines)
 
 
 def stage_table(results: list[dict[str, Any]]) -> str:
-    procs = ("intake-web", "intake-worker", "casework-worker", "casework-web", "postgres", "rabbitmq", "bench")
+    procs = ("intake-web", "intake-worker", "casework-worker", "casework-web", "postgres", "rabbitmq", "bench",
+             "other", "machine")
     lines = ["| store | offered/s | " + " | ".join(n for n, _ in STAGES) + " | " + " | ".join(f"CPU% {p}" for p in procs) + " |",
              "|---|---:|" + "---:|" * (len(STAGES) + len(procs))]
     for res in results:
@@ -741,6 +819,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-going", action="store_true", help="run every rate even after an unsustainable one")
     parser.add_argument("--poll-interval", type=float, default=0.05,
                         help="YISHI_POLL_INTERVAL of the workers (default %(default)s, the platform default)")
+    parser.add_argument("--quiet-wait", type=float, default=30.0,
+                        help="before each step, wait up to this many seconds for other work on the machine to "
+                             "drop under --quiet-limit (default %(default)s; 0: do not wait)")
+    parser.add_argument("--quiet-limit", type=float, default=15.0,
+                        help="%% of one core other processes may use before a step (default %(default)s)")
     parser.add_argument("--keep-tmp", action="store_true", help="keep logs and SQLite files of the run")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/*.json")
     args = parser.parse_args(argv)
@@ -774,8 +857,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nYishi end-to-end benchmark, {when}, {info['nproc']} CPUs / {info['memory_gib']} GiB, commit {info.get('commit')}")
     print(f"command: {command.strip()}\n")
     print(table(results))
-    print("\nStage throughput over each steady window, and CPU (% of one core):\n")
+    print("\nStage throughput over each steady window, and CPU in % of one core (machine: all cores, "
+          f"at most {100 * (os.cpu_count() or 1)}; other: processes outside the benchmark, and the kernel):\n")
     print(stage_table(results))
+    for res in results:
+        for r in res["steps"]:
+            kinds = {k: v for k, v in r["error_kinds"].items() if k != UNSENT[:80]}
+            if kinds:
+                print(f"\n{res['store']} at {fmt(r['offered_per_s'])}/s, errors: {kinds}")
     for res in results:
         v = res["verification"]
         print(f"\n{res['store']}: highest sustainable rate {fmt(res['max_sustainable_per_s'])} reports/s "
