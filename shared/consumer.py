@@ -19,7 +19,7 @@ from kombu import Connection, Consumer as KombuConsumer, Message, Producer
 
 from shared import metrics, topology
 from shared.application import ServiceApplication
-from shared.contracts import ContractError, from_cloudevent
+from shared.contracts import ContractError, IntegrationEvent, from_cloudevent
 from shared.persistence import Database
 
 log = logging.getLogger(__name__)
@@ -111,13 +111,8 @@ class Consumer:
             self._dead_letter(message, f"its handler died {attempts} times without an ack", event.name, attempts)
             return
         while True:
-            started = time.perf_counter()
             try:
-                self.app.process(event)
-            except IntegrityError:
-                if not self.app.has_applied(self.db, self.upstream, event.sequence):
-                    raise  # a conflict that is not our own tracking row: treat as a handler failure below
-                outcome = "duplicate"
+                outcome = self._apply(event)
             except (OperationalError, InterfaceError, sqlite3.OperationalError):
                 raise StoreUnavailable(self.service) from None  # not the message's fault: reconnect later
             except Exception as exc:  # a handler bug or bad data: bounded retry, never a silent ack
@@ -130,13 +125,20 @@ class Consumer:
                 # Retried here rather than requeued: prefetched successors must not overtake it.
                 time.sleep(min(0.05 * 2 ** attempts, 2.0))
                 continue
-            else:
-                outcome = "applied"
-                metrics.HANDLER_SECONDS.labels(self.service, self.upstream, event.name).observe(
-                    time.perf_counter() - started)
-            break
-        metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event.name, outcome).inc()
-        message.ack()
+            metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event.name, outcome).inc()
+            message.ack()
+            return
+
+    def _apply(self, event: IntegrationEvent) -> str:
+        started = time.perf_counter()
+        try:
+            self.app.process(event)
+        except IntegrityError:
+            if self.app.has_applied(self.db, self.upstream, event.sequence):
+                return "duplicate"  # a redelivery committed between our check and our write
+            raise
+        metrics.HANDLER_SECONDS.labels(self.service, self.upstream, event.name).observe(time.perf_counter() - started)
+        return "applied"
 
     def _handler_started(self, sequence: int) -> int:
         """Record, committed before the handler runs, that it starts on this event; return earlier starts."""
