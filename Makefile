@@ -1,4 +1,7 @@
 # The two commands: `make run` (the whole system, embedded SQLite default) and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+PIP_QUIET := 2>&1 | { grep -v '^WARNING: Location' || true; }
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,9 +11,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || bash scripts/ensure-infra.sh --python-venv
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock $(PIP_QUIET)
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . $(PIP_QUIET)
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP)

@@ -53,6 +53,10 @@ ensure_postgres() {
   fi
 }
 
+if [ "${1:-}" = "--python-venv" ]; then  # Debian splits venv/ensurepip out of python3
+  apt_install python3-venv python3.11-venv
+  exit 0
+fi
 ensure_rabbitmq
 [ "$want_pg" = 1 ] && ensure_postgres
 exit 0
