@@ -38,4 +38,6 @@ class Settings:
 
 
 def http_port(service: str) -> int:
-    return int(os.environ.get("YISHI_HTTP_PORT", DEFAULT_PORTS[service]))
+    """YISHI_<SERVICE>_PORT, else YISHI_HTTP_PORT (a process serving one service), else the design's port."""
+    return int(os.environ.get(f"YISHI_{service.upper()}_PORT") or os.environ.get("YISHI_HTTP_PORT")
+               or DEFAULT_PORTS[service])

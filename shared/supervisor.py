@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from prometheus_client import multiprocess
+
 from shared.config import Settings
 from shared.web import SERVICE_CLASSES
 
@@ -49,6 +51,7 @@ def main() -> int:
         time.sleep(0.5)
         for key, proc in list(procs.items()):
             if proc.poll() is not None and not stopping:
+                multiprocess.mark_process_dead(proc.pid, str(settings.var_dir / "metrics" / key[0]))
                 delay = min(30.0, 2 * restarts.get(key, 0.5))
                 print(f"yishi: {key[0]} {key[1]} exited with {proc.returncode}; restarting in {delay:.0f}s", flush=True)
                 restarts[key] = delay

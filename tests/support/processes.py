@@ -21,9 +21,9 @@ def free_port() -> int:
 
 
 class Process:
-    def __init__(self, service: str, role: str, env: dict[str, str], log_dir: Path):
+    def __init__(self, service: str, role: str, env: dict[str, str], log_dir: Path, label: str = ""):
         self.service, self.role, self.env = service, role, env
-        self.log_path = log_dir / f"{service}-{role}.log"
+        self.log_path = log_dir / f"{service}-{role}{'-' + label if label else ''}.log"
         self.port = free_port() if role == "web" else None
         self.proc: subprocess.Popen | None = None
 
@@ -79,6 +79,12 @@ class System:
     def start(self, service: str, role: str) -> Process:
         proc = Process(service, role, self.env, self.log_dir).start()
         self.procs[(service, role)] = proc
+        return proc
+
+    def start_another(self, service: str, role: str, label: str) -> Process:
+        """A second instance (a standby, a scale-out worker) beside the one `start` began."""
+        proc = Process(service, role, self.env, self.log_dir, label).start()
+        self.procs[(service, f"{role}-{label}")] = proc
         return proc
 
     def web(self, service: str) -> Process:
