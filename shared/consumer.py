@@ -68,7 +68,7 @@ class Consumer:
         with Connection(self.amqp_uri, heartbeat=10) as conn, \
                 Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as dl_conn:
             conn.ensure_connection(max_retries=3)
-            topology.declare(conn.default_channel)
+            topology.declare(conn)
             self._dead_letter_producer = Producer(dl_conn.default_channel, exchange=topology.DEAD_LETTERS)
             channel = conn.channel()
             channel.basic_qos(0, self.prefetch, False)

@@ -101,7 +101,7 @@ class Relay:
                 with Connection(self.amqp_uri, heartbeat=10,
                                 transport_options={"confirm_publish": True}) as conn:
                     conn.ensure_connection(max_retries=3)
-                    topology.declare(conn.default_channel, (self.service,))
+                    topology.declare(conn, (self.service,))
                     producer = Producer(conn.default_channel, exchange=self.exchange)
                     while not stop.is_set():
                         if self.run_once(producer) == 0:

@@ -5,7 +5,12 @@ no event is published into an exchange whose consumer queue does not exist yet.
 """
 from __future__ import annotations
 
-from kombu import Exchange, Queue
+import logging
+
+from amqp.exceptions import PreconditionFailed
+from kombu import Connection, Exchange, Queue
+
+log = logging.getLogger(__name__)
 
 # consumer service -> upstream services whose whole log it follows, in order
 FOLLOWS: dict[str, tuple[str, ...]] = {
@@ -58,10 +63,24 @@ def all_queues() -> list[Queue]:
     return queues
 
 
-def declare(channel, services: tuple[str, ...] = ()) -> None:
-    """Declare every exchange and queue (idempotent)."""
-    for service in {*services, *FOLLOWS, *(u for ups in FOLLOWS.values() for u in ups)}:
-        events_exchange(service)(channel).declare()
-    DEAD_LETTERS(channel).declare()
-    for queue in all_queues():
-        queue(channel).declare()
+def declare(conn: Connection, services: tuple[str, ...] = ()) -> None:
+    """Declare every exchange and queue (idempotent).
+
+    A queue that already exists with other arguments (declared by an older release) is used as it is:
+    RabbitMQ cannot change a queue's arguments, and deleting it would lose its messages. The warning
+    says how to migrate it.
+    """
+    channel = conn.channel()
+    try:
+        for service in {*services, *FOLLOWS, *(u for ups in FOLLOWS.values() for u in ups)}:
+            events_exchange(service)(channel).declare()
+        DEAD_LETTERS(channel).declare()
+        for queue in all_queues():
+            try:
+                queue(channel).declare()
+            except PreconditionFailed as exc:
+                log.warning("queue %s kept with its existing arguments (%s); to apply the new ones, stop its "
+                            "consumers, let it drain, delete it and restart", queue.name, exc)
+                channel = conn.channel()  # the broker closed the one that failed
+    finally:
+        channel.close()

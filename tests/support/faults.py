@@ -132,7 +132,7 @@ def queue_ready(amqp_uri: str, queue_name: str) -> int:
 def consumer_queues_ready(amqp_uri: str) -> dict[str, int]:
     """Ready messages in every consumer queue and dead-letter queue of the topology."""
     with Connection(amqp_uri) as conn:
-        topology.declare(conn.default_channel)
+        topology.declare(conn)
         return {q.name: conn.default_channel.queue_declare(q.name, passive=True)[1] for q in topology.all_queues()}
 
 

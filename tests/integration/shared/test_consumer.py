@@ -41,7 +41,7 @@ def running(settings):
     consumer = Consumer(app, Database("casework", settings), "intake", settings.amqp_uri, max_attempts=3)
     stop = threading.Event()
     with Connection(settings.amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        topology.declare(conn.default_channel)
+        topology.declare(conn)
         thread = threading.Thread(target=consumer.run, args=(stop,))
         thread.start()
         producer = Producer(conn.default_channel, exchange=topology.events_exchange("intake"))

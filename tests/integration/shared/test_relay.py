@@ -28,7 +28,7 @@ def drain(conn, queue):
 
 def test_relay_publishes_the_log_in_order_and_resumes_after_its_position(settings, intake):
     with Connection(settings.amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        topology.declare(conn.default_channel, ("intake",))
+        topology.declare(conn, ("intake",))
         tap = Queue("tap", topology.events_exchange("intake"), routing_key="#", durable=True)
         tap(conn.default_channel).declare()
         producer = Producer(conn.default_channel, exchange=topology.events_exchange("intake"))
@@ -52,7 +52,7 @@ def test_relay_publishes_the_log_in_order_and_resumes_after_its_position(setting
 
 def test_relay_keeps_private_events_private_and_chains_around_them(settings, intake):
     with Connection(settings.amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        topology.declare(conn.default_channel, ("intake",))
+        topology.declare(conn, ("intake",))
         tap = Queue("tap", topology.events_exchange("intake"), routing_key="#", durable=True)
         tap(conn.default_channel).declare()
         first, second = issues(2)
@@ -67,3 +67,13 @@ def test_relay_keeps_private_events_private_and_chains_around_them(settings, int
         for body in got:
             text = json.dumps(body, ensure_ascii=False)
             assert "13812345678" not in text and "张三" not in text and "1-502" not in text
+
+
+def test_queue_left_by_an_older_release_with_other_arguments_is_used_not_fatal(settings):
+    with Connection(settings.amqp_uri) as conn:
+        old = topology.consumer_queue("casework", "intake")
+        old.queue_arguments = {**old.queue_arguments, "x-delivery-limit": 20}
+        old(conn.default_channel).declare()
+        topology.declare(conn)  # warns, does not raise
+        _, _, consumers = conn.default_channel.queue_declare(old.name, passive=True)
+        assert consumers == 0
