@@ -62,11 +62,15 @@ class ServiceApplication(Application):
     def log_head(self) -> int:
         return self.recorder.max_notification_id() or 0
 
-    def has_applied(self, db: Database, upstream: str, sequence: int) -> bool:
+    def applied(self, db: Database, upstream: str, *sequences: int | None) -> set[int]:
+        """Which of these upstream sequences this service has applied (exact, per id: tracking is multi-row)."""
+        wanted = [s for s in sequences if s is not None]
+        if not wanted:
+            return set()
         _, tracking = table_names(self.name, self.settings)
-        row = db.query(f"SELECT 1 FROM {tracking} WHERE application_name = ? AND notification_id = ?",
-                       (upstream, sequence))
-        return bool(row)
+        rows = db.query(f"SELECT notification_id FROM {tracking} WHERE application_name = ? AND notification_id "
+                        f"IN ({', '.join('?' * len(wanted))})", (upstream, *wanted))
+        return {r[0] for r in rows}
 
     def domain_event(self, notification: Notification) -> Any:
         return self.mapper.to_domain_event(notification)

@@ -91,11 +91,12 @@ class Consumer:
         except ContractError as exc:
             self._dead_letter(message, f"invalid envelope: {exc} (field {exc.field})", "invalid")
             return
-        if self.app.has_applied(self.db, self.upstream, event.sequence):
+        applied = self.app.applied(self.db, self.upstream, event.sequence, event.prevsequence)
+        if event.sequence in applied:
             metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event.name, "duplicate").inc()
             message.ack()
             return
-        if event.prevsequence is not None and not self.app.has_applied(self.db, self.upstream, event.prevsequence):
+        if event.prevsequence is not None and event.prevsequence not in applied:
             # Published in order, so the predecessor was dead-lettered or its queue was lost: say so and go
             # on; a retried dead letter still applies, because tracking is kept per sequence.
             log.warning("consumer %s: %s arrived before %s-%s was applied", self.queue.name, event.id,
@@ -134,7 +135,7 @@ class Consumer:
         try:
             self.app.process(event)
         except IntegrityError:
-            if self.app.has_applied(self.db, self.upstream, event.sequence):
+            if self.app.applied(self.db, self.upstream, event.sequence):
                 return "duplicate"  # a redelivery committed between our check and our write
             raise
         metrics.HANDLER_SECONDS.labels(self.service, self.upstream, event.name).observe(time.perf_counter() - started)

@@ -13,6 +13,7 @@ from nameko.extensions import DependencyProvider
 from nameko.web.handlers import http
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from shared import metrics
@@ -104,6 +105,8 @@ def api(service: str, route: str) -> Callable:
                 response = fn(self, request, **kwargs)
             except DomainError as exc:
                 response = problem(exc.status, exc.title, exc.detail, exc.field)
+            except HTTPException as exc:  # werkzeug's own: a client that disconnected, a body too large
+                response = problem(exc.code or 400, exc.name, exc.description or exc.name)
             except Exception:
                 log.exception("%s %s failed", request.method, route)
                 response = problem(500, "Internal error", "the request failed; nothing was recorded twice")

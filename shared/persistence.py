@@ -172,6 +172,10 @@ class _PgConnection:
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Transaction]:
+        if not write:  # a read: single autocommit statements, no BEGIN/COMMIT round trips
+            with self._conn.cursor() as cur:
+                yield Transaction(cur, translate=True)
+            return
         with self._conn.transaction(), self._conn.cursor() as cur:
             yield Transaction(cur, translate=True)
 

@@ -1,5 +1,6 @@
 """Entry point of a service's web process: `python -m shared.web <service>` (nameko, eventlet)."""
 import eventlet
+import eventlet.event
 
 eventlet.monkey_patch()  # before psycopg, kombu or eventsourcing are imported
 
@@ -26,14 +27,16 @@ def main(service: str) -> None:
     runner = ServiceRunner({"WEB_SERVER_ADDRESS": f"0.0.0.0:{http_port(service)}", "AMQP_URI": settings.amqp_uri})
     runner.add_service(cls)
 
-    def shutdown(*_: object) -> None:
-        eventlet.spawn_n(runner.stop)
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
+    stopping = eventlet.event.Event()
+    # A signal only sets the event: the hub may sit in an idle accept() for a minute before a
+    # greenthread spawned from the handler would run, so the main greenthread polls instead.
+    signal.signal(signal.SIGTERM, lambda *_: stopping.ready() or stopping.send())
+    signal.signal(signal.SIGINT, lambda *_: stopping.ready() or stopping.send())
     runner.start()
     logging.getLogger(__name__).info("%s listening on :%s", service, http_port(service))
-    runner.wait()
+    while not stopping.ready():
+        eventlet.sleep(0.2)
+    runner.stop()
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ class Process:
     def start(self) -> "Process":
         env = os.environ | self.env
         if self.port:
-            env["YISHI_HTTP_PORT"] = str(self.port)
+            env["YISHI_HTTP_PORT"] = env[f"YISHI_{self.service.upper()}_PORT"] = str(self.port)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", f"shared.{self.role}", self.service], cwd=ROOT,
                                      env=env, stdout=log, stderr=subprocess.STDOUT)
