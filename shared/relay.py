@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kombu import Connection, Producer
+import amqp
+from kombu import Connection
 
 from shared import metrics, topology
 from shared.application import ServiceApplication
@@ -74,6 +77,58 @@ def message_for(service: str, published: Published, sequence: int, prev: int | N
     }
 
 
+class ConfirmedPublisher:
+    """Publishes a batch on a confirm-mode channel, then waits once until the broker confirmed all of it.
+
+    Pipelined: one confirm round trip per batch instead of one per message (kombu's `confirm_publish`
+    waits after every message). A nack or a timeout raises, so the batch's position is never saved.
+    """
+
+    def __init__(self, conn: Connection, exchange: str, timeout: float = 30.0):
+        self.conn = conn
+        self.exchange = exchange
+        self.timeout = timeout
+        self.channel = conn.channel()
+        self.channel.confirm_select()
+        self.channel.events["basic_ack"].add(self._acked)
+        self.channel.events["basic_nack"].add(self._nacked)
+        self._next_tag = 1
+        self._outstanding: set[int] = set()
+        self._nacks = 0
+
+    def publish(self, body: bytes, props: dict[str, Any]) -> None:
+        message = amqp.Message(body, content_type=props["content_type"], content_encoding=props["content_encoding"],
+                               delivery_mode=props["delivery_mode"], message_id=props["message_id"],
+                               application_headers=props["headers"])
+        self.channel.basic_publish(message, exchange=self.exchange, routing_key=props["routing_key"])
+        self._outstanding.add(self._next_tag)
+        self._next_tag += 1
+
+    def wait_for_confirms(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        while self._outstanding and not self._nacks:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{len(self._outstanding)} messages unconfirmed after {self.timeout}s")
+            try:
+                self.conn.drain_events(timeout=min(remaining, 1.0))
+            except TimeoutError:
+                pass
+        if self._nacks:
+            raise RuntimeError(f"broker refused {self._nacks} message(s)")
+
+    def _settle(self, tag: int, multiple: bool) -> None:
+        self._outstanding = {t for t in self._outstanding if t > tag} if multiple else self._outstanding - {tag}
+
+    def _acked(self, tag: int, multiple: bool) -> None:
+        self._settle(tag, multiple)
+
+    def _nacked(self, tag: int, multiple: bool) -> None:
+        before = len(self._outstanding)
+        self._settle(tag, multiple)
+        self._nacks += before - len(self._outstanding)
+
+
 def _idle(conn: Connection, seconds: float) -> None:
     """Wait while reading the socket, so the broker's heartbeats are seen and ours are sent."""
     try:
@@ -98,32 +153,35 @@ class Relay:
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                with Connection(self.amqp_uri, heartbeat=10,
-                                transport_options={"confirm_publish": True}) as conn:
+                with Connection(self.amqp_uri, heartbeat=10) as conn:
                     conn.ensure_connection(max_retries=3)
                     topology.declare(conn, (self.service,))
-                    producer = Producer(conn.default_channel, exchange=self.exchange)
+                    publisher = ConfirmedPublisher(conn, self.exchange.name)
                     while not stop.is_set():
-                        if self.run_once(producer) == 0:
+                        if self.run_once(publisher) == 0:
                             _idle(conn, self.poll_interval)
                     return
             except Exception:
                 log.exception("relay %s: broker or store failed; resuming from the saved position", self.service)
                 stop.wait(1.0)
 
-    def run_once(self, producer: Producer) -> int:
+    def run_once(self, publisher: ConfirmedPublisher) -> int:
         """Publish one batch after the saved position; returns how many notifications it covered."""
         position, last_sequence = self.state.load()
         notifications = self.app.notifications_after(position, self.batch_size)
+        sent: Counter[str] = Counter()
         for n in notifications:
             published = self.publish(self.app.domain_event(n))
             if published is not None:
                 body, props = message_for(self.service, published, n.id, last_sequence)
-                producer.publish(body, exchange=self.exchange, **props)  # returns once confirmed
-                metrics.EVENTS_PUBLISHED.labels(self.service, published.name).inc()
+                publisher.publish(body, props)
+                sent[published.name] += 1
                 last_sequence = n.id
             position = n.id
         if notifications:
+            publisher.wait_for_confirms()  # only a fully confirmed batch moves the position
             self.state.save(position, last_sequence)
+            for name, count in sent.items():
+                metrics.EVENTS_PUBLISHED.labels(self.service, name).inc(count)
             metrics.RELAY_POSITION.labels(self.service).set(position)
         return len(notifications)

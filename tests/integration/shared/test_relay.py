@@ -2,13 +2,13 @@
 import json
 
 import pytest
-from kombu import Connection, Producer, Queue
+from kombu import Connection, Queue
 
 from services.intake.application import IntakeApplication
 from services.intake.published import publish
 from shared import topology
 from shared.persistence import Database
-from shared.relay import Relay
+from shared.relay import ConfirmedPublisher, Relay
 from tests.support.factories import issues
 
 
@@ -27,11 +27,11 @@ def drain(conn, queue):
 
 
 def test_relay_publishes_the_log_in_order_and_resumes_after_its_position(settings, intake):
-    with Connection(settings.amqp_uri, transport_options={"confirm_publish": True}) as conn:
+    with Connection(settings.amqp_uri) as conn:
         topology.declare(conn, ("intake",))
         tap = Queue("tap", topology.events_exchange("intake"), routing_key="#", durable=True)
         tap(conn.default_channel).declare()
-        producer = Producer(conn.default_channel, exchange=topology.events_exchange("intake"))
+        producer = ConfirmedPublisher(conn, "intake.events")
 
         intake.save(*issues(30))
         relay = Relay(intake, Database("intake", settings), publish, settings.amqp_uri, batch_size=7)
@@ -51,7 +51,7 @@ def test_relay_publishes_the_log_in_order_and_resumes_after_its_position(setting
 
 
 def test_relay_keeps_private_events_private_and_chains_around_them(settings, intake):
-    with Connection(settings.amqp_uri, transport_options={"confirm_publish": True}) as conn:
+    with Connection(settings.amqp_uri) as conn:
         topology.declare(conn, ("intake",))
         tap = Queue("tap", topology.events_exchange("intake"), routing_key="#", durable=True)
         tap(conn.default_channel).declare()
@@ -61,7 +61,7 @@ def test_relay_keeps_private_events_private_and_chains_around_them(settings, int
         intake.save(first)  # private: intake's own record of casework's news
         intake.save(second)
         relay = Relay(intake, Database("intake", settings), publish, settings.amqp_uri)
-        relay.run_once(Producer(conn.default_channel, exchange=topology.events_exchange("intake")))
+        relay.run_once(ConfirmedPublisher(conn, "intake.events"))
         got = [b for b, _ in drain(conn, tap)]
         assert [(b["sequence"], b["prevsequence"]) for b in got] == [(1, None), (3, 1)]
         for body in got:
@@ -77,3 +77,17 @@ def test_queue_left_by_an_older_release_with_other_arguments_is_used_not_fatal(s
         topology.declare(conn)  # warns, does not raise
         _, _, consumers = conn.default_channel.queue_declare(old.name, passive=True)
         assert consumers == 0
+
+
+def test_batch_the_broker_refuses_is_not_marked_published(settings, intake):
+    """A queue that rejects publishes (full, overflow=reject-publish) makes the broker nack: position stays."""
+    with Connection(settings.amqp_uri) as conn:
+        topology.declare(conn, ("intake",))
+        full = Queue("full", topology.events_exchange("intake"), routing_key="#", durable=True,
+                     queue_arguments={"x-max-length": 1, "x-overflow": "reject-publish"})
+        full(conn.default_channel).declare()
+        intake.save(*issues(3))
+        relay = Relay(intake, Database("intake", settings), publish, settings.amqp_uri)
+        with pytest.raises(RuntimeError, match="refused"):
+            relay.run_once(ConfirmedPublisher(conn, "intake.events"))
+        assert relay.state.load() == (0, None)
