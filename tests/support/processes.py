@@ -31,14 +31,14 @@ class Process:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Process":
+    def start(self, wait_healthy: bool = True) -> "Process":
         env = os.environ | self.env
         if self.port:
             env["YISHI_HTTP_PORT"] = env[f"YISHI_{self.service.upper()}_PORT"] = str(self.port)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", f"shared.{self.role}", self.service], cwd=ROOT,
                                      env=env, stdout=log, stderr=subprocess.STDOUT)
-        if self.role == "web":
+        if self.role == "web" and wait_healthy:
             self.wait_healthy()
         return self
 
