@@ -5,7 +5,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-SERVICES = ("intake", "casework", "meetings", "notifications")
 DEFAULT_PORTS = {"intake": 8001, "casework": 8002, "meetings": 8003, "notifications": 8004}
 
 

@@ -153,10 +153,6 @@ class Transaction:
     def run(self, sql: str, params: tuple | list = ()) -> None:
         self._cursor.execute(sql.replace("?", "%s") if self._translate else sql, params)
 
-    def many(self, sql: str, rows: list[tuple]) -> None:
-        if rows:
-            self._cursor.executemany(sql.replace("?", "%s") if self._translate else sql, rows)
-
     def all(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         self.run(sql, params)
         return list(self._cursor.fetchall())

@@ -65,11 +65,6 @@ class Projector:
             with db.transaction() as tx:
                 _reset(tx, p)
 
-    def rebuild(self, name: str) -> None:
-        with self.db.transaction() as tx:
-            _reset(tx, next(p for p in self.projections if p.name == name))
-        self.catch_up()
-
     def position(self, name: str) -> int:
         rows = self.db.query("SELECT position FROM projection_position WHERE name = ?", (name,))
         return rows[0][0] if rows else 0
@@ -88,10 +83,6 @@ class Projector:
             metrics.PROJECTION_POSITION.labels(self.app.name, p.name).set(notifications[-1].id)
             done += len(notifications)
         return done
-
-    def catch_up(self) -> None:
-        while self.run_once():
-            pass
 
     def run(self, stop: threading.Event, poll_interval: float) -> None:
         while not stop.is_set():
