@@ -24,28 +24,40 @@ log = logging.getLogger("yishi.worker")
 
 
 def lead(spec: ServiceSpec, app, db: Database, settings: Settings, stop: threading.Event) -> None:
+    """While this process holds the service's leadership, run its relay and projector; else stand by."""
     leadership = Leadership(spec.name, settings)
     while not stop.is_set():
-        if not leadership.try_acquire():
-            stop.wait(1.0)
-            continue
-        log.info("%s: leading (relay and projections)", spec.name)
-        lead_stop = threading.Event()
-        relay = Relay(app, db, spec.publish, settings.amqp_uri, poll_interval=settings.poll_interval)
-        projector = Projector(app, db, spec.projections())
-        threads = [threading.Thread(target=relay.run, args=(lead_stop,), name="relay", daemon=True),
-                   threading.Thread(target=projector.run, args=(lead_stop, settings.poll_interval),
-                                    name="projector", daemon=True)]
-        for t in threads:
-            t.start()
-        while not stop.wait(1.0):
-            if not leadership.still_held():
-                log.warning("%s: leadership lost; standing by", spec.name)
-                break
-        lead_stop.set()
-        for t in threads:
-            t.join()
-        leadership.release()
+        try:
+            if leadership.try_acquire():
+                _run_as_leader(spec, app, db, settings, stop, leadership)
+        except Exception:  # the store is down: stand by and try again, never leave the log unrelayed
+            log.exception("%s: cannot lead now; retrying", spec.name)
+        finally:
+            leadership.release()
+        stop.wait(1.0)
+
+
+def _run_as_leader(spec: ServiceSpec, app, db: Database, settings: Settings, stop: threading.Event,
+                   leadership: Leadership) -> None:
+    log.info("%s: leading (relay and projections)", spec.name)
+    lead_stop = threading.Event()
+    relay = Relay(app, db, spec.publish, settings.amqp_uri, poll_interval=settings.poll_interval)
+    projector = Projector(app, db, spec.projections())
+    threads = [threading.Thread(target=relay.run, args=(lead_stop,), name="relay", daemon=True),
+               threading.Thread(target=projector.run, args=(lead_stop, settings.poll_interval),
+                                name="projector", daemon=True)]
+    for t in threads:
+        t.start()
+    while not stop.wait(1.0):
+        if not leadership.still_held():
+            log.warning("%s: leadership lost; standing by", spec.name)
+            break
+        if not all(t.is_alive() for t in threads):
+            log.error("%s: a relay or projector thread died; restarting both", spec.name)
+            break
+    lead_stop.set()
+    for t in threads:
+        t.join()
 
 
 def main(service: str) -> None:
