@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from eventsourcing.persistence import DataError, IntegrityError, PersistenceError
 from kombu import Connection, Consumer as KombuConsumer, Message, Producer
 
 from shared import metrics, topology
@@ -23,6 +23,13 @@ from shared.contracts import ContractError, IntegrationEvent, from_cloudevent
 from shared.persistence import Database
 
 log = logging.getLogger(__name__)
+
+
+def _store_down(exc: Exception) -> bool:
+    """A store failure (connection, read-only after failover, lock timeout), not a fault of the message."""
+    if isinstance(exc, (IntegrityError, DataError)):
+        return False
+    return isinstance(exc, (PersistenceError, sqlite3.OperationalError))
 
 
 class StoreUnavailable(RuntimeError):
@@ -114,9 +121,10 @@ class Consumer:
         while True:
             try:
                 outcome = self._apply(event)
-            except (OperationalError, InterfaceError, sqlite3.OperationalError):
-                raise StoreUnavailable(self.service) from None  # not the message's fault: reconnect later
-            except Exception as exc:  # a handler bug or bad data: bounded retry, never a silent ack
+            except Exception as exc:
+                if _store_down(exc):
+                    raise StoreUnavailable(self.service) from None  # not the message's fault: reconnect later
+                # a handler bug or bad data: bounded retry, never a silent ack
                 attempts += 1
                 log.exception("consumer %s: %s failed (attempt %d)", self.queue.name, event.id, attempts)
                 if attempts >= self.max_attempts:
@@ -162,7 +170,7 @@ class Consumer:
                         "x-yishi-queue": self.queue.name, "x-yishi-failed-at": time.time()})
         assert self._dead_letter_producer is not None
         self._dead_letter_producer.publish(
-            message.body, routing_key=self.queue.name, headers=headers, delivery_mode=2,
+            message.body, routing_key=self.queue.name, headers=headers, delivery_mode=2, confirm_timeout=30,
             content_type=message.content_type, content_encoding=message.content_encoding,
             message_id=message.properties.get("message_id"))
         metrics.DEAD_LETTERS.labels(self.service, self.queue.name).inc()

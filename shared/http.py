@@ -79,7 +79,7 @@ def read_json(request: Request) -> Any:
         raise InvalidInput("body is larger than 64 KiB", "body")
     try:
         return json.loads(request.get_data() or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidInput("body is not valid JSON", "body") from None
 
 
@@ -88,7 +88,7 @@ def page(request: Request, default: int = 100, most: int = 1000) -> tuple[int, i
     values = []
     for name, fallback, high in (("limit", default, most), ("offset", 0, 10**9)):
         raw = request.args.get(name)
-        if raw is not None and (not raw.isdigit() or int(raw) > high):
+        if raw is not None and (not (raw.isascii() and raw.isdigit()) or int(raw) > high):
             raise InvalidInput(f"{name} must be an integer from 0 to {high}", name)
         values.append(int(raw) if raw is not None else fallback)
     return values[0], values[1]

@@ -27,7 +27,13 @@ class Leadership:
         if self.settings.uses_postgres:
             import psycopg
 
-            conn = psycopg.connect(**pg_params(self.settings.database_url or ""), autocommit=True)
+            # Keepalives on both ends: a leader cut off from PostgreSQL must lose the lock in seconds,
+            # not after the kernel's two-hour default, so that a standby can take over.
+            conn = psycopg.connect(**pg_params(self.settings.database_url or ""), autocommit=True,
+                                   connect_timeout=5, keepalives=1, keepalives_idle=5, keepalives_interval=2,
+                                   keepalives_count=3, tcp_user_timeout=10000,
+                                   options="-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 "
+                                           "-c tcp_keepalives_count=3")
             key = zlib.crc32(f"yishi.leader.{self.service}".encode())
             if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
                 self._handle = conn

@@ -1,8 +1,11 @@
 """Masking of personal data for anything that leaves a service (events, public notices)."""
 import re
+import unicodedata
 
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)(\d{3,4})(\d{4})(?!\d)")
+_SEP = r"[\s.\-]?"
+# optional +86, then 1xx xxxx xxxx with any of space, dot or dash between the groups
+_MOBILE = re.compile(rf"(?<!\d)((?:\+?86{_SEP})?1[3-9]\d){_SEP}(\d{{4}}){_SEP}(\d{{4}})(?!\d)")
+_LANDLINE = re.compile(rf"(?<!\d)(0\d{{2,3}}{_SEP})(\d{{3,4}}){_SEP}(\d{{4}})(?!\d)")
 
 
 def mask_phone(phone: str) -> str:
@@ -17,6 +20,7 @@ def mask_name(name: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Hide phone numbers a resident typed into free text (描述里的电话号码)."""
+    """Hide phone numbers a resident typed into free text (描述里的电话号码), however they were spaced."""
+    text = unicodedata.normalize("NFKC", text)  # full-width digits are digits too
     text = _MOBILE.sub(lambda m: f"{m[1]}****{m[3]}", text)
     return _LANDLINE.sub(lambda m: f"{m[1]}****{m[3]}", text)

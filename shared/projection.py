@@ -5,6 +5,7 @@ read model can always be thrown away and replayed (DESIGN.md §2).
 """
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from shared import metrics
 from shared.application import ServiceApplication
 from shared.persistence import Database, Transaction
+
+log = logging.getLogger(__name__)
 
 
 class Projection(ABC):
@@ -86,5 +89,11 @@ class Projector:
 
     def run(self, stop: threading.Event, poll_interval: float) -> None:
         while not stop.is_set():
-            if self.run_once() == 0:
+            try:
+                done = self.run_once()
+            except Exception:  # the store went away, or a projection bug: retry, the position is safe
+                log.exception("projector %s: batch failed; retrying", self.app.name)
+                stop.wait(1.0)
+                continue
+            if done == 0:
                 stop.wait(poll_interval)

@@ -1,6 +1,8 @@
 """casework's HTTP adapter (port 8002): the ledger (问题台账) and each case."""
 from __future__ import annotations
 
+from uuid import UUID
+
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
@@ -11,6 +13,13 @@ from shared.errors import InvalidInput, NotFound
 from shared.http import Operable, RuntimeProvider, api, json_response, page
 
 STATUSES = ("open", "resolved", "closed", "reopened")
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
 class CaseworkService(Operable):
@@ -33,7 +42,7 @@ class CaseworkService(Operable):
     @http("GET", "/cases/<string:case_id>")
     @api("casework", "/cases/{id}")
     def get_case(self, request: Request, case_id: str) -> Response:
-        row = get_case_row(self.runtime.db, case_id)
+        row = get_case_row(self.runtime.db, case_id) if _is_uuid(case_id) else None
         if row is None:
             raise NotFound(f"no case {case_id}", "case_id")
         return json_response(row)

@@ -35,6 +35,7 @@ CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
 OTHER = "其他"
 CATEGORIES = (*CATEGORY_KEYWORDS, OTHER)
 
+TRACKING_CODE = re.compile(r"^YS-\d{8}-[0-9A-HJKMNP-TV-Z]{8}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -76,6 +77,12 @@ def _text(payload: dict, field: str, *, required: bool, max_len: int, prefix: st
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{name} must be a string", name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{name} is not valid Unicode text", name) from None
+    if "\x00" in value:
+        raise InvalidInput(f"{name} contains a NUL character", name)
     value = value.strip()
     if len(value) > max_len:
         raise InvalidInput(f"{name} is longer than {max_len} characters", name)
@@ -134,7 +141,10 @@ def parse_report(payload: Any, now: datetime) -> Report:
             raise InvalidInput("reported_at must be an RFC 3339 time", "reported_at") from None
         if reported_at.tzinfo is None:
             raise InvalidInput("reported_at needs a time zone offset", "reported_at")
-        reported_at = reported_at.astimezone(timezone.utc)
+        try:
+            reported_at = reported_at.astimezone(timezone.utc)
+        except OverflowError:
+            raise InvalidInput("reported_at is out of range", "reported_at") from None
         if reported_at > now + timedelta(minutes=5):
             raise InvalidInput("reported_at is in the future", "reported_at")
 

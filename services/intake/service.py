@@ -7,12 +7,12 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.intake.bootstrap import SPEC
-from services.intake.domain import CATEGORIES, CHANNELS, Issue
+from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE, Issue
 from services.intake.projections import issue_id_by_tracking_code, list_issues
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound
 from shared.http import Operable, RuntimeProvider, api, json_response, page, read_json
-from shared.masking import mask_name, mask_phone
+from shared.masking import mask_name, mask_phone, mask_text
 
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -29,8 +29,8 @@ def issue_view(issue: Issue) -> dict:
         "channel": report["channel"],
         "category": issue.category,
         "tags": issue.tags,
-        "title": report["title"],
-        "description": report["description"],
+        "title": mask_text(report["title"]),
+        "description": mask_text(report["description"]),
         "location": report["location"],
         "reporter": {"name": mask_name(reporter["name"]) if "name" in reporter else None,
                      "phone": mask_phone(reporter["phone"]) if "phone" in reporter else None},
@@ -59,7 +59,7 @@ class IntakeService(Operable):
     def get_issue(self, request: Request, key: str) -> Response:
         """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
         if key.upper().startswith("YS-"):
-            issue_id = issue_id_by_tracking_code(self.runtime.db, key.upper())
+            issue_id = TRACKING_CODE.match(key.upper()) and issue_id_by_tracking_code(self.runtime.db, key.upper())
             if issue_id is None:
                 raise NotFound(f"no issue with tracking code {key}", "tracking_code")
             key = issue_id

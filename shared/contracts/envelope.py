@@ -79,6 +79,8 @@ def from_cloudevent(body: bytes | str | dict[str, Any], catalogue: Catalogue = C
         time = datetime.fromisoformat(str(body.get("time")).replace("Z", "+00:00"))
     except ValueError:
         raise ContractError("time is not RFC 3339", field="time") from None
+    if time.tzinfo is None:
+        raise ContractError("time needs a UTC offset", field="time")
     if not isinstance(body.get("subject"), str) or not isinstance(body.get("data"), dict):
         raise ContractError("subject and data are required", field="data")
     data = catalogue.upcast(service, name, version, body["data"])

@@ -78,6 +78,10 @@ def test_bad_report_is_refused_and_nothing_is_stored_or_published(system):
     assert bad_month.status_code == 422 and bad_month.json()["field"] == "month"
     unknown = requests.get(f"{web.url}/issues/YS-19990101-NOPE", timeout=5)
     assert unknown.status_code == 404 and unknown.json()["field"] == "tracking_code"
+    assert requests.get(f"{web.url}/issues/YS-%00", timeout=5).status_code == 404
+    assert requests.get(f"{web.url}/issues", params={"limit": "²"}, timeout=5).json()["field"] == "limit"
+    nested = requests.post(f"{web.url}/issues", data=b"[" * 100000, timeout=5)
+    assert nested.status_code == 422 and nested.json()["field"] == "body"
     metrics = requests.get(f"{web.url}/metrics", timeout=5).text
     assert 'yishi_relay_lag_events{service="intake"} 0.0' in metrics
 
@@ -91,3 +95,10 @@ def test_retried_report_with_the_same_idempotency_key_is_recorded_once(system):
     other = requests.post(f"{web.url}/issues", json={**REPORT, "title": "别的事"},
                           headers={"Idempotency-Key": "hotline-42"}, timeout=5)
     assert other.status_code == 409 and other.json()["field"] == "Idempotency-Key"
+
+
+def test_case_ids_that_cannot_exist_are_not_found(system):
+    web = system.start("casework", "web")
+    for bad in ("not-a-uuid", "%00", "8A4F7C62-1D2B-4C1E-9A4F-000000000001"):
+        response = requests.get(f"{web.url}/cases/{bad}", timeout=5)
+        assert response.status_code == 404 and response.json()["field"] == "case_id"

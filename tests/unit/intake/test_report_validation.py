@@ -25,6 +25,9 @@ GOOD = {"channel": "online", "title": "3号楼楼道灯坏了", "description": "
     ({"reported_at": "yesterday"}, "reported_at"),
     ({"reported_at": "2026-11-23T10:00:00"}, "reported_at"),
     ({"reported_at": (NOW + timedelta(hours=1)).isoformat()}, "reported_at"),
+    ({"reported_at": "0001-01-01T00:00:00+01:00"}, "reported_at"),
+    ({"title": "\ud800"}, "title"),
+    ({"description": "a\x00b"}, "description"),
 ])
 def test_bad_report_is_refused_naming_the_field(change, field):
     with pytest.raises(InvalidInput) as err:

@@ -37,6 +37,7 @@ def test_payload_that_breaks_its_contract_is_refused_naming_the_field():
     ({"prevsequence": 9}, "prevsequence"),
     ({"id": "intake-8"}, "id"),
     ({"time": "yesterday"}, "time"),
+    ({"time": "2026-11-23T10:00:00"}, "time"),
 ])
 def test_malformed_envelope_is_refused_naming_the_attribute(change, field):
     body = to_cloudevent("intake", "IssueReported", sequence=7, prevsequence=5, subject="s", time=AT, data=ISSUE)
