@@ -1,14 +1,20 @@
-"""Errors the domain raises and every HTTP adapter turns into RFC 9457 problem details."""
+"""Errors the domain raises and every HTTP adapter turns into RFC 9457 problem details.
+
+Each carries its explanation in English (`detail`, for logs and English clients) and Chinese
+(`detail_zh`, shown first to residents and staff).
+"""
 
 
 class DomainError(Exception):
     status = 400
     title = "Bad request"
+    title_zh = "请求有误"
 
-    def __init__(self, detail: str, field: str | None = None):
+    def __init__(self, detail: str, field: str | None = None, zh: str | None = None):
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.detail_zh = zh or detail
 
 
 class InvalidInput(DomainError):
@@ -16,13 +22,16 @@ class InvalidInput(DomainError):
 
     status = 422
     title = "Invalid input"
+    title_zh = "输入有误"
 
 
 class NotFound(DomainError):
     status = 404
     title = "Not found"
+    title_zh = "未找到"
 
 
 class Conflict(DomainError):
     status = 409
     title = "Conflict"
+    title_zh = "冲突"

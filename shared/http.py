@@ -65,22 +65,33 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
                     content_type="application/json; charset=utf-8")
 
 
-def problem(status: int, title: str, detail: str, field: str | None = None) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+def wants_english(request: Request) -> bool:
+    """Chinese first: English only when the client prefers it (Accept-Language)."""
+    return request.accept_languages.best_match(["zh-CN", "zh", "en"]) == "en"
+
+
+def problem(request: Request, status: int, title: str, detail: str, field: str | None = None,
+            title_zh: str | None = None, detail_zh: str | None = None) -> Response:
+    """RFC 9457 problem details in the client's language (zh-CN by default), English always in `detail_en`."""
+    english = wants_english(request) or detail_zh is None
+    shown = detail if english else detail_zh
+    body: dict[str, Any] = {"type": "about:blank", "title": title if english else (title_zh or title),
+                            "status": status, "detail": shown, "detail_en": detail}
     if field:
         body["field"] = field
-        body["invalid-params"] = [{"name": field, "reason": detail}]
+        body["invalid-params"] = [{"name": field, "reason": shown}]
     return Response(json.dumps(body, ensure_ascii=False), status=status,
+                    headers={"Content-Language": "en" if english else "zh-CN"},
                     content_type="application/problem+json; charset=utf-8")
 
 
 def read_json(request: Request) -> Any:
     if request.content_length and request.content_length > 64 * 1024:
-        raise InvalidInput("body is larger than 64 KiB", "body")
+        raise InvalidInput("body is larger than 64 KiB", "body", "请求内容不能超过 64 KiB")
     try:
         return json.loads(request.get_data() or b"null")
     except (ValueError, RecursionError):
-        raise InvalidInput("body is not valid JSON", "body") from None
+        raise InvalidInput("body is not valid JSON", "body", "请求内容不是有效的 JSON") from None
 
 
 def page(request: Request, default: int = 100, most: int = 1000) -> tuple[int, int]:
@@ -89,7 +100,7 @@ def page(request: Request, default: int = 100, most: int = 1000) -> tuple[int, i
     for name, fallback, high in (("limit", default, most), ("offset", 0, 10**9)):
         raw = request.args.get(name)
         if raw is not None and (not (raw.isascii() and raw.isdigit()) or int(raw) > high):
-            raise InvalidInput(f"{name} must be an integer from 0 to {high}", name)
+            raise InvalidInput(f"{name} must be an integer from 0 to {high}", name, f"{name} 必须是 0 到 {high} 之间的整数")
         values.append(int(raw) if raw is not None else fallback)
     return values[0], values[1]
 
@@ -104,12 +115,14 @@ def api(service: str, route: str) -> Callable:
             try:
                 response = fn(self, request, **kwargs)
             except DomainError as exc:
-                response = problem(exc.status, exc.title, exc.detail, exc.field)
+                response = problem(request, exc.status, exc.title, exc.detail, exc.field, exc.title_zh,
+                                   exc.detail_zh)
             except HTTPException as exc:  # werkzeug's own: a client that disconnected, a body too large
-                response = problem(exc.code or 400, exc.name, exc.description or exc.name)
+                response = problem(request, exc.code or 400, exc.name, exc.description or exc.name)
             except Exception:
                 log.exception("%s %s failed", request.method, route)
-                response = problem(500, "Internal error", "the request failed; nothing was recorded twice")
+                response = problem(request, 500, "Internal error", "the request failed; nothing was recorded twice",
+                                   title_zh="服务内部错误", detail_zh="请求失败,请稍后重试;不会重复记录")
             metrics.HTTP_SECONDS.labels(service, request.method, route, str(response.status_code)).observe(
                 time.perf_counter() - started)
             return response

@@ -25,7 +25,7 @@ class CaseworkApplication(ServiceApplication):
         except ValueError:
             found = None
         if found is None:
-            raise NotFound(f"no case {case_id}", "case_id")
+            raise NotFound(f"no case {case_id}", "case_id", "未找到该案件")
         return found
 
     def _find(self, case_id: UUID) -> Case | None:

@@ -32,9 +32,10 @@ class CaseworkService(Operable):
         """The ledger, newest first: ?status=&tier=&limit=&offset=."""
         status, tier = request.args.get("status"), request.args.get("tier")
         if status and status not in STATUSES:
-            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", "status")
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", "status",
+                               f"status 必须是 {'、'.join(STATUSES)} 之一")
         if tier and tier not in TIERS:
-            raise InvalidInput(f"tier must be one of {', '.join(TIERS)}", "tier")
+            raise InvalidInput(f"tier must be one of {', '.join(TIERS)}", "tier", f"tier 必须是 {'、'.join(TIERS)} 之一")
         limit, offset = page(request)
         return json_response({"cases": list_cases(self.runtime.db, status, tier, limit, offset),
                               "limit": limit, "offset": offset})
@@ -44,5 +45,5 @@ class CaseworkService(Operable):
     def get_case(self, request: Request, case_id: str) -> Response:
         row = get_case_row(self.runtime.db, case_id) if _is_uuid(case_id) else None
         if row is None:
-            raise NotFound(f"no case {case_id}", "case_id")
+            raise NotFound(f"no case {case_id}", "case_id", "未找到该案件")
         return json_response(row)

@@ -33,7 +33,8 @@ class IntakeApplication(ServiceApplication):
         now = self.clock()
         report = parse_report(payload, now)
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-            raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key")
+            raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key",
+                               "Idempotency-Key 长度须为 1 到 200 个字符")
         issue_id = issue_id_for(idempotency_key)
         if idempotency_key:
             existing = self._find(issue_id)
@@ -50,9 +51,9 @@ class IntakeApplication(ServiceApplication):
         try:
             found = self._find(UUID(issue_id))
         except ValueError:
-            raise NotFound(f"no issue {issue_id}", "issue_id") from None
+            raise NotFound(f"no issue {issue_id}", "issue_id", "未找到该诉求") from None
         if found is None:
-            raise NotFound(f"no issue {issue_id}", "issue_id")
+            raise NotFound(f"no issue {issue_id}", "issue_id", "未找到该诉求")
         return found
 
     def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
@@ -74,5 +75,6 @@ class IntakeApplication(ServiceApplication):
     @staticmethod
     def _same_report(issue: Issue, fingerprint: str) -> Issue:
         if issue.fingerprint != fingerprint:
-            raise Conflict("this Idempotency-Key was used for a different report", "Idempotency-Key")
+            raise Conflict("this Idempotency-Key was used for a different report", "Idempotency-Key",
+                           "该 Idempotency-Key 已用于另一条不同的诉求")
         return issue

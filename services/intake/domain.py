@@ -68,24 +68,36 @@ class Report:
         return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+# zh-CN names of the report's fields, for the messages a resident or operator reads
+FIELD_NAMES_ZH = {
+    "title": "标题", "description": "问题描述", "category": "问题分类", "location.community": "所在社区",
+    "location.building": "楼栋", "location.unit": "单元", "location.room": "房号", "location.lat": "纬度",
+    "location.lon": "经度", "reporter.name": "反映人姓名", "reporter.phone": "反映人电话",
+}
+
+
+def _zh(field: str) -> str:
+    return FIELD_NAMES_ZH.get(field, field)
+
+
 def _text(payload: dict, field: str, *, required: bool, max_len: int, prefix: str = "") -> str | None:
     value = payload.get(field)
     name = prefix + field
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise InvalidInput(f"{name} is required", name)
+            raise InvalidInput(f"{name} is required", name, f"{_zh(name)}为必填项")
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a string", name)
+        raise InvalidInput(f"{name} must be a string", name, f"{_zh(name)}必须是文字")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(f"{name} is not valid Unicode text", name) from None
+        raise InvalidInput(f"{name} is not valid Unicode text", name, f"{_zh(name)}含有无效字符") from None
     if "\x00" in value:
-        raise InvalidInput(f"{name} contains a NUL character", name)
+        raise InvalidInput(f"{name} contains a NUL character", name, f"{_zh(name)}含有无效字符")
     value = value.strip()
     if len(value) > max_len:
-        raise InvalidInput(f"{name} is longer than {max_len} characters", name)
+        raise InvalidInput(f"{name} is longer than {max_len} characters", name, f"{_zh(name)}不能超过{max_len}个字")
     return value
 
 
@@ -94,26 +106,30 @@ def _number(payload: dict, field: str, low: float, high: float) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise InvalidInput(f"location.{field} must be a number between {low} and {high}", f"location.{field}")
+        raise InvalidInput(f"location.{field} must be a number between {low} and {high}", f"location.{field}",
+                           f"{_zh('location.' + field)}必须是{low}到{high}之间的数字")
     return float(value)
 
 
 def parse_report(payload: Any, now: datetime) -> Report:
     """Validate a report's JSON body; raise InvalidInput naming the first offending field."""
     if not isinstance(payload, dict):
-        raise InvalidInput("body must be a JSON object", "body")
+        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
     channel = payload.get("channel")
     if channel not in CHANNELS:
-        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}", "channel")
+        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}", "channel",
+                           "反映渠道必须是走访(visit)、线上(online)、热线(hotline)、调研(survey)或 open311 之一")
     title = _text(payload, "title", required=True, max_len=100)
     description = _text(payload, "description", required=True, max_len=2000)
     category = _text(payload, "category", required=False, max_len=20)
     if category is not None and category not in CATEGORIES:
-        raise InvalidInput(f"category must be one of {'、'.join(CATEGORIES)}", "category")
+        raise InvalidInput(f"category must be one of {'、'.join(CATEGORIES)}", "category",
+                           f"问题分类必须是{'、'.join(CATEGORIES)}之一")
 
     location = payload.get("location")
     if not isinstance(location, dict):
-        raise InvalidInput("location is required: an object with at least community", "location")
+        raise InvalidInput("location is required: an object with at least community", "location",
+                           "请填写问题位置(至少包括所在社区)")
     loc = {
         "community": _text(location, "community", required=True, max_len=50, prefix="location."),
         "building": _text(location, "building", required=False, max_len=20, prefix="location."),
@@ -125,28 +141,30 @@ def parse_report(payload: Any, now: datetime) -> Report:
 
     reporter = payload.get("reporter")
     if not isinstance(reporter, dict):
-        raise InvalidInput("reporter is required: an object with name and/or phone", "reporter")
+        raise InvalidInput("reporter is required: an object with name and/or phone", "reporter",
+                           "请填写反映人的姓名或电话")
     name = _text(reporter, "name", required=False, max_len=30, prefix="reporter.")
     phone = _text(reporter, "phone", required=False, max_len=20, prefix="reporter.")
     if not name and not phone:
-        raise InvalidInput("reporter needs a name or a phone number", "reporter")
+        raise InvalidInput("reporter needs a name or a phone number", "reporter", "请填写反映人的姓名或电话")
     if phone and not _PHONE.match(phone):
-        raise InvalidInput("reporter.phone is not a phone number", "reporter.phone")
+        raise InvalidInput("reporter.phone is not a phone number", "reporter.phone", "电话号码格式不正确")
 
     reported_at = None
     if payload.get("reported_at") is not None:
         try:
             reported_at = datetime.fromisoformat(str(payload["reported_at"]).replace("Z", "+00:00"))
         except ValueError:
-            raise InvalidInput("reported_at must be an RFC 3339 time", "reported_at") from None
+            raise InvalidInput("reported_at must be an RFC 3339 time", "reported_at",
+                               "反映时间格式不正确(应如 2026-11-23T09:30:00+08:00)") from None
         if reported_at.tzinfo is None:
-            raise InvalidInput("reported_at needs a time zone offset", "reported_at")
+            raise InvalidInput("reported_at needs a time zone offset", "reported_at", "反映时间需带时区(如 +08:00)")
         try:
             reported_at = reported_at.astimezone(timezone.utc)
         except OverflowError:
-            raise InvalidInput("reported_at is out of range", "reported_at") from None
+            raise InvalidInput("reported_at is out of range", "reported_at", "反映时间超出范围") from None
         if reported_at > now + timedelta(minutes=5):
-            raise InvalidInput("reported_at is in the future", "reported_at")
+            raise InvalidInput("reported_at is in the future", "reported_at", "反映时间不能晚于当前时间")
 
     return Report(channel, title or "", description or "", category, loc, room,
                   {k: v for k, v in (("name", name), ("phone", phone)) if v}, reported_at)

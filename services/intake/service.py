@@ -61,7 +61,7 @@ class IntakeService(Operable):
         if key.upper().startswith("YS-"):
             issue_id = TRACKING_CODE.match(key.upper()) and issue_id_by_tracking_code(self.runtime.db, key.upper())
             if issue_id is None:
-                raise NotFound(f"no issue with tracking code {key}", "tracking_code")
+                raise NotFound(f"no issue with tracking code {key}", "tracking_code", "查询码无效或不存在,请核对后再试")
             key = issue_id
         return json_response(issue_view(self.runtime.app.get_issue(key)))
 
@@ -73,13 +73,14 @@ class IntakeService(Operable):
         month = request.args.get("month")
         if month is not None:
             if not MONTH.match(month):
-                raise InvalidInput("month must be YYYY-MM", "month")
+                raise InvalidInput("month must be YYYY-MM", "month", "月份格式应为 YYYY-MM")
             filters["month"] = month
         for name, allowed in (("category", CATEGORIES), ("channel", CHANNELS), ("status", STATUSES)):
             value = request.args.get(name)
             if value is not None:
                 if value not in allowed:
-                    raise InvalidInput(f"{name} must be one of {', '.join(allowed)}", name)
+                    raise InvalidInput(f"{name} must be one of {', '.join(allowed)}", name,
+                                       f"{name} 必须是 {'、'.join(allowed)} 之一")
                 filters[name] = value
         limit, offset = page(request)
         return json_response({"issues": list_issues(self.runtime.db, filters, limit, offset),

@@ -102,3 +102,13 @@ def test_case_ids_that_cannot_exist_are_not_found(system):
     for bad in ("not-a-uuid", "%00", "8A4F7C62-1D2B-4C1E-9A4F-000000000001"):
         response = requests.get(f"{web.url}/cases/{bad}", timeout=5)
         assert response.status_code == 404 and response.json()["field"] == "case_id"
+
+
+def test_errors_speak_chinese_first_and_english_on_request(system):
+    web = system.start("intake", "web")
+    body = {**REPORT, "title": ""}
+    zh = requests.post(f"{web.url}/issues", json=body, timeout=5)
+    assert zh.json()["detail"] == "标题为必填项" and zh.headers["Content-Language"] == "zh-CN"
+    assert zh.json()["detail_en"] == "title is required"
+    en = requests.post(f"{web.url}/issues", json=body, headers={"Accept-Language": "en-US,en;q=0.9"}, timeout=5)
+    assert en.json()["detail"] == "title is required" and en.json()["title"] == "Invalid input"
