@@ -14,7 +14,7 @@ from pathlib import Path
 
 from prometheus_client import multiprocess
 
-from shared.config import Settings
+from shared.config import Settings, http_port
 from shared.web import SERVICE_CLASSES
 
 ROLES = ("web", "worker")
@@ -25,6 +25,8 @@ def main() -> int:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     store = "PostgreSQL" if settings.uses_postgres else f"SQLite under {settings.var_dir}"
     print(f"yishi: starting {', '.join(SERVICE_CLASSES)} (events in {store}, broker {settings.amqp_uri})", flush=True)
+    for service in SERVICE_CLASSES:
+        print(f"yishi: {service:<9} http://127.0.0.1:{http_port(service)}  (/health, /metrics)", flush=True)
     procs: dict[tuple[str, str], subprocess.Popen] = {}
     restarts: dict[tuple[str, str], float] = {}
 
