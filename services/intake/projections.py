@@ -29,8 +29,7 @@ class IssueIndex(Projection):
     def apply(self, tx: Transaction, event: Any) -> None:
         if isinstance(event, Issue.Reported):
             report = event.report
-            doc = {"issue_id": str(event.originator_id), "tracking_code": event.tracking_code,
-                   "channel": report["channel"], "category": event.category, "tags": list(event.tags),
+            doc = {"issue_id": str(event.originator_id), "channel": report["channel"], "category": event.category, "tags": list(event.tags),
                    "title": mask_text(report["title"]), "location": report["location"],
                    "reported_at": rfc3339(event.reported_at), "status": "received"}
             tx.run("INSERT INTO issue_index (issue_id, tracking_code, month, category, channel, status, "

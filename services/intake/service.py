@@ -19,13 +19,17 @@ MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 STATUSES = ("received", "open", "resolved", "reopened", "closed")
 
 
-def issue_view(issue: Issue) -> dict:
-    """What the resident sees of their issue (进度查询); contact details masked even here."""
+def issue_view(issue: Issue, by_tracking_code: bool) -> dict:
+    """What the resident sees of their issue (进度查询); contact details masked even here.
+
+    The tracking code proves who raised the issue (it confirms the case), so it is shown only to
+    whoever already quoted it: issue ids are public, tracking codes are not.
+    """
     report = issue.report
     reporter = report["reporter"]
     return {
         "issue_id": str(issue.id),
-        "tracking_code": issue.tracking_code,
+        **({"tracking_code": issue.tracking_code} if by_tracking_code else {}),
         "channel": report["channel"],
         "category": issue.category,
         "tags": issue.tags,
@@ -36,7 +40,7 @@ def issue_view(issue: Issue) -> dict:
                      "phone": mask_phone(reporter["phone"]) if "phone" in reporter else None},
         "reported_at": rfc3339(issue.reported_at),
         "status": issue.case["status"] if issue.case else "received",
-        "case": issue.case and {**issue.case, "due": issue.case.get("due", {})},
+        "case": issue.case,
         "timeline": [{"status": "received", "at": rfc3339(issue.reported_at)}]
         + [{**p, "at": rfc3339(p["at"])} for p in issue.progress],
     }
@@ -58,12 +62,13 @@ class IntakeService(Operable):
     @api("intake", "/issues/{id}")
     def get_issue(self, request: Request, key: str) -> Response:
         """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
-        if key.upper().startswith("YS-"):
+        by_code = key.upper().startswith("YS-")
+        if by_code:
             issue_id = TRACKING_CODE.match(key.upper()) and issue_id_by_tracking_code(self.runtime.db, key.upper())
-            if issue_id is None:
+            if not issue_id:
                 raise NotFound(f"no issue with tracking code {key}", "tracking_code", "查询码无效或不存在,请核对后再试")
             key = issue_id
-        return json_response(issue_view(self.runtime.app.get_issue(key)))
+        return json_response(issue_view(self.runtime.app.get_issue(key), by_code))
 
     @http("GET", "/issues")
     @api("intake", "/issues")

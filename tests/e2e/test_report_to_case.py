@@ -55,6 +55,8 @@ def test_report_becomes_a_case_visible_everywhere(system, city_system_queue):
     listed = requests.get(f"{intake}/issues", params={"month": month, "category": "设施维护"}, timeout=5).json()
     assert [i["issue_id"] for i in listed["issues"]] == [issue_id]
     assert "13812345678" not in json.dumps(listed, ensure_ascii=False)
+    assert code not in json.dumps(listed) and "tracking_code" not in requests.get(
+        f"{intake}/issues/{issue_id}", timeout=5).json()  # the code proves the reporter: never handed out
 
     conn, queue = city_system_queue
     message = wait_until(lambda: queue(conn.default_channel).get(no_ack=True), message="CaseOpened at city system")
