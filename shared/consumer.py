@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import DataError, IntegrityError, PersistenceError
 from kombu import Connection, Consumer as KombuConsumer, Message, Producer
 
@@ -29,7 +30,8 @@ def _store_down(exc: Exception) -> bool:
     """A store failure (connection, read-only after failover, lock timeout), not a fault of the message."""
     if isinstance(exc, (IntegrityError, DataError)):
         return False
-    return isinstance(exc, (PersistenceError, sqlite3.OperationalError))
+    return isinstance(exc, (PersistenceError, sqlite3.OperationalError, psycopg.OperationalError,
+                            psycopg.InterfaceError))
 
 
 class StoreUnavailable(RuntimeError):
@@ -38,7 +40,7 @@ class StoreUnavailable(RuntimeError):
 
 class Consumer:
     def __init__(self, app: ServiceApplication, db: Database, upstream: str, amqp_uri: str,
-                 max_attempts: int = 5, prefetch: int = 100):
+                 max_attempts: int = 5, prefetch: int = 100, hold_timeout: float = 5.0):
         self.app = app
         self.db = db
         self.service = app.name
@@ -48,6 +50,9 @@ class Consumer:
         self.prefetch = prefetch
         self.queue = topology.consumer_queue(self.service, upstream)
         self._dead_letter_producer: Producer | None = None
+        self.hold_timeout = hold_timeout
+        # messages waiting for their predecessor: prevsequence -> (message, sequence, since)
+        self._held: dict[int, tuple[Message, int, float]] = {}
         with db.transaction() as tx:
             tx.run("CREATE TABLE IF NOT EXISTS consumer_attempts (queue TEXT NOT NULL, sequence BIGINT NOT NULL, "
                    "attempts INTEGER NOT NULL, PRIMARY KEY (queue, sequence))")
@@ -79,6 +84,7 @@ class Consumer:
             self._dead_letter_producer = Producer(dl_conn.default_channel, exchange=topology.DEAD_LETTERS)
             channel = conn.channel()
             channel.basic_qos(0, self.prefetch, False)
+            self._held.clear()  # held messages belonged to the old channel: they are being redelivered
             with KombuConsumer(channel, queues=[self.queue], on_message=self.handle, no_ack=False):
                 last_lag = 0.0
                 while not stop.is_set():
@@ -86,29 +92,62 @@ class Consumer:
                         conn.drain_events(timeout=0.5)
                     except TimeoutError:
                         pass
+                    self._release_stale()
                     conn.heartbeat_check()
                     if time.monotonic() - last_lag > 5:
                         last_lag = time.monotonic()
                         self._report_lag(conn)
 
-    def handle(self, message: Message) -> None:
-        """Apply one message: ends in an ack or a dead letter, or raises StoreUnavailable (no ack)."""
+    def handle(self, message: Message, forced: bool = False) -> None:
+        """Settle one message (ack or dead letter), or hold it until its predecessor is applied.
+
+        `forced` applies it even though its predecessor is missing. Raises StoreUnavailable (nothing
+        acked) when the service's own store fails.
+        """
+        pending = [(message, forced)]
+        while pending:
+            settled = self._settle(*pending.pop())
+            if settled is not None and settled in self._held:
+                pending.append((self._held.pop(settled)[0], False))  # its successor was waiting for it
+
+    def _release_stale(self) -> None:
+        """Apply, in sequence order, held messages whose predecessor did not come within hold_timeout.
+
+        The predecessor was dead-lettered, or published before this queue existed: counted as a gap and
+        applied anyway; a retried dead letter still applies later, because tracking is kept per sequence.
+        """
+        now = time.monotonic()
+        for prev, (message, sequence, since) in sorted(self._held.items(), key=lambda item: item[1][1]):
+            if now - since >= self.hold_timeout and prev in self._held:
+                del self._held[prev]
+                log.warning("consumer %s: %s-%s never came; applying %s-%s after it", self.queue.name,
+                            self.upstream, prev, self.upstream, sequence)
+                metrics.CONSUMER_GAPS.labels(self.service, self.upstream).inc()
+                self.handle(message, forced=True)
+
+    def _settle(self, message: Message, forced: bool) -> int | None:
+        """Handle one message; returns its sequence once settled, None when it is held."""
         try:
             event = from_cloudevent(message.body)
         except ContractError as exc:
             self._dead_letter(message, f"invalid envelope: {exc} (field {exc.field})", "invalid")
-            return
-        applied = self.app.applied(self.db, self.upstream, event.sequence, event.prevsequence)
+            return None
+        try:
+            applied = self.app.applied(self.db, self.upstream, event.sequence, event.prevsequence)
+        except Exception as exc:
+            raise StoreUnavailable(self.service) from exc
         if event.sequence in applied:
             metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event.name, "duplicate").inc()
             message.ack()
-            return
-        if event.prevsequence is not None and event.prevsequence not in applied:
-            # Published in order, so the predecessor was dead-lettered or its queue was lost: say so and go
-            # on; a retried dead letter still applies, because tracking is kept per sequence.
-            log.warning("consumer %s: %s arrived before %s-%s was applied", self.queue.name, event.id,
-                        self.upstream, event.prevsequence)
-            metrics.CONSUMER_GAPS.labels(self.service, self.upstream).inc()
+            return event.sequence
+        if not forced and event.prevsequence is not None and event.prevsequence not in applied:
+            # A redelivery after a reconnect can come out of order: wait (unacked) for the predecessor.
+            self._held[event.prevsequence] = (message, event.sequence, time.monotonic())
+            return None
+        self._apply_with_retries(message, event)
+        return event.sequence
+
+    def _apply_with_retries(self, message: Message, event: IntegrationEvent) -> None:
         # x-delivery-count counts every return of an unacked message, so a dead consumer raises it for its
         # whole prefetch window; only handler starts recorded here say this event took its consumer down.
         # First deliveries skip the write: a redelivery's count is at most one short.

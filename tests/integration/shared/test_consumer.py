@@ -3,6 +3,7 @@ import json
 import threading
 from datetime import datetime, timezone
 
+import psycopg
 import pytest
 from kombu import Connection, Producer
 
@@ -11,6 +12,7 @@ from shared import topology
 from shared.consumer import Consumer
 from shared.contracts import to_cloudevent
 from shared.persistence import Database
+from tests.support.infra import ADMIN_DSN
 from tests.support.processes import wait_until
 
 POISON = "POISON"
@@ -38,7 +40,8 @@ def issue_reported(seq, prev, title="路灯不亮"):
 @pytest.fixture
 def running(settings):
     app = FlakyCasework(settings)
-    consumer = Consumer(app, Database("casework", settings), "intake", settings.amqp_uri, max_attempts=3)
+    consumer = Consumer(app, Database("casework", settings), "intake", settings.amqp_uri, max_attempts=3,
+                        hold_timeout=1.0)
     stop = threading.Event()
     with Connection(settings.amqp_uri, transport_options={"confirm_publish": True}) as conn:
         topology.declare(conn)
@@ -80,3 +83,34 @@ def test_poison_message_is_dead_lettered_and_later_messages_still_flow(running):
     poison = next(m for m in dead if m.properties.get("message_id") != b"" and b"intake-2" in m.body)
     assert poison.headers["x-yishi-attempts"] == 3 and "handler bug" in poison.headers["x-yishi-error"]
     assert any("invalid envelope" in m.headers["x-yishi-error"] for m in dead)
+
+
+@pytest.mark.parametrize("settings", ["postgres"], indirect=True)
+def test_store_connections_killed_mid_stream_lose_nothing_and_dead_letter_nothing(running, settings):
+    app, send, conn = running
+    send(issue_reported(1, None))
+    wait_until(lambda: app.log_head() == 1, message="first case")
+    database = settings.database_url.rsplit("/", 1)[1]
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        for seq in range(2, 31):
+            send(issue_reported(seq, seq - 1))
+            if seq % 10 == 0:  # every pooled connection of the service dies under it
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = %s AND pid <> pg_backend_pid()", (database,))
+    wait_until(lambda: _count_cases(settings.database_url) == 30, timeout=60, message="all 30 cases after the outages")
+    assert _cases_in_log_order(settings.database_url) == list(range(1, 31))  # redeliveries applied in order
+    dead_queue = topology.dead_letter_queue(topology.consumer_queue("casework", "intake").name)
+    assert dead_queue(conn.default_channel).get(no_ack=True) is None
+
+
+def _cases_in_log_order(url):
+    """The upstream sequence of each opened case, in casework's own log order (the issue id ends with it)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT state FROM casework.casework_events ORDER BY notification_id").fetchall()
+    return [int(json.loads(bytes(state))["issue_id"][-12:]) for (state,) in rows]
+
+
+def _count_cases(url):
+    """Read on a connection of our own: the application's pooled ones are the ones being killed."""
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM casework.casework_events").fetchone()[0]
