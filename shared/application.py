@@ -30,7 +30,7 @@ class ServiceApplication(Application):
     def __init__(self, settings: Settings | None = None, env: dict[str, str] | None = None):
         self.settings = settings or Settings.from_env()
         if self.settings.uses_postgres:
-            Database(self.name, self.settings).ensure_schema()
+            Database(self.name, self.settings)  # creates the service's schema, which eventsourcing needs first
         super().__init__(env=event_store_env(self.name, self.settings) | (env or {}))
 
     def construct_recorder(self) -> ProcessRecorder:
