@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast fault bench check-deploy clean
+.PHONY: run test test-fast fault bench bench-ops check-deploy clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -37,6 +37,10 @@ fault: $(STAMP)
 bench: $(STAMP)
 	@bash scripts/ensure-infra.sh --postgres
 	$(BIN)/python -m bench.e2e
+
+bench-ops: $(STAMP)
+	@bash scripts/ensure-infra.sh --postgres
+	$(BIN)/python -m bench.rebuild_replay
 
 check-deploy:
 	bash deploy/install-tools.sh

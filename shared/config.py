@@ -20,6 +20,7 @@ class Settings:
     var_dir: Path
     poll_interval: float = 0.05
     max_attempts: int = 5
+    tick_interval: float | None = None  # overrides every ticker's own interval (tests)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -29,6 +30,7 @@ class Settings:
             var_dir=Path(os.environ.get("YISHI_VAR_DIR", "var")).resolve(),
             poll_interval=float(os.environ.get("YISHI_POLL_INTERVAL", "0.05")),
             max_attempts=int(os.environ.get("YISHI_MAX_ATTEMPTS", "5")),
+            tick_interval=float(os.environ["YISHI_TICK_INTERVAL"]) if os.environ.get("YISHI_TICK_INTERVAL") else None,
         )
 
     @property

@@ -220,5 +220,7 @@ class Consumer:
         try:
             _, depth, _ = conn.default_channel.queue_declare(self.queue.name, passive=True)
             metrics.CONSUMER_LAG.labels(self.service, self.queue.name).set(depth)
+            _, dead, _ = conn.default_channel.queue_declare(f"{self.queue.name}.dead", passive=True)
+            metrics.DEAD_LETTERS_WAITING.labels(self.service, f"{self.queue.name}.dead").set(dead)
         except Exception:
             log.debug("queue depth of %s unavailable", self.queue.name, exc_info=True)

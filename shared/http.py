@@ -174,5 +174,6 @@ class Operable:
 
     @http("GET", "/metrics")
     def prometheus(self, request: Request) -> Response:
-        body, content_type = metrics.exposition(request.headers.get("Accept"), RelayLag(self.runtime))
+        body, content_type = metrics.exposition(request.headers.get("Accept"), RelayLag(self.runtime),
+                                                *self.runtime.spec.collectors(self.runtime.db))
         return Response(body, headers={"Content-Type": content_type})

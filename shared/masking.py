@@ -1,6 +1,7 @@
 """Masking of personal data for anything that leaves a service (events, public notices)."""
 import re
 import unicodedata
+from collections.abc import Iterable
 
 _SEP = r"[\s.\-]?"
 # optional +86, then 1xx xxxx xxxx with any of space, dot or dash between the groups
@@ -19,8 +20,18 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
 
 
-def mask_text(text: str) -> str:
-    """Hide phone numbers a resident typed into free text (描述里的电话号码), however they were spaced."""
+def mask_text(text: str, names: Iterable[str] = (), private: Iterable[str] = ()) -> str:
+    """Hide phone numbers a resident typed into free text (描述里的电话号码), however they were spaced.
+
+    `names` (the reporter's own, say) are masked wherever they were typed; `private` strings (an exact
+    room number) are hidden entirely.
+    """
     text = unicodedata.normalize("NFKC", text)  # full-width digits are digits too
+    for name in names:
+        if name and len(name.strip()) >= 2:
+            text = text.replace(name.strip(), mask_name(name))
+    for secret in private:
+        if secret and len(secret.strip()) >= 2:
+            text = text.replace(secret.strip(), "***")
     text = _MOBILE.sub(lambda m: f"{m[1]}****{m[3]}", text)
     return _LANDLINE.sub(lambda m: f"{m[1]}****{m[3]}", text)

@@ -24,6 +24,8 @@ CONSUMER_GAPS = Counter("yishi_consumer_gaps_total", "Upstream events whose pred
                         ["service", "upstream"])
 CONSUMER_LAG = Gauge("yishi_consumer_lag_messages", "Messages waiting in a consumer queue",
                      ["service", "queue"], multiprocess_mode="livemax")
+DEAD_LETTERS_WAITING = Gauge("yishi_dead_letter_queue_messages", "Messages waiting in a dead-letter queue",
+                             ["service", "queue"], multiprocess_mode="livemax")
 RELAY_POSITION = Gauge("yishi_relay_position", "Last notification id the relay saw confirmed",
                        ["service"], multiprocess_mode="livemax")
 PROJECTION_POSITION = Gauge("yishi_projection_position", "Last notification id applied to a read model",
@@ -32,7 +34,7 @@ HTTP_SECONDS = Histogram("yishi_http_request_duration_seconds", "HTTP request la
                          ["service", "method", "route", "status"])
 
 
-def exposition(accept: str | None, extra: Collector | None = None) -> tuple[bytes, str]:
+def exposition(accept: str | None, *extra: Collector) -> tuple[bytes, str]:
     """Body and content type for GET /metrics, this process plus its siblings when multiprocess."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
@@ -40,8 +42,8 @@ def exposition(accept: str | None, extra: Collector | None = None) -> tuple[byte
     else:
         registry = CollectorRegistry()
         registry.register(_Everything())
-    if extra is not None:
-        registry.register(extra)
+    for collector in extra:
+        registry.register(collector)
     encoder, content_type = choose_encoder(accept or "")
     return encoder(registry), content_type
 

@@ -48,6 +48,14 @@ def ensure_tables(db: Database, projections: list[Projection]) -> list[Projectio
     return stale
 
 
+def lock_projection(db: Database, tx: Transaction, name: str) -> None:
+    """Serialise writers of one read model: the leader's projector and a rebuild's swap.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the write transaction (BEGIN IMMEDIATE) is one.
+    """
+    db.lock(tx, f"projection.{name}")
+
+
 def _reset(tx: Transaction, projection: Projection) -> None:
     projection.drop(tx)
     projection.create(tx)
@@ -75,16 +83,23 @@ class Projector:
     def run_once(self) -> int:
         done = 0
         for p in self.projections:
-            position = self.position(p.name)
-            notifications = self.app.notifications_after(position, self.batch_size)
-            if not notifications:
-                continue
+            if self.position(p.name) >= self.app.log_head():
+                continue  # nothing new: no write transaction, no lock
             with self.db.transaction() as tx:
+                # Under the projection's lock, and re-read inside it: `yishi rebuild` swaps in a new model
+                # (tables and position) under the same lock, and this batch must continue from its position.
+                lock_projection(self.db, tx, p.name)
+                row = tx.one("SELECT position FROM projection_position WHERE name = ?", (p.name,))
+                position = row[0] if row else 0
+                notifications = self.app.notifications_after(position, self.batch_size)
                 for n in notifications:
                     p.apply(tx, self.app.domain_event(n))
-                tx.run("UPDATE projection_position SET position = ? WHERE name = ?", (notifications[-1].id, p.name))
-            metrics.PROJECTION_POSITION.labels(self.app.name, p.name).set(notifications[-1].id)
-            done += len(notifications)
+                if notifications:
+                    tx.run("UPDATE projection_position SET position = ? WHERE name = ?",
+                           (notifications[-1].id, p.name))
+            if notifications:
+                metrics.PROJECTION_POSITION.labels(self.app.name, p.name).set(notifications[-1].id)
+                done += len(notifications)
         return done
 
     def run(self, stop: threading.Event, poll_interval: float) -> None:

@@ -2,21 +2,51 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field
 
+from prometheus_client.registry import Collector
+
 from shared.application import ServiceApplication
+from shared.config import DEFAULT_PORTS
+from shared.persistence import Database
 from shared.projection import Projection
 from shared.relay import PublishMap
+
+
+@dataclass(frozen=True)
+class Ticker:
+    """Periodic work that every instance of a service runs (casework's deadline watcher, say).
+
+    It must be safe to run in several instances at once: the aggregates' versions make it so.
+    """
+
+    name: str
+    interval: float
+    run: Callable[[ServiceApplication, Database], Any]
 
 
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
     application: type[ServiceApplication]
-    publish: PublishMap
+    publisher: Callable[[ServiceApplication], PublishMap]  # the relay's map, given the service's app
     projections: Callable[[], list[Projection]] = field(default=list)
+    tickers: tuple[Ticker, ...] = ()
+    collectors: Callable[[Database], list[Collector]] = field(default=lambda db: [])  # scraped by GET /metrics
 
 
 def load_spec(service: str) -> ServiceSpec:
     return importlib.import_module(f"services.{service}.bootstrap").SPEC
+
+
+def built_services() -> tuple[str, ...]:
+    """Services whose HTTP adapter exists (`services/<name>/service.py`), in the design's order."""
+    return tuple(s for s in DEFAULT_PORTS if importlib.util.find_spec(f"services.{s}.service") is not None)
+
+
+def service_class(service: str) -> type:
+    """A service's nameko class, by convention `<Name>Service` in `services/<name>/service.py`."""
+    return getattr(importlib.import_module(f"services.{service}.service"), f"{service.capitalize()}Service")

@@ -5,6 +5,7 @@ A process that dies is restarted (with back-off), as a container orchestrator wo
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -15,17 +16,19 @@ from pathlib import Path
 from prometheus_client import multiprocess
 
 from shared.config import Settings, http_port
-from shared.web import SERVICE_CLASSES
+from shared.spec import built_services
 
 ROLES = ("web", "worker")
 
 
 def main() -> int:
     settings = Settings.from_env()
+    services = built_services()
+    os.environ.setdefault("YISHI_INTERNAL_TOKEN", secrets.token_urlsafe(24))  # intake's contact lookup for notifications
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     store = "PostgreSQL" if settings.uses_postgres else f"SQLite under {settings.var_dir}"
-    print(f"yishi: starting {', '.join(SERVICE_CLASSES)} (events in {store}, broker {settings.amqp_uri})", flush=True)
-    for service in SERVICE_CLASSES:
+    print(f"yishi: starting {', '.join(services)} (events in {store}, broker {settings.amqp_uri})", flush=True)
+    for service in services:
         print(f"yishi: {service:<9} http://127.0.0.1:{http_port(service)}  (/health, /metrics)", flush=True)
     procs: dict[tuple[str, str], subprocess.Popen] = {}
     restarts: dict[tuple[str, str], float] = {}
@@ -36,7 +39,7 @@ def main() -> int:
         env = os.environ | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "YISHI_VAR_DIR": str(settings.var_dir)}
         procs[(service, role)] = subprocess.Popen([sys.executable, "-m", f"shared.{role}", service], env=env)
 
-    for service in SERVICE_CLASSES:
+    for service in services:
         shutil.rmtree(settings.var_dir / "metrics" / service, ignore_errors=True)
         for role in ROLES:
             spawn(service, role)

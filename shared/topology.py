@@ -14,8 +14,10 @@ log = logging.getLogger(__name__)
 
 # consumer service -> upstream services whose whole log it follows, in order
 FOLLOWS: dict[str, tuple[str, ...]] = {
-    "casework": ("intake",),
     "intake": ("casework",),
+    "casework": ("intake", "meetings"),
+    "meetings": ("casework",),
+    "notifications": ("intake", "casework", "meetings"),
 }
 
 DEAD_LETTERS = Exchange("yishi.dead-letters", "direct", durable=True)

@@ -4,7 +4,6 @@ import eventlet.event
 
 eventlet.monkey_patch()  # before psycopg, kombu or eventsourcing are imported
 
-import importlib  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
@@ -13,17 +12,15 @@ from nameko.runners import ServiceRunner  # noqa: E402
 
 from shared.config import Settings, http_port  # noqa: E402
 from shared.persistence import use_green_psycopg  # noqa: E402
-
-SERVICE_CLASSES = {"intake": "IntakeService", "casework": "CaseworkService"}
-
+from shared.spec import built_services, service_class  # noqa: E402
 
 def main(service: str) -> None:
-    if service not in SERVICE_CLASSES:
-        raise SystemExit(f"unknown or not yet built service {service!r}; one of {', '.join(SERVICE_CLASSES)}")
+    if service not in built_services():
+        raise SystemExit(f"unknown or not yet built service {service!r}; one of {', '.join(built_services())}")
     use_green_psycopg()
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {service}-web %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
-    cls = getattr(importlib.import_module(f"services.{service}.service"), SERVICE_CLASSES[service])
+    cls = service_class(service)
     runner = ServiceRunner({"WEB_SERVER_ADDRESS": f"0.0.0.0:{http_port(service)}", "AMQP_URI": settings.amqp_uri})
     runner.add_service(cls)
 

@@ -18,7 +18,7 @@ from shared.leadership import Leadership
 from shared.persistence import Database
 from shared.projection import Projector
 from shared.relay import Relay
-from shared.spec import ServiceSpec, load_spec
+from shared.spec import ServiceSpec, Ticker, load_spec
 
 log = logging.getLogger("yishi.worker")
 
@@ -41,7 +41,7 @@ def _run_as_leader(spec: ServiceSpec, app, db: Database, settings: Settings, sto
                    leadership: Leadership) -> None:
     log.info("%s: leading (relay and projections)", spec.name)
     lead_stop = threading.Event()
-    relay = Relay(app, db, spec.publish, settings.amqp_uri, poll_interval=settings.poll_interval)
+    relay = Relay(app, db, spec.publisher(app), settings.amqp_uri, poll_interval=settings.poll_interval)
     projector = Projector(app, db, spec.projections())
     threads = [threading.Thread(target=relay.run, args=(lead_stop,), name="relay", daemon=True),
                threading.Thread(target=projector.run, args=(lead_stop, settings.poll_interval),
@@ -60,6 +60,16 @@ def _run_as_leader(spec: ServiceSpec, app, db: Database, settings: Settings, sto
         t.join()
 
 
+def tick(ticker: Ticker, app, db: Database, settings: Settings, stop: threading.Event) -> None:
+    """Run periodic work in every instance (not only the leader): it must be, and is, race-safe."""
+    interval = settings.tick_interval or ticker.interval
+    while not stop.wait(interval):
+        try:
+            ticker.run(app, db)
+        except Exception:  # the store went away: the next tick tries again
+            log.exception("%s: %s failed; retrying in %ss", app.name, ticker.name, interval)
+
+
 def main(service: str) -> None:
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {service}-worker %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
@@ -74,6 +84,9 @@ def main(service: str) -> None:
         consumer = Consumer(app, Database(service, settings), upstream, settings.amqp_uri,
                             max_attempts=settings.max_attempts)
         threads.append(threading.Thread(target=consumer.run, args=(stop,), name=f"consumer-{upstream}"))
+    for ticker in spec.tickers:
+        threads.append(threading.Thread(target=tick, args=(ticker, app, Database(service, settings), settings, stop),
+                                        name=f"ticker-{ticker.name}"))
     for t in threads:
         t.start()
     log.info("%s worker started: follows %s", service, ", ".join(topology.FOLLOWS.get(service, ())) or "nothing")

@@ -1,7 +1,14 @@
 from services.casework.application import CaseworkApplication
-from services.casework.projections import Ledger
-from services.casework.published import publish
-from shared.spec import ServiceSpec
+from services.casework.metrics import LedgerGauges
+from services.casework.projections import Ledger, cases_owing_alerts
+from services.casework.published import publisher
+from shared.spec import ServiceSpec, Ticker
 
-SPEC = ServiceSpec(name="casework", application=CaseworkApplication, publish=publish,
-                   projections=lambda: [Ledger()])
+
+def watch_deadlines(app: CaseworkApplication, db) -> None:
+    app.watch(cases_owing_alerts(db, app.clock()))
+
+
+SPEC = ServiceSpec(name="casework", application=CaseworkApplication, publisher=publisher,
+                   projections=lambda: [Ledger()], tickers=(Ticker("deadlines", 30.0, watch_deadlines),),
+                   collectors=lambda db: [LedgerGauges(db)])

@@ -1,19 +1,41 @@
-"""Casework domain: a case (案件) opened from a resident's issue. Pure rules.
+"""Casework domain: a case (案件) in the ledger (问题台账), from triage to the resident's confirmation. Pure rules.
 
-Triage into tiers with clocks comes with the casework issue; until then every case opens as
-routine with no due dates, and says so in its triage reason.
+The work plan's promise is "事事有回应、件件能落实": every case runs against the clocks of its tier,
+is watched for yellow and red alerts, and closes only when the resident who raised it confirms.
 """
 from __future__ import annotations
 
+import copy
+import hashlib
+import hmac
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.audit import Audited
+
+from services.casework.calendar import WorkingCalendar
+from services.casework.clocks import RESOLUTION_WARN_BEFORE, deadline, deadlines_for, rectification_deadline
+from services.casework.triage import TIERS, Rule, Triage, party_for
+from shared.errors import Conflict, DomainError, InvalidInput
+
 NAMESPACE = UUID("0b7a7d64-3f7e-4b8e-8f6a-7d1f1b1c2a55")
-TIERS = ("urgent", "routine", "complex")  # 紧急类 / 常规类 / 复杂类
-PENDING_TRIAGE = "pending triage (待分级)"
+RULES_ID = uuid5(NAMESPACE, "triage-rules")
+SATISFIED_SCORE = 4  # of 5: 满意 or 非常满意
+SATISFACTION_FLOOR = 0.8  # 满意度低于 80% 的事项重新整改
+ESCALATION_TARGETS = ("secretary", "task_force", "council", "assembly")
+OPEN_STATUSES = ("open", "reopened")
+
+Actor = dict[str, str]  # {"role": ..., "name": ...}
+SYSTEM: Actor = {"role": "system", "name": "yishi"}
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+    title_zh = "无权操作"
 
 
 def case_id_for(issue_id: str) -> UUID:
@@ -21,24 +43,299 @@ def case_id_for(issue_id: str) -> UUID:
     return uuid5(NAMESPACE, f"case:{issue_id}")
 
 
-class Case(Aggregate):
-    """A case in the ledger (问题台账)."""
+def proof_of(tracking_code: str) -> str:
+    """The case keeps only a digest of the resident's tracking code (查询码), never the code."""
+    return hashlib.sha256(tracking_code.strip().upper().encode()).hexdigest()
+
+
+class Case(Audited):
+    """A case; `deadlines` maps verify|plan|resolve to {due, warn_at, met_at, alert}."""
 
     @event("Opened")
-    def __init__(self, id: UUID, issue_id: str, category: str, title: str, community: str, tier: str,
-                 triage_reason: str, due: dict[str, Any], opened_at: datetime):
+    def __init__(self, id: UUID, issue_id: str, category: str, title: str, community: str, building: str | None,
+                 tier: str, triage_reason: str, rule_ids: list[str], deadlines: dict[str, dict[str, Any]],
+                 proof: str, reported_at: datetime, opened_at: datetime):
         self.issue_id = issue_id
         self.category = category
         self.title = title
         self.community = community
+        self.building = building
         self.tier = tier
         self.triage_reason = triage_reason
-        self.due = due
+        self.deadlines = copy.deepcopy(deadlines)  # state is mutated later; the event must stay as recorded
+        self.proof = proof
+        self.reported_at = reported_at
         self.opened_at = opened_at
         self.status = "open"
+        self.party: str | None = None
+        self.party_kind: str | None = None
+        self.plan: str | None = None
+        self.escalations: list[str] = []
+        self.resolutions: list[str] = []
+        self.responses: list[tuple[int, int]] = []  # (satisfied, total) per confirmation or survey
+        self.verified_at: datetime | None = None
+        self.resolved_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        self.commands: dict[str, str] = {}  # Idempotency-Key -> fingerprint of the command it carried
+        self.co_reporters: list[str] = []  # proofs of residents whose repeated reports were merged in
+        self.merged_into: str | None = None
 
     @classmethod
-    def open_for(cls, issue: dict[str, Any], opened_at: datetime) -> "Case":
-        return cls(id=case_id_for(issue["issue_id"]), issue_id=issue["issue_id"], category=issue["category"],
-                   title=issue["title"], community=issue["location"]["community"], tier="routine",
-                   triage_reason=PENDING_TRIAGE, due={}, opened_at=opened_at)
+    def open_for(cls, issue: dict[str, Any], triaged: Triage, calendar: WorkingCalendar,
+                 opened_at: datetime) -> "Case":
+        """The clocks start when the resident reported, not when casework heard of it."""
+        reported_at = datetime.fromisoformat(issue["reported_at"].replace("Z", "+00:00"))
+        case = cls(id=case_id_for(issue["issue_id"]), issue_id=issue["issue_id"], category=issue["category"],
+                   title=issue["title"], community=issue["location"]["community"],
+                   building=issue["location"].get("building"), tier=triaged.tier, triage_reason=triaged.reason,
+                   rule_ids=list(triaged.rule_ids), deadlines=deadlines_for(triaged.tier, reported_at, calendar),
+                   proof=proof_of(issue["tracking_code"]), reported_at=reported_at, opened_at=opened_at)
+        party, kind = party_for(triaged.tier, issue["category"])
+        case.assign(party, kind, "按分类自动指派 (assigned by category)", SYSTEM, opened_at)
+        if triaged.tier == "complex":
+            plan_due = case.deadlines["plan"]["due"]
+            case.escalate("task_force", "复杂类问题成立一事一专班 (task force formed)", SYSTEM, opened_at)
+            case.escalate("assembly", f"专班于 {plan_due.date().isoformat()} 前形成可行性方案,提交居民代表大会审议 "
+                                      "(feasible plan due in 30 days, for the residents' representative assembly)",
+                          SYSTEM, opened_at)
+        return case
+
+    # --- staff commands -----------------------------------------------------------------------
+    def retriage(self, tier: str, reason: str, actor: Actor, at: datetime, calendar: WorkingCalendar) -> None:
+        self._require_not_closed()
+        if tier == self.tier:
+            raise Conflict(f"the case is already {tier}", "tier", "案件已是该分级")
+        self._retriaged(tier=tier, reason=reason, actor=actor, at=at,
+                        deadlines=deadlines_for(tier, self.reported_at, calendar))
+        if tier == "complex" and "assembly" not in self.escalations:
+            self.escalate("assembly", "改为复杂类,方案提交居民代表大会审议 (re-triaged complex)", actor, at)
+
+    @event("Retriaged")
+    def _retriaged(self, tier: str, reason: str, actor: Actor, at: datetime,
+                   deadlines: dict[str, dict[str, Any]]) -> None:
+        met = {name: d["met_at"] for name, d in self.deadlines.items() if d["met_at"]}
+        self.tier = tier
+        self.triage_reason = reason
+        self.deadlines = {name: dict(d, met_at=met.get(name)) for name, d in copy.deepcopy(deadlines).items()}
+
+    @event("Assigned")
+    def assign(self, party: str, party_kind: str, reason: str, actor: Actor, at: datetime) -> None:
+        self.party = party
+        self.party_kind = party_kind
+
+    def verify(self, note: str | None, actor: Actor, at: datetime) -> None:
+        self._require_open()
+        if self.verified_at is not None:
+            raise Conflict("the site was already verified", "case_id", "已完成现场核实")
+        self._verified(note=note, actor=actor, at=at)
+
+    @event("Verified")
+    def _verified(self, note: str | None, actor: Actor, at: datetime) -> None:
+        self.verified_at = at
+        self._meet("verify", at)
+
+    def propose_plan(self, plan: str, due: datetime | None, actor: Actor, at: datetime) -> None:
+        self._require_open()
+        self._plan_proposed(plan=plan, due=due, actor=actor, at=at)
+
+    @event("PlanProposed")
+    def _plan_proposed(self, plan: str, due: datetime | None, actor: Actor, at: datetime) -> None:
+        self.plan = plan
+        self._meet("plan", at)
+        if due is not None and self.tier != "routine":  # a routine case keeps its 7-working-day clock
+            self.deadlines["resolve"] = deadline(due, RESOLUTION_WARN_BEFORE, at)
+
+    def escalate(self, to: str, reason: str, actor: Actor, at: datetime) -> None:
+        self._require_not_closed()
+        if to not in ESCALATION_TARGETS:
+            raise InvalidInput(f"to must be one of {', '.join(ESCALATION_TARGETS)}", "to",
+                               f"to 必须是 {'、'.join(ESCALATION_TARGETS)} 之一")
+        self._escalated(to=to, reason=reason, tier=self.tier, actor=actor, at=at)
+
+    @event("Escalated")
+    def _escalated(self, to: str, reason: str, tier: str, actor: Actor, at: datetime) -> None:
+        self.escalations.append(to)
+
+    def resolve(self, summary: str, actor: Actor, at: datetime) -> None:
+        self._require_open()
+        self._resolved(summary=summary, actor=actor, at=at)
+
+    @event("Resolved")
+    def _resolved(self, summary: str, actor: Actor, at: datetime) -> None:
+        self.status = "resolved"
+        self.resolved_at = at
+        for name in self.deadlines:  # nothing left to be late for
+            self._meet(name, at)
+
+    # --- the resident ---------------------------------------------------------------------------
+    def confirm(self, tracking_code: str, confirmed: bool, satisfaction: int | None, comment: str | None,
+                at: datetime, calendar: WorkingCalendar) -> None:
+        """Only the resident who raised the issue (who holds its tracking code) can close the case."""
+        given = proof_of(tracking_code)
+        if not any(hmac.compare_digest(given, proof) for proof in (self.proof, *self.co_reporters)):
+            raise Forbidden("the tracking code does not match this case", "tracking_code",
+                            "查询码与该案件不符,只有提出诉求的居民可以确认")
+        if self.status != "resolved":
+            raise Conflict(f"only a resolved case can be confirmed; this one is {self.status}", "case_id",
+                           "案件尚未办结,暂不能确认")
+        self._confirmed(confirmed=confirmed, satisfaction=satisfaction, comment=comment, at=at)
+        if not confirmed:
+            self.reopen("居民未确认问题已解决 (the resident did not confirm)", at, calendar)
+        elif self.satisfaction_rate() < SATISFACTION_FLOOR:
+            self.reopen(self._low_satisfaction_reason(), at, calendar)
+        else:
+            self._closed(at=at)
+
+    @event("Confirmed")
+    def _confirmed(self, confirmed: bool, satisfaction: int | None, comment: str | None, at: datetime) -> None:
+        if satisfaction is not None:
+            self.responses.append((int(satisfaction >= SATISFIED_SCORE), 1))
+
+    def record_survey(self, period: str, satisfied: int, total: int, actor: Actor, at: datetime,
+                      calendar: WorkingCalendar) -> bool:
+        """A quarterly survey's result for this item; returns whether the case was reopened."""
+        self._surveyed(period=period, satisfied=satisfied, total=total, actor=actor, at=at)
+        if self.status in ("resolved", "closed") and self.satisfaction_rate() < SATISFACTION_FLOOR:
+            self.reopen(self._low_satisfaction_reason(), at, calendar)
+            return True
+        return False
+
+    @event("Surveyed")
+    def _surveyed(self, period: str, satisfied: int, total: int, actor: Actor, at: datetime) -> None:
+        self.responses.append((satisfied, total))
+
+    def satisfaction_rate(self) -> float:
+        """Satisfied responses over all responses, confirmations and surveys together (1.0 when none)."""
+        total = sum(t for _, t in self.responses)
+        return sum(s for s, _ in self.responses) / total if total else 1.0
+
+    def _low_satisfaction_reason(self) -> str:
+        return (f"满意度 {self.satisfaction_rate():.0%} 低于 80%,重新整改 "
+                f"(satisfaction {self.satisfaction_rate():.0%} under 80%: rectify)")
+
+    def reopen(self, reason: str, at: datetime, calendar: WorkingCalendar) -> None:
+        self._reopened(reason=reason, at=at, deadline=rectification_deadline(self.tier, at, calendar))
+
+    @event("Reopened")
+    def _reopened(self, reason: str, at: datetime, deadline: dict[str, Any]) -> None:
+        self.status = "reopened"
+        self.resolved_at = None
+        self.closed_at = None
+        self.deadlines["resolve"] = dict(deadline)
+
+    @event("Closed")
+    def _closed(self, at: datetime) -> None:
+        self.status = "closed"
+        self.closed_at = at
+
+    # --- repeated reports (重复诉求合并) -----------------------------------------------------------
+    def merge_into(self, into: "Case", at: datetime) -> bool:
+        """This case's issue repeats `into`'s: it stops here, and its reporter follows (and may confirm) `into`."""
+        if self.status != "open" or self.id == into.id or into.status == "merged":
+            return False
+        self._merged(into_case_id=str(into.id), into_issue_id=into.issue_id, at=at)
+        into._joined(issue_id=self.issue_id, proof=self.proof, at=at)
+        return True
+
+    @event("Merged")
+    def _merged(self, into_case_id: str, into_issue_id: str, at: datetime) -> None:
+        self.status = "merged"
+        self.merged_into = into_case_id
+        for name in self.deadlines:  # the clocks run on the case it joined
+            self._meet(name, at)
+
+    @event("Joined")
+    def _joined(self, issue_id: str, proof: str, at: datetime) -> None:
+        self.co_reporters.append(proof)
+
+    # --- the council's decisions ---------------------------------------------------------------
+    def adopt_resolution(self, meeting_id: str, resolution_id: str, text: str, owner: str, due: datetime,
+                         at: datetime) -> bool:
+        """A meeting's resolution naming this case sets its plan, owner and due date (once per resolution)."""
+        if resolution_id in self.resolutions or self.status == "closed":
+            return False
+        self._resolution_adopted(meeting_id=meeting_id, resolution_id=resolution_id, text=text, owner=owner,
+                                 due=due, at=at)
+        return True
+
+    @event("ResolutionAdopted")
+    def _resolution_adopted(self, meeting_id: str, resolution_id: str, text: str, owner: str, due: datetime,
+                            at: datetime) -> None:
+        self.resolutions.append(resolution_id)
+        self.plan = text
+        self.party = owner
+        self.party_kind = "task_force" if self.tier == "complex" else "council"
+        self._meet("plan", at)
+        self.deadlines["resolve"] = deadline(due, RESOLUTION_WARN_BEFORE, at)
+
+    # --- the clock ------------------------------------------------------------------------------
+    def check_deadlines(self, now: datetime) -> list[tuple[str, str]]:
+        """Raise each alert a deadline is owed, once: red when overdue, else yellow once past `warn_at`.
+
+        A yellow warning whose window was missed (the watcher was down) is skipped: red says more.
+        An overdue routine case is escalated to the community secretary (红色预警,由社区书记牵头协调).
+        """
+        raised = []
+        if self.status not in OPEN_STATUSES:
+            return raised
+        for name, d in sorted(self.deadlines.items(), key=lambda item: item[1]["due"]):
+            if d["met_at"] is not None or d["alert"] == "red":
+                continue
+            level = "red" if now >= d["due"] else "yellow" if now >= d["warn_at"] and d["alert"] is None else None
+            if level is None:
+                continue
+            self._warned(deadline=name, level=level, due=d["due"], tier=self.tier, party=self.party, at=now)
+            raised.append((name, level))
+            if level == "red" and self.tier == "routine" and name == "resolve":
+                self.escalate("secretary", "常规类问题逾期未办结,启动红色预警,由社区书记牵头协调 "
+                                           "(routine case overdue: red alert, the secretary coordinates)", SYSTEM, now)
+        return raised
+
+    @event("DeadlineWarned")
+    def _warned(self, deadline: str, level: str, due: datetime, tier: str, party: str | None, at: datetime) -> None:
+        self.deadlines[deadline]["alert"] = level
+
+    @event("CommandRemembered")
+    def remember_command(self, key: str, fingerprint: str) -> None:
+        """Saved with the command's own events, so a retried key can never apply twice."""
+        self.commands[key] = fingerprint
+
+    # --- helpers ------------------------------------------------------------------------------------
+    def alert_level(self) -> str | None:
+        levels = {d["alert"] for d in self.deadlines.values() if d["met_at"] is None}
+        return "red" if "red" in levels else "yellow" if "yellow" in levels else None
+
+    def _meet(self, name: str, at: datetime) -> None:
+        if name in self.deadlines and self.deadlines[name]["met_at"] is None:
+            self.deadlines[name]["met_at"] = at
+
+    def _require_open(self) -> None:
+        if self.status not in OPEN_STATUSES:
+            raise Conflict(f"the case is {self.status}", "case_id", f"案件当前状态为 {self.status},不能执行该操作")
+
+    def _require_not_closed(self) -> None:
+        if self.status == "closed":
+            raise Conflict("the case is closed", "case_id", "案件已结案")
+
+
+class TriageRules(Aggregate):
+    """The staff's own additions to the built-in triage rules (one per community system)."""
+
+    @event("Started")
+    def __init__(self, id: UUID):
+        self.rules: dict[str, dict[str, Any]] = {}
+
+    @event("RuleAdded")
+    def add(self, rule: dict[str, Any], actor: Actor, at: datetime) -> None:
+        self.rules[rule["rule_id"]] = rule
+
+    @event("RuleRetired")
+    def retire(self, rule_id: str, actor: Actor, at: datetime) -> None:
+        self.rules.pop(rule_id, None)
+
+    def as_rules(self) -> tuple[Rule, ...]:
+        return tuple(Rule(r["rule_id"], r["tier"], tuple(r["keywords"]), tuple(r["categories"]), r.get("note", ""))
+                     for r in self.rules.values())
+
+
+__all__ = ["Case", "TriageRules", "TIERS", "case_id_for", "proof_of", "Forbidden", "RULES_ID"]

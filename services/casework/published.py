@@ -1,22 +1,82 @@
-"""What casework tells the world: private Case events mapped onto integration contracts."""
+"""What casework tells the world: private Case events mapped onto integration contracts.
+
+Every event names the issue it came from, so intake answers the resident without asking casework.
+Staff notes and titles pass through `mask_text`: they are typed by people and may quote a phone number.
+"""
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 from services.casework.domain import Case
 from shared.contracts.envelope import rfc3339
+from shared.masking import mask_text
 from shared.relay import Published
 
 
-def publish(event: Any) -> Published | None:
-    if isinstance(event, Case.Opened):
-        return Published("CaseOpened", str(event.originator_id), event.timestamp, {
-            "case_id": str(event.originator_id),
-            "issue_id": event.issue_id,
-            "tier": event.tier,
-            "category": event.category,
-            "due": {k: rfc3339(v) for k, v in event.due.items()},
-            "opened_at": rfc3339(event.opened_at),
-            "triage_reason": event.triage_reason,
-        })
-    return None
+def _due(deadlines: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return {f"{name}_by": rfc3339(d["due"]) for name, d in deadlines.items()}
+
+
+def publisher(app: Any) -> Callable[[Any], Published | None]:
+    """The relay's map for casework. Only `Opened` holds the issue's facts; later events are published
+    with them too, read once per case from the case's first event in the log (and cached)."""
+
+    @lru_cache(maxsize=20000)
+    def facts(case_id: UUID) -> dict[str, Any]:
+        opened = app.repository.get(case_id, version=1)
+        return {"issue_id": opened.issue_id, "title": mask_text(opened.title), "category": opened.category,
+                "community": opened.community}
+
+    def publish(event: Any) -> Published | None:
+        if not isinstance(event, Case.Event):
+            return None
+        case_id = str(event.originator_id)
+        if isinstance(event, Case.Opened):
+            return Published("CaseOpened", case_id, event.timestamp, {
+                "case_id": case_id, "issue_id": event.issue_id, "tier": event.tier, "category": event.category,
+                "due": _due(event.deadlines), "opened_at": rfc3339(event.opened_at),
+                "triage_reason": event.triage_reason, "title": mask_text(event.title), "community": event.community,
+            })
+        mapped = _map(event, {"case_id": case_id, "issue_id": facts(event.originator_id)["issue_id"]},
+                      facts(event.originator_id))
+        return Published(mapped[0], case_id, event.timestamp, mapped[1]) if mapped else None
+
+    return publish
+
+
+def _map(event: Any, base: dict[str, Any], facts: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    if isinstance(event, Case.Retriaged):
+        return "CaseRetriaged", base | {"tier": event.tier, "reason": event.reason, "due": _due(event.deadlines)}
+    if isinstance(event, Case.Assigned):
+        return "CaseAssigned", base | {"party": event.party, "party_kind": event.party_kind}
+    if isinstance(event, Case.Verified):
+        return "SiteVerified", base | {"verified_at": rfc3339(event.at),
+                                       "note": mask_text(event.note) if event.note else None}
+    if isinstance(event, Case.PlanProposed):
+        return "PlanProposed", base | {"plan": mask_text(event.plan), "proposed_at": rfc3339(event.at),
+                                       "due": rfc3339(event.due) if event.due else None}
+    if isinstance(event, Case.ResolutionAdopted):
+        return "PlanProposed", base | {"plan": mask_text(event.text), "proposed_at": rfc3339(event.at),
+                                       "due": rfc3339(event.due), "owner": event.owner,
+                                       "meeting_id": event.meeting_id, "resolution_id": event.resolution_id}
+    if isinstance(event, Case.DeadlineWarned):
+        return "DeadlineWarned", base | {"level": event.level, "deadline": event.deadline, "due": rfc3339(event.due),
+                                         "tier": event.tier, "party": event.party}
+    if isinstance(event, Case.Escalated):
+        return "CaseEscalated", base | {"to": event.to, "reason": event.reason, "tier": event.tier,
+                                        "title": facts["title"], "category": facts["category"],
+                                        "community": facts["community"]}
+    if isinstance(event, Case.Resolved):
+        return "CaseResolved", base | {"resolved_at": rfc3339(event.at), "summary": mask_text(event.summary)}
+    if isinstance(event, Case.Confirmed):
+        return "ResidentConfirmed", base | {"confirmed": event.confirmed, "satisfaction": event.satisfaction}
+    if isinstance(event, Case.Reopened):
+        return "CaseReopened", base | {"reason": event.reason, "due": rfc3339(event.deadline["due"])}
+    if isinstance(event, Case.Merged):
+        return "CaseMerged", base | {"into_case_id": event.into_case_id, "into_issue_id": event.into_issue_id}
+    if isinstance(event, Case.Closed):
+        return "CaseClosed", base | {"closed_at": rfc3339(event.at)}
+    return None  # Surveyed, Joined, CommandRemembered: kept inside casework

@@ -1,25 +1,75 @@
-"""casework's HTTP adapter (port 8002): the ledger (问题台账) and each case."""
+"""casework's HTTP adapter (port 8002): the ledger (问题台账), each case and its audit trail, commands, rates."""
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta, timezone
+from typing import Any
 from uuid import UUID
 
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.casework.bootstrap import SPEC
-from services.casework.domain import TIERS
-from services.casework.projections import get_case_row, list_cases
+from services.casework.calendar import SHANGHAI
+from services.casework.projections import case_view, cases_opened_between, list_cases
+from services.casework.stats import rates
+from services.casework.triage import BUILT_IN_RULES, TIERS
+from shared.audit import trail
+from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound
-from shared.http import Operable, RuntimeProvider, api, json_response, page
+from shared.http import Operable, RuntimeProvider, api, json_response, page, read_json
 
-STATUSES = ("open", "resolved", "closed", "reopened")
+STATUSES = ("open", "resolved", "reopened", "closed", "merged")
+COMMANDS = ("verification", "plan", "assignment", "escalation", "resolution", "confirmation", "triage")
+EVENT_ZH = {
+    "Opened": "立案分级", "Retriaged": "调整分级", "Assigned": "指派责任主体", "Verified": "现场核实",
+    "PlanProposed": "提出方案", "Escalated": "上报", "Resolved": "办结", "Confirmed": "居民确认",
+    "Surveyed": "满意度测评", "Reopened": "重新整改", "Closed": "结案", "DeadlineWarned": "时限预警",
+    "ResolutionAdopted": "议事决议落实", "Merged": "并入相同诉求", "Joined": "合并相同诉求",
+    "CommandRemembered": "指令幂等登记",
+}
+SYSTEM_ACTOR = {"role": "system", "name": "yishi"}
 
 
-def _is_uuid(value: str) -> bool:
+def history_view(trail: dict[str, Any]) -> dict[str, Any]:
+    """The audit trail as staff read it: who (`by`) and when (`at`) per event; the tracking-code digest hidden."""
+    for entry in trail["entries"]:
+        data = entry["data"]
+        data.pop("proof", None)
+        entry["by"] = data.pop("actor", None) or SYSTEM_ACTOR
+        entry["type_zh"] = EVENT_ZH.get(entry["type"], entry["type"])
+    return trail
+
+
+def _uuid(value: str) -> bool:
     try:
         return str(UUID(value)) == value.lower()
     except ValueError:
         return False
+
+
+def _day_or_time(request: Request, name: str, default: datetime) -> datetime:
+    """A date (YYYY-MM-DD, a whole day in Asia/Shanghai) or an RFC 3339 time."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        if len(raw) == 10:
+            day = datetime.strptime(raw, "%Y-%m-%d").date()
+            return datetime.combine(day, time(0), SHANGHAI).astimezone(timezone.utc)
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            raise ValueError
+        return moment.astimezone(timezone.utc)
+    except ValueError:
+        raise InvalidInput(f"{name} must be YYYY-MM-DD or an RFC 3339 time with offset", name,
+                           f"{name} 须为 YYYY-MM-DD 或带时区的 RFC 3339 时间") from None
+
+
+def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.args.get(name)
+    if value is not None and value not in allowed:
+        raise InvalidInput(f"{name} must be one of {', '.join(allowed)}", name, f"{name} 必须是 {'、'.join(allowed)} 之一")
+    return value
 
 
 class CaseworkService(Operable):
@@ -29,21 +79,73 @@ class CaseworkService(Operable):
     @http("GET", "/cases")
     @api("casework", "/cases")
     def list_cases(self, request: Request) -> Response:
-        """The ledger, newest first: ?status=&tier=&limit=&offset=."""
-        status, tier = request.args.get("status"), request.args.get("tier")
-        if status and status not in STATUSES:
-            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", "status",
-                               f"status 必须是 {'、'.join(STATUSES)} 之一")
-        if tier and tier not in TIERS:
-            raise InvalidInput(f"tier must be one of {', '.join(TIERS)}", "tier", f"tier 必须是 {'、'.join(TIERS)} 之一")
+        """The ledger, newest first: ?status=&tier=&overdue=true|false&party=&limit=&offset=."""
+        overdue = _choice(request, "overdue", ("true", "false"))
         limit, offset = page(request)
-        return json_response({"cases": list_cases(self.runtime.db, status, tier, limit, offset),
-                              "limit": limit, "offset": offset})
+        cases = list_cases(self.runtime.db, _choice(request, "status", STATUSES), _choice(request, "tier", TIERS),
+                           None if overdue is None else overdue == "true", request.args.get("party"), limit, offset,
+                           now=self.runtime.app.clock())
+        return json_response({"cases": cases, "limit": limit, "offset": offset})
 
     @http("GET", "/cases/<string:case_id>")
     @api("casework", "/cases/{id}")
     def get_case(self, request: Request, case_id: str) -> Response:
-        row = get_case_row(self.runtime.db, case_id) if _is_uuid(case_id) else None
-        if row is None:
+        """A case as of its latest event (read from its own events, not the ledger, so a command is visible at once)."""
+        return json_response(case_view(self._case(case_id), self.runtime.app.clock()))
+
+    @http("GET", "/cases/<string:case_id>/history")
+    @api("casework", "/cases/{id}/history")
+    def history(self, request: Request, case_id: str) -> Response:
+        """The audit trail: every event of the case in order, with who and when, its hash chain checked (`verified`)."""
+        case = self._case(case_id)
+        return json_response({"case_id": case_id, **history_view(trail(self.runtime.app, case.id))})
+
+    @http("POST", "/cases/<string:case_id>/<string:command>")
+    @api("casework", "/cases/{id}/{command}")
+    def command(self, request: Request, case_id: str, command: str) -> Response:
+        """verification | plan | assignment | escalation | resolution | confirmation | triage."""
+        if command not in COMMANDS:
+            raise NotFound(f"no command {command}; one of {', '.join(COMMANDS)}", "command", "不支持该操作")
+        self._case(case_id)
+        case, applied = self.runtime.app.command(case_id, command, read_json(request),
+                                                 request.headers.get("Idempotency-Key"))
+        return json_response(case_view(case, self.runtime.app.clock()), status=200,
+                             headers={"Idempotent-Replayed": "false" if applied else "true"})
+
+    @http("POST", "/surveys")
+    @api("casework", "/surveys")
+    def survey(self, request: Request) -> Response:
+        """A quarterly satisfaction survey: items under 80 % satisfied are reopened for rectification."""
+        return json_response({"items": self.runtime.app.record_survey(read_json(request))}, status=201)
+
+    @http("GET", "/stats")
+    @api("casework", "/stats")
+    def stats(self, request: Request) -> Response:
+        """Rates over cases opened in [from, to): response, on-time per tier, resolution, satisfaction."""
+        now = self.runtime.app.clock()
+        end = _day_or_time(request, "to", now)
+        if request.args.get("to") is not None and len(request.args["to"]) == 10:
+            end += timedelta(days=1)  # a whole day: `to` is inclusive
+        start = _day_or_time(request, "from", end - timedelta(days=30))
+        if start >= end:
+            raise InvalidInput("from must be before to", "from", "起始时间须早于结束时间")
+        body = rates(cases_opened_between(self.runtime.db, start, end), now)
+        return json_response({"from": rfc3339(start), "to": rfc3339(end), **body})
+
+    @http("GET", "/triage-rules")
+    @api("casework", "/triage-rules")
+    def list_rules(self, request: Request) -> Response:
+        staff = {r.rule_id for r in self.runtime.app.rules()} - {r.rule_id for r in BUILT_IN_RULES}
+        return json_response({"rules": [r.to_dict() | {"source": "staff" if r.rule_id in staff else "built-in"}
+                                        for r in self.runtime.app.rules()]})
+
+    @http("POST", "/triage-rules")
+    @api("casework", "/triage-rules")
+    def add_rule(self, request: Request) -> Response:
+        """A staff member extends the rule table; it applies to reports triaged from now on."""
+        return json_response(self.runtime.app.add_rule(read_json(request)).to_dict(), status=201)
+
+    def _case(self, case_id: str):
+        if not _uuid(case_id):
             raise NotFound(f"no case {case_id}", "case_id", "未找到该案件")
-        return json_response(row)
+        return self.runtime.app.get_case(case_id)

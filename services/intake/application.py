@@ -10,11 +10,27 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.domain import Issue, issue_id_for, parse_report
+from services.intake.duplicates import Candidate, find_duplicate
 from shared.application import ServiceApplication
 from shared.contracts import IntegrationEvent
 from shared.errors import Conflict, InvalidInput, NotFound
 
 Clock = Callable[[], datetime]
+
+# casework event -> (timeline label, the issue's new status or None to keep it, facts the resident sees)
+CASE_STEPS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "CaseOpened": ("已立案分级", "open", ("tier", "due")),
+    "CaseRetriaged": ("调整分级", None, ("tier", "due")),
+    "CaseAssigned": ("已指派责任主体", None, ("party",)),
+    "SiteVerified": ("已现场核实", None, ("verified_at",)),
+    "PlanProposed": ("已提出解决方案", None, ("plan", "owner")),
+    "CaseEscalated": ("已上报协调", None, ("to",)),
+    "CaseResolved": ("已办结,待您确认", "resolved", ("summary",)),
+    "ResidentConfirmed": ("您已反馈", None, ("confirmed", "satisfaction")),
+    "CaseReopened": ("重新整改", "reopened", ("reason",)),
+    "CaseClosed": ("已结案", "closed", ()),
+    "CaseMerged": ("与相同诉求合并办理", "merged", ("into_issue_id",)),
+}
 
 
 def utcnow() -> datetime:
@@ -28,8 +44,13 @@ class IntakeApplication(ServiceApplication):
         super().__init__(*args, **kwargs)
         self.clock = clock
 
-    def report_issue(self, payload: Any, idempotency_key: str | None = None) -> tuple[Issue, bool]:
-        """Record a report. Returns (issue, created); a retried Idempotency-Key returns the first issue."""
+    def report_issue(self, payload: Any, idempotency_key: str | None = None,
+                     candidates: Callable[[Issue], list[Candidate]] = lambda issue: []) -> tuple[Issue, bool]:
+        """Record a report. Returns (issue, created); a retried Idempotency-Key returns the first issue.
+
+        `candidates(issue)` lists open issues it may repeat; a duplicate is merged into the first one
+        in the same save, so the report and its merge are never apart.
+        """
         now = self.clock()
         report = parse_report(payload, now)
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
@@ -41,6 +62,10 @@ class IntakeApplication(ServiceApplication):
             if existing is not None:
                 return self._same_report(existing, report.fingerprint()), False
         issue = Issue.report_new(issue_id, report, now)
+        duplicate = find_duplicate(issue.report["title"], issue.category, issue.report["location"], issue.reported_at,
+                                   candidates(issue))
+        if duplicate is not None:
+            issue.merge_into(duplicate[0], duplicate[1], "system", now)
         try:
             self.save(issue)
         except IntegrityError:  # a concurrent retry with the same key won the race
@@ -57,20 +82,49 @@ class IntakeApplication(ServiceApplication):
         return found
 
     def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
-        if (event.service, event.name) != ("casework", "CaseOpened"):
+        """Record casework's news about an issue as intake's own fact (进度查询 answers from it)."""
+        if event.service != "casework" or event.name not in CASE_STEPS or "issue_id" not in event.data:
             return
         issue = self._find(UUID(event.data["issue_id"]))
         if issue is None:
             return
-        detail = {"tier": event.data["tier"], "due": event.data["due"]}
-        issue.record_case_progress(event.data["case_id"], "open", event.time, detail)
+        step_zh, status, facts = CASE_STEPS[event.name]
+        current = issue.case["status"] if issue.case else "open"
+        detail = {"step": event.name, "step_zh": step_zh, **{k: event.data[k] for k in facts if k in event.data}}
+        if event.name == "CaseReopened":
+            detail["due"] = {"resolve_by": event.data.get("due")}
+        if event.name == "PlanProposed" and event.data.get("due"):
+            detail["due"] = {**(issue.case or {}).get("due", {}), "resolve_by": event.data["due"]}
+        issue.record_case_progress(event.data["case_id"], status or current, event.time, detail)
         processing.collect_events(issue)
+
+    def merge_issue(self, issue_id: str, payload: Any) -> Issue:
+        """Staff merge a report into the issue it repeats (the automatic check missed it)."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("into_issue_id"), str):
+            raise InvalidInput("into_issue_id is required", "into_issue_id", "须指明合并到的诉求 into_issue_id")
+        by = payload.get("by")
+        if not isinstance(by, str) or not 1 <= len(by.strip()) <= 50:
+            raise InvalidInput("by (the staff member) must be 1 to 50 characters", "by", "须注明操作人 by")
+        issue = self.get_issue(issue_id)
+        into = self.get_issue(payload["into_issue_id"]) if payload["into_issue_id"] != issue_id else None
+        if into is None:
+            raise InvalidInput("an issue cannot be merged into itself", "into_issue_id", "不能与自身合并")
+        while into.merged_into:  # merge into the issue whose case is worked, not into another duplicate
+            into = self.get_issue(into.merged_into)
+        if issue.merged_into:
+            raise Conflict(f"already merged into {issue.merged_into}", "issue_id", "该诉求已合并")
+        if into.id == issue.id:
+            raise Conflict("that issue was merged into this one", "into_issue_id", "目标诉求已合并到本诉求")
+        issue.merge_into(str(into.id), None, by.strip(), self.clock())
+        self.save(issue)
+        return issue
 
     def _find(self, issue_id: UUID) -> Issue | None:
         try:
-            return self.repository.get(issue_id)
+            found = self.repository.get(issue_id)
         except AggregateNotFoundError:
             return None
+        return found if isinstance(found, Issue) else None  # demand votes share the repository
 
     @staticmethod
     def _same_report(issue: Issue, fingerprint: str) -> Issue:

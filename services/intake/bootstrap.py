@@ -1,7 +1,9 @@
 from services.intake.application import IntakeApplication
+from services.intake.contacts import ReporterIndex
 from services.intake.projections import IssueIndex
 from services.intake.published import publish
+from services.intake.reports import DemandList
 from shared.spec import ServiceSpec
 
-SPEC = ServiceSpec(name="intake", application=IntakeApplication, publish=publish,
-                   projections=lambda: [IssueIndex()])
+SPEC = ServiceSpec(name="intake", application=IntakeApplication, publisher=lambda app: publish,
+                   projections=lambda: [IssueIndex(), ReporterIndex(), DemandList()])

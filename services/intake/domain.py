@@ -11,9 +11,12 @@ from typing import Any
 from uuid import UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
+
+from shared.audit import Audited
 
 from shared.errors import InvalidInput
+from shared.masking import mask_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NAMESPACE = UUID("6f1c0c1e-6a0e-4d7f-9a51-3f1f0e7a9b10")
@@ -170,6 +173,11 @@ def parse_report(payload: Any, now: datetime) -> Report:
                   {k: v for k, v in (("name", name), ("phone", phone)) if v}, reported_at)
 
 
+def public_text(text: str, report: dict[str, Any]) -> str:
+    """A report's free text as it may leave intake: phones masked, the reporter's name and room hidden."""
+    return mask_text(text, names=[report["reporter"].get("name") or ""], private=[report.get("room") or ""])
+
+
 def issue_id_for(idempotency_key: str | None) -> UUID:
     """A client's Idempotency-Key always names the same issue, so a retry cannot report twice."""
     return uuid5(NAMESPACE, f"issue:{idempotency_key}") if idempotency_key else uuid4()
@@ -181,7 +189,7 @@ def new_tracking_code(now: datetime) -> str:
     return f"YS-{day}-" + "".join(secrets.choice(_CROCKFORD) for _ in range(8))
 
 
-class Issue(Aggregate):
+class Issue(Audited):
     """A resident's report (诉求), from intake to the answer they get back."""
 
     @event("Reported")
@@ -196,6 +204,8 @@ class Issue(Aggregate):
         self.fingerprint = fingerprint
         self.case: dict[str, Any] | None = None
         self.progress: list[dict[str, Any]] = []
+        self.merged_into: str | None = None
+        self.merged_at: datetime | None = None
 
     @classmethod
     def report_new(cls, issue_id: UUID, report: Report, now: datetime) -> "Issue":
@@ -212,8 +222,15 @@ class Issue(Aggregate):
             fingerprint=report.fingerprint(),
         )
 
+    @event("Merged")
+    def merge_into(self, into_issue_id: str, similarity: float | None, by: str, at: datetime) -> None:
+        """The same problem was already raised: this report follows that issue's case (重复诉求合并)."""
+        self.merged_into = into_issue_id
+        self.merged_at = at
+
     @event("CaseProgressed")
     def record_case_progress(self, case_id: str, status: str, at: datetime, detail: dict[str, Any]) -> None:
         """casework's news about this issue, recorded as intake's own fact (so replay needs no upstream)."""
-        self.case = {**(self.case or {}), **detail, "case_id": case_id, "status": status}
+        facts = {k: v for k, v in detail.items() if k != "step"}  # `step` names the timeline entry only
+        self.case = {**(self.case or {}), **facts, "case_id": case_id, "status": status}
         self.progress.append({"status": status, "at": at, **detail})

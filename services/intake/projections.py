@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from services.intake.domain import SHANGHAI, Issue
+from services.intake.domain import SHANGHAI, Issue, public_text
+from services.intake.duplicates import OPEN, WINDOW, Candidate
 from shared.contracts.envelope import rfc3339
-from shared.masking import mask_text
 from shared.persistence import Database, Transaction
 from shared.projection import Projection
 
@@ -30,16 +31,22 @@ class IssueIndex(Projection):
         if isinstance(event, Issue.Reported):
             report = event.report
             doc = {"issue_id": str(event.originator_id), "channel": report["channel"], "category": event.category, "tags": list(event.tags),
-                   "title": mask_text(report["title"]), "location": report["location"],
+                   "title": public_text(report["title"], report), "location": report["location"],
                    "reported_at": rfc3339(event.reported_at), "status": "received"}
             tx.run("INSERT INTO issue_index (issue_id, tracking_code, month, category, channel, status, "
                    "reported_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (issue_id) DO NOTHING",
                    (doc["issue_id"], event.tracking_code, event.reported_at.astimezone(SHANGHAI).strftime("%Y-%m"),
                     event.category, report["channel"], "received", doc["reported_at"],
                     json.dumps(doc, ensure_ascii=False)))
-        elif isinstance(event, Issue.CaseProgressed):
+        elif isinstance(event, Issue.Merged):
             row = tx.one("SELECT doc FROM issue_index WHERE issue_id = ?", (str(event.originator_id),))
             if row is not None:
+                doc = json.loads(row[0]) | {"status": "merged", "merged_into": event.into_issue_id}
+                tx.run("UPDATE issue_index SET status = ?, doc = ? WHERE issue_id = ?",
+                       ("merged", json.dumps(doc, ensure_ascii=False), str(event.originator_id)))
+        elif isinstance(event, Issue.CaseProgressed):
+            row = tx.one("SELECT doc FROM issue_index WHERE issue_id = ?", (str(event.originator_id),))
+            if row is not None and json.loads(row[0]).get("status") != "merged":  # a duplicate stays merged
                 doc = json.loads(row[0]) | {"status": event.status, "case_id": event.case_id}
                 tx.run("UPDATE issue_index SET status = ?, doc = ? WHERE issue_id = ?",
                        (event.status, json.dumps(doc, ensure_ascii=False), str(event.originator_id)))
@@ -55,3 +62,14 @@ def list_issues(db: Database, filters: dict[str, str], limit: int, offset: int) 
     sql = "SELECT doc FROM issue_index" + (" WHERE " + " AND ".join(where) if where else "")
     rows = db.query(sql + " ORDER BY reported_at DESC, issue_id LIMIT ? OFFSET ?", (*filters.values(), limit, offset))
     return [json.loads(r[0]) for r in rows]
+
+
+def similar_issues(db: Database, issue: Issue) -> list[Candidate]:
+    """Open issues of the same category reported in the window around this one: duplicate candidates."""
+    since = rfc3339(issue.reported_at - WINDOW)
+    rows = db.query("SELECT doc FROM issue_index WHERE category = ? AND reported_at >= ? AND status IN "
+                    f"({', '.join('?' * len(OPEN))}) ORDER BY reported_at LIMIT 500",
+                    (issue.category, since, *OPEN))
+    docs = [json.loads(r[0]) for r in rows]
+    return [Candidate(d["issue_id"], d["title"], d["category"], d["location"],
+                      datetime.fromisoformat(d["reported_at"].replace("Z", "+00:00")), d["status"]) for d in docs]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.intake.domain import Issue
+from services.intake.demand import DemandVotes
+from services.intake.domain import Issue, public_text
 from shared.contracts.envelope import rfc3339
-from shared.masking import mask_text
 from shared.relay import Published
 
 
@@ -19,10 +19,21 @@ def publish(event: Any) -> Published | None:
             "channel": report["channel"],
             "category": event.category,
             "tags": list(event.tags),
-            "title": mask_text(report["title"]),
-            "description": mask_text(report["description"]),
+            "title": public_text(report["title"], report),
+            "description": public_text(report["description"], report),
             "location": dict(report["location"]),  # community/building/unit only: no room, no reporter
             "reporter_ref": event.reporter_ref,
             "reported_at": rfc3339(event.reported_at),
         })
+    if isinstance(event, Issue.Merged):
+        return Published("IssueMerged", str(event.originator_id), event.timestamp,
+                         {"issue_id": str(event.originator_id), "into_issue_id": event.into_issue_id})
+    return publish_demand(event)
+
+
+def publish_demand(event: Any) -> Published | None:
+    """A demand vote is published as the issue's new total; who voted stays in intake."""
+    if isinstance(event, DemandVotes.Voted):
+        return Published("NeedVoted", event.issue_id, event.timestamp, {"issue_id": event.issue_id,
+                                                                        "votes": event.votes})
     return None

@@ -6,17 +6,19 @@ import re
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
+from services.intake import contacts, reports
 from services.intake.bootstrap import SPEC
-from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE, Issue
-from services.intake.projections import issue_id_by_tracking_code, list_issues
+from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE, Issue, public_text
+from services.intake.projections import issue_id_by_tracking_code, list_issues, similar_issues
 from shared.contracts.envelope import rfc3339
+from shared.documents import document_response
 from shared.errors import InvalidInput, NotFound
 from shared.http import Operable, RuntimeProvider, api, json_response, page, read_json
-from shared.masking import mask_name, mask_phone, mask_text
+from shared.masking import mask_name, mask_phone
 
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-STATUSES = ("received", "open", "resolved", "reopened", "closed")
+STATUSES = ("received", "open", "resolved", "reopened", "closed", "merged")
 
 
 def issue_view(issue: Issue, by_tracking_code: bool) -> dict:
@@ -33,8 +35,8 @@ def issue_view(issue: Issue, by_tracking_code: bool) -> dict:
         "channel": report["channel"],
         "category": issue.category,
         "tags": issue.tags,
-        "title": mask_text(report["title"]),
-        "description": mask_text(report["description"]),
+        "title": public_text(report["title"], report),
+        "description": public_text(report["description"], report),
         "location": report["location"],
         "reporter": {"name": mask_name(reporter["name"]) if "name" in reporter else None,
                      "phone": mask_phone(reporter["phone"]) if "phone" in reporter else None},
@@ -54,8 +56,10 @@ class IntakeService(Operable):
     @api("intake", "/issues")
     def report_issue(self, request: Request) -> Response:
         """Record a resident's report. 201 with {issue_id, tracking_code}; a retried Idempotency-Key gives 200."""
-        issue, created = self.runtime.app.report_issue(read_json(request), request.headers.get("Idempotency-Key"))
-        return json_response({"issue_id": str(issue.id), "tracking_code": issue.tracking_code},
+        issue, created = self.runtime.app.report_issue(read_json(request), request.headers.get("Idempotency-Key"),
+                                                       lambda new: similar_issues(self.runtime.db, new))
+        return json_response({"issue_id": str(issue.id), "tracking_code": issue.tracking_code,
+                              "merged_into": issue.merged_into},
                              status=201 if created else 200, headers={"Location": f"/issues/{issue.id}"})
 
     @http("GET", "/issues/<string:key>")
@@ -68,7 +72,15 @@ class IntakeService(Operable):
             if not issue_id:
                 raise NotFound(f"no issue with tracking code {key}", "tracking_code", "查询码无效或不存在,请核对后再试")
             key = issue_id
-        return json_response(issue_view(self.runtime.app.get_issue(key), by_code))
+        issue = self.runtime.app.get_issue(key)
+        view = issue_view(issue, by_code)
+        if issue.merged_into:  # the resident follows the case of the issue theirs was merged into
+            original = self.runtime.app.get_issue(issue.merged_into)
+            view |= {"merged_into": issue.merged_into, "case": original.case,
+                     "status": original.case["status"] if original.case else "received",
+                     "timeline": view["timeline"] + [{"status": "merged", "at": rfc3339(issue.merged_at), "step": "IssueMerged",
+                                                      "step_zh": "与相同诉求合并办理", "into_issue_id": issue.merged_into}]}
+        return json_response(view)
 
     @http("GET", "/issues")
     @api("intake", "/issues")
@@ -90,3 +102,33 @@ class IntakeService(Operable):
         limit, offset = page(request)
         return json_response({"issues": list_issues(self.runtime.db, filters, limit, offset),
                               "limit": limit, "offset": offset})
+
+    @http("POST", "/issues/<string:issue_id>/merge")
+    @api("intake", "/issues/{id}/merge")
+    def merge_issue(self, request: Request, issue_id: str) -> Response:
+        """Staff merge a repeated report into the issue already raised: {into_issue_id, by}."""
+        issue = self.runtime.app.merge_issue(issue_id, read_json(request))
+        return json_response({"issue_id": str(issue.id), "merged_into": issue.merged_into})
+
+    @http("GET", "/internal/contacts/<string:reporter_ref>")
+    @api("intake", "/internal/contacts/{reporter_ref}")
+    def get_contact(self, request: Request, reporter_ref: str) -> Response:
+        """A reporter's name and phone, for notifications only (Bearer YISHI_INTERNAL_TOKEN)."""
+        contacts.check_token(request.headers.get("Authorization"))
+        return json_response(contacts.contact_of(self.runtime.app, self.runtime.db, reporter_ref))
+
+    # demand votes and the monthly demand list (services/intake/reports.py) ---------------------------
+    @http("POST", "/issues/<string:issue_id>/votes")
+    @api("intake", "/issues/{id}/votes")
+    def vote_for_issue(self, request: Request, issue_id: str) -> Response:
+        """A resident backs an issue (需求投票): {voter}. 201 when counted, 200 when they had voted already."""
+        votes, counted = reports.vote_for_issue(self.runtime.app, issue_id, read_json(request))
+        return json_response({"issue_id": issue_id, "votes": votes, "counted": counted}, status=201 if counted else 200)
+
+    @http("GET", "/reports/demand-list")
+    @api("intake", "/reports/demand-list")
+    def demand_list(self, request: Request) -> Response:
+        """The demand list (数字需求清单) of ?month=YYYY-MM (default: last month); ?format=markdown|html&lang=en."""
+        month = reports.check_month(request.args.get("month"), self.runtime.app.clock())
+        report = reports.demand_list(self.runtime.db, month)
+        return document_response(request, report, lambda lang: reports.document(report, lang), f"demand-list-{month}")

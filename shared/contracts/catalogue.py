@@ -113,55 +113,67 @@ _c(Contract("intake", "IssueMerged", 1, _obj(["issue_id", "into_issue_id"], issu
 _c(Contract("intake", "NeedVoted", 1, _obj(["issue_id", "votes"], issue_id=UUID,
                                            votes={"type": "integer", "minimum": 0})))
 
-# casework
+# casework: every event names its case and the issue it came from (so intake can answer the resident)
 _DUE = _obj([], verify_by=OPT_TIME, plan_by=OPT_TIME, resolve_by=OPT_TIME)
+_ISSUE = {"issue_id": UUID}
 _c(Contract("casework", "CaseOpened", 1, _obj(
     ["case_id", "issue_id", "tier", "category", "due", "opened_at"],
     case_id=UUID, issue_id=UUID, tier=_enum(*TIERS), category=STR, due=_DUE, opened_at=TIME,
-    triage_reason=OPT_STR,
+    triage_reason=OPT_STR, title=OPT_STR, community=OPT_STR, party=OPT_STR,
 )))
+_c(Contract("casework", "CaseRetriaged", 1, _obj(
+    ["case_id", "tier", "reason", "due"], case_id=UUID, tier=_enum(*TIERS), reason=STR, due=_DUE, **_ISSUE)))
 _c(Contract("casework", "CaseAssigned", 1, _obj(
-    ["case_id", "party", "party_kind"], case_id=UUID, party=STR, party_kind=_enum(*PARTY_KINDS))))
+    ["case_id", "party", "party_kind"], case_id=UUID, party=STR, party_kind=_enum(*PARTY_KINDS), **_ISSUE)))
 _c(Contract("casework", "SiteVerified", 1, _obj(["case_id", "verified_at"], case_id=UUID, verified_at=TIME,
-                                                 note=OPT_STR)))
-_c(Contract("casework", "PlanProposed", 1, _obj(["case_id", "plan", "proposed_at"], case_id=UUID, plan=STR,
-                                                 proposed_at=TIME, due=OPT_TIME)))
-_c(Contract("casework", "DeadlineWarned", 1, _obj(["case_id", "level", "deadline", "due"], case_id=UUID,
-                                                   level=_enum("yellow", "red"), deadline=STR, due=TIME)))
+                                                 note=OPT_STR, **_ISSUE)))
+_c(Contract("casework", "PlanProposed", 1, _obj(
+    ["case_id", "plan", "proposed_at"], case_id=UUID, plan=STR, proposed_at=TIME, due=OPT_TIME,
+    owner=OPT_STR, meeting_id=OPT_STR, resolution_id=OPT_STR, **_ISSUE)))
+_c(Contract("casework", "DeadlineWarned", 1, _obj(
+    ["case_id", "level", "deadline", "due"], case_id=UUID, level=_enum("yellow", "red"),
+    deadline=_enum("verify", "plan", "resolve"), due=TIME, tier=_enum(*TIERS), party=OPT_STR, **_ISSUE)))
 _c(Contract("casework", "CaseEscalated", 1, _obj(
     ["case_id", "to", "reason"], case_id=UUID, to=_enum("secretary", "task_force", "council", "assembly"),
-    reason=STR)))
+    reason=STR, tier=_enum(*TIERS), title=OPT_STR, category=OPT_STR, community=OPT_STR, **_ISSUE)))
 _c(Contract("casework", "CaseResolved", 1, _obj(["case_id", "resolved_at"], case_id=UUID, resolved_at=TIME,
-                                                 summary=OPT_STR)))
+                                                 summary=OPT_STR, **_ISSUE)))
 _c(Contract("casework", "ResidentConfirmed", 1, _obj(
     ["case_id", "confirmed", "satisfaction"], case_id=UUID, confirmed={"type": "boolean"},
-    satisfaction={"type": ["integer", "null"], "minimum": 1, "maximum": 5})))
-_c(Contract("casework", "CaseReopened", 1, _obj(["case_id", "reason"], case_id=UUID, reason=STR)))
-_c(Contract("casework", "CaseClosed", 1, _obj(["case_id", "closed_at"], case_id=UUID, closed_at=TIME)))
+    satisfaction={"type": ["integer", "null"], "minimum": 1, "maximum": 5}, **_ISSUE)))
+_c(Contract("casework", "CaseReopened", 1, _obj(["case_id", "reason"], case_id=UUID, reason=STR, due=OPT_TIME,
+                                                 **_ISSUE)))
+_c(Contract("casework", "CaseMerged", 1, _obj(
+    ["case_id", "into_case_id"], case_id=UUID, into_case_id=UUID, into_issue_id=UUID, **_ISSUE)))
+_c(Contract("casework", "CaseClosed", 1, _obj(["case_id", "closed_at"], case_id=UUID, closed_at=TIME, **_ISSUE)))
 
 # meetings
 _TOPIC = _obj(["topic_id", "background", "draft_plan"], topic_id=STR, case_id={"anyOf": [UUID, {"type": "null"}]},
-              background=STR, draft_plan=STR)
+              background=STR, draft_plan=STR, title=OPT_STR)
 _RESOLUTION = _obj(["resolution_id", "text", "owner", "due"], resolution_id=STR,
                    case_id={"anyOf": [UUID, {"type": "null"}]}, text=STR, owner=STR, due=TIME)
 _c(Contract("meetings", "MeetingScheduled", 1, _obj(["meeting_id", "kind", "meeting_at", "place"],
-                                                     meeting_id=UUID, kind=STR, meeting_at=TIME, place=STR)))
+                                                     meeting_id=UUID, kind=STR, meeting_at=TIME, place=STR,
+                                                     title=OPT_STR)))
 _c(Contract("meetings", "AgendaPublished", 1, _obj(
     ["meeting_id", "topics", "published_at", "meeting_at"], meeting_id=UUID,
     topics={"type": "array", "items": _TOPIC}, published_at=TIME, meeting_at=TIME)))
 _c(Contract("meetings", "VoteRecorded", 1, _obj(
     ["meeting_id", "motion_id", "mode", "for", "against", "abstain", "carried"], meeting_id=UUID, motion_id=STR,
-    mode=_enum("open", "secret"), carried={"type": "boolean"},
+    mode=_enum("open", "secret"), carried={"type": "boolean"}, topic_id=OPT_STR,
     **{k: {"type": "integer", "minimum": 0} for k in ("for", "against", "abstain")})))
 _c(Contract("meetings", "MeetingMinuted", 1, _obj(
     ["meeting_id", "minuted_at", "resolutions", "disagreements"], meeting_id=UUID, minuted_at=TIME,
     resolutions={"type": "array", "items": _RESOLUTION}, disagreements={"type": "array", "items": STR},
     late={"type": "boolean"})))
-_c(Contract("meetings", "ResultsReleased", 1, _obj(["month"], month={"type": "string", "pattern": r"^\d{4}-\d\d$"})))
+_c(Contract("meetings", "ResultsReleased", 1, _obj(
+    ["month"], month={"type": "string", "pattern": r"^\d{4}-\d\d$"}, released_at=OPT_TIME,
+    resolved={"type": "integer", "minimum": 0}, unresolved={"type": "integer", "minimum": 0})))
 
 # notifications
 _c(Contract("notifications", "NoticePublished", 1, _obj(
     ["notice_id", "channel", "about"], notice_id=STR, channel=_enum("board", "wechat", "sms", "webhook"),
     about=STR)))
 _c(Contract("notifications", "DeliveryFailed", 1, _obj(
-    ["delivery_id", "attempts", "error"], delivery_id=STR, attempts={"type": "integer", "minimum": 1}, error=STR)))
+    ["delivery_id", "attempts", "error"], delivery_id=STR, attempts={"type": "integer", "minimum": 1}, error=STR,
+    channel=_enum("wechat", "sms", "email", "webhook"), about=STR)))  # channel, about: optional, added later

@@ -7,6 +7,7 @@ import sys
 import pytest
 import requests
 
+from shared.spec import built_services
 from tests.support.processes import ROOT, free_port, wait_until
 
 
@@ -24,7 +25,8 @@ def healthy(url: str) -> bool:
 
 @pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 def test_supervisor_runs_restarts_and_stops_the_system(settings, tmp_path):
-    ports = {"intake": free_port(), "casework": free_port()}
+    ports = {s: free_port() for s in built_services()}
+    expected = 2 * len(ports)  # a web and a worker per service
     env = os.environ | {"AMQP_URI": settings.amqp_uri, "YISHI_VAR_DIR": str(settings.var_dir),
                         **{f"YISHI_{s.upper()}_PORT": str(p) for s, p in ports.items()}}
     env.pop("YISHI_HTTP_PORT", None)
@@ -35,11 +37,11 @@ def test_supervisor_runs_restarts_and_stops_the_system(settings, tmp_path):
     try:
         urls = [f"http://127.0.0.1:{p}" for p in ports.values()]
         wait_until(lambda: all(healthy(u) for u in urls), timeout=60, message="all services healthy")
-        assert len(children(sup.pid)) == 4  # web + worker of intake and casework
+        assert len(children(sup.pid)) == expected
 
         victim = children(sup.pid)[0]
         os.kill(victim, signal.SIGKILL)
-        wait_until(lambda: len(children(sup.pid)) == 4 and victim not in children(sup.pid), timeout=30,
+        wait_until(lambda: len(children(sup.pid)) == expected and victim not in children(sup.pid), timeout=30,
                    message="the dead process restarted")
         wait_until(lambda: all(healthy(u) for u in urls), timeout=60, message="healthy again")
 

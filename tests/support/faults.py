@@ -129,11 +129,12 @@ def queue_ready(amqp_uri: str, queue_name: str) -> int:
         return count
 
 
-def consumer_queues_ready(amqp_uri: str) -> dict[str, int]:
-    """Ready messages in every consumer queue and dead-letter queue of the topology."""
+def consumer_queues_ready(amqp_uri: str, consumers: tuple[str, ...]) -> dict[str, int]:
+    """Ready messages in the consumer queues (and their dead-letter queues) of these services."""
     with Connection(amqp_uri) as conn:
         topology.declare(conn)
-        return {q.name: conn.default_channel.queue_declare(q.name, passive=True)[1] for q in topology.all_queues()}
+        return {q.name: conn.default_channel.queue_declare(q.name, passive=True)[1] for q in topology.all_queues()
+                if q.name.split("--")[0] in consumers}
 
 
 def metric_totals(metrics_dir: Path, name: str, **labels: str) -> Counter:

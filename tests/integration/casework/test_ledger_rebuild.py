@@ -1,24 +1,20 @@
-"""The ledger is a projection of casework's own log: dropped and replayed, it comes back the same."""
-from datetime import datetime, timezone
+"""The ledger is a projection of casework's own log: dropped and replayed, it comes back row for row."""
+from datetime import datetime, timedelta, timezone
 
 from services.casework.application import CaseworkApplication
+from services.casework.domain import case_id_for
 from services.casework.projections import Ledger, list_cases
-from shared.contracts import from_cloudevent, to_cloudevent
 from shared.persistence import Database
 from shared.projection import Projector
+from tests.unit.casework.helpers import CODE, PROPERTY, STAFF, Clock, issue, reported
+
+T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+TITLES = [("小区路灯故障", "设施维护"), ("3号楼楼道灯坏了", "设施维护"), ("小区停车难", "停车交通"),
+          ("垃圾清运不及时", "环境卫生")]
 
 
-def reported(seq):
-    issue_id = f"8a4f7c62-1d2b-4c1e-9a4f-{seq:012d}"
-    return from_cloudevent(to_cloudevent("intake", "IssueReported", sequence=seq, prevsequence=seq - 1 or None,
-                                         subject=issue_id, time=datetime.now(timezone.utc), data={
-        "issue_id": issue_id, "tracking_code": f"YS-{seq}", "channel": "visit", "category": "环境卫生",
-        "tags": [], "title": f"垃圾清运 {seq}", "description": "", "location": {"community": "幸福里"},
-        "reporter_ref": "rp-1", "reported_at": "2026-11-23T02:00:00Z"}))
-
-
-class LedgerV2(Ledger):
-    version = 2
+class LedgerNext(Ledger):
+    version = Ledger.version + 1
 
 
 def drain(projector):
@@ -26,17 +22,38 @@ def drain(projector):
         pass
 
 
-def test_bumping_the_ledger_version_replays_it_to_the_same_rows(settings):
-    app = CaseworkApplication(settings)
-    db = Database("casework", settings)
-    for seq in range(1, 26):
-        app.process(reported(seq))
-    drain(Projector(app, db, [Ledger()], batch_size=7))
-    before = list_cases(db, limit=1000)
-    assert len(before) == 25
+def rows(db):
+    return db.query("SELECT case_id, issue_id, status, tier, category, party, alert, next_due, next_check, "
+                    "met_on_time, met_late, opened_at, state FROM ledger ORDER BY case_id")
 
-    rebuilt = Projector(app, db, [LedgerV2()], batch_size=4)  # a new version drops the table
-    assert rebuilt.position("ledger") == 0 and list_cases(db, limit=1000) == []
+
+def test_a_new_ledger_version_replays_to_the_same_rows(settings):
+    clock = Clock(T0)
+    app = CaseworkApplication(settings, clock=clock)
+    db = Database("casework", settings)
+    ids = []
+    for seq in range(1, 25):
+        data = issue(*TITLES[seq % len(TITLES)])
+        app.process(reported(seq, data))
+        ids.append(str(case_id_for(data["issue_id"])))
+    for cid in ids[:6]:
+        app.command(cid, "resolution", {"actor": PROPERTY, "summary": "已处理"})
+    for cid in ids[:3]:
+        app.command(cid, "confirmation", {"tracking_code": CODE, "confirmed": True, "satisfaction": 5})
+    app.command(ids[3], "confirmation", {"tracking_code": CODE, "confirmed": False})
+    app.command(ids[7], "assignment", {"actor": STAFF, "party": "市政路灯所", "party_kind": "department"})
+    app.watch(ids, T0 + timedelta(days=20))
+
+    drain(Projector(app, db, [Ledger()], batch_size=7))
+    before = rows(db)
+    assert len(before) == 24
+    listed = list_cases(db, limit=1000, now=T0)
+    assert {c["status"] for c in listed} == {"open", "resolved", "closed", "reopened"}
+    assert any(c["alert_level"] == "red" for c in listed)
+
+    rebuilt = Projector(app, db, [LedgerNext()], batch_size=4)  # a new version drops the table
+    assert rebuilt.position("ledger") == 0 and rows(db) == []
     drain(rebuilt)
-    assert list_cases(db, limit=1000) == before
+    assert rows(db) == before
+    assert list_cases(db, limit=1000, now=T0) == listed
     app.close()

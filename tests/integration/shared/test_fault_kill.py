@@ -93,8 +93,8 @@ def settle(system: System, settings: Settings, seeded: dict[int, str]) -> None:
     with reading("casework", settings) as casework, reading("intake", settings) as intake:
         wait_until(lambda: casework.tracked("intake") >= N, timeout=SETTLE_TIMEOUT, interval=0.5,
                    message=f"casework applying {N} IssueReported")
-        wait_until(lambda: intake.tracked("casework") >= N, timeout=SETTLE_TIMEOUT, interval=0.5,
-                   message=f"intake applying {N} CaseOpened")
+        wait_until(lambda: intake.tracked("casework") >= 2 * N, timeout=SETTLE_TIMEOUT, interval=0.5,
+                   message=f"intake applying {N} CaseOpened and {N} CaseAssigned")
         # every relay is past its log head: nothing left to publish
         wait_until(lambda: intake.relay_position() >= max(seeded), timeout=30, message="intake relay done")
         wait_until(lambda: casework.relay_position() >= casework.log_head(), timeout=30,
@@ -102,7 +102,7 @@ def settle(system: System, settings: Settings, seeded: dict[int, str]) -> None:
     for _ in range(5):
         for service in ("intake", "casework"):
             system.procs[(service, "worker")].stop()
-        ready = consumer_queues_ready(settings.amqp_uri)
+        ready = consumer_queues_ready(settings.amqp_uri, ("intake", "casework"))  # the two running here
         assert not any(v for k, v in ready.items() if k.endswith(".dead")), f"dead letters: {ready}"
         if not any(ready.values()):
             return
@@ -119,19 +119,20 @@ def assert_exactly_once(settings: Settings, seeded: dict[int, str], metrics_dir:
     # intake -> casework: one case per issue, one tracking row per IssueReported, no gaps or extras
     case_log = domain_events(CaseworkApplication, settings)
     opened = [(nid, e) for nid, e in case_log if isinstance(e, Case.Opened)]
-    assert len(case_log) == len(opened) == N, f"{len(opened)} cases opened of {len(case_log)} events for {N} issues"
+    assert len(case_log) == 2 * len(opened) == 2 * N, \
+        f"{len(opened)} cases opened of {len(case_log)} events for {N} issues (each case: Opened + Assigned)"
     per_issue = Counter(e.issue_id for _, e in opened)
     assert len(per_issue) == N and set(per_issue) == set(seeded.values()), "some issue has no case, or two"
     with reading("casework", settings) as casework:
         assert casework.tracked_ids("intake") == sorted(seeded)
 
-    # casework -> intake: one CaseProgressed per issue, one tracking row per CaseOpened
+    # casework -> intake: one CaseProgressed per casework event (CaseOpened, CaseAssigned), one tracking row each
     issue_log = domain_events(IntakeApplication, settings)
     progressed = Counter(str(e.originator_id) for _, e in issue_log if isinstance(e, Issue.CaseProgressed))
-    assert len(progressed) == N and set(progressed.values()) == {1}, \
-        f"{sum(progressed.values())} CaseProgressed for {len(progressed)} issues, expected {N} x 1"
+    assert len(progressed) == N and set(progressed.values()) == {2}, \
+        f"{sum(progressed.values())} CaseProgressed for {len(progressed)} issues, expected {N} x 2"
     with reading("intake", settings) as intake:
-        assert intake.tracked_ids("casework") == [nid for nid, _ in opened]
+        assert intake.tracked_ids("casework") == [nid for nid, _ in case_log]
 
     for service in ("casework", "intake"):
         assert metric_sum(metrics_dir, "yishi_consumer_gaps_total", service=service) == 0

@@ -1,0 +1,154 @@
+"""Validation of casework's HTTP commands: who may do what (role-appropriate), and each field by name.
+
+Identity comes from the street office's sign-on in front of Yishi; a command names its actor
+({role, name}) and the role must be one that the council's procedure gives the step to.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from services.casework.domain import ESCALATION_TARGETS, Actor, Forbidden
+from services.casework.triage import PARTY_KINDS, TIERS
+from shared.errors import InvalidInput
+
+ROLES_ZH = {
+    "council_member": "议事会成员", "community_worker": "社区工作者", "secretary": "社区书记",
+    "emergency_team": "社区应急小组", "property": "物业", "sanitation": "环卫", "department": "职能部门",
+    "task_force": "专班",
+}
+PARTIES = ("property", "sanitation", "department", "task_force")
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "verification": ("council_member", "community_worker", "emergency_team", "secretary", "task_force"),
+    "plan": ("council_member", "community_worker", "secretary", *PARTIES),
+    "assignment": ("community_worker", "secretary"),
+    "escalation": ("council_member", "community_worker", "secretary"),
+    "resolution": ("community_worker", "secretary", *PARTIES),
+    "triage": ("community_worker", "secretary"),
+    "survey": ("community_worker", "secretary"),
+    "rules": ("community_worker", "secretary"),
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    actor: Actor
+    fields: dict[str, Any]
+
+
+def _obj(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是 JSON 对象")
+    return payload
+
+
+def text(payload: dict, name: str, zh: str, *, required: bool = True, max_len: int = 2000) -> str | None:
+    value = payload.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{name} is required", name, f"{zh}不能为空")
+    if len(value) > max_len:
+        raise InvalidInput(f"{name} must be at most {max_len} characters", name, f"{zh}不能超过 {max_len} 个字符")
+    return value.strip()
+
+
+def when(payload: dict, name: str, zh: str, *, required: bool) -> datetime | None:
+    value = payload.get(name)
+    if value is None and not required:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} must be an RFC 3339 time", name, f"{zh}须为 RFC 3339 时间") from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"{name} needs a time zone offset", name, f"{zh}需带时区(如 +08:00)")
+    return parsed.astimezone(timezone.utc)
+
+
+def actor_for(payload: Any, command: str) -> Actor:
+    actor = _obj(payload).get("actor")
+    if not isinstance(actor, dict):
+        raise InvalidInput("actor {role, name} is required", "actor", "须注明操作人 actor {role, name}")
+    role, name = actor.get("role"), actor.get("name")
+    if role not in ROLES_ZH:
+        raise InvalidInput(f"actor.role must be one of {', '.join(ROLES_ZH)}", "actor.role",
+                           f"actor.role 必须是 {'、'.join(ROLES_ZH)} 之一")
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 50:
+        raise InvalidInput("actor.name must be 1 to 50 characters", "actor.name", "操作人姓名须为 1 到 50 个字符")
+    if role not in ALLOWED[command]:
+        allowed = "、".join(ROLES_ZH[r] for r in ALLOWED[command])
+        raise Forbidden(f"a {role} may not perform {command}; allowed: {', '.join(ALLOWED[command])}", "actor.role",
+                        f"{ROLES_ZH[role]}无权执行该操作,限:{allowed}")
+    return {"role": role, "name": name.strip()}
+
+
+def parse(command: str, payload: Any) -> Command:
+    body = _obj(payload)
+    actor = actor_for(body, command) if command in ALLOWED else {"role": "resident", "name": "提出诉求的居民"}
+    fields: dict[str, Any]
+    if command == "verification":
+        fields = {"note": text(body, "note", "核实情况", required=False)}
+    elif command == "plan":
+        fields = {"plan": text(body, "plan", "方案"), "due": when(body, "due", "完成时限", required=False)}
+    elif command == "assignment":
+        kind = body.get("party_kind")
+        if kind not in PARTY_KINDS:
+            raise InvalidInput(f"party_kind must be one of {', '.join(PARTY_KINDS)}", "party_kind",
+                               f"责任主体类型必须是 {'、'.join(PARTY_KINDS)} 之一")
+        fields = {"party": text(body, "party", "责任主体", max_len=100), "party_kind": kind,
+                  "reason": text(body, "reason", "指派理由", required=False) or "人工指派 (assigned by staff)"}
+    elif command == "escalation":
+        if body.get("to") not in ESCALATION_TARGETS:
+            raise InvalidInput(f"to must be one of {', '.join(ESCALATION_TARGETS)}", "to",
+                               f"上报对象必须是 {'、'.join(ESCALATION_TARGETS)} 之一")
+        fields = {"to": body["to"], "reason": text(body, "reason", "上报理由")}
+    elif command == "resolution":
+        fields = {"summary": text(body, "summary", "办理结果")}
+    elif command == "triage":
+        if body.get("tier") not in TIERS:
+            raise InvalidInput(f"tier must be one of {', '.join(TIERS)}", "tier", f"分级必须是 {'、'.join(TIERS)} 之一")
+        fields = {"tier": body["tier"], "reason": text(body, "reason", "调整理由")}
+    elif command == "confirmation":
+        confirmed = body.get("confirmed")
+        if not isinstance(confirmed, bool):
+            raise InvalidInput("confirmed must be true or false", "confirmed", "confirmed 必须是 true 或 false")
+        satisfaction = body.get("satisfaction")
+        if satisfaction is None and confirmed:
+            raise InvalidInput("satisfaction (1 to 5) is required when confirming", "satisfaction",
+                               "确认解决时须填写满意度(1 到 5)")
+        if satisfaction is not None and (isinstance(satisfaction, bool) or not isinstance(satisfaction, int)
+                                         or not 1 <= satisfaction <= 5):
+            raise InvalidInput("satisfaction must be an integer from 1 to 5", "satisfaction", "满意度须为 1 到 5 的整数")
+        fields = {"tracking_code": text(body, "tracking_code", "查询码", max_len=40), "confirmed": confirmed,
+                  "satisfaction": satisfaction, "comment": text(body, "comment", "意见", required=False, max_len=500)}
+    else:
+        raise ValueError(command)
+    return Command(actor, fields)
+
+
+def parse_survey(payload: Any) -> tuple[Actor, str, list[dict[str, Any]]]:
+    """A quarterly satisfaction survey (居民满意度测评): per item, satisfied responses out of all."""
+    body = _obj(payload)
+    actor = actor_for(body, "survey")
+    period = text(body, "period", "测评期", max_len=20)
+    items = body.get("items")
+    if not isinstance(items, list) or not 1 <= len(items) <= 1000:
+        raise InvalidInput("items must be a list of 1 to 1000 entries", "items", "items 须为 1 到 1000 项的列表")
+    parsed = []
+    for i, item in enumerate(items):
+        where = f"items[{i}]"
+        if not isinstance(item, dict):
+            raise InvalidInput(f"{where} must be an object", where, f"{where} 必须是对象")
+        case_id = item.get("case_id")
+        if not isinstance(case_id, str):
+            raise InvalidInput(f"{where}.case_id is required", f"{where}.case_id", f"{where}.case_id 不能为空")
+        total, satisfied = item.get("total"), item.get("satisfied")
+        if not isinstance(total, int) or isinstance(total, bool) or not 1 <= total <= 100000:
+            raise InvalidInput(f"{where}.total must be an integer from 1", f"{where}.total", f"{where}.total 须为正整数")
+        if not isinstance(satisfied, int) or isinstance(satisfied, bool) or not 0 <= satisfied <= total:
+            raise InvalidInput(f"{where}.satisfied must be an integer from 0 to total", f"{where}.satisfied",
+                               f"{where}.satisfied 须为 0 到 total 之间的整数")
+        parsed.append({"case_id": case_id, "satisfied": satisfied, "total": total})
+    return actor, period, parsed

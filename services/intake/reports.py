@@ -1,0 +1,147 @@
+"""Demand votes (需求投票) and the monthly demand list (数字需求清单): last month's issues by category,
+channel and building, with their votes, due by the 5th. A projection of intake's own log."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from services.intake.demand import DemandVotes, demand_id_for
+from services.intake.domain import SHANGHAI, Issue
+from shared.contracts.envelope import rfc3339
+from shared.errors import InvalidInput, NotFound
+from shared.masking import mask_text
+from shared.persistence import Database, Transaction
+from shared.projection import Projection
+
+CHANNEL_NAMES = {"visit": ("走访", "visit"), "online": ("线上", "online"), "hotline": ("热线", "hotline"),
+                 "survey": ("调研", "survey"), "open311": ("Open311", "Open311")}
+
+
+def vote_for_issue(app: Any, issue_id: str, payload: Any) -> tuple[int, bool]:
+    """A resident backs an issue: {voter}. Returns (votes, counted); a voter counts once per issue."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
+    voter = payload.get("voter")
+    if not isinstance(voter, str) or not voter.strip() or len(voter) > 100 or "\x00" in voter:
+        raise InvalidInput("voter is required: the resident's reference (1 to 100 characters)", "voter",
+                           "请提供投票居民的标识(1 到 100 个字符)")
+    issue = app.get_issue(issue_id)  # NotFound when there is no such issue
+    if not isinstance(issue, Issue):
+        raise NotFound(f"no issue {issue_id}", "issue_id", "未找到该诉求")
+    for attempt in range(5):
+        try:
+            demand = app.repository.get(demand_id_for(issue.id))
+        except AggregateNotFoundError:
+            demand = DemandVotes(id=demand_id_for(issue.id), issue_id=str(issue.id))
+        counted = demand.vote(voter)
+        if not counted:
+            return demand.votes, False
+        try:
+            app.save(demand)
+            return demand.votes, True
+        except IntegrityError:  # another vote on the same issue won the race: count again
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+class DemandList(Projection):
+    """One row per issue: month reported (Asia/Shanghai), category, channel, building and votes."""
+
+    name = "demand_list"
+    version = 1
+
+    def create(self, tx: Transaction) -> None:
+        tx.run("CREATE TABLE IF NOT EXISTS demand_list (issue_id TEXT PRIMARY KEY, month TEXT NOT NULL, "
+               "category TEXT NOT NULL, channel TEXT NOT NULL, community TEXT NOT NULL, building TEXT, "
+               "title TEXT NOT NULL, reported_at TEXT NOT NULL, votes INTEGER NOT NULL)")
+        tx.run("CREATE INDEX IF NOT EXISTS demand_list_month ON demand_list (month, votes)")
+
+    def drop(self, tx: Transaction) -> None:
+        tx.run("DROP TABLE IF EXISTS demand_list")
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        if isinstance(event, Issue.Reported):
+            location = event.report["location"]
+            tx.run("INSERT INTO demand_list (issue_id, month, category, channel, community, building, title, "
+                   "reported_at, votes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (issue_id) DO NOTHING",
+                   (str(event.originator_id), event.reported_at.astimezone(SHANGHAI).strftime("%Y-%m"),
+                    event.category, event.report["channel"], location["community"], location.get("building"),
+                    mask_text(event.report["title"]), rfc3339(event.reported_at)))
+        elif isinstance(event, DemandVotes.Voted):
+            tx.run("UPDATE demand_list SET votes = ? WHERE issue_id = ?", (event.votes, event.issue_id))
+
+
+def previous_month(now: datetime) -> str:
+    local = now.astimezone(SHANGHAI)
+    return f"{local.year - (local.month == 1)}-{(local.month - 2) % 12 + 1:02d}"
+
+
+def demand_list(db: Database, month: str) -> dict[str, Any]:
+    rows = db.query("SELECT issue_id, category, channel, community, building, title, reported_at, votes "
+                    "FROM demand_list WHERE month = ? ORDER BY votes DESC, reported_at, issue_id", (month,))
+    issues = [dict(zip(("issue_id", "category", "channel", "community", "building", "title", "reported_at", "votes"),
+                       r)) for r in rows]
+
+    def group(key) -> list[dict[str, Any]]:
+        totals: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+        for i in issues:
+            totals[key(i)][0] += 1
+            totals[key(i)][1] += i["votes"]
+        return sorted(({"issues": n, "votes": v, "key": k} for k, (n, v) in totals.items()),
+                      key=lambda g: (-g["votes"], -g["issues"], str(g["key"])))
+
+    return {
+        "month": month, "issues": len(issues), "votes": sum(i["votes"] for i in issues),
+        "by_category": [{"category": g.pop("key"), **g} for g in group(lambda i: i["category"])],
+        "by_channel": [{"channel": g.pop("key"), **g} for g in group(lambda i: i["channel"])],
+        "by_building": [{"community": g["key"][0], "building": g["key"][1], "issues": g["issues"], "votes": g["votes"]}
+                        for g in group(lambda i: (i["community"], i["building"] or ""))],
+        "items": issues,
+    }
+
+
+def document(report: dict[str, Any], lang: str) -> list[tuple]:
+    zh = lang == "zh"
+    year, mon = report["month"].split("-")
+
+    def where(g: dict[str, Any]) -> str:
+        return f"{g['community']} {g['building'] + ('号楼' if zh else '') if g['building'] else ''}".strip()
+
+    return [
+        ("h1", f"{year}年{int(mon)}月数字需求清单" if zh else f"Demand list, {report['month']}"),
+        ("p", f"共 {report['issues']} 件诉求,需求投票 {report['votes']} 票。" if zh
+         else f"{report['issues']} issues, {report['votes']} demand votes."),
+        ("h2", "一、按问题分类" if zh else "1. By category"),
+        ("table", ["分类", "件数", "票数"] if zh else ["Category", "Issues", "Votes"],
+         [[g["category"], g["issues"], g["votes"]] for g in report["by_category"]]),
+        ("h2", "二、按反映渠道" if zh else "2. By channel"),
+        ("table", ["渠道", "件数", "票数"] if zh else ["Channel", "Issues", "Votes"],
+         [[CHANNEL_NAMES.get(g["channel"], (g["channel"],) * 2)[0 if zh else 1], g["issues"], g["votes"]]
+          for g in report["by_channel"]]),
+        ("h2", "三、按楼栋" if zh else "3. By building"),
+        ("table", ["位置", "件数", "票数"] if zh else ["Where", "Issues", "Votes"],
+         [[where(g), g["issues"], g["votes"]] for g in report["by_building"]]),
+        ("h2", "四、诉求明细(按票数)" if zh else "4. Issues, most votes first"),
+        ("table", ["诉求", "分类", "渠道", "位置", "票数"] if zh else ["Issue", "Category", "Channel", "Where", "Votes"],
+         [[i["title"], i["category"], CHANNEL_NAMES.get(i["channel"], (i["channel"],) * 2)[0 if zh else 1],
+           where(i), i["votes"]] for i in report["items"]]),
+    ]
+
+
+def check_month(value: str | None, now: datetime) -> str:
+    """?month=YYYY-MM, by default the previous month (the list due by the 5th)."""
+    if value is None:
+        return previous_month(now)
+    try:
+        datetime.strptime(value, "%Y-%m")
+        if len(value) != 7:
+            raise ValueError
+    except ValueError:
+        raise InvalidInput("month must be YYYY-MM", "month", "月份格式应为 YYYY-MM") from None
+    return value
+

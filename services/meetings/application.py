@@ -1,0 +1,287 @@
+"""Meetings use cases: the five-step procedure, topics escalated by casework, the monthly results release."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from services.meetings import commands
+from services.meetings.domain import (
+    FollowedCase, Meeting, ResultsRelease, TopicProposal, followed_case_id, kinds_for_escalation, local_month,
+    meeting_id_for, proposal_id_for, release_id_for,
+)
+from services.meetings.rules import RESULTS_DAY, SHANGHAI, RuleBroken
+from shared.application import ServiceApplication
+from shared.contracts import IntegrationEvent
+from shared.errors import InvalidInput, NotFound
+
+Clock = Callable[[], datetime]
+A = TypeVar("A", bound=Aggregate)
+
+# casework's events meetings records as its own facts (tolerant reader: unknown fields are kept, unused)
+CASE_FACTS = {"CaseOpened": ("opened", "opened_at"), "CaseEscalated": ("escalated", None),
+              "CaseResolved": ("resolved", "resolved_at"), "CaseReopened": ("reopened", None),
+              "CaseClosed": ("closed", "closed_at")}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class MeetingsApplication(ServiceApplication):
+    name = "meetings"
+
+    def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.clock = clock
+
+    # meetings ---------------------------------------------------------------------------------
+    def schedule(self, payload: Any, key: str | None = None) -> tuple[Meeting, bool]:
+        """Schedule a meeting. Returns (meeting, created); a retried Idempotency-Key returns the first."""
+        now = self.clock()
+        fields = commands.schedule(payload, now)
+        digest = commands.digest(payload)
+        meeting_id = meeting_id_for(key)
+        existing = self._find(meeting_id) if key else None
+        if existing is not None:
+            existing.earlier(key, digest)
+            return existing, False
+        meeting = Meeting(id=meeting_id, scheduled_at=now, key=key, digest=digest, **fields)
+        try:
+            self.save(meeting)
+        except IntegrityError:  # a concurrent retry with the same key won
+            existing = self.get_meeting(str(meeting_id))
+            existing.earlier(key, digest)
+            return existing, False
+        return meeting, True
+
+    def get_meeting(self, meeting_id: str) -> Meeting:
+        found = self._find(_uuid(meeting_id, "meeting_id"))
+        if not isinstance(found, Meeting):
+            raise NotFound(f"no meeting {meeting_id}", "meeting_id", "未找到该会议")
+        return found
+
+    def publish_agenda(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        """Publish topics (会前3日公示); a topic with `proposal_id` confirms a topic casework escalated."""
+        items = commands.topics(payload)
+
+        def act(meeting: Meeting, digest: str) -> tuple[Any, list[Aggregate]]:
+            now = self.clock()
+            proposals: list[tuple[int, TopicProposal]] = []
+            for i, topic in enumerate(items):
+                if topic["proposal_id"]:
+                    proposal = self._find(UUID(topic["proposal_id"]))
+                    if not isinstance(proposal, TopicProposal):
+                        raise NotFound(f"no proposal {topic['proposal_id']}", f"topics[{i}].proposal_id",
+                                       "未找到该提议议题")
+                    proposal.check_confirmable(meeting, f"topics[{i}].proposal_id")
+                    topic.update(case_id=topic["case_id"] or proposal.case_id,
+                                 title=topic["title"] or proposal.title,
+                                 background=topic["background"] or proposal.reason)
+                    proposals.append((i, proposal))
+            topic_ids = meeting.publish_agenda(items, now, key, digest)
+            for i, proposal in proposals:
+                proposal.confirm(meeting_id=str(meeting.id), topic_id=topic_ids[i], confirmed_at=now)
+            return topic_ids, [p for _, p in proposals]
+
+        return self._command(meeting_id, key, payload, act)
+
+    def confirm_proposal(self, proposal_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        """Put a topic escalated by casework on a meeting's agenda: {meeting_id, draft_plan, background?}."""
+        body = payload if isinstance(payload, dict) else {}
+        meeting_id = commands.text(body, "meeting_id", max_len=40) if isinstance(payload, dict) else None
+        if meeting_id is None:
+            raise InvalidInput("meeting_id is required", "meeting_id", "请指定会议(meeting_id)")
+        _uuid(proposal_id, "proposal_id")
+        topic = {k: v for k, v in body.items() if k != "meeting_id"} | {"proposal_id": proposal_id}
+        return self.publish_agenda(meeting_id, {"topics": [topic]}, key)
+
+    def invite(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        people = commands.participants(payload)
+        return self._command(meeting_id, key, payload, lambda m, d: (m.invite(people, key, d), []))
+
+    def open_meeting(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        roll = commands.opening(payload)
+        return self._command(meeting_id, key, payload,
+                             lambda m, d: (m.open(roll["present"], roll["chair"], roll["recorder"], self.clock(),
+                                                  key, d), []))
+
+    def record_statement(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        s = commands.statement(payload)
+
+        def act(m: Meeting, d: str) -> tuple[Any, list]:
+            return m.record_statement(s["participant_id"], s["topic_id"], s["seconds"], s["summary"], self.clock(),
+                                      key, d)["statement_id"], []
+
+        return self._command(meeting_id, key, payload, act)
+
+    def record_disagreement(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        x = commands.disagreement(payload)
+        return self._command(meeting_id, key, payload, lambda m, d: (
+            m.record_disagreement(x["topic_id"], x["point"], x["positions"], self.clock(), key, d), []))
+
+    def table_motion(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Table a motion. A secret ballot's codes come back once, in this result only."""
+        x = commands.motion(payload)
+        codes: list[str] = []
+
+        def act(m: Meeting, d: str) -> tuple[Any, list]:
+            motion_id, issued = m.table_motion(x["text"], x["topic_id"], x["mode"], x["major"], x["majority"],
+                                               self.clock(), key, d)
+            codes[:] = issued
+            return motion_id, []
+
+        motion_id, created = self._command(meeting_id, key, payload, act)
+        return {"motion_id": motion_id, "ballots": codes}, created
+
+    def reissue_ballots(self, meeting_id: str, motion_id: str) -> list[str]:
+        codes: list[str] = []
+
+        def act(m: Meeting, d: str) -> tuple[Any, list]:
+            codes[:] = m.reissue_ballots(motion_id)
+            return motion_id, []
+
+        self._command(meeting_id, None, None, act)
+        return codes
+
+    def cast_vote(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[dict[str, Any], bool]:
+        """A named vote or a secret ballot. The ballot's request is never remembered under any key."""
+        v = commands.vote(payload)
+        created = [True]
+
+        def act(m: Meeting, d: str) -> tuple[Any, list]:
+            if v["ballot"] is not None:
+                m.cast_secret_ballot(v["motion_id"], v["ballot"], v["choice"])
+            else:
+                created[0] = m.cast_open_vote(v["motion_id"], v["participant_id"], v["choice"])
+            return v["motion_id"], []
+
+        self._command(meeting_id, None, None, act)  # votes are idempotent by voter or ballot, not by key
+        motion = self.get_meeting(meeting_id).motion(v["motion_id"])
+        return {"motion_id": v["motion_id"], "status": motion["status"], "result": motion["result"]}, created[0]
+
+    def tally(self, meeting_id: str, motion_id: str) -> dict[str, Any]:
+        self._command(meeting_id, None, None, lambda m, d: (m.tally(motion_id), []))
+        return self.get_meeting(meeting_id).motion(motion_id)["result"]
+
+    def close_meeting(self, meeting_id: str, payload: Any = None, key: str | None = None) -> tuple[Any, bool]:
+        return self._command(meeting_id, key, payload or {}, lambda m, d: (m.close(self.clock(), key, d), []))
+
+    def record_minutes(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        x = commands.minutes(payload)
+        return self._command(meeting_id, key, payload, lambda m, d: (
+            m.record_minutes(x["resolutions"], x["summary"], self.clock(), key, d), []))
+
+    def get_proposal(self, proposal_id: str) -> TopicProposal:
+        found = self._find(_uuid(proposal_id, "proposal_id"))
+        if not isinstance(found, TopicProposal):
+            raise NotFound(f"no proposal {proposal_id}", "proposal_id", "未找到该提议议题")
+        return found
+
+    # monthly results release (每月25日议事成果发布) --------------------------------------------
+    def get_release(self, month: str) -> ResultsRelease | None:
+        found = self._find(release_id_for(month))
+        return found if isinstance(found, ResultsRelease) else None
+
+    def release_results(self, month: str, report: dict[str, Any], by: str) -> ResultsRelease:
+        """Release a month's results once, from its 25th (Asia/Shanghai); a second release is refused."""
+        commands.month(month)
+        now = self.clock()
+        local = now.astimezone(SHANGHAI)
+        if month > local_month(now) or (month == local_month(now) and local.day < RESULTS_DAY):
+            raise RuleBroken("results_release", f"the results of {month} are released from its {RESULTS_DAY}th",
+                             "month", f"{month} 的议事成果自当月{RESULTS_DAY}日起发布")
+        earlier = self.get_release(month)
+        if earlier is None:
+            release = ResultsRelease(id=release_id_for(month), month=month, released_at=now, released_by=by,
+                                     report=report)
+            try:
+                self.save(release)
+                return release
+            except IntegrityError:  # another instance released it a moment ago
+                earlier = self.get_release(month)
+        assert earlier is not None
+        raise RuleBroken("results_release", f"the results of {month} were already released at "
+                         f"{earlier.released_at.isoformat()}", "month",
+                         f"{month} 的议事成果已于 {earlier.released_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 发布")
+
+    def release_due_results(self, report_for: Callable[[str], dict[str, Any]]) -> ResultsRelease | None:
+        """The timer's job: on or after the 25th, release this month's results unless already released."""
+        now = self.clock()
+        month = local_month(now)
+        if now.astimezone(SHANGHAI).day < RESULTS_DAY or self.get_release(month) is not None:
+            return None
+        try:
+            return self.release_results(month, report_for(month), by="timer")
+        except RuleBroken:
+            return None
+
+    # casework's events, recorded as meetings' own facts -------------------------------------------
+    def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
+        if event.service != "casework" or event.name not in CASE_FACTS:
+            return
+        fact, time_field = CASE_FACTS[event.name]
+        data = dict(event.data)
+        case_id = str(data["case_id"])
+        followed = self._find(followed_case_id(case_id))
+        if not isinstance(followed, FollowedCase):
+            followed = FollowedCase(id=followed_case_id(case_id), case_id=case_id)
+        at = _time(data.get(time_field)) if time_field else None
+        followed.record(fact=fact, at=at or event.time, data=data, source_id=event.id)
+        processing.collect_events(followed)
+        if fact == "escalated" and data.get("to") in ("council", "assembly"):
+            known = {k: v for f in followed.facts for k, v in f["data"].items() if k in ("title", "category") and v}
+            pid = proposal_id_for(event.id)
+            if self._find(pid) is None:
+                processing.collect_events(TopicProposal(
+                    id=pid, case_id=case_id, to=data["to"], kinds=kinds_for_escalation(data["to"]),
+                    reason=data.get("reason") or "", title=data.get("title") or known.get("title"),
+                    category=data.get("category") or known.get("category"), proposed_at=event.time))
+
+    # plumbing -----------------------------------------------------------------------------------
+    def _command(self, meeting_id: str, key: str | None, payload: Any,
+                 act: Callable[[Meeting, str], tuple[Any, list[Aggregate]]]) -> tuple[Any, bool]:
+        """Run a command on a meeting; retry on a concurrent writer; a repeated Idempotency-Key returns
+        what the first made (201 then 200), a key reused for another body is a conflict."""
+        digest = commands.digest(payload)
+        for attempt in range(5):
+            meeting = self.get_meeting(meeting_id)
+            earlier = meeting.earlier(key, digest)
+            if earlier is not None:
+                return earlier, False
+            result, others = act(meeting, digest)
+            try:
+                self.save(meeting, *others)
+                return result, True
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _find(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+
+def _uuid(value: str, field: str) -> UUID:
+    try:
+        return UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound(f"no {field.split('_')[0]} {value}", field, "未找到") from None
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None

@@ -1,0 +1,200 @@
+"""meetings read models, all projections of meetings' own log: the meeting archive index (议事档案库),
+topics proposed by casework, and the case digest the monthly results release reads."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from services.meetings import results
+from services.meetings.domain import FollowedCase, Meeting, TopicProposal, month_bounds
+from shared.contracts.envelope import rfc3339
+from shared.persistence import Database, Transaction
+from shared.projection import Projection
+
+
+def _dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, ensure_ascii=False, default=str)
+
+
+class MeetingIndex(Projection):
+    """One row per meeting: `GET /meetings?from=&to=&kind=`."""
+
+    name = "meeting_index"
+    version = 1
+
+    def create(self, tx: Transaction) -> None:
+        tx.run("CREATE TABLE IF NOT EXISTS meeting_index (meeting_id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+               "meeting_at TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL)")
+        tx.run("CREATE INDEX IF NOT EXISTS meeting_index_at ON meeting_index (meeting_at, kind)")
+
+    def drop(self, tx: Transaction) -> None:
+        tx.run("DROP TABLE IF EXISTS meeting_index")
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        meeting_id = str(event.originator_id)
+        if isinstance(event, Meeting.Scheduled):
+            doc = {"meeting_id": meeting_id, "kind": event.kind, "title": event.title, "place": event.place,
+                   "meeting_at": rfc3339(event.meeting_at), "status": "scheduled", "topics": []}
+            tx.run("INSERT INTO meeting_index (meeting_id, kind, meeting_at, status, doc) VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT (meeting_id) DO NOTHING",
+                   (meeting_id, event.kind, doc["meeting_at"], "scheduled", _dumps(doc)))
+            return
+        changes: dict[str, Any] = {}
+        if isinstance(event, Meeting.AgendaPublished):
+            changes["topics"] = [{"topic_id": t["topic_id"], "title": t.get("title"), "case_id": t.get("case_id")}
+                                 for t in event.agenda]
+            changes["agenda_published_at"] = rfc3339(event.published_at)
+        elif isinstance(event, Meeting.Opened):
+            changes["status"] = "open"
+        elif isinstance(event, Meeting.Closed):
+            changes |= {"status": "closed", "closed_at": rfc3339(event.closed_at)}
+        elif isinstance(event, Meeting.Minuted):
+            changes |= {"status": "minuted", "minuted_at": rfc3339(event.minuted_at), "minutes_late": event.late,
+                        "resolutions": len(event.resolutions)}
+        if changes:
+            row = tx.one("SELECT doc FROM meeting_index WHERE meeting_id = ?", (meeting_id,))
+            if row is not None:
+                doc = json.loads(row[0]) | changes
+                tx.run("UPDATE meeting_index SET status = ?, doc = ? WHERE meeting_id = ?",
+                       (doc["status"], _dumps(doc), meeting_id))
+
+
+class ProposalIndex(Projection):
+    """Topics casework escalated to the council or the assembly, proposed and confirmed."""
+
+    name = "topic_proposals"
+    version = 1
+
+    def create(self, tx: Transaction) -> None:
+        tx.run("CREATE TABLE IF NOT EXISTS topic_proposals (proposal_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, "
+               "status TEXT NOT NULL, proposed_at TEXT NOT NULL, doc TEXT NOT NULL)")
+
+    def drop(self, tx: Transaction) -> None:
+        tx.run("DROP TABLE IF EXISTS topic_proposals")
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        pid = str(event.originator_id)
+        if isinstance(event, TopicProposal.Proposed):
+            doc = {"proposal_id": pid, "case_id": event.case_id, "to": event.to, "kinds": list(event.kinds),
+                   "title": event.title, "category": event.category, "reason": event.reason,
+                   "proposed_at": rfc3339(event.proposed_at), "status": "proposed"}
+            tx.run("INSERT INTO topic_proposals (proposal_id, case_id, status, proposed_at, doc) "
+                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT (proposal_id) DO NOTHING",
+                   (pid, event.case_id, "proposed", doc["proposed_at"], _dumps(doc)))
+        elif isinstance(event, TopicProposal.Confirmed):
+            row = tx.one("SELECT doc FROM topic_proposals WHERE proposal_id = ?", (pid,))
+            if row is not None:
+                doc = json.loads(row[0]) | {"status": "confirmed", "meeting_id": event.meeting_id,
+                                            "topic_id": event.topic_id, "confirmed_at": rfc3339(event.confirmed_at)}
+                tx.run("UPDATE topic_proposals SET status = ?, doc = ? WHERE proposal_id = ?",
+                       ("confirmed", _dumps(doc), pid))
+
+
+class CaseDigest(Projection):
+    """Each case as meetings knows it: casework's facts in order, plus the resolutions and meetings that
+    concern it. `settled_at` is set while the case stands resolved or closed, so a month's release reads
+    only cases open at some time in that month."""
+
+    name = "case_digest"
+    version = 1
+
+    def create(self, tx: Transaction) -> None:
+        tx.run("CREATE TABLE IF NOT EXISTS case_digest (case_id TEXT PRIMARY KEY, first_at TEXT NOT NULL, "
+               "settled_at TEXT, doc TEXT NOT NULL)")
+
+    def drop(self, tx: Transaction) -> None:
+        tx.run("DROP TABLE IF EXISTS case_digest")
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        if isinstance(event, FollowedCase.FactRecorded):
+            at = rfc3339(event.at)
+            case_id = event.data["case_id"]
+            row = tx.one("SELECT doc FROM case_digest WHERE case_id = ?", (case_id,))
+            doc = json.loads(row[0]) if row else {"case_id": case_id, "facts": [], "next_steps": []}
+            doc["facts"].append({"fact": event.fact, "at": at, "data": event.data})
+            doc["facts"].sort(key=lambda f: f["at"])
+            doc["first_at"] = doc["facts"][0]["at"]
+            for key in ("issue_id", "tier", "category", "title", "due"):
+                if event.data.get(key):
+                    doc[key] = event.data[key]
+            settled = None  # since when the case stands settled: its first resolution after the last reopening
+            for f in doc["facts"]:
+                if f["fact"] in ("resolved", "closed"):
+                    settled = settled or f["at"]
+                elif f["fact"] == "reopened":
+                    settled = None
+            doc["settled_at"] = settled
+            tx.run("INSERT INTO case_digest (case_id, first_at, settled_at, doc) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT (case_id) DO UPDATE SET first_at = excluded.first_at, "
+                   "settled_at = excluded.settled_at, doc = excluded.doc",
+                   (case_id, doc["first_at"], settled, _dumps(doc)))
+        elif isinstance(event, Meeting.Minuted):
+            for r in event.resolutions:
+                if r.get("case_id"):
+                    self._add_step(tx, r["case_id"], {"kind": "resolution", "meeting_id": str(event.originator_id),
+                                                      "text": r["text"], "owner": r["owner"], "due": rfc3339(r["due"])})
+        elif isinstance(event, TopicProposal.Proposed):
+            self._add_step(tx, event.case_id, {"kind": "proposed", "proposal_id": str(event.originator_id),
+                                               "to": event.to, "at": rfc3339(event.proposed_at)})
+        elif isinstance(event, TopicProposal.Confirmed):
+            self._add_step(tx, event.case_id, {"kind": "on_agenda", "proposal_id": str(event.originator_id),
+                                               "meeting_id": event.meeting_id, "topic_id": event.topic_id})
+
+    @staticmethod
+    def _add_step(tx: Transaction, case_id: str, step: dict[str, Any]) -> None:
+        row = tx.one("SELECT doc FROM case_digest WHERE case_id = ?", (case_id,))
+        if row is None:
+            return
+        doc = json.loads(row[0])
+        doc["next_steps"].append(step)
+        tx.run("UPDATE case_digest SET doc = ? WHERE case_id = ?", (_dumps(doc), case_id))
+
+
+def list_meetings(db: Database, start: str | None, end: str | None, kind: str | None, limit: int,
+                  offset: int) -> list[dict[str, Any]]:
+    where, params = [], []
+    for clause, value in (("meeting_at >= ?", start), ("meeting_at < ?", end), ("kind = ?", kind)):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    sql = "SELECT doc FROM meeting_index" + (" WHERE " + " AND ".join(where) if where else "")
+    rows = db.query(sql + " ORDER BY meeting_at, meeting_id LIMIT ? OFFSET ?", (*params, limit, offset))
+    return [json.loads(r[0]) for r in rows]
+
+
+def meeting_times(db: Database, meeting_ids: set[str]) -> dict[str, dict[str, Any]]:
+    if not meeting_ids:
+        return {}
+    ids = sorted(meeting_ids)
+    rows = db.query(f"SELECT meeting_id, doc FROM meeting_index WHERE meeting_id IN ({', '.join('?' * len(ids))})",
+                    tuple(ids))
+    return {r[0]: json.loads(r[1]) for r in rows}
+
+
+def list_proposals(db: Database, status: str | None) -> list[dict[str, Any]]:
+    sql = "SELECT doc FROM topic_proposals" + (" WHERE status = ?" if status else "")
+    rows = db.query(sql + " ORDER BY proposed_at, proposal_id", (status,) if status else ())
+    return [json.loads(r[0]) for r in rows]
+
+
+def next_meetings(db: Database, after: str) -> list[dict[str, Any]]:
+    """Scheduled meetings from `after` on, soonest first (where a proposed topic can still go)."""
+    rows = db.query("SELECT doc FROM meeting_index WHERE status = 'scheduled' AND meeting_at >= ? "
+                    "ORDER BY meeting_at, meeting_id", (after,))
+    return [json.loads(r[0]) for r in rows]
+
+
+def cases_in_month(db: Database, start: str, end: str) -> list[dict[str, Any]]:
+    """Cases first known before `end` and not settled before `start`."""
+    rows = db.query("SELECT doc FROM case_digest WHERE first_at < ? AND (settled_at IS NULL OR settled_at >= ?) "
+                    "ORDER BY first_at, case_id", (end, start))
+    return [json.loads(r[0]) for r in rows]
+
+
+def results_report(db: Database, month: str, now: datetime) -> dict[str, Any]:
+    """The month's results as the case digest stands (a preview until released)."""
+    start, end = month_bounds(month)
+    cases = cases_in_month(db, rfc3339(start), rfc3339(end))
+    named = {s["meeting_id"] for c in cases for s in c["next_steps"] if s.get("meeting_id")}
+    return results.build(month, cases, meeting_times(db, named), now)

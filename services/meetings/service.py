@@ -1,0 +1,296 @@
+"""meetings' HTTP adapter (port 8003): commands of the five-step procedure, the archive, the results release.
+
+Every command accepts `Idempotency-Key` (201 first, 200 for a retry). A refusal under the council's
+rules is a 409 problem whose `rule` names the rule (ids in services/meetings/rules.py).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from nameko.timer import timer
+from nameko.web.handlers import http
+from werkzeug.wrappers import Request, Response
+
+from services.meetings import commands, record, results
+from services.meetings.bootstrap import SPEC
+from services.meetings.domain import Meeting
+from services.meetings.projections import list_meetings, list_proposals, next_meetings, results_report
+from services.meetings.rules import KINDS, NOTICE, SHANGHAI, RuleBroken
+from shared.audit import trail
+from shared.contracts.envelope import rfc3339
+from shared.documents import document_response
+from shared.errors import InvalidInput
+from shared.http import Operable, RuntimeProvider, api, json_response, page, problem, read_json
+
+log = logging.getLogger(__name__)
+RESULTS_CHECK_SECONDS = float(os.environ.get("YISHI_RESULTS_CHECK_SECONDS", "300"))
+DAY = re.compile(r"^\d{4}-\d\d-\d\d$")
+
+
+def ruled(fn: Callable) -> Callable:
+    """A refusal under the council's rules: the problem names the rule (`rule`) beside the field."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, request: Request, **kwargs: Any) -> Response:
+        try:
+            return fn(self, request, **kwargs)
+        except RuleBroken as exc:
+            response = problem(request, exc.status, exc.title, exc.detail, exc.field, exc.title_zh, exc.detail_zh)
+            body = json.loads(response.get_data()) | {"rule": exc.rule}
+            response.set_data(json.dumps(body, ensure_ascii=False))
+            return response
+
+    return wrapper
+
+
+def _key(request: Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key",
+                           "Idempotency-Key 长度须为 1 到 200 个字符")
+    return key
+
+
+def _created(body: dict[str, Any], created: bool) -> Response:
+    return json_response(body, status=201 if created else 200)
+
+
+def _bound(value: str | None, name: str, end_of_day: bool) -> str | None:
+    """?from= / ?to=: a date (Asia/Shanghai; `to` includes the whole day) or an RFC 3339 time."""
+    if value is None:
+        return None
+    if DAY.match(value):
+        try:
+            day = datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(), SHANGHAI)
+        except ValueError:
+            raise InvalidInput(f"{name} is not a date", name, f"{name} 不是有效日期") from None
+        return rfc3339(day + timedelta(days=1) if end_of_day else day)
+    return rfc3339(commands.moment(value, name))
+
+
+class MeetingsService(Operable):
+    name = "meetings"
+    runtime = RuntimeProvider(SPEC)
+
+    # schedule and archive ---------------------------------------------------------------------------
+    @http("POST", "/meetings")
+    @api("meetings", "/meetings")
+    @ruled
+    def schedule(self, request: Request) -> Response:
+        """Schedule a meeting: {kind: regular|mobile|online|assembly, place, meeting_at, title?}."""
+        meeting, created = self.runtime.app.schedule(read_json(request), _key(request))
+        return json_response(record.view(meeting), status=201 if created else 200,
+                             headers={"Location": f"/meetings/{meeting.id}"})
+
+    @http("GET", "/meetings")
+    @api("meetings", "/meetings")
+    def list_meetings(self, request: Request) -> Response:
+        """The archive index (议事档案库): ?from=&to= (dates or times) &kind= &limit= &offset=, by meeting time."""
+        kind = request.args.get("kind")
+        if kind is not None and kind not in KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", "kind", f"kind 必须是 {'、'.join(KINDS)} 之一")
+        start = _bound(request.args.get("from"), "from", end_of_day=False)
+        end = _bound(request.args.get("to"), "to", end_of_day=True)
+        limit, offset = page(request)
+        return json_response({"meetings": list_meetings(self.runtime.db, start, end, kind, limit, offset),
+                              "limit": limit, "offset": offset})
+
+    @http("GET", "/meetings/<string:meeting_id>")
+    @api("meetings", "/meetings/{id}")
+    def get_meeting(self, request: Request, meeting_id: str) -> Response:
+        """The meeting's full record; ?format=markdown|html (&lang=en) exports it as one document."""
+        meeting = self.runtime.app.get_meeting(meeting_id)
+        body = record.view(meeting) | {"proposed_topics": self._waiting_for(meeting)}
+        return document_response(request, body, lambda lang: record.document(meeting, lang),
+                                 f"meeting-{meeting.meeting_at.astimezone(SHANGHAI):%Y%m%d}")
+
+    @http("GET", "/meetings/<string:meeting_id>/history")
+    @api("meetings", "/meetings/{id}/history")
+    def history(self, request: Request, meeting_id: str) -> Response:
+        """Every event of the meeting in order with its hash chain checked (`verified`): the archive's audit trail."""
+        meeting = self.runtime.app.get_meeting(meeting_id)
+        return json_response(trail(self.runtime.app, meeting.id))
+
+    # the five steps ------------------------------------------------------------------------------
+    @http("POST", "/meetings/<string:meeting_id>/agenda")
+    @api("meetings", "/meetings/{id}/agenda")
+    @ruled
+    def publish_agenda(self, request: Request, meeting_id: str) -> Response:
+        """Publish topics ≥ 3 days ahead.
+
+        {topics: [{title?, background, draft_plan, case_id?} | {proposal_id, draft_plan, background?}]}
+        """
+        ids, created = self.runtime.app.publish_agenda(meeting_id, read_json(request), _key(request))
+        return _created({"meeting_id": meeting_id, "topic_ids": ids}, created)
+
+    @http("POST", "/meetings/<string:meeting_id>/participants")
+    @api("meetings", "/meetings/{id}/participants")
+    @ruled
+    def invite(self, request: Request, meeting_id: str) -> Response:
+        """Invite participants (1+N): {participants: [{name, role, organisation?, topic_id?, present?}]}."""
+        ids, created = self.runtime.app.invite(meeting_id, read_json(request), _key(request))
+        return _created({"meeting_id": meeting_id, "participant_ids": ids}, created)
+
+    @http("POST", "/meetings/<string:meeting_id>/open")
+    @api("meetings", "/meetings/{id}/open")
+    @ruled
+    def open(self, request: Request, meeting_id: str) -> Response:
+        """Open the meeting: {present: [participant_id], chair, recorder}."""
+        _, created = self.runtime.app.open_meeting(meeting_id, read_json(request), _key(request))
+        return _created({"meeting_id": meeting_id, "status": "open"}, created)
+
+    @http("POST", "/meetings/<string:meeting_id>/statements")
+    @api("meetings", "/meetings/{id}/statements")
+    @ruled
+    def record_statement(self, request: Request, meeting_id: str) -> Response:
+        """Record a statement: {participant_id, topic_id, seconds, summary}; over 5 minutes is flagged."""
+        sid, created = self.runtime.app.record_statement(meeting_id, read_json(request), _key(request))
+        statement = next(s for s in self.runtime.app.get_meeting(meeting_id).statements if s["statement_id"] == sid)
+        return _created({"meeting_id": meeting_id, **{k: statement[k] for k in (
+            "statement_id", "seconds", "over_limit", "overrun_seconds")}}, created)
+
+    @http("POST", "/meetings/<string:meeting_id>/disagreements")
+    @api("meetings", "/meetings/{id}/disagreements")
+    @ruled
+    def record_disagreement(self, request: Request, meeting_id: str) -> Response:
+        """Record a point of disagreement (by the named recorder): {topic_id, point, positions?}."""
+        did, created = self.runtime.app.record_disagreement(meeting_id, read_json(request), _key(request))
+        return _created({"meeting_id": meeting_id, "disagreement_id": did}, created)
+
+    @http("POST", "/meetings/<string:meeting_id>/motions")
+    @api("meetings", "/meetings/{id}/motions")
+    @ruled
+    def table_motion(self, request: Request, meeting_id: str) -> Response:
+        """Table a motion: {text, topic_id?, mode: open|secret, major?, majority: simple|two_thirds}.
+
+        A secret ballot returns `ballots`, one code per eligible member present, shown this once only.
+        """
+        result, created = self.runtime.app.table_motion(meeting_id, read_json(request), _key(request))
+        return _created({"meeting_id": meeting_id, **result}, created)
+
+    @http("POST", "/meetings/<string:meeting_id>/motions/<string:motion_id>/ballots")
+    @api("meetings", "/meetings/{id}/motions/{motion_id}/ballots")
+    @ruled
+    def reissue_ballots(self, request: Request, meeting_id: str, motion_id: str) -> Response:
+        """New ballot codes for a secret ballot nobody has voted in yet (the old codes are void)."""
+        codes = self.runtime.app.reissue_ballots(meeting_id, motion_id)
+        return json_response({"meeting_id": meeting_id, "motion_id": motion_id, "ballots": codes}, status=201)
+
+    @http("POST", "/meetings/<string:meeting_id>/votes")
+    @api("meetings", "/meetings/{id}/votes")
+    @ruled
+    def cast_vote(self, request: Request, meeting_id: str) -> Response:
+        """A vote: {motion_id, choice: for|against|abstain} with ballot (secret) or participant_id (open)."""
+        result, created = self.runtime.app.cast_vote(meeting_id, read_json(request), _key(request))
+        return _created({"meeting_id": meeting_id, **result}, created)
+
+    @http("POST", "/meetings/<string:meeting_id>/motions/<string:motion_id>/tally")
+    @api("meetings", "/meetings/{id}/motions/{motion_id}/tally")
+    @ruled
+    def tally(self, request: Request, meeting_id: str, motion_id: str) -> Response:
+        """Count the votes now (when not every eligible member has voted)."""
+        result = self.runtime.app.tally(meeting_id, motion_id)
+        return json_response({"meeting_id": meeting_id, "motion_id": motion_id, "result": result})
+
+    @http("POST", "/meetings/<string:meeting_id>/close")
+    @api("meetings", "/meetings/{id}/close")
+    @ruled
+    def close(self, request: Request, meeting_id: str) -> Response:
+        """Close the meeting; motions still being voted on are counted. Minutes are due within 24 h."""
+        _, created = self.runtime.app.close_meeting(meeting_id, read_json(request) or {}, _key(request))
+        meeting = self.runtime.app.get_meeting(meeting_id)
+        return _created({"meeting_id": meeting_id, "status": meeting.status, "closed_at": rfc3339(meeting.closed_at)},
+                        created)
+
+    @http("POST", "/meetings/<string:meeting_id>/minutes")
+    @api("meetings", "/meetings/{id}/minutes")
+    @ruled
+    def record_minutes(self, request: Request, meeting_id: str) -> Response:
+        """Minutes: {summary?, resolutions: [{text, owner, due, case_id?, topic_id?, motion_id?}]}; late is flagged."""
+        _, created = self.runtime.app.record_minutes(meeting_id, read_json(request), _key(request))
+        return _created({"meeting_id": meeting_id, **record.view(self.runtime.app.get_meeting(meeting_id))["minutes"]},
+                        created)
+
+    # topics escalated by casework --------------------------------------------------------------------
+    @http("GET", "/proposals")
+    @api("meetings", "/proposals")
+    def list_proposals(self, request: Request) -> Response:
+        """Topics casework escalated to the council or assembly (?status=proposed|confirmed), with their next meeting."""
+        status = request.args.get("status")
+        if status is not None and status not in ("proposed", "confirmed"):
+            raise InvalidInput("status must be proposed or confirmed", "status", "status 必须是 proposed 或 confirmed")
+        upcoming = self._upcoming()
+        proposals = list_proposals(self.runtime.db, status)
+        for p in proposals:
+            if p["status"] == "proposed":
+                p["next_meeting"] = next((m for m in upcoming if m["kind"] in p["kinds"]), None)
+        return json_response({"proposals": proposals})
+
+    @http("POST", "/proposals/<string:proposal_id>/confirm")
+    @api("meetings", "/proposals/{id}/confirm")
+    @ruled
+    def confirm_proposal(self, request: Request, proposal_id: str) -> Response:
+        """Confirm a proposed topic into a meeting's agenda: {meeting_id, draft_plan, background?, title?}."""
+        body = read_json(request)
+        ids, created = self.runtime.app.confirm_proposal(proposal_id, body, _key(request))
+        return _created({"proposal_id": proposal_id, "meeting_id": body["meeting_id"], "topic_id": ids[0]}, created)
+
+    # the monthly results release ---------------------------------------------------------------
+    @http("GET", "/reports/results")
+    @api("meetings", "/reports/results")
+    def get_results(self, request: Request) -> Response:
+        """?month=YYYY-MM: the release as published, or a preview; ?format=markdown|html (&lang=en) to print."""
+        month = commands.month(request.args.get("month"))
+        release = self.runtime.app.get_release(month)
+        if release is not None:
+            report = release.report | {"released": True, "released_at": rfc3339(release.released_at)}
+        else:
+            report = results_report(self.runtime.db, month, self.runtime.app.clock()) | {"released": False}
+        return document_response(request, report, lambda lang: results.document(report, lang), f"results-{month}")
+
+    @http("POST", "/reports/results")
+    @api("meetings", "/reports/results")
+    @ruled
+    def release_results(self, request: Request) -> Response:
+        """Release a month's results (from its 25th): {month}. A second release of a month is a 409."""
+        body = read_json(request)
+        month = commands.month(body.get("month") if isinstance(body, dict) else None)
+        report = results_report(self.runtime.db, month, self.runtime.app.clock())
+        release = self.runtime.app.release_results(month, report, by="staff")
+        return json_response(release.report | {"released": True, "released_at": rfc3339(release.released_at)},
+                             status=201)
+
+    @timer(interval=RESULTS_CHECK_SECONDS)
+    def release_monthly_results(self) -> None:
+        """On the 25th (Asia/Shanghai) release the month's results; every instance tries, one succeeds."""
+        try:
+            release = self.runtime.app.release_due_results(
+                lambda month: results_report(self.runtime.db, month, self.runtime.app.clock()))
+            if release is not None:
+                log.info("results of %s released", release.month)
+        except Exception:
+            log.exception("monthly results release failed; the next tick retries")
+
+    # helpers -----------------------------------------------------------------------------------
+    def _upcoming(self) -> list[dict[str, Any]]:
+        """Scheduled meetings whose agenda can still be published (at least 3 days ahead)."""
+        return next_meetings(self.runtime.db, rfc3339(self.runtime.app.clock() + NOTICE))
+
+    def _waiting_for(self, meeting: Meeting) -> list[dict[str, Any]]:
+        """Proposed topics for which this meeting is the next one of the right kind."""
+        if meeting.status != "scheduled":
+            return []
+        upcoming = self._upcoming()
+        waiting = []
+        for p in list_proposals(self.runtime.db, "proposed"):
+            nxt = next((m for m in upcoming if m["kind"] in p["kinds"]), None)
+            if nxt is not None and nxt["meeting_id"] == str(meeting.id):
+                waiting.append(p)
+        return waiting

@@ -1,0 +1,230 @@
+"""Notifications use cases: decide who is told what about upstream events; city systems' subscriptions."""
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlparse
+from uuid import UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.persistence import IntegrityError
+
+from services.notifications.domain import (
+    CHANNEL_OF, NAMESPACE, SUBSCRIPTION_BOOK_ID, About, CaseLink, Delivery, Matter, Notice, SubscriptionBook,
+    Tell, case_link_id, decide, delivery_id_for, matter_id, notice_id_for, public_data, valid_pattern,
+)
+from services.notifications.templates import render
+from shared.application import ServiceApplication
+from shared.contracts import IntegrationEvent, to_cloudevent
+from shared.contracts.catalogue import CATALOGUE
+from shared.errors import InvalidInput, NotFound
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _recipient(tell: Tell, about: About) -> dict[str, Any]:
+    if tell.audience == "reporter":
+        return {"kind": "reporter", "reporter_ref": about.reporter_ref}
+    if tell.audience == "party":
+        return {"kind": "party", "party": tell.params.get("party") or about.party}
+    if tell.audience == "wechat":
+        return {"kind": "group", "community": about.community or ""}
+    return {"kind": tell.audience}
+
+
+class NotificationsApplication(ServiceApplication):
+    name = "notifications"
+
+    def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.clock = clock
+
+    # upstream events -------------------------------------------------------------------------
+    def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
+        """Record the facts a later notice needs, decide who is told, and queue the city systems' copies."""
+        about = self._learn(event, processing)
+        now = self.clock()
+        notices: dict[str, str] = {}
+        for tell in decide(event.service, event.name, event.data, about):
+            texts = render(tell.kind, tell.params)
+            if tell.audience == "board":
+                notice = Notice(id=notice_id_for(event.id, tell.kind), kind=tell.kind, about=tell.about,
+                                community=about.community, source_event=event.id, texts=texts, published_at=now)
+                notices[tell.kind] = str(notice.id)
+                processing.collect_events(notice)
+                continue
+            recipient = _recipient(tell, about)
+            channel = CHANNEL_OF[tell.audience]
+            processing.collect_events(Delivery(
+                id=delivery_id_for(event.id, channel, recipient, tell.kind), channel=channel, recipient=recipient,
+                kind=tell.kind, about=tell.about, source_event=event.id, content=texts, requested_at=now,
+                notice_id=notices.get(tell.kind)))
+        book = self._find(SUBSCRIPTION_BOOK_ID)
+        subscriptions = book.matching(self._type_uri(event)) if book else []
+        if subscriptions:
+            body = json.dumps(to_cloudevent(event.service, event.name, sequence=event.sequence,
+                                            prevsequence=event.prevsequence, subject=event.subject, time=event.time,
+                                            data=public_data(event.data)), ensure_ascii=False)
+            for sub in subscriptions:
+                recipient = {"kind": "subscription", "subscription_id": sub["subscription_id"]}
+                processing.collect_events(Delivery(
+                    id=delivery_id_for(event.id, "webhook", recipient), channel="webhook", recipient=recipient,
+                    kind=event.name, about=event.subject, source_event=event.id,
+                    content={"body": body, "source": event.service, "sequence": event.sequence}, requested_at=now))
+
+    def _learn(self, event: IntegrationEvent, processing: ProcessingEvent) -> About:
+        """notifications' own record of what an issue or case is about (DESIGN §2), and what it knows now."""
+        data = event.data
+        if (event.service, event.name) == ("intake", "IssueReported"):
+            matter = self._find(matter_id(data["issue_id"]))
+            if matter is None:
+                matter = Matter.record(data, event.time)
+                processing.collect_events(matter)
+            return self._about(matter, None)
+        if event.service != "casework" or "case_id" not in data:
+            return About()
+        link = self._find(case_link_id(data["case_id"]))
+        if event.name == "CaseOpened" and link is None:
+            link = CaseLink.link(data)
+            processing.collect_events(link)
+        if link is not None and event.name == "CaseAssigned":
+            link.assign(data["party"], data["party_kind"])
+            processing.collect_events(link)
+        if link is None:  # a case notifications never saw open: say what the event itself says
+            return About(case_id=data["case_id"], title=data.get("title"), category=data.get("category"))
+        return self._about(self._find(matter_id(link.issue_id)), link)
+
+    @staticmethod
+    def _about(matter: Matter | None, link: CaseLink | None) -> About:
+        m = matter
+        return About(
+            issue_id=m.issue_id if m else (link.issue_id if link else None),
+            case_id=link.case_id if link else None,
+            title=(m.title if m else None) or (link.title if link else None),
+            category=(link.category if link else None) or (m.category if m else None),
+            community=(m.community if m else None) or (link.community if link else None),
+            building=m.building if m else None,
+            reporter_ref=m.reporter_ref if m else None,
+            tier=link.tier if link else None,
+            party=link.party if link else None,
+        )
+
+    @staticmethod
+    def _type_uri(event: IntegrationEvent) -> str:
+        return CATALOGUE.get(event.service, event.name).type_uri
+
+    # subscriptions (city systems) ------------------------------------------------------------
+    def subscribe(self, payload: Any, idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Register a city system's webhook. Returns (subscription, created); a retried key returns the first."""
+        url, types, secret = _parse_subscription(payload)
+        subscription_id = str(uuid5(NAMESPACE, f"subscription:{idempotency_key}") if idempotency_key else uuid4())
+        for _ in range(5):  # the book is one aggregate: a concurrent subscriber may win a version, retry
+            book = self._find(SUBSCRIPTION_BOOK_ID) or SubscriptionBook(id=SUBSCRIPTION_BOOK_ID)
+            existing = book.subscriptions.get(subscription_id)
+            if existing is not None:
+                return existing, False
+            book.subscribe(subscription_id, url, types, secret, self.clock())
+            try:
+                self.save(book)
+            except IntegrityError:
+                continue
+            return book.subscriptions[subscription_id], True
+        raise RuntimeError("subscription book kept changing; try again")
+
+    def get_subscription(self, subscription_id: str) -> dict[str, Any]:
+        book = self._find(SUBSCRIPTION_BOOK_ID)
+        found = book.subscriptions.get(subscription_id) if book else None
+        if found is None:
+            raise NotFound(f"no subscription {subscription_id}", "subscription_id", "未找到该订阅")
+        return found
+
+    def cancel_subscription(self, subscription_id: str) -> None:
+        for _ in range(5):
+            self.get_subscription(subscription_id)
+            book = self._find(SUBSCRIPTION_BOOK_ID)
+            assert book is not None
+            if not book.subscriptions[subscription_id]["active"]:
+                return
+            book.cancel(subscription_id, self.clock())
+            try:
+                self.save(book)
+                return
+            except IntegrityError:
+                continue
+
+    def redeliver(self, subscription_id: str, earlier: list[str], source: str | None, from_sequence: int,
+                  idempotency_key: str | None = None) -> tuple[str, int]:
+        """Send the subscriber again what it was sent since `from_sequence` (`earlier`: those deliveries' ids).
+
+        Each copy is a new delivery with a new webhook id (the CloudEvent inside keeps its id), so a
+        receiver that already deduped the first copy accepts this one. Returns (request id, count).
+        """
+        self.get_subscription(subscription_id)
+        request_id = str(uuid5(NAMESPACE, f"redelivery:{subscription_id}:{idempotency_key}")
+                         if idempotency_key else uuid4())
+        now = self.clock()
+        copies = []
+        for original_id in earlier:
+            original = self._find(UUID(original_id))
+            if original is None or original.channel != "webhook":
+                continue
+            copy_id = uuid5(NAMESPACE, f"redelivery:{request_id}:{original_id}")
+            if self._find(copy_id) is not None:
+                return request_id, len(earlier)  # a retried request: already recorded
+            copies.append(Delivery(id=copy_id, channel="webhook", recipient=original.recipient, kind=original.kind,
+                                   about=original.about, source_event=original.source_event,
+                                   content=original.content, requested_at=now, redelivery_of=original_id))
+        book = self._find(SUBSCRIPTION_BOOK_ID)
+        assert book is not None
+        book.request_redelivery(subscription_id, request_id, source, from_sequence, len(copies), now)
+        try:
+            self.save(book, *copies)
+        except IntegrityError:  # the same request racing itself, or the book moved on: the copies are what matter
+            self.save(*copies)
+        return request_id, len(copies)
+
+    # deliveries ------------------------------------------------------------------------------
+    def get_delivery(self, delivery_id: str) -> Delivery:
+        try:
+            found = self._find(UUID(delivery_id))
+        except ValueError:
+            found = None
+        if not isinstance(found, Delivery):
+            raise NotFound(f"no delivery {delivery_id}", "delivery_id", "未找到该投递")
+        return found
+
+    def _find(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+
+def _parse_subscription(payload: Any) -> tuple[str, list[str], str]:
+    if not isinstance(payload, dict):
+        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
+    url = payload.get("url")
+    parts = urlparse(url) if isinstance(url, str) else None
+    if not parts or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+        raise InvalidInput("url must be an http(s) URL", "url", "url 必须是 http 或 https 地址")
+    types = payload.get("types", payload.get("event_types"))
+    if not isinstance(types, list) or not 1 <= len(types) <= 50 or not all(valid_pattern(t) for t in types):
+        raise InvalidInput("types must be 1 to 50 event type patterns such as casework.* or "
+                           "cn.yishi.casework.CaseOpened.v1", "types",
+                           "types 须为 1 到 50 个事件类型(可用 * 通配,如 casework.*)")
+    secret = payload.get("secret")
+    try:
+        raw = base64.b64decode(secret.removeprefix("whsec_"), validate=True) if isinstance(secret, str) else b""
+    except ValueError:
+        raw = b""
+    if not isinstance(secret, str) or not secret.startswith("whsec_") or not 24 <= len(raw) <= 64:
+        raise InvalidInput("secret must be whsec_ followed by 24 to 64 base64-encoded random bytes", "secret",
+                           "secret 须为 whsec_ 加 24 到 64 字节随机数的 base64 编码")
+    return url, list(dict.fromkeys(types)), secret

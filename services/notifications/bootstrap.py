@@ -1,0 +1,7 @@
+from services.notifications.application import NotificationsApplication
+from services.notifications.projections import DeliveryLog, NoticeBoard
+from services.notifications.published import publish
+from shared.spec import ServiceSpec
+
+SPEC = ServiceSpec(name="notifications", application=NotificationsApplication, publisher=lambda app: publish,
+                   projections=lambda: [NoticeBoard(), DeliveryLog()])

@@ -1,0 +1,137 @@
+"""Message templates (消息模板): zh-CN first, English available. Pure.
+
+Every template renders a title and a body. Parameters are made public-safe before they are
+formatted (phone numbers and exact addresses masked); only the tracking code is left as it is, and
+only the message to the reporter, the one person entitled to it, carries it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.notifications.domain import public_text
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+LANGS = ("zh", "en")
+
+ESCALATED_TO = {"secretary": ("社区书记", "the community secretary"), "task_force": ("专班", "a task force"),
+                "council": ("居民议事会", "the residents' council"),
+                "assembly": ("居民代表大会", "the residents' representative assembly")}
+DEADLINES = {"verify": ("现场核实", "on-site verification"), "plan": ("提出方案", "a plan"),
+             "resolve": ("办结", "resolution")}
+
+TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    "issue_received": {
+        "zh": ("诉求已受理", "【议事】您反映的“{title}”已受理,查询码 {tracking_code},可凭查询码查询办理进度。"),
+        "en": ("Report received", "[Yishi] Your report \"{title}\" has been received. Tracking code "
+                                  "{tracking_code}: use it to follow its progress."),
+    },
+    "urgent_opened": {
+        "zh": ("紧急问题公示:{title}", "{place}反映的“{title}”({category})已列为紧急类问题:{verify_by}前现场核实,"
+                                     "{plan_by}前提出解决方案并启动整改。进展将在公告栏和微信群同步公示。"),
+        "en": ("Urgent issue: {title}", "\"{title}\" ({category}) at {place} is urgent: verified on site by "
+                                        "{verify_by}, a plan by {plan_by}. Progress will be posted here."),
+    },
+    "case_assigned": {
+        "zh": ("交办通知:{title}", "{party}:{place}反映的“{title}”({category})已交由贵方办理,请按时限办结并反馈。"),
+        "en": ("Assigned to you: {title}", "{party}: \"{title}\" ({category}) at {place} is assigned to you. "
+                                           "Please resolve it within its time limit and report back."),
+    },
+    "deadline_red": {
+        "zh": ("红色预警:{title}", "“{title}”({place})已超过{deadline}时限({due}),责任方:{party}。"
+                                 "请社区书记牵头协调。"),
+        "en": ("Red alert: {title}", "\"{title}\" ({place}) is past its {deadline} deadline ({due}); "
+                                     "responsible: {party}. The community secretary takes over coordination."),
+    },
+    "case_escalated": {
+        "zh": ("案件升级:{title}", "“{title}”({place})已提交{to}。原因:{reason}"),
+        "en": ("Case escalated: {title}", "\"{title}\" ({place}) has gone to {to}. Reason: {reason}"),
+    },
+    "case_escalated_public": {
+        "zh": ("议题提交公示:{title}", "{place}反映的“{title}”({category})已提交{to}协商审议。"),
+        "en": ("Referred: {title}", "\"{title}\" ({category}) at {place} has been referred to {to}."),
+    },
+    "case_resolved": {
+        "zh": ("问题已办结", "【议事】您反映的“{title}”已办结{summary_zh}。请凭查询码确认办理结果并评价。"),
+        "en": ("Resolved", "[Yishi] \"{title}\" has been resolved{summary_en}. Please confirm the result "
+                           "and rate it with your tracking code."),
+    },
+    "urgent_resolved": {
+        "zh": ("整改进展公示:{title}", "{place}反映的紧急问题“{title}”已办结{summary_zh},待反映人确认。"),
+        "en": ("Progress: {title}", "The urgent issue \"{title}\" at {place} has been resolved{summary_en}, "
+                                    "awaiting the resident's confirmation."),
+    },
+    "case_closed": {
+        "zh": ("办结公示:{title}", "{place}反映的“{title}”({category})经反映人确认,已办结。"),
+        "en": ("Closed: {title}", "\"{title}\" ({category}) at {place} is closed, confirmed by the resident."),
+    },
+    "agenda_published": {
+        "zh": ("议题公示", "议事会定于{meeting_at}召开,议题:{topics}。欢迎居民带着问题来讨论。"),
+        "en": ("Agenda", "The council meets on {meeting_at}. Topics: {topics}. Residents are welcome."),
+    },
+    "meeting_minuted": {
+        "zh": ("会议纪要公示", "议事会形成决议{count}项:{resolutions}。"),
+        "en": ("Minutes", "The council resolved {count} item(s): {resolutions}."),
+    },
+    "results_released": {
+        "zh": ("议事成果发布", "{month}议事成果已发布:已解决问题清单、未解决问题原因及下一步计划。"),
+        "en": ("Results released", "The results for {month} are out: what was solved, what was not and why, "
+                                   "and the next steps."),
+    },
+}
+UNMASKED = {"tracking_code"}  # sent to the reporter only (issue_received), whose proof of the report it is
+
+
+def local_time(value: Any) -> str:
+    if not value:
+        return "—"
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _params(kind: str, params: dict[str, Any], lang: str) -> "_Values":
+    zh = lang == "zh"
+    p = dict(params)
+    place = "".join(x for x in (p.get("community"), f"{p['building']}号楼" if p.get("building") else "") if x)
+    p["place"] = place or ("本社区" if zh else "the community")
+    p["title"] = p.get("title") or ("一项诉求" if zh else "an issue")
+    for key in ("verify_by", "plan_by", "due", "meeting_at"):
+        if key in p:
+            p[key] = local_time(p[key])
+    if "to" in p:
+        p["to"] = ESCALATED_TO.get(p["to"], (p["to"], p["to"]))[0 if zh else 1]
+    if "deadline" in p:
+        p["deadline"] = DEADLINES.get(p["deadline"], (p["deadline"], p["deadline"]))[0 if zh else 1]
+    if "topics" in p:
+        p["topics"] = ("；" if zh else "; ").join(p["topics"]) or "—"
+    if "resolutions" in p:
+        p["count"] = len(p["resolutions"])
+        p["resolutions"] = ("；" if zh else "; ").join(
+            f"{r['text']}({local_time(r['due'])}前)" if zh else f"{r['text']} (by {local_time(r['due'])})"
+            for r in p["resolutions"]) or "—"
+    if "month" in p:
+        year, month = str(p["month"]).split("-")
+        p["month"] = f"{year}年{int(month)}月" if zh else p["month"]
+    summary = p.get("summary") or ""
+    p["summary_zh"], p["summary_en"] = (f":{summary}", f": {summary}") if summary else ("", "")
+    p.setdefault("party", "")
+    p.setdefault("category", "")
+    # even a message to the reporter masks what others wrote into it (a summary with a phone number)
+    p = {k: public_text(v) if isinstance(v, str) and k not in UNMASKED else v for k, v in p.items()}
+    return _Values({k: str(v) for k, v in p.items()})
+
+
+class _Values(dict):
+    def __missing__(self, key: str) -> str:
+        return "—"  # a fact upstream did not give: say so, never fail a decision over it
+
+
+def render(kind: str, params: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """{"zh": {"title", "body"}, "en": {...}} for one template."""
+    out = {}
+    for lang in LANGS:
+        title, body = TEMPLATES[kind][lang]
+        values = _params(kind, params, lang)
+        out[lang] = {"title": title.format_map(values), "body": body.format_map(values)}
+    return out

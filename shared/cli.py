@@ -1,0 +1,268 @@
+"""`yishi`: the operator's command line (运维命令). Same configuration as the services: DATABASE_URL,
+YISHI_VAR_DIR, AMQP_URI. Every command has --help; failures exit non-zero with a one-line reason.
+
+    yishi status [--json]
+    yishi rebuild <service> [<read model>]
+    yishi replay <service> --from <sequence> --to-queue <queue>
+    yishi dead-letters list|retry|drop [--queue Q] [--id MESSAGE_ID ... | --all]
+    yishi audit verify <service>
+    yishi docs [--check]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tqdm import tqdm
+
+from shared.config import Settings
+from shared.spec import built_services, load_spec
+
+
+class Failure(Exception):
+    """A failure the operator can act on: printed as one line, exit status 1."""
+
+
+@contextmanager
+def progress_bar(total: int, what: str, quiet: bool) -> Iterator[Callable[[int], None]]:
+    bar = tqdm(total=total, desc=what, unit="ev", unit_scale=True, disable=quiet, file=sys.stderr, leave=False)
+    try:
+        yield bar.update
+    finally:
+        bar.close()
+
+
+def _service(name: str) -> str:
+    if name not in built_services():
+        raise argparse.ArgumentTypeError(f"no built service {name!r} (built: {', '.join(built_services())})")
+    return name
+
+
+def _app(service: str, settings: Settings) -> tuple[Any, Any]:
+    spec = load_spec(service)
+    return spec, spec.application(settings)
+
+
+# commands ---------------------------------------------------------------------------------------
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from kombu import Connection
+
+    from shared.operations import format_status, service_status
+
+    conn = Connection(settings.amqp_uri, connect_timeout=5)
+    broker_error = None
+    try:
+        conn.ensure_connection(max_retries=1)
+    except Exception as exc:
+        broker_error = f"broker unreachable: {type(exc).__name__}: {exc}"
+        conn = None
+    statuses = []
+    for service in built_services():
+        try:
+            statuses.append(service_status(service, settings, conn))
+        except Exception as exc:
+            statuses.append({"service": service, "error": f"{type(exc).__name__}: {exc}".splitlines()[0]})
+    if conn is not None:
+        conn.release()
+    print(json.dumps(statuses, indent=2, ensure_ascii=False) if args.json else format_status(statuses))
+    failed = [s["service"] for s in statuses if "error" in s]
+    if broker_error:
+        print(f"yishi: {broker_error} (queue depths unknown)", file=sys.stderr)
+    if failed or broker_error:
+        print(f"yishi: status incomplete: {', '.join(failed) or 'broker'} unavailable", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from shared.persistence import Database
+    from shared.rebuild import RebuildError, Rebuilder, select_projections
+
+    spec, app = _app(args.service, settings)
+    db = Database(args.service, settings)
+    try:
+        chosen = select_projections(spec.projections(), args.read_model)
+        if not chosen:
+            raise Failure(f"{args.service} has no read models")
+        head = app.log_head()
+        for projection in chosen:
+            with progress_bar(head, f"{args.service}/{projection.name}", args.quiet) as progress:
+                position = Rebuilder(app, db, projection, batch_size=args.batch).run(progress)
+            print(f"{args.service}/{projection.name}: rebuilt from the log up to {position}, swapped in")
+    except RebuildError as exc:
+        raise Failure(str(exc)) from None
+    finally:
+        db.close()
+        app.close()
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from shared.replay import ReplayError, replay
+
+    if args.start < 0:
+        raise Failure("--from must be 0 or more")
+    spec, app = _app(args.service, settings)
+    try:
+        head = app.log_head()
+        with progress_bar(max(head - max(args.start, 1) + 1, 0), f"replay {args.service}", args.quiet) as progress:
+            result = replay(app, spec.publisher(app), settings.amqp_uri, args.to_queue, args.start, progress=progress)
+    except ReplayError as exc:
+        raise Failure(str(exc)) from None
+    finally:
+        app.close()
+    print(f"{args.service}: replayed {result['published']} events ({result['first']}..{result['last']}) "
+          f"to {args.to_queue}")
+    return 0
+
+
+def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
+    from shared.operations import dead_letter_queues, dead_letters, drop, retry
+
+    if args.action != "list" and not (args.all or args.ids):
+        raise Failure(f"dead-letters {args.action}: name the messages with --id, or pass --all")
+    try:
+        with dead_letters(settings.amqp_uri, dead_letter_queues(args.queue)) as (conn, channel, taken):
+            if args.action == "list":
+                rows = [letter.summary() for letter, _ in taken]
+                if args.json:
+                    print(json.dumps(rows, indent=2, ensure_ascii=False))
+                else:
+                    for r in rows:
+                        print(f"{r['queue']}  {r['message_id']}  {r['type']}  attempts={r['attempts']}  {r['error']}")
+                    print(f"{len(rows)} dead letter(s)")
+                return 0
+            chosen = [(letter, m) for letter, m in taken if args.all or letter.message_id in args.ids]
+            missing = set(args.ids) - {letter.message_id for letter, _ in chosen}
+            if missing:
+                raise Failure(f"no dead letter with id {', '.join(sorted(missing))}: nothing done")
+            done = retry(conn, channel, chosen) if args.action == "retry" else drop(channel, chosen)
+            verb = "republished to their queues" if args.action == "retry" else "dropped"
+            print(f"{done} dead letter(s) {verb}")
+            return 0
+    except LookupError as exc:
+        raise Failure(str(exc).strip("'\"")) from None
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from shared.audit import verify_all
+
+    _, app = _app(args.service, settings)
+    try:
+        with progress_bar(app.log_head(), f"verify {args.service}", args.quiet) as progress:
+            report = verify_all(app, progress)
+    finally:
+        app.close()
+    if args.json:
+        print(json.dumps({k: v for k, v in report.items() if k != "heads" or args.heads}, indent=2))
+    if report["broken"]:
+        for b in report["broken"]:
+            print(f"yishi: {args.service}: audit chain broken: aggregate {b['aggregate_id']} at version "
+                  f"{b['version']}: {b['reason']}", file=sys.stderr)
+        return 1
+    if not args.json:
+        print(f"{args.service}: {report['aggregates']} aggregates, {report['events']} events: every chain verified")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    from shared.docs import write_documents
+
+    stale = write_documents(check=args.check)
+    if args.check and stale:
+        raise Failure(f"out of date: {', '.join(stale)} (run `yishi docs`)")
+    print("documents " + ("up to date" if args.check else "written: " + (", ".join(stale) or "no change")))
+    return 0
+
+
+# the parser -------------------------------------------------------------------------------------
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="yishi", description="Operate Yishi (议事): read models, archive replay, "
+                                  "status, dead letters, audit trail. Configured like the services: DATABASE_URL, "
+                                  "YISHI_VAR_DIR, AMQP_URI.")
+    top.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("status", help="each service's log head, relay, consumers, dead letters, read models",
+                       description="Each built service's log head, relay position and lag, consumer positions "
+                                   "(highest tracked upstream sequence), queue depths, dead letters and read-model "
+                                   "positions. Exits 1 when a store or the broker cannot be read.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser("rebuild", help="rebuild read models from the service's own log, online",
+                       description="Rebuild one read model (or all of a service's) from its own log into a staging "
+                                   "area while the service keeps answering from the old one, then swap it in, in "
+                                   "one transaction.")
+    p.add_argument("service", type=_service)
+    p.add_argument("read_model", nargs="?", help="projection name (default: every read model of the service)")
+    p.add_argument("--batch", type=int, default=2000, help="events per staging transaction (default 2000)")
+    p.set_defaults(run=cmd_rebuild)
+
+    p = sub.add_parser("replay", help="republish the archive from a position to one queue only",
+                       description="Republish a service's public events with sequence >= --from, in order, with "
+                                   "their original CloudEvents ids and routing keys, to one existing queue only "
+                                   "(through an exchange made for this replay and bound to that queue).")
+    p.add_argument("service", type=_service)
+    p.add_argument("--from", dest="start", type=int, required=True, help="first sequence to replay (0: everything)")
+    p.add_argument("--to-queue", required=True, help="the subscriber's queue (must exist)")
+    p.set_defaults(run=cmd_replay)
+
+    p = sub.add_parser("dead-letters", help="list, retry or drop dead-lettered messages",
+                       description="Dead letters of the consumer queues (<queue>.dead). retry republishes each, "
+                                   "CloudEvent unchanged, to the queue it failed in; drop discards it.")
+    p.add_argument("action", choices=("list", "retry", "drop"))
+    p.add_argument("--queue", help="one queue (its .dead queue is meant); default: every consumer queue")
+    p.add_argument("--id", dest="ids", action="append", default=[], help="message id (CloudEvent id); repeatable")
+    p.add_argument("--all", action="store_true", help="every dead letter of the chosen queues")
+    p.add_argument("--json", action="store_true", help="list as JSON")
+    p.set_defaults(run=cmd_dead_letters)
+
+    audit = sub.add_parser("audit", help="audit trail commands", description="Audit trail (审计留痕) commands.")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="AUDIT_COMMAND")
+    p = audit_sub.add_parser("verify", help="verify every aggregate's hash chain",
+                             description="Check the hash chain of every aggregate of a service. Exits 1 naming the "
+                                         "first broken link of each broken aggregate.")
+    p.add_argument("service", type=_service)
+    p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.add_argument("--heads", action="store_true", help="with --json: each aggregate's head hash (to anchor elsewhere)")
+    p.set_defaults(run=cmd_audit_verify)
+
+    p = sub.add_parser("docs", help="regenerate docs/asyncapi.yaml and docs/openapi/<service>.yaml",
+                       description="Write the AsyncAPI document from the event catalogue and add or remove OpenAPI "
+                                   "operations to match each built service's routes (hand-written parts are kept).")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 when a document is out of date")
+    p.set_defaults(run=cmd_docs)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", message="(?s).*Eventlet is deprecated")  # nameko's import, not ours to act on
+    logging.basicConfig(level=logging.WARNING, format="yishi %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args, Settings.from_env())
+    except Failure as exc:
+        print(f"yishi: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("yishi: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a store or broker that is down: say which, no traceback for the operator
+        print(f"yishi: {args.command} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+              file=sys.stderr)
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            raise
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Neighbours reporting the same problem follow one case (intake merges, casework joins), on real processes."""
+import pytest
+import requests
+
+from tests.support.processes import wait_until
+
+pytestmark = pytest.mark.parametrize("settings", ["postgres"], indirect=True)
+
+
+def report(title: str, name: str, phone: str) -> dict:
+    return {"channel": "online", "title": title, "description": "晚上很黑",
+            "location": {"community": "幸福里", "building": "6", "room": "301"}, "reporter": {"name": name, "phone": phone}}
+
+
+def test_a_repeated_report_follows_the_first_case_and_its_reporter_can_confirm_it(system):
+    for service in ("intake", "casework"):
+        system.start(service, "web")
+        system.start(service, "worker")
+    intake, casework = system.web("intake").url, system.web("casework").url
+
+    first = requests.post(f"{intake}/issues", json=report("6号楼路灯坏了", "张三", "13812345678"), timeout=5).json()
+    wait_until(lambda: requests.get(f"{intake}/issues/{first['issue_id']}", timeout=5).json()["case"],
+               message="the first report has its case")
+    second = requests.post(f"{intake}/issues", json=report("6号楼路灯坏了,晚上很黑", "李四", "13912345678"), timeout=5)
+    assert second.status_code == 201 and second.json()["merged_into"] == first["issue_id"]
+    other = requests.post(f"{intake}/issues", json=report("6号楼垃圾清运不及时", "王五", "13712345678"), timeout=5).json()
+    assert other["merged_into"] is None
+
+    def cases():
+        return {c["issue_id"]: c for c in requests.get(f"{casework}/cases", params={"limit": 100}, timeout=5)
+                .json()["cases"]}
+    merged = wait_until(lambda: (c := cases()).get(second.json()["issue_id"], {}).get("status") == "merged" and c,
+                        message="the duplicate's case merged")
+    kept = merged[first["issue_id"]]
+    assert kept["co_reporters"] == 1 and merged[second.json()["issue_id"]]["merged_into"] == kept["case_id"]
+
+    view = requests.get(f"{intake}/issues/{second.json()['tracking_code']}", timeout=5).json()
+    assert view["merged_into"] == first["issue_id"] and view["case"]["case_id"] == kept["case_id"]
+
+    requests.post(f"{casework}/cases/{kept['case_id']}/resolution", timeout=5,
+                  json={"actor": {"role": "property", "name": "王师傅"}, "summary": "已修复"}).raise_for_status()
+    confirmed = requests.post(f"{casework}/cases/{kept['case_id']}/confirmation", timeout=5, json={
+        "tracking_code": second.json()["tracking_code"], "confirmed": True, "satisfaction": 4})
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "closed"
+    wait_until(lambda: requests.get(f"{intake}/issues/{second.json()['tracking_code']}", timeout=5)
+               .json()["status"] == "closed", message="the merged report shows its case closed")
+    assert requests.get(f"{intake}/issues", params={"status": "merged"}, timeout=5).json()["issues"][0][
+        "issue_id"] == second.json()["issue_id"]

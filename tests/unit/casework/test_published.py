@@ -1,0 +1,39 @@
+"""Every casework event the world sees fits its contract, names its issue, and carries no clear phone number."""
+import json
+from datetime import datetime, timedelta, timezone
+
+from services.casework.domain import case_id_for
+from services.casework.published import publisher
+from shared.contracts import to_cloudevent
+from tests.unit.casework.helpers import CODE, PROPERTY, STAFF, Clock, issue, memory_app, reported
+
+
+def test_a_full_lifecycle_publishes_valid_contracts(tmp_path):
+    clock = Clock(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))
+    app = memory_app(tmp_path, clock)
+    data = issue("小区路灯故障")
+    app.process(reported(1, data))
+    cid = str(case_id_for(data["issue_id"]))
+    app.command(cid, "plan", {"actor": PROPERTY, "plan": "明天更换,联系电话 13812345678"})
+    app.command(cid, "escalation", {"actor": STAFF, "to": "council", "reason": "需议事会协商"})
+    app.watch([cid], clock.now + timedelta(days=30))
+    app.command(cid, "resolution", {"actor": PROPERTY, "summary": "已更换"})
+    app.command(cid, "confirmation", {"tracking_code": CODE, "confirmed": False})
+    app.command(cid, "resolution", {"actor": PROPERTY, "summary": "已再次更换"})
+    app.command(cid, "confirmation", {"tracking_code": CODE, "confirmed": True, "satisfaction": 5})
+
+    publish = publisher(app)
+    names = []
+    for n in app.notifications_after(0):
+        published = publish(app.domain_event(n))
+        if published is None:
+            continue
+        body = to_cloudevent("casework", published.name, sequence=n.id, prevsequence=None, subject=published.subject,
+                             time=published.time, data=published.data)  # validates against the catalogue
+        assert body["data"]["issue_id"] == data["issue_id"]
+        assert "13812345678" not in json.dumps(body, ensure_ascii=False) and CODE not in json.dumps(body)
+        names.append(published.name)
+    assert names == ["CaseOpened", "CaseAssigned", "PlanProposed", "CaseEscalated", "DeadlineWarned",
+                     "CaseEscalated", "CaseResolved", "ResidentConfirmed", "CaseReopened", "CaseResolved",
+                     "ResidentConfirmed", "CaseClosed"]
+    app.close()

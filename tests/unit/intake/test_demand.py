@@ -1,0 +1,92 @@
+"""Demand votes count each resident once; the monthly demand list groups last month's issues with their votes."""
+import ast
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from services.intake.application import IntakeApplication
+from services.intake.projections import IssueIndex
+from services.intake.published import publish
+from services.intake.reports import DemandList, demand_list, document, previous_month, vote_for_issue
+from shared.config import Settings
+from shared.documents import markdown
+from shared.errors import InvalidInput, NotFound
+from shared.persistence import Database
+from shared.projection import Projector
+from tests.support.factories import report
+from tests.unit.test_architecture import FORBIDDEN
+
+SH = timezone(timedelta(hours=8))
+
+
+@pytest.fixture
+def intake(tmp_path):
+    now = [datetime(2026, 10, 20, 9, tzinfo=SH)]
+    app = IntakeApplication(Settings(None, "", tmp_path / "var"), env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+                            clock=lambda: now[0])
+    db = Database("intake", Settings(None, "", tmp_path / "var"))
+    yield app, db, now
+    db.close()
+    app.close()
+
+
+def test_a_resident_votes_for_an_issue_once_and_the_total_is_published(intake):
+    app, _, _ = intake
+    issue, _ = app.report_issue(report())
+    assert vote_for_issue(app, str(issue.id), {"voter": "13812345678"}) == (1, True)
+    assert vote_for_issue(app, str(issue.id), {"voter": "13812345678 "}) == (1, False)
+    assert vote_for_issue(app, str(issue.id), {"voter": "wx-openid-42"}) == (2, True)
+    published = [p for p in (publish(app.domain_event(n)) for n in app.notifications_after(0)) if p]
+    assert [(p.name, p.data) for p in published[1:]] == [("NeedVoted", {"issue_id": str(issue.id), "votes": 1}),
+                                                          ("NeedVoted", {"issue_id": str(issue.id), "votes": 2})]
+    votes = b"".join(n.state for n in app.notifications_after(0) if "DemandVotes" in n.topic)
+    assert votes and b"wx-openid-42" not in votes and b"13812345678" not in votes
+
+
+def test_votes_name_a_voter_and_an_existing_issue(intake):
+    app, _, _ = intake
+    issue, _ = app.report_issue(report())
+    with pytest.raises(InvalidInput) as no_voter:
+        vote_for_issue(app, str(issue.id), {})
+    assert no_voter.value.field == "voter"
+    with pytest.raises(NotFound):
+        vote_for_issue(app, "8a4f7c62-1d2b-4c1e-9a4f-000000000001", {"voter": "x"})
+
+
+def test_the_demand_list_groups_a_month_by_category_channel_and_building_with_votes(intake):
+    app, db, now = intake
+    lamp, _ = app.report_issue(report(2))  # 3号楼楼道灯坏了, online
+    parking, _ = app.report_issue(report(4, channel="visit", title="5号楼门口停车难", description="车位不够"))
+    app.report_issue(report(2, channel="hotline"))
+    now[0] = datetime(2026, 11, 2, 9, tzinfo=SH)
+    app.report_issue(report(7))  # November: not on October's list
+    for voter in ("a", "b", "c"):
+        vote_for_issue(app, str(parking.id), {"voter": voter})
+    vote_for_issue(app, str(lamp.id), {"voter": "a"})
+    projector = Projector(app, db, [IssueIndex(), DemandList()])
+    while projector.run_once():
+        pass
+
+    assert previous_month(now[0]) == "2026-10" and previous_month(datetime(2026, 1, 3, tzinfo=SH)) == "2025-12"
+    listed = demand_list(db, "2026-10")
+    assert (listed["issues"], listed["votes"]) == (3, 4)
+    assert listed["by_category"] == [{"category": "停车交通", "issues": 1, "votes": 3},
+                                     {"category": "设施维护", "issues": 2, "votes": 1}]
+    assert {g["channel"]: (g["issues"], g["votes"]) for g in listed["by_channel"]} == {
+        "visit": (1, 3), "online": (1, 1), "hotline": (1, 0)}
+    assert listed["by_building"][0] == {"community": "幸福里", "building": "5", "issues": 1, "votes": 3}
+    assert [i["title"] for i in listed["items"]][0] == "5号楼门口停车难"
+
+    zh = markdown(document(listed, "zh"))
+    assert zh.startswith("# 2026年10月数字需求清单")
+    for expected in ("共 3 件诉求,需求投票 4 票", "| 停车交通 | 1 | 3 |", "| 走访 | 1 | 3 |", "| 幸福里 5号楼 | 1 | 3 |"):
+        assert expected in zh, expected
+    assert markdown(document(listed, "en")).startswith("# Demand list, 2026-10")
+
+
+def test_demand_votes_domain_imports_no_framework():
+    tree = ast.parse((Path(__file__).resolve().parents[3] / "services/intake/demand.py").read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {m for m in imported if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)}

@@ -1,0 +1,229 @@
+"""Meetings follows casework: escalations become proposed topics; case facts feed the monthly results release."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from services.meetings import results
+from services.meetings.application import MeetingsApplication
+from services.meetings.domain import followed_case_id, proposal_id_for
+from services.meetings.projections import CaseDigest, MeetingIndex, ProposalIndex, list_proposals, results_report
+from services.meetings.rules import RuleBroken
+from shared.config import Settings
+from shared.contracts import IntegrationEvent, from_cloudevent, to_cloudevent
+from shared.contracts.envelope import rfc3339
+from shared.documents import markdown, to_html
+from shared.persistence import Database
+from shared.projection import Projector
+from tests.unit.meetings.conftest import Clock, Council
+
+SH = timezone(timedelta(hours=8))
+CASE = {k: f"0f8e4c1a-2b3d-4e5f-8a9b-0c1d2e3f4a{n:02d}" for n, k in enumerate("ABCDE")}
+
+
+class Casework:
+    """casework's log as meetings receives it: validated CloudEvents, in sequence."""
+
+    def __init__(self, app: MeetingsApplication):
+        self.app, self.sequence = app, 0
+
+    def send(self, name: str, at: datetime, **data) -> IntegrationEvent:
+        self.sequence += 1
+        event = from_cloudevent(to_cloudevent("casework", name, sequence=self.sequence,
+                                              prevsequence=self.sequence - 1 or None, subject=data["case_id"],
+                                              time=at.astimezone(timezone.utc), data=data))
+        self.app.process(event)
+        return event
+
+    def opened(self, case: str, at: datetime, due: datetime | None = None, tier: str = "routine") -> None:
+        self.send("CaseOpened", at, case_id=CASE[case], issue_id=CASE[case].replace("0f8e", "1a2b"), tier=tier,
+                  category="停车交通" if case == "B" else "设施维护",
+                  due={"resolve_by": rfc3339(due)} if due else {}, opened_at=rfc3339(at), triage_reason="常规类")
+
+
+@pytest.fixture
+def db(tmp_path):
+    db = Database("meetings", Settings(None, "", tmp_path / "var"))
+    yield db
+    db.close()
+
+
+def project(app, db) -> None:
+    projector = Projector(app, db, [MeetingIndex(), ProposalIndex(), CaseDigest()])
+    while projector.run_once():
+        pass
+
+
+def test_a_case_escalated_to_the_assembly_is_proposed_and_confirmed_into_an_assembly_agenda(app, clock, db):
+    casework = Casework(app)
+    casework.opened("B", clock())
+    escalated = casework.send("CaseEscalated", clock(), case_id=CASE["B"], to="assembly",
+                              reason="涉及住建、城管多部门,专班方案需提交居民代表大会审议")
+    casework.send("CaseEscalated", clock(), case_id=CASE["A"], to="secretary", reason="超期未办结")
+    project(app, db)
+    [proposal] = list_proposals(db, "proposed")
+    assert proposal["proposal_id"] == str(proposal_id_for(escalated.id))
+    assert (proposal["case_id"], proposal["kinds"], proposal["category"]) == (CASE["B"], ["assembly"], "停车交通")
+
+    council = Council(app, clock, kind="regular")
+    with pytest.raises(RuleBroken) as wrong_kind:
+        app.publish_agenda(council.id, {"topics": [{"proposal_id": proposal["proposal_id"], "draft_plan": "…"}]})
+    assert wrong_kind.value.field == "topics[0].proposal_id"
+
+    assembly = Council(app, clock, kind="assembly")
+    ids, _ = app.confirm_proposal(proposal["proposal_id"], {"meeting_id": assembly.id,
+                                                            "draft_plan": "荒废绿地改建车位40个"})
+    topic = assembly.meeting().topic(ids[0])
+    assert topic["case_id"] == CASE["B"] and topic["background"].startswith("涉及住建")
+    project(app, db)
+    assert list_proposals(db, "confirmed")[0]["meeting_id"] == assembly.id
+    with pytest.raises(Exception) as twice:
+        app.confirm_proposal(proposal["proposal_id"], {"meeting_id": assembly.id, "draft_plan": "…"})
+    assert getattr(twice.value, "status", None) == 409
+
+
+def test_casework_fields_meetings_does_not_know_are_kept_and_do_no_harm(app):
+    event = IntegrationEvent(id="casework-7", service="casework", name="CaseEscalated", subject=CASE["C"],
+                             time=datetime(2026, 11, 3, tzinfo=timezone.utc), sequence=7, prevsequence=None,
+                             data={"case_id": CASE["C"], "to": "council", "reason": "需议事会协商",
+                                   "title": "5号楼电动车充电", "category": "停车交通", "escalated_by": "网格员",
+                                   "something_new": {"nested": [1, 2]}})
+    assert app.process(event) == 3  # the case followed, its fact, the proposal
+    proposal = app.repository.get(proposal_id_for("casework-7"))
+    followed = app.repository.get(followed_case_id(CASE["C"]))
+    assert followed.facts[0]["data"]["something_new"] == {"nested": [1, 2]}
+    assert (proposal.title, proposal.kinds) == ("5号楼电动车充电", ["regular", "mobile", "online"])
+
+
+def november(app: MeetingsApplication, clock: Clock) -> Casework:
+    """A November with resolved and unresolved cases, and one resolution of the assembly."""
+    casework = Casework(app)
+    clock.now = datetime(2026, 10, 10, 9, tzinfo=SH)
+    casework.opened("D", clock())
+    casework.send("CaseResolved", datetime(2026, 10, 20, 9, tzinfo=SH), case_id=CASE["D"],
+                  resolved_at=rfc3339(datetime(2026, 10, 20, 9, tzinfo=SH)), summary="十月已修复")
+    casework.opened("E", datetime(2026, 10, 15, 9, tzinfo=SH))
+    casework.send("CaseResolved", datetime(2026, 10, 25, 9, tzinfo=SH), case_id=CASE["E"],
+                  resolved_at=rfc3339(datetime(2026, 10, 25, 9, tzinfo=SH)))
+    casework.send("CaseReopened", datetime(2026, 11, 20, 9, tzinfo=SH), case_id=CASE["E"], reason="满意度低于80%,重新整改")
+
+    clock.now = datetime(2026, 11, 2, 9, tzinfo=SH)
+    casework.opened("A", datetime(2026, 11, 3, 9, tzinfo=SH))
+    casework.send("CaseResolved", datetime(2026, 11, 10, 9, tzinfo=SH), case_id=CASE["A"],
+                  resolved_at=rfc3339(datetime(2026, 11, 10, 9, tzinfo=SH)), summary="物业更换了楼道灯")
+    casework.opened("C", datetime(2026, 11, 1, 9, tzinfo=SH), due=datetime(2026, 11, 12, 18, tzinfo=SH))
+    casework.opened("B", datetime(2026, 11, 2, 9, tzinfo=SH), tier="complex")
+    escalated = casework.send("CaseEscalated", datetime(2026, 11, 2, 10, tzinfo=SH), case_id=CASE["B"],
+                              to="assembly", reason="停车难涉及多部门,需居民代表大会审议")
+
+    assembly = Council(app, clock, kind="assembly", days_ahead=10)
+    app.confirm_proposal(str(proposal_id_for(escalated.id)), {"meeting_id": assembly.id, "draft_plan": "改建车位"})
+    assembly.open_with(members=5)
+    motion, _ = app.table_motion(assembly.id, {"text": "同意改建车位", "topic_id": "t1", "major": True})
+    for code in motion["ballots"]:
+        app.cast_vote(assembly.id, {"motion_id": motion["motion_id"], "ballot": code, "choice": "for"})
+    app.close_meeting(assembly.id)
+    clock.advance(hours=20)
+    app.record_minutes(assembly.id, {"resolutions": [{"text": "施划车位40个", "owner": "幸福里物业服务中心",
+                                                      "due": "2026-12-31", "topic_id": "t1", "motion_id": "m1"}]})
+    return casework
+
+
+def test_the_results_of_a_month_list_resolved_and_unresolved_cases_with_reasons_and_next_steps(app, clock, db):
+    november(app, clock)
+    project(app, db)
+    clock.now = datetime(2026, 11, 25, 9, tzinfo=SH)
+    report = results_report(db, "2026-11", clock())
+
+    assert report["counts"] == {"resolved": 1, "unresolved": 3}
+    [resolved] = report["resolved"]
+    assert (resolved["case_id"], resolved["summary"]) == (CASE["A"], "物业更换了楼道灯")
+    unresolved = {c["case_id"]: c for c in report["unresolved"]}
+    assert set(unresolved) == {CASE["B"], CASE["C"], CASE["E"]}
+    assert [r["code"] for r in unresolved[CASE["B"]]["reasons"]] == ["escalated"]
+    assert unresolved[CASE["B"]]["next_steps"][0] == {"kind": "meeting", "meeting_id": unresolved[CASE["B"]][
+        "next_steps"][0]["meeting_id"], "meeting_at": unresolved[CASE["B"]]["next_steps"][0]["meeting_at"],
+        "meeting_kind": "assembly"}
+    assert {"kind": "resolution", "text": "施划车位40个", "owner": "幸福里物业服务中心",
+            "due": "2026-12-31T15:59:59Z"} in unresolved[CASE["B"]]["next_steps"]
+    assert [r["code"] for r in unresolved[CASE["C"]]["reasons"]] == ["overdue"]
+    assert unresolved[CASE["E"]]["status"] == "reopened"
+    assert unresolved[CASE["E"]]["reasons"][0]["text"] == "满意度低于80%,重新整改"
+
+    october = results_report(db, "2026-10", clock())  # as the cases stood at the end of October
+    assert [c["case_id"] for c in october["resolved"]] == [CASE["D"], CASE["E"]]
+    assert october["unresolved"] == []
+
+    zh = markdown(results.document(report, "zh"))
+    assert zh.startswith("# 2026年11月议事成果发布")
+    for expected in ("预览(尚未发布)", "本月已解决 1 件,未解决 3 件", "## 一、本月已解决问题清单", "物业更换了楼道灯",
+                     "## 二、未解决问题及原因", "已提交居民代表大会:停车难涉及多部门", "已超过办理时限(2026年11月12日)",
+                     "居民确认未解决,重新整改", "## 三、下一步计划", "| 施划车位40个 | 幸福里物业服务中心 | 2026年12月31日 |",
+                     "提交居民代表大会审议"):
+        assert expected in zh, expected
+    html = to_html(results.document(report, "zh"), "zh")
+    assert '<html lang="zh-CN">' in html and "<td>幸福里物业服务中心</td>" in html
+    en = markdown(results.document(report, "en"))
+    assert en.startswith("# Results release, 2026-11") and "escalated to the residents' representative assembly" in en
+
+
+def test_the_results_are_released_once_from_the_25th_and_stay_as_released(app, clock, db):
+    casework = november(app, clock)
+    project(app, db)
+
+    def report(month):
+        return results_report(db, month, clock())
+
+    clock.now = datetime(2026, 11, 24, 23, 59, tzinfo=SH)
+    assert app.release_due_results(report) is None
+    with pytest.raises(RuleBroken) as early:
+        app.release_results("2026-11", report("2026-11"), by="staff")
+    assert early.value.rule == "results_release" and early.value.field == "month"
+
+    clock.now = datetime(2026, 11, 25, 0, 0, tzinfo=SH)
+    released = app.release_due_results(report)
+    assert released is not None and released.report["counts"] == {"resolved": 1, "unresolved": 3}
+    assert app.release_due_results(report) is None
+    with pytest.raises(RuleBroken) as again:
+        app.release_results("2026-11", report("2026-11"), by="staff")
+    assert again.value.rule == "results_release" and again.value.status == 409
+
+    casework.send("CaseResolved", datetime(2026, 11, 26, 9, tzinfo=SH), case_id=CASE["C"],
+                  resolved_at=rfc3339(datetime(2026, 11, 26, 9, tzinfo=SH)))
+    project(app, db)
+    clock.now = datetime(2026, 11, 27, 9, tzinfo=SH)
+    assert report("2026-11")["counts"] == {"resolved": 2, "unresolved": 2}  # the live view moves on
+    assert app.get_release("2026-11").report["counts"] == {"resolved": 1, "unresolved": 3}  # the release does not
+
+
+def test_two_instances_release_a_month_once(tmp_path, clock):
+    settings = Settings(None, "", tmp_path / "var")
+    clock.now = datetime(2026, 11, 25, 8, tzinfo=SH)
+    first, second = MeetingsApplication(settings, clock=clock), MeetingsApplication(settings, clock=clock)
+    try:
+        empty = lambda month: {"month": month, "counts": {"resolved": 0, "unresolved": 0},  # noqa: E731
+                               "resolved": [], "unresolved": []}
+        assert first.release_due_results(empty) is not None
+        assert second.release_due_results(empty) is None
+        with pytest.raises(RuleBroken):
+            second.release_results("2026-11", empty("2026-11"), by="staff")
+        released = [n for n in first.notifications_after(0) if n.topic.endswith("ResultsRelease.Released")]
+        assert len(released) == 1
+    finally:
+        first.close()
+        second.close()
+
+
+def test_the_release_is_published_as_results_released(app, clock):
+    from services.meetings.published import publish
+
+    clock.now = datetime(2026, 11, 25, 8, tzinfo=SH)
+    app.release_results("2026-11", {"month": "2026-11", "resolved": [{}], "unresolved": []}, by="staff")
+    [n] = app.notifications_after(0)
+    published = publish(app.domain_event(n))
+    assert published.name == "ResultsReleased"
+    assert published.data == {"month": "2026-11", "released_at": "2026-11-25T00:00:00Z", "resolved": 1,
+                              "unresolved": 0}
+    to_cloudevent("meetings", published.name, sequence=1, prevsequence=None, subject=published.subject,
+                  time=published.time, data=published.data)  # valid against the catalogue

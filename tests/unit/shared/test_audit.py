@@ -1,0 +1,154 @@
+"""The audit chain is written when an event is recorded, and any later edit of the stored event breaks it."""
+import sqlite3
+from datetime import datetime, timezone
+from uuid import uuid4
+
+import pytest
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, ProgrammingError, event
+
+from shared.audit import HASH, PREV, Audited, trail, verify_all
+
+
+class Ticket(Audited):
+    @event("Opened")
+    def __init__(self, title: str, tags: list[str]):
+        self.title = title
+        self.tags = tags  # aliased on purpose: see test_an_event_changed_before_saving_is_refused
+
+    @event("Noted")
+    def note(self, text: str, at: datetime) -> None:
+        self.last = text
+
+
+class LegacyTicket(Aggregate):
+    @event("Opened")
+    def __init__(self, title: str, tags: list[str]):
+        self.title = title
+        self.tags = list(tags)
+
+    @event("Noted")
+    def note(self, text: str, at: datetime) -> None:
+        self.last = text
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A real store (SQLite file), so tampering is an UPDATE of the stored row as it would be in production."""
+    tickets = Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                               "SQLITE_DBNAME": str(tmp_path / "tickets.sqlite3")})
+    tickets.path = tmp_path / "tickets.sqlite3"
+    yield tickets
+    tickets.close()
+
+
+def sql(app, statement, params=()):
+    with sqlite3.connect(app.path) as conn:
+        return conn.execute(statement, params).fetchall()
+
+
+def saved_ticket(app, notes=2):
+    t = Ticket("楼道灯坏了", ["设施"])
+    for n in range(notes):
+        t.note(f"note {n}", datetime.now(timezone.utc))
+    app.save(t)
+    return t
+
+
+def tamper(app, aggregate_id, version, change):
+    """Rewrite one stored event's state in place, as someone with database access could."""
+    where = "originator_id = ? AND originator_version = ?"
+    [(raw,)] = sql(app, f"SELECT state FROM stored_events WHERE {where}", (aggregate_id.hex, version))
+    state = app.mapper.transcoder.decode(raw)
+    change(state)
+    sql(app, f"UPDATE stored_events SET state = ? WHERE {where}",
+        (app.mapper.transcoder.encode(state), aggregate_id.hex, version))
+
+
+def test_every_event_carries_the_previous_hash_and_its_own():
+    t = Ticket("楼道灯坏了", ["设施"])
+    t.note("x", datetime.now(timezone.utc))
+    first, second = t.collect_events()
+    assert first.__dict__[PREV] is None and len(first.__dict__[HASH]) == 64
+    assert second.__dict__[PREV] == first.__dict__[HASH]
+
+
+def test_an_untouched_history_verifies(app):
+    t = saved_ticket(app)
+    history = trail(app, t.id)
+    assert history["verified"] and history["broken_at"] is None
+    assert [e["version"] for e in history["entries"]] == [1, 2, 3]
+    assert [e["type"] for e in history["entries"]] == ["Opened", "Noted", "Noted"]
+    assert history["entries"][1]["data"]["text"] == "note 0" and history["entries"][0]["at"].endswith("Z")
+    assert history["entries"][2]["prev_hash"] == history["entries"][1]["hash"]
+
+
+def test_the_chain_goes_on_across_saves_and_reloads(app):
+    t = saved_ticket(app)
+    again = app.repository.get(t.id)
+    again.note("after reload", datetime.now(timezone.utc))
+    app.save(again)
+    assert trail(app, t.id)["verified"] and verify_all(app)["verified"]
+
+
+def test_an_edited_event_breaks_the_chain_there(app):
+    t = saved_ticket(app)
+    tamper(app, t.id, 2, lambda s: s.update(text="nothing happened"))
+    history = trail(app, t.id)
+    assert not history["verified"] and history["broken_at"] == 2
+    report = verify_all(app)
+    assert report["broken"] == [{"aggregate_id": str(t.id), "version": 2, "reason": "event changed after it was recorded"}]
+
+
+def test_a_recomputed_hash_still_breaks_the_next_link(app):
+    t = saved_ticket(app)
+
+    def forge(state):
+        state["text"] = "forged"
+        from shared.audit import chain_hash
+        state[HASH] = chain_hash(state[PREV], t.id, 2, "tests.unit.shared.test_audit:Ticket.Noted", state)
+
+    tamper(app, t.id, 2, forge)
+    assert trail(app, t.id)["broken_at"] == 3
+
+
+def test_a_removed_event_is_named(app):
+    t = saved_ticket(app)
+    sql(app, "DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 2", (t.id.hex,))
+    history = trail(app, t.id)
+    assert history["broken_at"] == 2 and "missing" in history["reason"]
+
+
+def test_an_event_changed_before_saving_is_refused(app):
+    t = Ticket("路灯", ["设施"])
+    t.tags.append("照明")  # mutates the Opened event's own list after it was hashed
+    with pytest.raises(ProgrammingError, match="changed after it was recorded"):
+        app.save(t)
+
+
+def test_events_from_before_the_chain_are_sealed_by_the_first_chained_event(app):
+    old = LegacyTicket("旧诉求", [])
+    old.note("old note", datetime.now(timezone.utc))
+    app.save(old)
+    # as if these had been recorded by the audited class before it joined the chain
+    sql(app, "UPDATE stored_events SET topic = replace(topic, 'LegacyTicket', 'Ticket')")
+    tamper(app, old.id, 1, lambda s: s.update(originator_topic=s["originator_topic"].replace("LegacyTicket", "Ticket")))
+    ticket = app.repository.get(old.id)
+    ticket.note("new", datetime.now(timezone.utc))
+    app.save(ticket)
+    history = trail(app, old.id)
+    assert history["verified"] and [e["sealed"] for e in history["entries"]] == [False, False, True]
+    tamper(app, old.id, 1, lambda s: s.update(title="改过的"))
+    assert trail(app, old.id)["broken_at"] == 3  # the first sealed event names the break
+
+
+def test_verify_all_counts_every_aggregate(app):
+    ids = [saved_ticket(app, notes=1).id for _ in range(3)]
+    report = verify_all(app, page=2)
+    assert report["verified"] and report["aggregates"] == 3 and report["events"] == 6
+    assert set(report["heads"]) == {str(i) for i in ids}
+
+
+def test_an_unknown_aggregate_has_no_verified_history(app):
+    history = trail(app, uuid4())
+    assert history["entries"] == [] and not history["verified"]
