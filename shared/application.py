@@ -29,12 +29,14 @@ class ServiceApplication(Application):
 
     def __init__(self, settings: Settings | None = None, env: dict[str, str] | None = None):
         self.settings = settings or Settings.from_env()
-        if self.settings.uses_postgres:
-            Database(self.name, self.settings)  # creates the service's schema, which eventsourcing needs first
+        self._db = Database(self.name, self.settings) if self.settings.uses_postgres else None  # creates the schema
         super().__init__(env=event_store_env(self.name, self.settings) | (env or {}))
 
     def construct_recorder(self) -> ProcessRecorder:
-        return self.factory.process_recorder()
+        if self._db is None:
+            return self.factory.process_recorder()
+        with self._db.ddl_lock():  # eventsourcing creates its tables here
+            return self.factory.process_recorder()
 
     # upstream processing --------------------------------------------------------------------
     def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:

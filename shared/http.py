@@ -105,6 +105,14 @@ def page(request: Request, default: int = 100, most: int = 1000) -> tuple[int, i
     return values[0], values[1]
 
 
+def choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    """A query parameter that must be one of `allowed` (None when absent), refused by name otherwise."""
+    value = request.args.get(name)
+    if value is not None and value not in allowed:
+        raise InvalidInput(f"{name} must be one of {', '.join(allowed)}", name, f"{name} 必须是 {'、'.join(allowed)} 之一")
+    return value
+
+
 def api(service: str, route: str) -> Callable:
     """Wrap an entrypoint: domain errors become problems, every request is timed."""
 

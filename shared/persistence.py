@@ -87,10 +87,22 @@ class Database:
             self.path = settings.var_dir / f"{service}.sqlite3"
 
     def ensure_schema(self) -> None:
+        with self.ddl_lock() as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.service}"')
+
+    @contextmanager
+    def ddl_lock(self) -> Iterator[Any]:
+        """A session holding the service's DDL lock (PostgreSQL): IF NOT EXISTS races between processes that
+        create the same table at once (a web and a worker starting together), so creators take turns."""
         import psycopg
 
+        key = zlib.crc32(f"{self.service}.ddl".encode())
         with psycopg.connect(**pg_params(self.settings.database_url or ""), autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.service}"')
+            conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            try:
+                yield conn
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def connect(self) -> Any:
         if self.postgres:

@@ -16,7 +16,7 @@ from services.casework.triage import BUILT_IN_RULES, TIERS
 from shared.audit import trail
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound
-from shared.http import Operable, RuntimeProvider, api, json_response, page, read_json
+from shared.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
 COMMANDS = ("verification", "plan", "assignment", "escalation", "resolution", "confirmation", "triage")
@@ -65,13 +65,6 @@ def _day_or_time(request: Request, name: str, default: datetime) -> datetime:
                            f"{name} 须为 YYYY-MM-DD 或带时区的 RFC 3339 时间") from None
 
 
-def _choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
-    value = request.args.get(name)
-    if value is not None and value not in allowed:
-        raise InvalidInput(f"{name} must be one of {', '.join(allowed)}", name, f"{name} 必须是 {'、'.join(allowed)} 之一")
-    return value
-
-
 class CaseworkService(Operable):
     name = "casework"
     runtime = RuntimeProvider(SPEC)
@@ -80,9 +73,9 @@ class CaseworkService(Operable):
     @api("casework", "/cases")
     def list_cases(self, request: Request) -> Response:
         """The ledger, newest first: ?status=&tier=&overdue=true|false&party=&limit=&offset=."""
-        overdue = _choice(request, "overdue", ("true", "false"))
+        overdue = choice(request, "overdue", ("true", "false"))
         limit, offset = page(request)
-        cases = list_cases(self.runtime.db, _choice(request, "status", STATUSES), _choice(request, "tier", TIERS),
+        cases = list_cases(self.runtime.db, choice(request, "status", STATUSES), choice(request, "tier", TIERS),
                            None if overdue is None else overdue == "true", request.args.get("party"), limit, offset,
                            now=self.runtime.app.clock())
         return json_response({"cases": cases, "limit": limit, "offset": offset})

@@ -13,7 +13,7 @@ from services.intake.projections import issue_id_by_tracking_code, list_issues, 
 from shared.contracts.envelope import rfc3339
 from shared.documents import document_response
 from shared.errors import InvalidInput, NotFound
-from shared.http import Operable, RuntimeProvider, api, json_response, page, read_json
+from shared.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json
 from shared.masking import mask_name, mask_phone
 
 
@@ -93,11 +93,7 @@ class IntakeService(Operable):
                 raise InvalidInput("month must be YYYY-MM", "month", "月份格式应为 YYYY-MM")
             filters["month"] = month
         for name, allowed in (("category", CATEGORIES), ("channel", CHANNELS), ("status", STATUSES)):
-            value = request.args.get(name)
-            if value is not None:
-                if value not in allowed:
-                    raise InvalidInput(f"{name} must be one of {', '.join(allowed)}", name,
-                                       f"{name} 必须是 {'、'.join(allowed)} 之一")
+            if (value := choice(request, name, allowed)) is not None:
                 filters[name] = value
         limit, offset = page(request)
         return json_response({"issues": list_issues(self.runtime.db, filters, limit, offset),

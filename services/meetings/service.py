@@ -27,7 +27,7 @@ from shared.audit import trail
 from shared.contracts.envelope import rfc3339
 from shared.documents import document_response
 from shared.errors import InvalidInput
-from shared.http import Operable, RuntimeProvider, api, json_response, page, problem, read_json
+from shared.http import Operable, RuntimeProvider, api, choice, json_response, page, problem, read_json
 
 log = logging.getLogger(__name__)
 RESULTS_CHECK_SECONDS = float(os.environ.get("YISHI_RESULTS_CHECK_SECONDS", "300"))
@@ -93,9 +93,7 @@ class MeetingsService(Operable):
     @api("meetings", "/meetings")
     def list_meetings(self, request: Request) -> Response:
         """The archive index (议事档案库): ?from=&to= (dates or times) &kind= &limit= &offset=, by meeting time."""
-        kind = request.args.get("kind")
-        if kind is not None and kind not in KINDS:
-            raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", "kind", f"kind 必须是 {'、'.join(KINDS)} 之一")
+        kind = choice(request, "kind", KINDS)
         start = _bound(request.args.get("from"), "from", end_of_day=False)
         end = _bound(request.args.get("to"), "to", end_of_day=True)
         limit, offset = page(request)

@@ -25,7 +25,7 @@ from services.notifications.projections import list_deliveries, list_notices, se
 from shared.config import Settings
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound
-from shared.http import Operable, Runtime, RuntimeProvider, api, json_response, page, read_json, wants_english
+from shared.http import Operable, Runtime, RuntimeProvider, api, choice, json_response, page, read_json, wants_english
 from shared.leadership import Leadership
 
 log = logging.getLogger(__name__)
@@ -205,11 +205,7 @@ class NotificationsService(Operable):
         """The delivery log, newest first: ?status=pending|delivered|failed|skipped &channel= &subscription_id=."""
         filters = {}
         for name, allowed in (("status", DELIVERY_STATUSES), ("channel", CHANNELS)):
-            value = request.args.get(name)
-            if value is not None:
-                if value not in allowed:
-                    raise InvalidInput(f"{name} must be one of {', '.join(allowed)}", name,
-                                       f"{name} 必须是 {'、'.join(allowed)} 之一")
+            if (value := choice(request, name, allowed)) is not None:
                 filters[name] = value
         if request.args.get("subscription_id") is not None:
             filters["subscription_id"] = _uuid(request.args["subscription_id"], "subscription_id", "未找到该订阅")
