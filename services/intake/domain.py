@@ -140,7 +140,7 @@ def parse_report(payload: Any, now: datetime) -> Report:
         "lat": _number(location, "lat", -90, 90),
         "lon": _number(location, "lon", -180, 180),
     }
-    room = _text(location, "room", required=False, max_len=20, prefix="location.")
+    room = _text(location, "room", required=False, max_len=100, prefix="location.")
 
     reporter = payload.get("reporter")
     if not isinstance(reporter, dict):

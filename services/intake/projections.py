@@ -16,7 +16,7 @@ class IssueIndex(Projection):
     """One row per issue; `month` is the Asia/Shanghai month it was reported in (for monthly lists)."""
 
     name = "issue_index"
-    version = 1
+    version = 2
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS issue_index (issue_id TEXT PRIMARY KEY, tracking_code TEXT NOT NULL "
@@ -32,7 +32,8 @@ class IssueIndex(Projection):
             report = event.report
             doc = {"issue_id": str(event.originator_id), "channel": report["channel"], "category": event.category, "tags": list(event.tags),
                    "title": public_text(report["title"], report), "location": report["location"],
-                   "reported_at": rfc3339(event.reported_at), "status": "received"}
+                   "reported_at": rfc3339(event.reported_at), "status": "received",
+                   "updated_at": rfc3339(event.reported_at)}
             tx.run("INSERT INTO issue_index (issue_id, tracking_code, month, category, channel, status, "
                    "reported_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (issue_id) DO NOTHING",
                    (doc["issue_id"], event.tracking_code, event.reported_at.astimezone(SHANGHAI).strftime("%Y-%m"),
@@ -41,13 +42,17 @@ class IssueIndex(Projection):
         elif isinstance(event, Issue.Merged):
             row = tx.one("SELECT doc FROM issue_index WHERE issue_id = ?", (str(event.originator_id),))
             if row is not None:
-                doc = json.loads(row[0]) | {"status": "merged", "merged_into": event.into_issue_id}
+                doc = json.loads(row[0]) | {"status": "merged", "merged_into": event.into_issue_id,
+                                            "updated_at": rfc3339(event.at)}
                 tx.run("UPDATE issue_index SET status = ?, doc = ? WHERE issue_id = ?",
                        ("merged", json.dumps(doc, ensure_ascii=False), str(event.originator_id)))
         elif isinstance(event, Issue.CaseProgressed):
             row = tx.one("SELECT doc FROM issue_index WHERE issue_id = ?", (str(event.originator_id),))
             if row is not None and json.loads(row[0]).get("status") != "merged":  # a duplicate stays merged
-                doc = json.loads(row[0]) | {"status": event.status, "case_id": event.case_id}
+                doc = json.loads(row[0])
+                facts = {k: event.detail[k] for k in ("tier", "due", "party") if k in event.detail}
+                doc |= {"status": event.status, "case_id": event.case_id, "updated_at": rfc3339(event.at),
+                        "step_zh": event.detail.get("step_zh"), "case": doc.get("case", {}) | facts}
                 tx.run("UPDATE issue_index SET status = ?, doc = ? WHERE issue_id = ?",
                        (event.status, json.dumps(doc, ensure_ascii=False), str(event.originator_id)))
 
@@ -62,6 +67,22 @@ def list_issues(db: Database, filters: dict[str, str], limit: int, offset: int) 
     sql = "SELECT doc FROM issue_index" + (" WHERE " + " AND ".join(where) if where else "")
     rows = db.query(sql + " ORDER BY reported_at DESC, issue_id LIMIT ? OFFSET ?", (*filters.values(), limit, offset))
     return [json.loads(r[0]) for r in rows]
+
+
+def find_issues(db: Database, ids: list[str], category: str | None, since: str | None, until: str | None,
+                statuses: tuple[str, ...], limit: int) -> list[dict[str, Any]]:
+    """Issues by id, category, statuses and reporting time (RFC 3339 bounds), newest first."""
+    where, params = [], []
+    for column, values in (("issue_id", ids), ("status", statuses)):
+        if values:
+            where.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params += list(values)
+    for clause, value in (("category = ?", category), ("reported_at >= ?", since), ("reported_at <= ?", until)):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    sql = "SELECT doc FROM issue_index" + (" WHERE " + " AND ".join(where) if where else "")
+    return [json.loads(r[0]) for r in db.query(sql + " ORDER BY reported_at DESC, issue_id LIMIT ?", (*params, limit))]
 
 
 def similar_issues(db: Database, issue: Issue) -> list[Candidate]:

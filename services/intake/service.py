@@ -1,19 +1,22 @@
 """intake's HTTP adapter (port 8001): JSON in, the application, JSON out."""
 from __future__ import annotations
 
+import functools
 import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
 
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.intake import contacts, reports
+from services.intake import contacts, open311, reports
 from services.intake.bootstrap import SPEC
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE, Issue, public_text
-from services.intake.projections import issue_id_by_tracking_code, list_issues, similar_issues
+from services.intake.projections import find_issues, issue_id_by_tracking_code, list_issues, similar_issues
 from shared.contracts.envelope import rfc3339
 from shared.documents import document_response
-from shared.errors import InvalidInput, NotFound
-from shared.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json
+from shared.errors import DomainError, InvalidInput, NotFound
+from shared.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json, wants_english
 from shared.masking import mask_name, mask_phone
 
 
@@ -46,6 +49,33 @@ def issue_view(issue: Issue, by_tracking_code: bool) -> dict:
         "timeline": [{"status": "received", "at": rfc3339(issue.reported_at)}]
         + [{**p, "at": rfc3339(p["at"])} for p in issue.progress],
     }
+
+
+def _open311(fn: Callable) -> Callable:
+    """GeoReport's error shape, [{code, description}], for its clients; `field` names the input as elsewhere."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, request: Request, **kwargs: Any) -> Response:
+        try:
+            return fn(self, request, **kwargs)
+        except DomainError as error:
+            status = 400 if isinstance(error, InvalidInput) else error.status
+            return json_response([{"code": status, "description": error.detail if wants_english(request) else error.detail_zh,
+                                   "field": error.field}], status=status)
+    return wrapper
+
+
+def _geo_time(request: Request, name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidInput(f"{name} must be a W3C date-time with offset", name, f"{name} 须为带时区的时间")
+    return moment.astimezone(timezone.utc)
 
 
 class IntakeService(Operable):
@@ -105,6 +135,58 @@ class IntakeService(Operable):
         """Staff merge a repeated report into the issue already raised: {into_issue_id, by}."""
         issue = self.runtime.app.merge_issue(issue_id, read_json(request))
         return json_response({"issue_id": str(issue.id), "merged_into": issue.merged_into})
+
+    # Open311 GeoReport v2 (services/intake/open311.py): city systems report and follow requests ---------
+    @http("GET", "/open311/v2/services.json")
+    @api("intake", "/open311/v2/services.json")
+    def open311_services(self, request: Request) -> Response:
+        return json_response(open311.services())
+
+    @http("GET", "/open311/v2/services/<string:service_code>.json")
+    @api("intake", "/open311/v2/services/{service_code}.json")
+    @_open311
+    def open311_definition(self, request: Request, service_code: str) -> Response:
+        return json_response(open311.definition(service_code))
+
+    @http("POST", "/open311/v2/requests.json")
+    @api("intake", "/open311/v2/requests.json")
+    @_open311
+    def open311_report(self, request: Request) -> Response:
+        """A service request (form-encoded, or JSON): the report of channel open311, merged like any other."""
+        form = read_json(request) if request.mimetype == "application/json" else request.form.to_dict()
+        if not isinstance(form, dict):
+            raise InvalidInput("body must be a form or a JSON object", "body", "请求内容须为表单或 JSON 对象")
+        issue, created = self.runtime.app.report_issue(open311.report_payload(form),
+                                                       request.headers.get("Idempotency-Key"),
+                                                       lambda new: similar_issues(self.runtime.db, new))
+        notice = f"已受理,查询码 {issue.tracking_code}" + (",与相同诉求合并办理" if issue.merged_into else "")
+        return json_response([{"service_request_id": str(issue.id), "service_notice": notice, "account_id": None,
+                               "tracking_code": issue.tracking_code}], status=201 if created else 200)
+
+    @http("GET", "/open311/v2/requests.json")
+    @api("intake", "/open311/v2/requests.json")
+    @_open311
+    def open311_requests(self, request: Request) -> Response:
+        """?service_request_id=a,b &service_code= &start_date= &end_date= &status=open|closed: newest first,
+        the last 90 days and 1000 requests at most unless the dates say otherwise (GeoReport's defaults)."""
+        ids = [i for i in (request.args.get("service_request_id") or "").split(",") if i]
+        code = request.args.get("service_code")
+        if code is not None:
+            open311.definition(code)
+        status = choice(request, "status", ("open", "closed"))
+        statuses = () if status is None else open311.CLOSED if status == "closed" else tuple(
+            s for s in STATUSES if s not in open311.CLOSED)
+        end = _geo_time(request, "end_date")
+        start = _geo_time(request, "start_date") or (None if ids else (end or self.runtime.app.clock()) - timedelta(days=90))
+        docs = find_issues(self.runtime.db, ids, open311.SERVICE_CODES.get(code or ""), start and rfc3339(start),
+                           end and rfc3339(end), statuses, 1000)
+        return json_response([open311.request_view(d) for d in docs])
+
+    @http("GET", "/open311/v2/requests/<string:request_id>.json")
+    @api("intake", "/open311/v2/requests/{id}.json")
+    @_open311
+    def open311_request(self, request: Request, request_id: str) -> Response:
+        return json_response([open311.request_view(open311.doc_of(self.runtime.app.get_issue(request_id)))])
 
     @http("GET", "/internal/contacts/<string:reporter_ref>")
     @api("intake", "/internal/contacts/{reporter_ref}")

@@ -1,0 +1,59 @@
+"""Open311 GeoReport v2: a city system's request becomes intake's report, and a report its request."""
+from datetime import datetime, timedelta, timezone
+from uuid import uuid4
+
+import pytest
+
+from services.intake import open311
+from services.intake.domain import CATEGORIES, Issue, parse_report
+from shared.errors import InvalidInput
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+FORM = {"service_code": "facility", "description": "3号楼楼道灯坏了一周,晚上看不见台阶", "attribute[community]": "幸福里",
+        "attribute[building]": "3号楼", "address_string": "3号楼2单元501", "first_name": "三", "last_name": "张",
+        "phone": "13812345678", "lat": "30.66", "long": "104.06"}
+
+
+def test_every_category_is_a_service_with_the_community_attribute_required():
+    assert [s["service_name"] for s in open311.services()] == list(CATEGORIES)
+    community = open311.definition("parking")["attributes"][0]
+    assert community["code"] == "community" and community["required"] is True
+
+
+def test_a_request_becomes_a_valid_report_keeping_personal_data_in_the_private_fields():
+    report = parse_report(open311.report_payload(FORM), NOW)
+    assert report.channel == "open311" and report.category == "设施维护"
+    assert report.title == "3号楼楼道灯坏了一周,晚上看不见台阶"
+    assert report.reporter == {"name": "张三", "phone": "13812345678"}
+    assert report.room == "3号楼2单元501" and report.location["lat"] == 30.66 and report.location["lon"] == 104.06
+
+
+@pytest.mark.parametrize("field, value", [("service_code", "pothole"), ("service_code", None),
+                                          ("description", " "), ("attribute[community]", None), ("lat", "north")])
+def test_a_bad_request_is_refused_naming_the_geo_report_field(field, value):
+    form = {k: v for k, v in FORM.items() if k != field} | ({field: value} if value is not None else {})
+    with pytest.raises(InvalidInput) as refused:
+        open311.report_payload(form)
+    assert refused.value.field == field
+
+
+def test_a_request_shows_open_until_the_case_is_closed_and_carries_no_personal_data():
+    doc = {"issue_id": "i-1", "category": "设施维护", "title": "3号楼楼道灯坏了", "status": "resolved",
+           "reported_at": "2026-11-23T02:00:00Z", "updated_at": "2026-11-24T02:00:00Z", "step_zh": "已办结,待您确认",
+           "location": {"community": "幸福里", "building": "3号楼"},
+           "case": {"party": "物业服务企业", "due": {"resolve_by": "2026-12-02T15:59:59Z"}}}
+    view = open311.request_view(doc)
+    assert view["status"] == "open" and view["service_code"] == "facility"
+    assert view["expected_datetime"] == "2026-12-02T15:59:59Z" and view["agency_responsible"] == "物业服务企业"
+    assert view["address"] == "幸福里3号楼" and "501" not in str(view)
+    assert open311.request_view(doc | {"status": "closed"})["status"] == "closed"
+    assert open311.request_view(doc | {"status": "merged"})["status"] == "closed"
+
+
+def test_a_request_read_from_the_aggregate_reads_as_from_the_index():
+    issue = Issue.report_new(uuid4(), parse_report(open311.report_payload(FORM), NOW), NOW)
+    issue.record_case_progress("c-1", "open", NOW + timedelta(minutes=1), {
+        "step": "CaseOpened", "step_zh": "已立案分级", "tier": "routine", "due": {"resolve_by": "2026-12-02T15:59:59Z"}})
+    view = open311.request_view(open311.doc_of(issue))
+    assert view["expected_datetime"] == "2026-12-02T15:59:59Z" and view["status_notes"] == "已立案分级"
+    assert view["updated_datetime"] == "2026-11-23T02:01:00Z" and "13812345678" not in view["description"]
