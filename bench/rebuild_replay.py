@@ -94,7 +94,7 @@ def main() -> None:
         drop_database(pg_url)
         delete_vhost(amqp_uri)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    machine = f"{os.cpu_count()} cores (shared with other engineers' work), {platform.python_implementation()} " \
+    machine = f"{os.cpu_count()} cores, {platform.python_implementation()} " \
               f"{platform.python_version()}"
     table = "\n".join([
         f"### Rebuild and replay, PostgreSQL, {n:,} events ({when})",
