@@ -532,14 +532,17 @@ def slope(points: list[tuple[float, float]]) -> float:
     return sum((p[0] - mx) * (p[1] - my) for p in points) / den if den else 0.0
 
 
+# A case opens with two events (Opened, Assigned) in casework's log, both published, and intake records
+# each as a CaseProgressed: positions in these logs move that many steps per report.
+CASE_EVENTS = 2
 STAGES = (  # (name, counter, counter steps per report): each stage's cumulative output, in reports
     ("intake relay published IssueReported", "published.intake.IssueReported", 1),
     ("casework consumer applied", "consumed.casework.intake.applied", 1),
-    ("casework projector (ledger)", "projected.casework.ledger", 1),
+    ("casework projector (ledger)", "projected.casework.ledger", CASE_EVENTS),
     ("casework relay published CaseOpened", "published.casework.CaseOpened", 1),
-    ("intake consumer applied CaseOpened", "consumed.intake.casework.applied", 1),
-    # its position is a notification id in intake's log: Reported and CaseProgressed, two per report
-    ("intake projector (issue_index) ≈", "projected.intake.issue_index", 2),
+    ("intake consumer applied CaseOpened + CaseAssigned", "consumed.intake.casework.applied", CASE_EVENTS),
+    # its position is a notification id in intake's log: Reported and a CaseProgressed per case event
+    ("intake projector (issue_index) ≈", "projected.intake.issue_index", 1 + CASE_EVENTS),
 )
 
 
@@ -588,7 +591,7 @@ class Bench:
             # every report's case is visible, and intake has learnt of it (the return path is idle too)
             learnt = (self.scraper.latest("consumed.intake.casework.applied")
                       + self.scraper.latest("consumed.intake.casework.duplicate"))
-            if (self.scraper.latest("projected.casework.ledger") >= target and learnt >= target
+            if (self.scraper.latest("projected.casework.ledger") >= CASE_EVENTS * target and learnt >= CASE_EVENTS * target
                     and self.watcher.pending_count() == 0):
                 return time.monotonic() - started
             time.sleep(0.1)
@@ -647,10 +650,11 @@ class Bench:
         with self.gen.lock:
             done_in_window = sum(1 for p in self.gen.posts if p.status == 201 and ws <= p.done < we)
         accepted_rate = done_in_window / span
-        visible_rate = (self.scraper.at(we, "projected.casework.ledger") - self.scraper.at(ws, "projected.casework.ledger")) / span
+        visible_rate = (self.scraper.at(we, "projected.casework.ledger")
+                        - self.scraper.at(ws, "projected.casework.ledger")) / span / CASE_EVENTS
 
         accepted = self.accepted_cum()
-        backlog = [(s["t"], bisect.bisect_right(accepted, s["t"]) - s["m"].get("projected.casework.ledger", 0.0))
+        backlog = [(s["t"], bisect.bisect_right(accepted, s["t"]) - s["m"].get("projected.casework.ledger", 0.0) / CASE_EVENTS)
                    for s in self.scraper.samples if ws <= s["t"] <= we]
         growth = slope(backlog)
 

@@ -54,6 +54,7 @@ class Consumer:
         # messages waiting for their predecessor: prevsequence -> (message, sequence, since)
         self._held: dict[int, tuple[Message, int, float]] = {}
         with db.transaction() as tx:
+            db.lock(tx, "ddl")
             tx.run("CREATE TABLE IF NOT EXISTS consumer_attempts (queue TEXT NOT NULL, sequence BIGINT NOT NULL, "
                    "attempts INTEGER NOT NULL, PRIMARY KEY (queue, sequence))")
 

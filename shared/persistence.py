@@ -96,7 +96,7 @@ class Database:
         create the same table at once (a web and a worker starting together), so creators take turns."""
         import psycopg
 
-        key = zlib.crc32(f"{self.service}.ddl".encode())
+        key = zlib.crc32(f"{self.service}.ddl".encode())  # the same lock as `lock(tx, "ddl")`
         with psycopg.connect(**pg_params(self.settings.database_url or ""), autocommit=True) as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (key,))
             try:

@@ -48,6 +48,7 @@ class RelayState:
         self.db = db
         self.stream = stream
         with db.transaction() as tx:
+            db.lock(tx, "ddl")  # web and worker start together: IF NOT EXISTS alone races
             tx.run("CREATE TABLE IF NOT EXISTS relay_position (stream TEXT PRIMARY KEY, "
                    "position BIGINT NOT NULL, last_sequence BIGINT)")
 

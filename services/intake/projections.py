@@ -21,8 +21,9 @@ class IssueIndex(Projection):
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS issue_index (issue_id TEXT PRIMARY KEY, tracking_code TEXT NOT NULL "
                "UNIQUE, month TEXT NOT NULL, category TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, "
-               "reported_at TEXT NOT NULL, doc TEXT NOT NULL)")
+               "reported_at TEXT NOT NULL, community TEXT NOT NULL, building TEXT, doc TEXT NOT NULL)")
         tx.run("CREATE INDEX IF NOT EXISTS issue_index_month ON issue_index (month, category, reported_at)")
+        tx.run("CREATE INDEX IF NOT EXISTS issue_index_place ON issue_index (community, category, reported_at)")
 
     def drop(self, tx: Transaction) -> None:
         tx.run("DROP TABLE IF EXISTS issue_index")
@@ -35,9 +36,11 @@ class IssueIndex(Projection):
                    "reported_at": rfc3339(event.reported_at), "status": "received",
                    "updated_at": rfc3339(event.reported_at)}
             tx.run("INSERT INTO issue_index (issue_id, tracking_code, month, category, channel, status, "
-                   "reported_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (issue_id) DO NOTHING",
+                   "reported_at, community, building, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                   "ON CONFLICT (issue_id) DO NOTHING",
                    (doc["issue_id"], event.tracking_code, event.reported_at.astimezone(SHANGHAI).strftime("%Y-%m"),
                     event.category, report["channel"], "received", doc["reported_at"],
+                    report["location"]["community"], report["location"].get("building"),
                     json.dumps(doc, ensure_ascii=False)))
         elif isinstance(event, Issue.Merged):
             row = tx.one("SELECT doc FROM issue_index WHERE issue_id = ?", (str(event.originator_id),))
@@ -86,11 +89,15 @@ def find_issues(db: Database, ids: list[str], category: str | None, since: str |
 
 
 def similar_issues(db: Database, issue: Issue) -> list[Candidate]:
-    """Open issues of the same category reported in the window around this one: duplicate candidates."""
+    """Open issues of the same category and place reported in the window before this one, newest first:
+    duplicate candidates (a report without a building may repeat one with, and the other way round)."""
     since = rfc3339(issue.reported_at - WINDOW)
-    rows = db.query("SELECT doc FROM issue_index WHERE category = ? AND reported_at >= ? AND status IN "
-                    f"({', '.join('?' * len(OPEN))}) ORDER BY reported_at LIMIT 500",
-                    (issue.category, since, *OPEN))
+    location = issue.report["location"]
+    building = location.get("building")
+    rows = db.query("SELECT doc FROM issue_index WHERE community = ? AND category = ? AND reported_at >= ? AND "
+                    + ("(building = ? OR building IS NULL) AND " if building else "")
+                    + f"status IN ({', '.join('?' * len(OPEN))}) ORDER BY reported_at DESC LIMIT 200",
+                    (location["community"], issue.category, since, *([building] if building else []), *OPEN))
     docs = [json.loads(r[0]) for r in rows]
     return [Candidate(d["issue_id"], d["title"], d["category"], d["location"],
                       datetime.fromisoformat(d["reported_at"].replace("Z", "+00:00")), d["status"]) for d in docs]
