@@ -113,7 +113,7 @@ class CaseworkApplication(ServiceApplication):
         results = []
         for item, case in cases:
             for attempt in range(RETRIES):
-                reopened = case.record_survey(period, item["satisfied"], item["total"], actor, self.clock(),
+                reopened, rate = case.record_survey(period, item["satisfied"], item["total"], actor, self.clock(),
                                               self.calendar)
                 try:
                     self.save(case)
@@ -122,7 +122,7 @@ class CaseworkApplication(ServiceApplication):
                     if attempt == RETRIES - 1:
                         raise
                     case = self.get_case(item["case_id"])
-            results.append({"case_id": str(case.id), "satisfaction_rate": round(case.satisfaction_rate(), 4),
+            results.append({"case_id": str(case.id), "satisfaction_rate": round(rate, 4),
                             "reopened": reopened, "status": case.status})
         return results
 

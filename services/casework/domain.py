@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.audit import Audited
 
-from services.casework.calendar import WorkingCalendar
+from services.casework.calendar import SHANGHAI, WorkingCalendar
 from services.casework.clocks import RESOLUTION_WARN_BEFORE, deadline, deadlines_for, rectification_deadline
 from services.casework.triage import TIERS, Rule, Triage, party_for
 from shared.errors import Conflict, DomainError, InvalidInput
@@ -73,6 +73,7 @@ class Case(Audited):
         self.escalations: list[str] = []
         self.resolutions: list[str] = []
         self.responses: list[tuple[int, int]] = []  # (satisfied, total) per confirmation or survey
+        self.round_from = 0  # responses before the last reopening judged the work that was redone
         self.verified_at: datetime | None = None
         self.resolved_at: datetime | None = None
         self.closed_at: datetime | None = None
@@ -93,12 +94,21 @@ class Case(Audited):
         party, kind = party_for(triaged.tier, issue["category"])
         case.assign(party, kind, "按分类自动指派 (assigned by category)", SYSTEM, opened_at)
         if triaged.tier == "complex":
-            plan_due = case.deadlines["plan"]["due"]
-            case.escalate("task_force", "复杂类问题成立一事一专班 (task force formed)", SYSTEM, opened_at)
-            case.escalate("assembly", f"专班于 {plan_due.date().isoformat()} 前形成可行性方案,提交居民代表大会审议 "
-                                      "(feasible plan due in 30 days, for the residents' representative assembly)",
-                          SYSTEM, opened_at)
+            case._to_task_force(SYSTEM, opened_at)
         return case
+
+    def _to_task_force(self, actor: Actor, at: datetime) -> None:
+        """一事一专班: a complex case's task force owes a feasible plan for the assembly (居民代表大会) to vote on."""
+        if self.party_kind != "task_force":
+            party, kind = party_for("complex", self.category)
+            self.assign(party, kind, "复杂类问题由专班牵头 (complex: the task force leads)", actor, at)
+        if "task_force" not in self.escalations:
+            self.escalate("task_force", "复杂类问题成立一事一专班 (task force formed)", actor, at)
+        if "assembly" not in self.escalations:
+            plan_due = self.deadlines["plan"]["due"].astimezone(SHANGHAI).date()  # the resident's calendar day
+            self.escalate("assembly", f"专班于 {plan_due.isoformat()} 前形成可行性方案,提交居民代表大会审议 "
+                                      "(feasible plan due in 30 days, for the residents' representative assembly)",
+                          actor, at)
 
     # --- staff commands -----------------------------------------------------------------------
     def retriage(self, tier: str, reason: str, actor: Actor, at: datetime, calendar: WorkingCalendar) -> None:
@@ -107,8 +117,8 @@ class Case(Audited):
             raise Conflict(f"the case is already {tier}", "tier", "案件已是该分级")
         self._retriaged(tier=tier, reason=reason, actor=actor, at=at,
                         deadlines=deadlines_for(tier, self.reported_at, calendar))
-        if tier == "complex" and "assembly" not in self.escalations:
-            self.escalate("assembly", "改为复杂类,方案提交居民代表大会审议 (re-triaged complex)", actor, at)
+        if tier == "complex":
+            self._to_task_force(actor, at)
 
     @event("Retriaged")
     def _retriaged(self, tier: str, reason: str, actor: Actor, at: datetime,
@@ -192,22 +202,25 @@ class Case(Audited):
             self.responses.append((int(satisfaction >= SATISFIED_SCORE), 1))
 
     def record_survey(self, period: str, satisfied: int, total: int, actor: Actor, at: datetime,
-                      calendar: WorkingCalendar) -> bool:
-        """A quarterly survey's result for this item; returns whether the case was reopened."""
+                      calendar: WorkingCalendar) -> tuple[bool, float]:
+        """A quarterly survey's result for this item: (reopened, the satisfaction rate that decided it)."""
         self._surveyed(period=period, satisfied=satisfied, total=total, actor=actor, at=at)
-        if self.status in ("resolved", "closed") and self.satisfaction_rate() < SATISFACTION_FLOOR:
+        rate = self.satisfaction_rate()
+        if self.status in ("resolved", "closed") and rate < SATISFACTION_FLOOR:
             self.reopen(self._low_satisfaction_reason(), at, calendar)
-            return True
-        return False
+            return True, rate
+        return False, rate
 
     @event("Surveyed")
     def _surveyed(self, period: str, satisfied: int, total: int, actor: Actor, at: datetime) -> None:
         self.responses.append((satisfied, total))
 
     def satisfaction_rate(self) -> float:
-        """Satisfied responses over all responses, confirmations and surveys together (1.0 when none)."""
-        total = sum(t for _, t in self.responses)
-        return sum(s for s, _ in self.responses) / total if total else 1.0
+        """Satisfied responses over all responses since the last reopening, confirmations and surveys
+        together (1.0 when none): rectified work is judged afresh, not weighed down by what it put right."""
+        current = self.responses[self.round_from:]
+        total = sum(t for _, t in current)
+        return sum(s for s, _ in current) / total if total else 1.0
 
     def _low_satisfaction_reason(self) -> str:
         return (f"满意度 {self.satisfaction_rate():.0%} 低于 80%,重新整改 "
@@ -218,6 +231,7 @@ class Case(Audited):
 
     @event("Reopened")
     def _reopened(self, reason: str, at: datetime, deadline: dict[str, Any]) -> None:
+        self.round_from = len(self.responses)
         self.status = "reopened"
         self.resolved_at = None
         self.closed_at = None

@@ -81,8 +81,8 @@ def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
         "merged_into": case.merged_into, "co_reporters": len(case.co_reporters),
         "deadlines": deadlines, "due": {f"{name}_by": v["due"] for name, v in deadlines.items()},
         "alert_level": case.alert_level(), "overdue": any(v["overdue"] for v in deadlines.values()),
-        "satisfaction": {"rate": round(case.satisfaction_rate(), 4) if case.responses else None,
-                         "responses": sum(t for _, t in case.responses)},
+        "satisfaction": {"rate": round(case.satisfaction_rate(), 4) if case.responses[case.round_from:] else None,
+                         "responses": sum(t for _, t in case.responses[case.round_from:])},
         "reported_at": rfc3339(case.reported_at), "opened_at": rfc3339(case.opened_at),
         "verified_at": rfc3339(case.verified_at) if case.verified_at else None,
         "resolved_at": rfc3339(case.resolved_at) if case.resolved_at else None,
@@ -93,7 +93,7 @@ def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
 
 class Ledger(Projection):
     name = "ledger"
-    version = 3
+    version = 4
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS ledger (case_id TEXT PRIMARY KEY, issue_id TEXT NOT NULL, "

@@ -26,9 +26,10 @@ CHANNELS = ("visit", "online", "hotline", "survey", "open311")  # 走访 / 线�
 # Category tags (分类标签), from the work plan's examples. Staff extend the table, not the code:
 # a report's text is matched against every keyword; the category with most hits wins.
 CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "安全隐患": ("消防通道", "消防", "堵塞", "漏电", "电线", "燃气", "煤气", "坠落", "塌", "火灾", "隐患"),
+    "安全隐患": ("消防通道", "消防", "漏电", "电线", "燃气", "煤气", "坠落", "塌", "火灾", "隐患"),
     "设施维护": ("路灯", "照明", "楼道灯", "灯坏", "电梯", "健身器材", "维修", "损坏", "漏水", "水管", "门禁",
-                 "井盖", "破损", "坏了"),
+                 "井盖", "破损", "坏了",
+                 "下水道", "堵塞"),
     "环境卫生": ("垃圾", "卫生", "清扫", "清运", "异味", "臭", "污水", "堆放", "杂物", "蚊虫", "老鼠", "绿化"),
     "停车交通": ("停车", "车位", "占道", "电动车", "充电", "乱停"),
     "邻里纠纷": ("纠纷", "噪音", "吵", "矛盾", "邻居", "争执"),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -13,7 +13,7 @@ from eventsourcing.persistence import IntegrityError
 from services.meetings import commands
 from services.meetings.domain import (
     FollowedCase, Meeting, ResultsRelease, TopicProposal, followed_case_id, kinds_for_escalation, local_month,
-    meeting_id_for, proposal_id_for, release_id_for,
+    meeting_id_for, month_bounds, proposal_id_for, release_id_for,
 )
 from services.meetings.rules import RESULTS_DAY, SHANGHAI, RuleBroken
 from shared.application import ServiceApplication
@@ -26,7 +26,7 @@ A = TypeVar("A", bound=Aggregate)
 # casework's events meetings records as its own facts (tolerant reader: unknown fields are kept, unused)
 CASE_FACTS = {"CaseOpened": ("opened", "opened_at"), "CaseEscalated": ("escalated", None),
               "CaseResolved": ("resolved", "resolved_at"), "CaseReopened": ("reopened", None),
-              "CaseClosed": ("closed", "closed_at")}
+              "CaseClosed": ("closed", "closed_at"), "CaseMerged": ("merged", None)}
 
 
 def utcnow() -> datetime:
@@ -187,6 +187,16 @@ class MeetingsApplication(ServiceApplication):
     def get_release(self, month: str) -> ResultsRelease | None:
         found = self._find(release_id_for(month))
         return found if isinstance(found, ResultsRelease) else None
+
+    def carried_from(self, month: str) -> datetime | None:
+        """When last month's results were released, if before this month began: what was settled after
+        it (the 25th to the month's end) is released with this month's results, not left out of both."""
+        start, _ = month_bounds(month)
+        earlier = self.get_release(local_month(start - timedelta(days=1)))
+        if earlier is None:
+            return None
+        as_of = datetime.fromisoformat(earlier.report["as_of"].replace("Z", "+00:00"))
+        return as_of if as_of < start else None
 
     def release_results(self, month: str, report: dict[str, Any], by: str) -> ResultsRelease:
         """Release a month's results once, from its 25th (Asia/Shanghai); a second release is refused."""

@@ -120,7 +120,7 @@ class CaseDigest(Projection):
                     doc[key] = event.data[key]
             settled = None  # since when the case stands settled: its first resolution after the last reopening
             for f in doc["facts"]:
-                if f["fact"] in ("resolved", "closed"):
+                if f["fact"] in ("resolved", "closed", "merged"):  # a merged duplicate follows its original
                     settled = settled or f["at"]
                 elif f["fact"] == "reopened":
                     settled = None
@@ -192,9 +192,9 @@ def cases_in_month(db: Database, start: str, end: str) -> list[dict[str, Any]]:
     return [json.loads(r[0]) for r in rows]
 
 
-def results_report(db: Database, month: str, now: datetime) -> dict[str, Any]:
-    """The month's results as the case digest stands (a preview until released)."""
+def results_report(db: Database, month: str, now: datetime, since: datetime | None = None) -> dict[str, Any]:
+    """The month's results as the case digest stands (a preview until released); `since`: see results.build."""
     start, end = month_bounds(month)
-    cases = cases_in_month(db, rfc3339(start), rfc3339(end))
+    cases = cases_in_month(db, rfc3339(since or start), rfc3339(end))
     named = {s["meeting_id"] for c in cases for s in c["next_steps"] if s.get("meeting_id")}
-    return results.build(month, cases, meeting_times(db, named), now)
+    return results.build(month, cases, meeting_times(db, named), now, since)

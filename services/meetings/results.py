@@ -12,7 +12,7 @@ from services.meetings.domain import month_bounds
 from services.meetings.rules import KINDS, SHANGHAI
 from shared.contracts.envelope import rfc3339
 
-STATES = {"opened": "open", "resolved": "resolved", "closed": "closed", "reopened": "reopened"}
+STATES = {"opened": "open", "resolved": "resolved", "closed": "closed", "reopened": "reopened", "merged": "merged"}
 STATUS_NAMES = {"open": ("在办", "in progress"), "reopened": ("重新整改", "reopened for rectification"),
                 "resolved": ("已解决", "resolved"), "closed": ("已办结", "closed")}
 TO_NAMES = {"secretary": ("社区书记", "the community secretary"), "task_force": ("专班", "a task force"),
@@ -24,9 +24,14 @@ def _parse(value: str) -> datetime:
 
 
 def build(month: str, cases: list[dict[str, Any]], meetings: dict[str, dict[str, Any]],
-          now: datetime) -> dict[str, Any]:
-    """The report for `month` from case digests (see projections.CaseDigest) and the meetings they name."""
+          now: datetime, since: datetime | None = None) -> dict[str, Any]:
+    """The report for `month` from case digests (see projections.CaseDigest) and the meetings they name.
+
+    `since`: when last month's release was made (its `as_of`, on or after its 25th); cases settled after it
+    were in no release yet, so this month's resolved list starts there instead of on the 1st.
+    """
     start, end = month_bounds(month)
+    start = min(start, since) if since else start
     as_of = min(end, now)
     resolved, unresolved = [], []
     for case in cases:
@@ -44,6 +49,8 @@ def build(month: str, cases: list[dict[str, Any]], meetings: dict[str, dict[str,
                 resolution = None
         head = {"case_id": case["case_id"], "title": case.get("title") or case.get("category") or case["case_id"][:8],
                 "category": case.get("category"), "tier": case.get("tier")}
+        if state == "merged":  # reported again by a neighbour: the original case is listed, not this one
+            continue
         if state in ("resolved", "closed"):
             if settled_this_month is not None:
                 resolved.append(head | {"resolved_at": settled_this_month["at"],

@@ -250,7 +250,7 @@ class MeetingsService(Operable):
         if release is not None:
             report = release.report | {"released": True, "released_at": rfc3339(release.released_at)}
         else:
-            report = results_report(self.runtime.db, month, self.runtime.app.clock()) | {"released": False}
+            report = results_report(self.runtime.db, month, self.runtime.app.clock(), self.runtime.app.carried_from(month)) | {"released": False}
         return document_response(request, report, lambda lang: results.document(report, lang), f"results-{month}")
 
     @http("POST", "/reports/results")
@@ -260,7 +260,7 @@ class MeetingsService(Operable):
         """Release a month's results (from its 25th): {month}. A second release of a month is a 409."""
         body = read_json(request)
         month = commands.month(body.get("month") if isinstance(body, dict) else None)
-        report = results_report(self.runtime.db, month, self.runtime.app.clock())
+        report = results_report(self.runtime.db, month, self.runtime.app.clock(), self.runtime.app.carried_from(month))
         release = self.runtime.app.release_results(month, report, by="staff")
         return json_response(release.report | {"released": True, "released_at": rfc3339(release.released_at)},
                              status=201)
@@ -270,7 +270,7 @@ class MeetingsService(Operable):
         """On the 25th (Asia/Shanghai) release the month's results; every instance tries, one succeeds."""
         try:
             release = self.runtime.app.release_due_results(
-                lambda month: results_report(self.runtime.db, month, self.runtime.app.clock()))
+                lambda month: results_report(self.runtime.db, month, self.runtime.app.clock(), self.runtime.app.carried_from(month)))
             if release is not None:
                 log.info("results of %s released", release.month)
         except Exception:

@@ -97,6 +97,9 @@ class NotificationsApplication(ServiceApplication):
         if link is not None and event.name == "CaseAssigned":
             link.assign(data["party"], data["party_kind"])
             processing.collect_events(link)
+        if link is not None and event.name == "CaseRetriaged" and data["tier"] != link.tier:
+            link.retriage(data["tier"])
+            processing.collect_events(link)
         if link is None:  # a case notifications never saw open: say what the event itself says
             return About(case_id=data["case_id"], title=data.get("title"), category=data.get("category"))
         return self._about(self._find(matter_id(link.issue_id)), link)

@@ -128,6 +128,16 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
             due = data.get("due") or {}
             tell(("board", "wechat"), "urgent_opened", case, verify_by=due.get("verify_by"),
                  plan_by=due.get("plan_by"))
+        case ("casework", "CaseRetriaged") if data["tier"] == "urgent":
+            # raised to urgent by staff: announced as an urgent case is when it opens
+            due = data.get("due") or {}
+            tell(("board", "wechat"), "urgent_opened", case, verify_by=due.get("verify_by"),
+                 plan_by=due.get("plan_by"))
+        case ("casework", "SiteVerified") if about.tier == "urgent":
+            # 同步公示进展: every step of an urgent case reaches the board and the WeChat group
+            tell(("board", "wechat"), "urgent_verified", case, verified_at=data.get("verified_at"))
+        case ("casework", "PlanProposed") if about.tier == "urgent":
+            tell(("board", "wechat"), "urgent_plan", case, plan=data.get("plan") or "")
         case ("casework", "CaseAssigned"):
             tell(("party",), "case_assigned", case, party=data["party"])
         case ("casework", "DeadlineWarned") if data["level"] == "red":
@@ -222,6 +232,10 @@ class CaseLink(Aggregate):
     def assign(self, party: str, party_kind: str) -> None:
         self.party = party
         self.party_kind = party_kind
+
+    @event("Retriaged")
+    def retriage(self, tier: str) -> None:
+        self.tier = tier
 
 
 class Notice(Aggregate):

@@ -33,6 +33,15 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Urgent issue: {title}", "\"{title}\" ({category}) at {place} is urgent: verified on site by "
                                         "{verify_by}, a plan by {plan_by}. Progress will be posted here."),
     },
+    "urgent_verified": {
+        "zh": ("整改进展公示:{title}", "{place}反映的紧急问题“{title}”已于{verified_at}完成现场核实,正在制定解决方案。"),
+        "en": ("Progress: {title}", "The urgent issue \"{title}\" at {place} was verified on site at {verified_at}; "
+                                    "a plan is being prepared."),
+    },
+    "urgent_plan": {
+        "zh": ("整改进展公示:{title}", "{place}反映的紧急问题“{title}”解决方案已提出并启动整改:{plan}"),
+        "en": ("Progress: {title}", "A plan for the urgent issue \"{title}\" at {place} is under way: {plan}"),
+    },
     "case_assigned": {
         "zh": ("交办通知:{title}", "{party}:{place}反映的“{title}”({category})已交由贵方办理,请按时限办结并反馈。"),
         "en": ("Assigned to you: {title}", "{party}: \"{title}\" ({category}) at {place} is assigned to you. "
@@ -96,7 +105,7 @@ def _params(kind: str, params: dict[str, Any], lang: str) -> "_Values":
     place = "".join(x for x in (p.get("community"), f"{p['building']}号楼" if p.get("building") else "") if x)
     p["place"] = place or ("本社区" if zh else "the community")
     p["title"] = p.get("title") or ("一项诉求" if zh else "an issue")
-    for key in ("verify_by", "plan_by", "due", "meeting_at"):
+    for key in ("verify_by", "plan_by", "due", "meeting_at", "verified_at"):
         if key in p:
             p[key] = local_time(p[key])
     if "to" in p:

@@ -259,3 +259,29 @@ def test_a_merged_duplicate_stops_its_clock_and_its_reporter_may_confirm_the_cas
     case, _ = app.command(str(first.id), "confirmation", {"tracking_code": "YS-20261123-DUPLICAT",
                                                           "confirmed": True, "satisfaction": 5})
     assert case.status == "closed"
+
+
+def test_rectified_work_is_judged_afresh_after_a_low_satisfaction_reopening(app):
+    case = open_case(app, "小区路灯故障")
+    cid = str(case.id)
+    app.command(cid, "resolution", {"actor": PROPERTY, "summary": "已更换路灯"})
+    case, _ = app.command(cid, "confirmation", {"tracking_code": CODE, "confirmed": True, "satisfaction": 2})
+    assert case.status == "reopened"
+    app.command(cid, "resolution", {"actor": PROPERTY, "summary": "重新更换灯具并加装防护罩"})
+    case, _ = app.command(cid, "confirmation", {"tracking_code": CODE, "confirmed": True, "satisfaction": 5})
+    assert case.status == "closed"  # not 50 %: the first rating judged the work that was redone
+
+
+def test_a_case_retriaged_complex_goes_to_a_task_force_and_the_assembly(app):
+    case = open_case(app, "小区路灯故障")
+    case, _ = app.command(str(case.id), "triage", {"actor": STAFF, "tier": "complex", "reason": "涉及住建、城管多部门"})
+    assert case.party_kind == "task_force" and case.escalations == ["task_force", "assembly"]
+    assert "plan" in case.deadlines
+
+
+def test_the_assembly_is_told_the_plan_date_of_the_shanghai_calendar(app):
+    # 03:00 on 1 March in Shanghai is still 28 February in UTC: the plan is due on 31 March, Shanghai time
+    case = open_case(app, "小区停车难,车位不足", category="停车交通", reported_at="2026-02-28T19:00:00Z")
+    assert case.tier == "complex"
+    reasons = [e.reason for e in app.history(str(case.id)) if type(e).__name__ == "Escalated"]
+    assert "2026-03-31 前形成可行性方案" in reasons[-1]

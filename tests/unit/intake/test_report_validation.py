@@ -62,3 +62,8 @@ def test_same_report_has_the_same_fingerprint_and_a_changed_one_does_not():
     a, b = parse_report(GOOD, NOW), parse_report(dict(GOOD), NOW)
     assert a.fingerprint() == b.fingerprint()
     assert parse_report({**GOOD, "title": "别的事"}, NOW).fingerprint() != a.fingerprint()
+
+
+def test_a_blocked_drain_is_a_repair_and_a_blocked_fire_exit_a_hazard():
+    assert tag("5号楼下水道堵塞")[0] == "设施维护"
+    assert tag("消防通道堵塞,电动车乱停")[0] == "安全隐患"

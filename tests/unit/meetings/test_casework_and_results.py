@@ -227,3 +227,29 @@ def test_the_release_is_published_as_results_released(app, clock):
                               "unresolved": 0}
     to_cloudevent("meetings", published.name, sequence=1, prevsequence=None, subject=published.subject,
                   time=published.time, data=published.data)  # valid against the catalogue
+
+
+def test_a_case_settled_after_the_25th_is_in_the_next_months_release(app, clock, db):
+    casework = november(app, clock)
+    project(app, db)
+    clock.now = datetime(2026, 11, 25, 0, 5, tzinfo=SH)
+    app.release_due_results(lambda month: results_report(db, month, clock(), app.carried_from(month)))
+    casework.send("CaseResolved", datetime(2026, 11, 27, 9, tzinfo=SH), case_id=CASE["C"],
+                  resolved_at=rfc3339(datetime(2026, 11, 27, 9, tzinfo=SH)))
+    project(app, db)
+
+    clock.now = datetime(2026, 12, 25, 0, 5, tzinfo=SH)
+    december = app.release_due_results(lambda month: results_report(db, month, clock(), app.carried_from(month)))
+    assert CASE["C"] in [c["case_id"] for c in december.report["resolved"]]
+    assert CASE["A"] not in [c["case_id"] for c in december.report["resolved"]]  # released in November
+
+
+def test_a_merged_duplicate_is_in_no_release(app, clock, db):
+    casework = november(app, clock)
+    casework.send("CaseMerged", datetime(2026, 11, 20, 9, tzinfo=SH), case_id=CASE["C"], into_case_id=CASE["A"],
+                  issue_id=CASE["C"].replace("0f8e", "1a2b"), into_issue_id=CASE["A"].replace("0f8e", "1a2b"))
+    project(app, db)
+    clock.now = datetime(2026, 11, 25, 9, tzinfo=SH)
+    report = results_report(db, "2026-11", clock())
+    assert CASE["C"] not in [c["case_id"] for c in report["resolved"] + report["unresolved"]]
+    assert report["counts"] == {"resolved": 1, "unresolved": 2}

@@ -132,3 +132,17 @@ def test_subscription_patterns_match_full_and_short_event_types():
     book.subscribe("b", "http://b", ["*"], "whsec_x", NOW)
     book.cancel("b", NOW)
     assert [s["subscription_id"] for s in book.matching("cn.yishi.meetings.AgendaPublished.v1")] == ["a"]
+
+
+def test_every_step_of_an_urgent_case_is_published_and_a_case_raised_to_urgent_too():
+    verified = decide("casework", "SiteVerified", {"case_id": CASE, "verified_at": "2026-11-23T05:00:00Z"}, URGENT)
+    planned = decide("casework", "PlanProposed", {"case_id": CASE, "plan": "更换灯具,联系电话13812345678"}, URGENT)
+    assert audiences(verified) == [("board", "urgent_verified"), ("wechat", "urgent_verified")]
+    assert audiences(planned) == [("board", "urgent_plan"), ("wechat", "urgent_plan")]
+    notice = render("urgent_plan", planned[0].params)["zh"]["body"]
+    assert "更换灯具" in notice and "13812345678" not in notice
+    assert "2026-11-23 13:00" in render("urgent_verified", verified[0].params)["zh"]["body"]
+    routine = About(case_id=CASE, title="路灯故障", tier="routine")
+    assert decide("casework", "SiteVerified", {"case_id": CASE, "verified_at": "x"}, routine) == []
+    raised = decide("casework", "CaseRetriaged", {"case_id": CASE, "tier": "urgent", "due": {}}, routine)
+    assert audiences(raised) == [("board", "urgent_opened"), ("wechat", "urgent_opened")]

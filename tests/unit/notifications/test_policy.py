@@ -109,3 +109,15 @@ def test_a_malformed_subscription_is_refused_naming_the_field(app, payload, fiel
     with pytest.raises(InvalidInput) as refused:
         app.subscribe(payload)
     assert refused.value.field == field
+
+
+def test_a_case_raised_to_urgent_is_announced_and_its_progress_published(app):
+    app.process(REPORTED)
+    app.process(upstream("casework", "CaseOpened", 1, {**OPENED.data, "tier": "routine"}, CASE))
+    app.process(upstream("casework", "CaseRetriaged", 2, {
+        "case_id": CASE, "issue_id": ISSUE, "tier": "urgent", "reason": "楼道漆黑,老人摔倒风险",
+        "due": {"verify_by": "2026-11-24T02:00:00Z", "plan_by": "2026-11-25T02:00:00Z"}}, CASE))
+    app.process(upstream("casework", "SiteVerified", 3, {
+        "case_id": CASE, "issue_id": ISSUE, "verified_at": "2026-11-23T06:00:00Z"}, CASE))
+    kinds = [e.kind for e in recorded(app) if isinstance(e, Notice.Published)]
+    assert kinds == ["urgent_opened", "urgent_verified"]
