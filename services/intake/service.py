@@ -109,7 +109,8 @@ class IntakeService(Operable):
             view |= {"merged_into": issue.merged_into, "case": original.case,
                      "status": original.case["status"] if original.case else "received",
                      "timeline": view["timeline"] + [{"status": "merged", "at": rfc3339(issue.merged_at), "step": "IssueMerged",
-                                                      "step_zh": "与相同诉求合并办理", "into_issue_id": issue.merged_into}]}
+                                                      "step_zh": "与相同诉求合并办理", "into_issue_id": issue.merged_into}]
+                     + [{**p, "at": rfc3339(p["at"])} for p in original.progress if p["at"] >= issue.merged_at]}
         return json_response(view)
 
     @http("GET", "/issues")

@@ -158,7 +158,7 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
         case ("meetings", "AgendaPublished"):
             # topics published at least 3 days before the meeting (会前3日公示议题)
             tell(("board", "wechat"), "agenda_published", data["meeting_id"], meeting_at=data["meeting_at"],
-                 topics=[t["background"] for t in data["topics"]])
+                 topics=[t.get("title") or t["background"] for t in data["topics"]])
         case ("meetings", "MeetingMinuted"):
             tell(("board", "wechat"), "meeting_minuted", data["meeting_id"],
                  resolutions=[{"text": r["text"], "due": r["due"]} for r in data["resolutions"]])

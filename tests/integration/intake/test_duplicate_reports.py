@@ -42,7 +42,8 @@ def test_a_repeated_report_follows_the_first_case_and_its_reporter_can_confirm_i
     confirmed = requests.post(f"{casework}/cases/{kept['case_id']}/confirmation", timeout=5, json={
         "tracking_code": second.json()["tracking_code"], "confirmed": True, "satisfaction": 4})
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "closed"
-    wait_until(lambda: requests.get(f"{intake}/issues/{second.json()['tracking_code']}", timeout=5)
-               .json()["status"] == "closed", message="the merged report shows its case closed")
+    closed = wait_until(lambda: (v := requests.get(f"{intake}/issues/{second.json()['tracking_code']}", timeout=5)
+                                 .json())["status"] == "closed" and v, message="the merged report shows its case closed")
+    assert [t["status"] for t in closed["timeline"]][-1] == "closed"  # the case's steps since the merge
     assert requests.get(f"{intake}/issues", params={"status": "merged"}, timeout=5).json()["issues"][0][
         "issue_id"] == second.json()["issue_id"]
