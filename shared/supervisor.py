@@ -1,13 +1,18 @@
 """`make run`: every built service's web and worker process, in the foreground; Ctrl-C stops all.
 
-A process that dies is restarted (with back-off), as a container orchestrator would.
+A process that dies is restarted (with back-off), as a container orchestrator would. It refuses to
+start beside another system: the web servers set SO_REUSEPORT, so a second system on the same ports
+would silently share their traffic, and two supervisors on one var dir would share its SQLite files.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,11 +26,54 @@ from shared.spec import built_services
 ROLES = ("web", "worker")
 
 
+class StartRefused(Exception):
+    """Another system holds what this one needs: said in one line, exit status 1."""
+
+
+def hold_var_dir(var_dir: Path) -> int:
+    """Lock `<var dir>/supervisor.lock` for this supervisor's life (the lock dies with the process)."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(var_dir / "supervisor.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise StartRefused(f"another yishi supervisor (pid {holder}) is running with var dir {var_dir}") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def check_ports(ports: dict[str, int]) -> None:
+    """Every service on its own port, and no port already held by another system (bound without SO_REUSEPORT)."""
+    seen: dict[int, str] = {}
+    for service, port in ports.items():
+        if port in seen:
+            raise StartRefused(f"{seen[port]} and {service} would both listen on port {port}: under make run set "
+                               f"YISHI_<SERVICE>_PORT per service (YISHI_HTTP_PORT is one web process's port)")
+        seen[port] = service
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed socket in TIME_WAIT is no holder
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                raise StartRefused(f"port {port} ({service}) is held by another process (another yishi system?); "
+                                   f"stop it or set YISHI_{service.upper()}_PORT") from None
+
+
 def main() -> int:
     settings = Settings.from_env()
     services = built_services()
+    try:
+        lock = hold_var_dir(settings.var_dir)  # noqa: F841 (held until exit)
+        check_ports({s: http_port(s) for s in services})
+    except StartRefused as exc:
+        print(f"yishi: not starting: {exc}", file=sys.stderr, flush=True)
+        return 1
     os.environ.setdefault("YISHI_INTERNAL_TOKEN", secrets.token_urlsafe(24))  # intake's contact lookup for notifications
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
     store = "PostgreSQL" if settings.uses_postgres else f"SQLite under {settings.var_dir}"
     print(f"yishi: starting {', '.join(services)} (events in {store}, broker {settings.amqp_uri})", flush=True)
     for service in services:
