@@ -97,7 +97,7 @@ class CaseDigest(Projection):
     only cases open at some time in that month."""
 
     name = "case_digest"
-    version = 1
+    version = 2  # 2: `due` always {…_by}; a reopening's new deadline was stored as a bare string
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS case_digest (case_id TEXT PRIMARY KEY, first_at TEXT NOT NULL, "
@@ -115,9 +115,13 @@ class CaseDigest(Projection):
             doc["facts"].append({"fact": event.fact, "at": at, "data": event.data})
             doc["facts"].sort(key=lambda f: f["at"])
             doc["first_at"] = doc["facts"][0]["at"]
-            for key in ("issue_id", "tier", "category", "title", "due"):
+            for key in ("issue_id", "tier", "category", "title", "reported_at"):
                 if event.data.get(key):
                     doc[key] = event.data[key]
+            if isinstance(event.data.get("due"), dict):  # casework's deadlines {verify_by?, plan_by?, resolve_by?}
+                doc["due"] = event.data["due"]
+            elif isinstance(event.data.get("due"), str):  # a reopening carries its new resolve-by time only
+                doc["due"] = {"resolve_by": event.data["due"]}
             settled = None  # since when the case stands settled: its first resolution after the last reopening
             for f in doc["facts"]:
                 if f["fact"] in ("resolved", "closed", "merged"):  # a merged duplicate follows its original

@@ -5,6 +5,7 @@ the month, or now if that is earlier. Pure: rows in, a report out; and the repor
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,6 +13,7 @@ from services.meetings.domain import month_bounds
 from services.meetings.rules import KINDS, SHANGHAI
 from shared.contracts.envelope import rfc3339
 
+log = logging.getLogger(__name__)
 STATES = {"opened": "open", "resolved": "resolved", "closed": "closed", "reopened": "reopened", "merged": "merged"}
 STATUS_NAMES = {"open": ("在办", "in progress"), "reopened": ("重新整改", "reopened for rectification"),
                 "resolved": ("已解决", "resolved"), "closed": ("已办结", "closed")}
@@ -33,33 +35,49 @@ def build(month: str, cases: list[dict[str, Any]], meetings: dict[str, dict[str,
     start, end = month_bounds(month)
     start = min(start, since) if since else start
     as_of = min(end, now)
-    resolved, unresolved = [], []
+    lists: dict[str, list[dict[str, Any]]] = {"resolved": [], "unresolved": []}
     for case in cases:
-        facts = [f for f in case["facts"] if _parse(f["at"]) < as_of]
-        if not facts:
-            continue
-        state, settled_this_month, resolution = "open", None, None
-        for f in facts:
-            state = STATES.get(f["fact"], state)
-            if f["fact"] == "resolved" or (f["fact"] == "closed" and resolution is None):
-                resolution = f
-                if _parse(f["at"]) >= start:
-                    settled_this_month = f
-            elif f["fact"] == "reopened":
-                resolution = None
-        head = {"case_id": case["case_id"], "title": case.get("title") or case.get("category") or case["case_id"][:8],
-                "category": case.get("category"), "tier": case.get("tier")}
-        if state == "merged":  # reported again by a neighbour: the original case is listed, not this one
-            continue
-        if state in ("resolved", "closed"):
-            if settled_this_month is not None:
-                resolved.append(head | {"resolved_at": settled_this_month["at"],
-                                        "summary": settled_this_month["data"].get("summary")})
-            continue
-        unresolved.append(head | {"status": state, "since": facts[0]["at"], **_why(case, facts, as_of, meetings)})
+        try:
+            placed = _place(case, start, as_of, meetings)
+        except (KeyError, TypeError, ValueError, AttributeError):  # one odd record never stops the release
+            log.warning("case %s has an unreadable digest; listed as unresolved", case.get("case_id"))
+            placed = "unresolved", _head(case) | {"status": "open", "since": None, "reasons": [{"code": "unreadable"}],
+                                                  "next_steps": [{"kind": "follow_up"}]}
+        if placed is not None:
+            lists[placed[0]].append(placed[1])
     return {"month": month, "as_of": rfc3339(as_of.astimezone(timezone.utc)),
-            "counts": {"resolved": len(resolved), "unresolved": len(unresolved)},
-            "resolved": resolved, "unresolved": unresolved}
+            "counts": {k: len(v) for k, v in lists.items()}, **lists}
+
+
+def _head(case: dict[str, Any]) -> dict[str, Any]:
+    return {"case_id": case["case_id"], "title": case.get("title") or case.get("category") or case["case_id"][:8],
+            "category": case.get("category"), "tier": case.get("tier")}
+
+
+def _place(case: dict[str, Any], start: datetime, as_of: datetime,
+           meetings: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+    """("resolved" | "unresolved", the case's row), or None when it is in neither list."""
+    facts = [f for f in case["facts"] if _parse(f["at"]) < as_of]
+    if not facts:
+        return None
+    state, settled_this_month, resolution = "open", None, None
+    for f in facts:
+        state = STATES.get(f["fact"], state)
+        if f["fact"] == "resolved" or (f["fact"] == "closed" and resolution is None):
+            resolution = f
+            if _parse(f["at"]) >= start:
+                settled_this_month = f
+        elif f["fact"] == "reopened":
+            resolution = None
+    if state == "merged":  # reported again by a neighbour: the original case is listed, not this one
+        return None
+    if state in ("resolved", "closed"):
+        if settled_this_month is None:
+            return None
+        return "resolved", _head(case) | {"resolved_at": settled_this_month["at"],
+                                          "summary": settled_this_month["data"].get("summary")}
+    since = case.get("reported_at") or facts[0]["at"]
+    return "unresolved", _head(case) | {"status": state, "since": since, **_why(case, facts, as_of, meetings)}
 
 
 def _why(case: dict[str, Any], facts: list[dict[str, Any]], as_of: datetime,
@@ -109,6 +127,8 @@ def reason_text(r: dict[str, Any], lang: str) -> str:
     if r["code"] == "escalated":
         to = TO_NAMES.get(r.get("to") or "", (r.get("to"), r.get("to")))
         return f"已提交{to[0]}:{r.get('text') or ''}" if zh else f"escalated to {to[1]}: {r.get('text') or ''}"
+    if r["code"] == "unreadable":
+        return "案件记录不完整,正在核查" if zh else "the case's record is incomplete and being checked"
     if r["code"] == "overdue":
         return f"已超过办理时限({_day(r['due'], lang)})" if zh else f"past its deadline ({_day(r['due'], lang)})"
     return f"正在办理{(':' + r['text']) if r.get('text') else ''}" if zh else \

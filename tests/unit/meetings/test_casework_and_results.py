@@ -253,3 +253,33 @@ def test_a_merged_duplicate_is_in_no_release(app, clock, db):
     report = results_report(db, "2026-11", clock())
     assert CASE["C"] not in [c["case_id"] for c in report["resolved"] + report["unresolved"]]
     assert report["counts"] == {"resolved": 1, "unresolved": 2}
+
+
+def test_a_reopened_case_is_listed_unresolved_and_the_release_goes_out(app, clock, db):
+    casework = Casework(app)
+    opened = datetime(2026, 11, 3, 9, tzinfo=SH)
+    casework.opened("A", opened, due=datetime(2026, 11, 12, 18, tzinfo=SH))
+    casework.send("CaseResolved", datetime(2026, 11, 5, 9, tzinfo=SH), case_id=CASE["A"],
+                  resolved_at=rfc3339(datetime(2026, 11, 5, 9, tzinfo=SH)), summary="已更换灯泡")
+    casework.send("CaseReopened", datetime(2026, 11, 6, 9, tzinfo=SH), case_id=CASE["A"],
+                  reason="居民确认问题未解决", due=rfc3339(datetime(2026, 11, 30, 18, tzinfo=SH)))
+    project(app, db)
+    clock.now = datetime(2026, 11, 25, 9, tzinfo=SH)
+
+    report = results_report(db, "2026-11", clock())
+    [case] = report["unresolved"]
+    assert (case["case_id"], case["status"]) == (CASE["A"], "reopened")
+    assert case["reasons"][0] == {"code": "reopened", "text": "居民确认问题未解决", "at": "2026-11-06T01:00:00Z"}
+    assert case["next_steps"] == [{"kind": "deadline", "due": "2026-11-30T10:00:00Z"}]  # the new deadline
+    assert app.release_results("2026-11", report, by="staff").report["counts"] == {"resolved": 0, "unresolved": 1}
+
+
+def test_one_unreadable_case_record_does_not_fail_the_release():
+    odd = {"case_id": CASE["A"], "due": "not a deadline", "next_steps": [{"kind": "resolution"}],
+           "facts": [{"fact": "opened", "at": "2026-11-03T01:00:00Z", "data": {}}]}
+    fine = {"case_id": CASE["B"], "next_steps": [], "facts": [{"fact": "opened", "at": "2026-11-03T01:00:00Z",
+                                                              "data": {"triage_reason": "常规类"}}]}
+    report = results.build("2026-11", [odd, fine], {}, datetime(2026, 11, 25, 9, tzinfo=SH))
+    assert [c["case_id"] for c in report["unresolved"]] == [CASE["A"], CASE["B"]]
+    assert report["unresolved"][0]["reasons"] == [{"code": "unreadable"}]
+    assert "记录不完整" in markdown(results.document(report, "zh"))
