@@ -10,11 +10,13 @@ aggregate, before it is saved), never reconstructed at read time from whatever t
 `trail()` gives one aggregate's history with a `verified` flag (`GET /cases/{id}/history`), and
 `verify_all()` scans a service's whole log, naming the first broken link of each aggregate.
 
-Events recorded before an aggregate adopted the chain carry no hash: they are chained on the fly
-(`sealed: false` in the trail), so the first sealed event after them seals them too.
+The chain is mandatory from an aggregate's first event: an audited event without its hash fields is
+a break (stripping them from an edited event and every later one must not pass). Aggregates that are
+not `Audited` carry no chain and are not checked.
 
-A chain proves the log was not edited *after* the fact unless the editor recomputes every later hash
-as well; anchoring head hashes outside the database (`verify_all(...)["heads"]`) closes that gap.
+A chain alone shows neither an editor who recomputes every later hash nor a log whose tail was cut:
+the checkpoints of every chain's head, recorded in the log and published (`shared/checkpoints.py`),
+close both gaps for whoever holds a copy.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, ProgrammingError
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 PREV, HASH = "audit_prev", "audit_hash"
 GENESIS = ""
@@ -82,7 +84,7 @@ class Audited(Aggregate):
     class Event(Aggregate.Event):
         def mutate(self, aggregate: Any) -> Any:
             head = getattr(aggregate, "_audit_head", None) if aggregate is not None else None
-            if HASH not in self.__dict__:  # being recorded now (or recorded before the chain existed)
+            if HASH not in self.__dict__:  # being recorded now (a stored one without it fails verification)
                 object.__setattr__(self, PREV, head)
                 object.__setattr__(self, HASH, _event_hash(self, head))
             aggregate = super().mutate(aggregate)
@@ -123,6 +125,15 @@ def _stored_state(mapper: Any, stored: Any) -> dict[str, Any]:
     return mapper.transcoder.decode(state)
 
 
+def _audited(topic: str) -> bool | None:
+    """Whether a stored topic is an audited event; None when it names no class (a tampered topic)."""
+    try:
+        cls = resolve_topic(topic)
+    except Exception:
+        return None
+    return isinstance(cls, type) and issubclass(cls, Audited.Event)
+
+
 class ChainChecker:
     """Follows one aggregate's stored events in order and finds the first broken link."""
 
@@ -144,15 +155,22 @@ class ChainChecker:
         sealed = HASH in state
         expected = chain_hash(self.head, self.aggregate_id, version, stored.topic, state)
         link = _Link(version, stored.topic, state, state.get(HASH, expected), state.get(PREV, self.head), sealed)
+        audited = _audited(stored.topic)
         if self.broken_at is None:
             if version != self.version + 1:
                 self._break(self.version + 1, f"version {self.version + 1} missing or out of order (found {version})")
+            elif audited is None:
+                self._break(version, f"stored topic {stored.topic} names no event class")
+            elif audited and not sealed:
+                self._break(version, "audited event carries no hash: the chain is mandatory from the first event")
+            elif not audited and self.head is not None:
+                self._break(version, "unaudited event inside an audited chain")
             elif sealed and state.get(PREV) != self.head:
                 self._break(version, "previous hash does not match: an earlier event was changed, removed or moved")
             elif sealed and state[HASH] != expected:
                 self._break(version, "event changed after it was recorded")
         self.version = version
-        self.head = link.hash
+        self.head = link.hash if audited else None
         return link
 
     def _break(self, version: int, reason: str) -> None:
@@ -166,17 +184,22 @@ def _rfc3339(value: Any) -> str | None:
     return None
 
 
-def trail(app: Any, aggregate_id: Any,
-          view: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
-    """One aggregate's full history with its hash chain checked.
+def trail(app: Any, aggregate_id: Any, view: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+          of: type | None = None) -> dict[str, Any] | None:
+    """One aggregate's full history with its hash chain checked, read from the stored events only.
 
     {aggregate_id, verified, broken_at (first broken version or null), reason, entries: [{version, type,
     at (RFC 3339 UTC), hash, prev_hash, sealed, data}]}. `view(type, data)` may mask or trim each entry's
     data (personal data) before it is shown; the chain is checked on the stored data, not the view.
+    With `of` (an aggregate class), None unless some stored event is one of that class's: a history
+    whose events were deleted or edited so that the aggregate cannot be rebuilt still answers.
     """
+    stored_events = list(app.recorder.select_events(aggregate_id))
+    if of is not None and not any(_is_event_of(s.topic, of) for s in stored_events):
+        return None
     checker = ChainChecker(aggregate_id)
     entries = []
-    for stored in app.recorder.select_events(aggregate_id):
+    for stored in stored_events:
         link = checker.check(app.mapper, stored)
         state = link.state or {}
         kind = link.topic.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
@@ -187,6 +210,14 @@ def trail(app: Any, aggregate_id: Any,
                         "data": view(kind, data) if view else data})
     return {"aggregate_id": str(aggregate_id), "verified": checker.broken_at is None and bool(entries),
             "broken_at": checker.broken_at, "reason": checker.reason, "entries": entries}
+
+
+def _is_event_of(topic: str, aggregate: type) -> bool:
+    try:
+        cls = resolve_topic(topic)
+    except Exception:
+        return False
+    return isinstance(cls, type) and issubclass(cls, aggregate.Event)
 
 
 def verify_all(app: Any, progress: Callable[[int], None] | None = None, page: int = 1000) -> dict[str, Any]:

@@ -126,20 +126,38 @@ def test_an_event_changed_before_saving_is_refused(app):
         app.save(t)
 
 
-def test_events_from_before_the_chain_are_sealed_by_the_first_chained_event(app):
+def test_an_event_without_hash_fields_is_not_verified_even_as_the_first_event(app):
     old = LegacyTicket("旧诉求", [])
     old.note("old note", datetime.now(timezone.utc))
     app.save(old)
-    # as if these had been recorded by the audited class before it joined the chain
+    # stored as audited events, but without the chain's fields: the chain is mandatory from the first event
     sql(app, "UPDATE stored_events SET topic = replace(topic, 'LegacyTicket', 'Ticket')")
-    tamper(app, old.id, 1, lambda s: s.update(originator_topic=s["originator_topic"].replace("LegacyTicket", "Ticket")))
-    ticket = app.repository.get(old.id)
-    ticket.note("new", datetime.now(timezone.utc))
-    app.save(ticket)
     history = trail(app, old.id)
-    assert history["verified"] and [e["sealed"] for e in history["entries"]] == [False, False, True]
-    tamper(app, old.id, 1, lambda s: s.update(title="改过的"))
-    assert trail(app, old.id)["broken_at"] == 3  # the first sealed event names the break
+    assert not history["verified"] and history["broken_at"] == 1 and "no hash" in history["reason"]
+    assert not verify_all(app)["verified"]
+
+
+def test_an_edit_that_strips_the_hash_fields_from_every_later_event_is_not_verified(app):
+    t = saved_ticket(app)
+    tamper(app, t.id, 2, lambda s: s.update(text="nothing happened"))
+    for version in (2, 3):
+        tamper(app, t.id, version, lambda s: [s.pop(PREV), s.pop(HASH)])
+    history = trail(app, t.id)
+    assert not history["verified"] and history["broken_at"] == 2
+    assert verify_all(app)["broken"][0]["version"] == 2
+
+
+def test_an_unaudited_aggregate_is_no_break(app):
+    app.save(LegacyTicket("普通", []))
+    assert verify_all(app)["verified"]
+
+
+def test_a_history_with_a_deleted_event_can_still_be_read(app):
+    t = saved_ticket(app)
+    sql(app, "DELETE FROM stored_events WHERE originator_id = ? AND originator_version = 1", (t.id.hex,))
+    history = trail(app, t.id, of=Ticket)
+    assert history is not None and not history["verified"] and history["broken_at"] == 1
+    assert trail(app, t.id, of=LegacyTicket) is None and trail(app, uuid4(), of=Ticket) is None
 
 
 def test_verify_all_counts_every_aggregate(app):
