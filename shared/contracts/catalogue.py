@@ -146,6 +146,10 @@ _c(Contract("casework", "CaseReopened", 1, _obj(["case_id", "reason"], case_id=U
 _c(Contract("casework", "CaseMerged", 1, _obj(
     ["case_id", "into_case_id"], case_id=UUID, into_case_id=UUID, into_issue_id=UUID, **_ISSUE)))
 _c(Contract("casework", "CaseClosed", 1, _obj(["case_id", "closed_at"], case_id=UUID, closed_at=TIME, **_ISSUE)))
+# a working-day deadline recounted when the State Council's notice for a year is entered (节假日安排录入)
+_c(Contract("casework", "CaseRetimed", 1, _obj(
+    ["case_id", "deadline", "old_due", "due", "reason"], case_id=UUID, deadline=_enum("verify", "plan", "resolve"),
+    old_due=TIME, due=TIME, reason=STR, calendar_years={"type": "array", "items": {"type": "integer"}}, **_ISSUE)))
 
 # meetings
 _TOPIC = _obj(["topic_id", "background", "draft_plan"], topic_id=STR, case_id={"anyOf": [UUID, {"type": "null"}]},
