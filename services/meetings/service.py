@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
+from uuid import UUID
 
 from nameko.timer import timer
 from nameko.web.handlers import http
@@ -26,7 +27,7 @@ from services.meetings.rules import KINDS, NOTICE, SHANGHAI, RuleBroken
 from shared.audit import trail
 from shared.contracts.envelope import rfc3339
 from shared.documents import document_response
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, NotFound
 from shared.http import Operable, RuntimeProvider, api, choice, json_response, page, problem, read_json
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,13 @@ def _key(request: Request) -> str | None:
         raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key",
                            "Idempotency-Key 长度须为 1 到 200 个字符")
     return key
+
+
+def _meeting_uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
 
 
 def _created(body: dict[str, Any], created: bool) -> Response:
@@ -113,8 +121,11 @@ class MeetingsService(Operable):
     @api("meetings", "/meetings/{id}/history")
     def history(self, request: Request, meeting_id: str) -> Response:
         """Every event of the meeting in order with its hash chain checked (`verified`): the archive's audit trail."""
-        meeting = self.runtime.app.get_meeting(meeting_id)
-        return json_response(trail(self.runtime.app, meeting.id))
+        uid = _meeting_uuid(meeting_id)
+        history = trail(self.runtime.app, uid, of=Meeting) if uid else None
+        if history is None:  # read off the stored events: a meeting that no longer rebuilds still shows its break
+            raise NotFound(f"no meeting {meeting_id}", "meeting_id", "未找到该会议")
+        return json_response(history)
 
     # the five steps ------------------------------------------------------------------------------
     @http("POST", "/meetings/<string:meeting_id>/agenda")

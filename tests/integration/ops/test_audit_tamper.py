@@ -4,16 +4,19 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from uuid import uuid4
 
 import psycopg
 import pytest
+import requests
 
+from services.casework.application import CaseworkApplication
 from services.intake.application import IntakeApplication
 from shared.audit import trail, verify_all
 from shared.config import Settings
 from shared.persistence import pg_params
-from tests.support.processes import ROOT
-from tests.support.seeding import seed_intake, store_env
+from tests.support.processes import ROOT, Process
+from tests.support.seeding import seed_casework, seed_intake, store_env
 
 
 @pytest.fixture
@@ -92,3 +95,31 @@ def test_swapped_events_fail_verification(intake, pg_settings):
     report = verify_all(intake)
     assert [b["version"] for b in report["broken"]] == [1]
     assert yishi_verify(pg_settings).returncode == 1
+
+
+def test_a_case_history_with_a_deleted_event_answers_not_verified_naming_the_gap(pg_settings, tmp_path):
+    casework = CaseworkApplication(pg_settings)
+    seed_casework(casework, 1)
+    [(case_id,)] = sql(pg_settings, "SELECT DISTINCT originator_id FROM casework.casework_events")
+    casework.close()
+    sql(pg_settings, "DELETE FROM casework.casework_events WHERE originator_id = %s AND originator_version = 1",
+        (case_id,))
+    web = Process("casework", "web", store_env(pg_settings), tmp_path).start()
+    try:
+        answer = requests.get(f"{web.url}/cases/{case_id}/history", timeout=10)
+        assert answer.status_code == 200, answer.text
+        history = answer.json()
+        assert history["verified"] is False and history["broken_at"] == 1 and "missing" in history["reason"]
+        assert requests.get(f"{web.url}/cases/{uuid4()}/history", timeout=10).status_code == 404
+    finally:
+        web.stop()
+
+
+def test_stripping_the_hash_fields_from_an_edited_event_and_every_later_one_fails_verification(intake, pg_settings):
+    issue = progressed_issue(pg_settings)
+    edit_state(pg_settings, issue, 1, lambda d: d["report"].update(title="没有问题"))
+    for version in (1, 2):
+        edit_state(pg_settings, issue, version, lambda d: [d.pop("audit_prev"), d.pop("audit_hash")])
+    assert trail(intake, issue)["broken_at"] == 1
+    result = yishi_verify(pg_settings)
+    assert result.returncode == 1 and f"aggregate {issue} at version 1: audited event carries no hash" in result.stderr
