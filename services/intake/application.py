@@ -9,13 +9,16 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
+from services.intake.codes import TrackingCode, tracking_code_id
 from services.intake.domain import Issue, issue_id_for, parse_report
 from services.intake.duplicates import Candidate, find_duplicate
+from services.intake.reports import votes_follow_merge
 from shared.application import ServiceApplication
 from shared.contracts import IntegrationEvent
 from shared.errors import Conflict, InvalidInput, NotFound
 
 Clock = Callable[[], datetime]
+RETRIES = 5  # optimistic-concurrency retries when casework's news and a command meet on one issue
 
 # casework event -> (timeline label, the issue's new status or None to keep it, facts the resident sees)
 CASE_STEPS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
@@ -67,7 +70,7 @@ class IntakeApplication(ServiceApplication):
         if duplicate is not None:
             issue.merge_into(duplicate[0], duplicate[1], "system", now)
         try:
-            self.save(issue)
+            self.save(issue, TrackingCode.issue(issue.tracking_code, issue.id))
         except IntegrityError:  # a concurrent retry with the same key won the race
             return self._same_report(self.repository.get(issue_id), report.fingerprint()), False
         return issue, True
@@ -105,8 +108,20 @@ class IntakeApplication(ServiceApplication):
         by = payload.get("by")
         if not isinstance(by, str) or not 1 <= len(by.strip()) <= 50:
             raise InvalidInput("by (the staff member) must be 1 to 50 characters", "by", "须注明操作人 by")
+        for attempt in range(RETRIES):
+            issue, into = self._merge_pair(issue_id, payload["into_issue_id"])
+            issue.merge_into(str(into.id), None, by.strip(), self.clock())
+            try:  # the votes follow in the same transaction, so none is left behind on the duplicate
+                self.save(issue, *votes_follow_merge(self, issue.id, into.id))
+                return issue
+            except IntegrityError:  # casework's news about the issue (or a vote) arrived meanwhile: decide again
+                if attempt == RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _merge_pair(self, issue_id: str, into_issue_id: str) -> tuple[Issue, Issue]:
         issue = self.get_issue(issue_id)
-        into = self.get_issue(payload["into_issue_id"]) if payload["into_issue_id"] != issue_id else None
+        into = self.get_issue(into_issue_id) if into_issue_id != issue_id else None
         if into is None:
             raise InvalidInput("an issue cannot be merged into itself", "into_issue_id", "不能与自身合并")
         while into.merged_into:  # merge into the issue whose case is worked, not into another duplicate
@@ -115,9 +130,14 @@ class IntakeApplication(ServiceApplication):
             raise Conflict(f"already merged into {issue.merged_into}", "issue_id", "该诉求已合并")
         if into.id == issue.id:
             raise Conflict("that issue was merged into this one", "into_issue_id", "目标诉求已合并到本诉求")
-        issue.merge_into(str(into.id), None, by.strip(), self.clock())
-        self.save(issue)
-        return issue
+        return issue, into
+
+    def issue_id_by_tracking_code(self, code: str) -> str | None:
+        """The issue a tracking code names, from the event store: the index may not have it yet."""
+        try:
+            return self.repository.get(tracking_code_id(code)).issue_id
+        except AggregateNotFoundError:
+            return None
 
     def _find(self, issue_id: UUID) -> Issue | None:
         try:

@@ -29,6 +29,7 @@ class DemandVotes(Aggregate):
     def __init__(self, id: UUID, issue_id: str):
         self.issue_id = issue_id
         self.voters: list[str] = []
+        self.moved_to: str | None = None  # the issue this one was merged into: its votes count there
 
     @property
     def votes(self) -> int:
@@ -45,3 +46,22 @@ class DemandVotes(Aggregate):
     @event("Voted")
     def _vote(self, issue_id: str, voter: str, votes: int) -> None:
         self.voters.append(voter)
+
+    def absorb(self, duplicate: "DemandVotes") -> bool:
+        """A merged duplicate's votes back the issue it joined. Digests are salted per issue, so a resident
+        who had backed both reports before the merge counts once for each; after it, once."""
+        voters = [v for v in duplicate.voters if v not in self.voters]
+        if not voters:
+            return False
+        self._absorbed(self.issue_id, duplicate.issue_id, voters, self.votes + len(voters))
+        return True
+
+    @event("Absorbed")
+    def _absorbed(self, issue_id: str, from_issue_id: str, voters: list[str], votes: int) -> None:
+        self.voters.extend(voters)
+
+    @event("MovedTo")
+    def move_to(self, into_issue_id: str) -> None:
+        """Merged: later votes on this issue count for `into_issue_id` (recorded with the merge, so a vote
+        racing it conflicts and is counted again, there)."""
+        self.moved_to = into_issue_id

@@ -33,7 +33,7 @@ def publish(event: Any) -> Published | None:
 
 def publish_demand(event: Any) -> Published | None:
     """A demand vote is published as the issue's new total; who voted stays in intake."""
-    if isinstance(event, DemandVotes.Voted):
+    if isinstance(event, (DemandVotes.Voted, DemandVotes.Absorbed)):  # Absorbed: a merged duplicate's votes
         return Published("NeedVoted", event.issue_id, event.timestamp, {"issue_id": event.issue_id,
                                                                         "votes": event.votes})
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
@@ -32,28 +33,43 @@ def vote_for_issue(app: Any, issue_id: str, payload: Any) -> tuple[int, bool]:
     issue = app.get_issue(issue_id)  # NotFound when there is no such issue
     if not isinstance(issue, Issue):
         raise NotFound(f"no issue {issue_id}", "issue_id", "未找到该诉求")
+    target = issue.merged_into or str(issue.id)  # a duplicate's votes count for the issue it joined
     for attempt in range(5):
-        try:
-            demand = app.repository.get(demand_id_for(issue.id))
-        except AggregateNotFoundError:
-            demand = DemandVotes(id=demand_id_for(issue.id), issue_id=str(issue.id))
+        demand = _demand(app, UUID(target))
+        if demand.moved_to:  # merged since we looked (or a chain of merges): follow it
+            target = demand.moved_to
+            continue
         counted = demand.vote(voter)
         if not counted:
             return demand.votes, False
         try:
             app.save(demand)
             return demand.votes, True
-        except IntegrityError:  # another vote on the same issue won the race: count again
+        except IntegrityError:  # another vote, or a merge, on the same issue won the race: count again
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
+
+
+def votes_follow_merge(app: Any, issue_id: UUID, into_id: UUID) -> list[DemandVotes]:
+    """The aggregates to save with a staff merge: the duplicate marked moved, its votes on the original."""
+    duplicate, original = _demand(app, issue_id), _demand(app, into_id)
+    duplicate.move_to(str(into_id))
+    return [duplicate, original] if original.absorb(duplicate) else [duplicate]
+
+
+def _demand(app: Any, issue_id: UUID) -> DemandVotes:
+    try:
+        return app.repository.get(demand_id_for(issue_id))
+    except AggregateNotFoundError:
+        return DemandVotes(id=demand_id_for(issue_id), issue_id=str(issue_id))
 
 
 class DemandList(Projection):
     """One row per issue: month reported (Asia/Shanghai), category, channel, building and votes."""
 
     name = "demand_list"
-    version = 1
+    version = 2  # 2: merged duplicates leave the list, their votes counted on the issue they joined
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS demand_list (issue_id TEXT PRIMARY KEY, month TEXT NOT NULL, "
@@ -72,8 +88,10 @@ class DemandList(Projection):
                    (str(event.originator_id), event.reported_at.astimezone(SHANGHAI).strftime("%Y-%m"),
                     event.category, event.report["channel"], location["community"], location.get("building"),
                     mask_text(event.report["title"]), rfc3339(event.reported_at)))
-        elif isinstance(event, DemandVotes.Voted):
+        elif isinstance(event, (DemandVotes.Voted, DemandVotes.Absorbed)):
             tx.run("UPDATE demand_list SET votes = ? WHERE issue_id = ?", (event.votes, event.issue_id))
+        elif isinstance(event, Issue.Merged):  # one demand, one line: the duplicate's votes moved with it
+            tx.run("DELETE FROM demand_list WHERE issue_id = ?", (str(event.originator_id),))
 
 
 def previous_month(now: datetime) -> str:

@@ -98,7 +98,8 @@ class IntakeService(Operable):
         """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
         by_code = key.upper().startswith("YS-")
         if by_code:
-            issue_id = TRACKING_CODE.match(key.upper()) and issue_id_by_tracking_code(self.runtime.db, key.upper())
+            issue_id = TRACKING_CODE.match(key.upper()) and (  # the store first: the index lags the 201 that gave it
+                self.runtime.app.issue_id_by_tracking_code(key) or issue_id_by_tracking_code(self.runtime.db, key.upper()))
             if not issue_id:
                 raise NotFound(f"no issue with tracking code {key}", "tracking_code", "查询码无效或不存在,请核对后再试")
             key = issue_id

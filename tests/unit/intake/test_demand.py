@@ -90,3 +90,24 @@ def test_demand_votes_domain_imports_no_framework():
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not {m for m in imported if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)}
+
+
+def test_votes_follow_a_merged_duplicate_to_the_issue_it_joined_and_the_list_shows_one_demand(intake):
+    app, db, _ = intake
+    root, _ = app.report_issue(report(2))
+    dup, _ = app.report_issue(report(2, title="3号楼楼道灯不亮"))
+    for voter in ("a", "b"):
+        vote_for_issue(app, str(dup.id), {"voter": voter})
+    vote_for_issue(app, str(root.id), {"voter": "c"})
+    app.merge_issue(str(dup.id), {"into_issue_id": str(root.id), "by": "李娜"})
+    assert vote_for_issue(app, str(dup.id), {"voter": "d"}) == (4, True)  # a vote on the duplicate counts there
+    assert vote_for_issue(app, str(root.id), {"voter": "d"}) == (4, False)
+    projector = Projector(app, db, [IssueIndex(), DemandList()])
+    while projector.run_once():
+        pass
+    listed = demand_list(db, "2026-10")
+    assert (listed["issues"], listed["votes"]) == (1, 4)
+    assert [(i["issue_id"], i["votes"]) for i in listed["items"]] == [(str(root.id), 4)]
+    published = [p for p in (publish(app.domain_event(n)) for n in app.notifications_after(0)) if p]
+    assert [p.data for p in published if p.name == "NeedVoted"][-2:] == [
+        {"issue_id": str(root.id), "votes": 3}, {"issue_id": str(root.id), "votes": 4}]
