@@ -17,8 +17,10 @@ from services.casework.calendar import WorkingCalendar
 from services.casework.commands import Command, actor_for, parse, parse_survey
 from services.casework.domain import RULES_ID, Case, TriageRules, case_id_for
 from services.casework.triage import BUILT_IN_RULES, Rule, parse_rule, triage
+from services.casework.waiting import Waiting, waiting_id
 from shared.application import ServiceApplication
 from shared.contracts import IntegrationEvent
+from shared.contracts.envelope import rfc3339
 from shared.errors import Conflict, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -44,24 +46,64 @@ class CaseworkApplication(ServiceApplication):
 
     # --- upstream ---------------------------------------------------------------------------
     def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
+        """Every fact about a case has the same effect whichever queue delivered it first: one that
+        arrives before its case is kept (`Waiting`) and applied when the case opens."""
+        held: dict[UUID, Any] = {}  # the aggregates this event touches, each loaded once
         if (event.service, event.name) == ("intake", "IssueReported"):
-            if self._find(case_id_for(event.data["issue_id"])) is None:
-                data = event.data
-                text = " ".join([data["title"], data["description"], *data["tags"]])
-                processing.collect_events(Case.open_for(data, triage(data["category"], text, self.rules()),
-                                                        self.calendar, opened_at=event.time))
+            self._open(event, held)
         elif (event.service, event.name) == ("intake", "IssueMerged"):
-            case = self._find(case_id_for(event.data["issue_id"]))
-            into = self._find(case_id_for(event.data["into_issue_id"]))
-            if case is not None and into is not None and case.merge_into(into, event.time):
-                processing.collect_events(case, into)
+            self._merge({"kind": "merge", "issue_id": event.data["issue_id"],
+                         "into_issue_id": event.data["into_issue_id"], "at": rfc3339(event.time)}, held)
         elif (event.service, event.name) == ("meetings", "MeetingMinuted"):
-            for resolution in event.data["resolutions"]:
-                case = self._find(UUID(resolution["case_id"])) if resolution.get("case_id") else None
-                if case is not None and case.adopt_resolution(
-                        event.data["meeting_id"], resolution["resolution_id"], resolution["text"],
-                        resolution["owner"], _at(resolution["due"]), _at(event.data["minuted_at"])):
-                    processing.collect_events(case)
+            for r in event.data["resolutions"]:
+                if r.get("case_id"):
+                    self._adopt({"kind": "resolution", "case_id": r["case_id"], "meeting_id": event.data["meeting_id"],
+                                 "resolution_id": r["resolution_id"], "text": r["text"], "owner": r["owner"],
+                                 "due": r["due"], "minuted_at": event.data["minuted_at"]}, held)
+        processing.collect_events(*held.values())
+
+    def _open(self, event: IntegrationEvent, held: dict[UUID, Any]) -> None:
+        data = event.data
+        if self._held(case_id_for(data["issue_id"]), held) is not None:
+            return
+        text = " ".join([data["title"], data["description"], *data["tags"]])
+        case = Case.open_for(data, triage(data["category"], text, self.rules()), self.calendar, opened_at=event.time)
+        held[case.id] = case
+        waiting = self._held(waiting_id(case.id), held)
+        for fact in waiting.facts if waiting else ():
+            (self._merge if fact["kind"] == "merge" else self._adopt)(fact, held, keep=False)
+
+    def _merge(self, fact: dict[str, Any], held: dict[UUID, Any], keep: bool = True) -> None:
+        """A repeated report's case joins the original's, whichever of the three facts came last."""
+        ids = (case_id_for(fact["issue_id"]), case_id_for(fact["into_issue_id"]))
+        case, into = (self._held(i, held) for i in ids)
+        if case is not None and into is not None:
+            case.merge_into(into, _at(fact["at"]))
+        elif keep:
+            for missing in (i for i, c in zip(ids, (case, into)) if c is None):
+                self._keep(missing, fact, held)
+
+    def _adopt(self, fact: dict[str, Any], held: dict[UUID, Any], keep: bool = True) -> None:
+        """A meeting's resolution naming the case sets its plan, owner and due date."""
+        case = self._held(UUID(fact["case_id"]), held)
+        if case is not None:
+            case.adopt_resolution(fact["meeting_id"], fact["resolution_id"], fact["text"], fact["owner"],
+                                  _at(fact["due"]), _at(fact["minuted_at"]))
+        elif keep:
+            self._keep(UUID(fact["case_id"]), fact, held)
+
+    def _keep(self, case_id: UUID, fact: dict[str, Any], held: dict[UUID, Any]) -> None:
+        waiting = self._held(waiting_id(case_id), held) or Waiting.for_case(case_id)
+        waiting.keep(fact)
+        held[waiting.id] = waiting
+
+    def _held(self, aggregate_id: UUID, held: dict[UUID, Any]) -> Any:
+        if aggregate_id not in held:
+            found = self._find(aggregate_id)
+            if found is None:
+                return None
+            held[aggregate_id] = found
+        return held[aggregate_id]
 
     # --- staff and resident commands ---------------------------------------------------------
     def command(self, case_id: str, name: str, payload: Any, idempotency_key: str | None = None) -> tuple[Case, bool]:
