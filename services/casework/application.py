@@ -21,7 +21,7 @@ from services.casework.waiting import Waiting, waiting_id
 from shared.application import ServiceApplication
 from shared.contracts import IntegrationEvent
 from shared.contracts.envelope import rfc3339
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, DomainError, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -54,6 +54,8 @@ class CaseworkApplication(ServiceApplication):
         elif (event.service, event.name) == ("intake", "IssueMerged"):
             self._merge({"kind": "merge", "issue_id": event.data["issue_id"],
                          "into_issue_id": event.data["into_issue_id"], "at": rfc3339(event.time)}, held)
+        elif (event.service, event.name) == ("intake", "ResidentAnswered"):
+            self._resident_answered(event.data, processing)
         elif (event.service, event.name) == ("meetings", "MeetingMinuted"):
             for r in event.data["resolutions"]:
                 if r.get("case_id"):
@@ -105,7 +107,27 @@ class CaseworkApplication(ServiceApplication):
             held[aggregate_id] = found
         return held[aggregate_id]
 
-    # --- staff and resident commands ---------------------------------------------------------
+    def _resident_answered(self, data: dict[str, Any], processing: ProcessingEvent) -> None:
+        """The resident answered through intake, which checked their tracking code (居民确认).
+
+        A merged duplicate's resident answers the case their report joined. An answer that no longer
+        fits (the case was reopened by a survey meanwhile) is logged and dropped, never retried.
+        """
+        case = self._find(case_id_for(data["issue_id"]))
+        if case is not None and case.merged_into:
+            case = self._find(UUID(case.merged_into))
+        if case is None:
+            log.warning("answer for issue %s: no case", data["issue_id"])
+            return
+        try:
+            case.confirm(data["issue_id"], data["confirmed"], data["satisfaction"], data.get("comment"),
+                         _at(data["answered_at"]), self.calendar)
+        except DomainError as exc:
+            log.warning("answer for issue %s not applied to case %s: %s", data["issue_id"], case.id, exc)
+            return
+        processing.collect_events(case)
+
+    # --- staff commands ----------------------------------------------------------------------
     def command(self, case_id: str, name: str, payload: Any, idempotency_key: str | None = None) -> tuple[Case, bool]:
         """Apply one command to a case. Returns (case, applied); a retried Idempotency-Key applies nothing."""
         cmd = parse(name, payload)
@@ -145,8 +167,6 @@ class CaseworkApplication(ServiceApplication):
             case.resolve(f["summary"], actor, now)
         elif name == "triage":
             case.retriage(f["tier"], f["reason"], actor, now, self.calendar)
-        elif name == "confirmation":
-            case.confirm(f["tracking_code"], f["confirmed"], f["satisfaction"], f["comment"], now, self.calendar)
 
     def record_survey(self, payload: Any) -> list[dict[str, Any]]:
         """Every item is checked before anything is written; each item's case is saved on its own."""

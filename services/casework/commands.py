@@ -86,7 +86,7 @@ def actor_for(payload: Any, command: str) -> Actor:
 
 def parse(command: str, payload: Any) -> Command:
     body = _obj(payload)
-    actor = actor_for(body, command) if command in ALLOWED else {"role": "resident", "name": "提出诉求的居民"}
+    actor = actor_for(body, command)
     fields: dict[str, Any]
     if command == "verification":
         fields = {"note": text(body, "note", "核实情况", required=False)}
@@ -110,19 +110,6 @@ def parse(command: str, payload: Any) -> Command:
         if body.get("tier") not in TIERS:
             raise InvalidInput(f"tier must be one of {', '.join(TIERS)}", "tier", f"分级必须是 {'、'.join(TIERS)} 之一")
         fields = {"tier": body["tier"], "reason": text(body, "reason", "调整理由")}
-    elif command == "confirmation":
-        confirmed = body.get("confirmed")
-        if not isinstance(confirmed, bool):
-            raise InvalidInput("confirmed must be true or false", "confirmed", "confirmed 必须是 true 或 false")
-        satisfaction = body.get("satisfaction")
-        if satisfaction is None and confirmed:
-            raise InvalidInput("satisfaction (1 to 5) is required when confirming", "satisfaction",
-                               "确认解决时须填写满意度(1 到 5)")
-        if satisfaction is not None and (isinstance(satisfaction, bool) or not isinstance(satisfaction, int)
-                                         or not 1 <= satisfaction <= 5):
-            raise InvalidInput("satisfaction must be an integer from 1 to 5", "satisfaction", "满意度须为 1 到 5 的整数")
-        fields = {"tracking_code": text(body, "tracking_code", "查询码", max_len=40), "confirmed": confirmed,
-                  "satisfaction": satisfaction, "comment": text(body, "comment", "意见", required=False, max_len=500)}
     else:
         raise ValueError(command)
     return Command(actor, fields)

@@ -6,8 +6,6 @@ is watched for yellow and red alerts, and closes only when the resident who rais
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
@@ -43,18 +41,15 @@ def case_id_for(issue_id: str) -> UUID:
     return uuid5(NAMESPACE, f"case:{issue_id}")
 
 
-def proof_of(tracking_code: str) -> str:
-    """The case keeps only a digest of the resident's tracking code (查询码), never the code."""
-    return hashlib.sha256(tracking_code.strip().upper().encode()).hexdigest()
-
-
 class Case(Audited):
     """A case; `deadlines` maps verify|plan|resolve to {due, warn_at, met_at, alert}."""
 
+    # `proof` (a digest of the tracking code) is in Opened and Joined events recorded before residents
+    # answered through intake; it is read and ignored so that those logs still replay.
     @event("Opened")
     def __init__(self, id: UUID, issue_id: str, category: str, title: str, community: str, building: str | None,
                  tier: str, triage_reason: str, rule_ids: list[str], deadlines: dict[str, dict[str, Any]],
-                 proof: str, reported_at: datetime, opened_at: datetime):
+                 reported_at: datetime, opened_at: datetime, proof: str | None = None):
         self.issue_id = issue_id
         self.category = category
         self.title = title
@@ -63,7 +58,6 @@ class Case(Audited):
         self.tier = tier
         self.triage_reason = triage_reason
         self.deadlines = copy.deepcopy(deadlines)  # state is mutated later; the event must stay as recorded
-        self.proof = proof
         self.reported_at = reported_at
         self.opened_at = opened_at
         self.status = "open"
@@ -78,7 +72,7 @@ class Case(Audited):
         self.resolved_at: datetime | None = None
         self.closed_at: datetime | None = None
         self.commands: dict[str, str] = {}  # Idempotency-Key -> fingerprint of the command it carried
-        self.co_reporters: list[str] = []  # proofs of residents whose repeated reports were merged in
+        self.co_reporters: list[str] = []  # issue ids of repeated reports merged in: their residents answer too
         self.merged_into: str | None = None
 
     @classmethod
@@ -90,7 +84,7 @@ class Case(Audited):
                    title=issue["title"], community=issue["location"]["community"],
                    building=issue["location"].get("building"), tier=triaged.tier, triage_reason=triaged.reason,
                    rule_ids=list(triaged.rule_ids), deadlines=deadlines_for(triaged.tier, reported_at, calendar),
-                   proof=proof_of(issue["tracking_code"]), reported_at=reported_at, opened_at=opened_at)
+                   reported_at=reported_at, opened_at=opened_at)
         party, kind = party_for(triaged.tier, issue["category"])
         case.assign(party, kind, "按分类自动指派 (assigned by category)", SYSTEM, opened_at)
         if triaged.tier == "complex":
@@ -178,13 +172,12 @@ class Case(Audited):
             self._meet(name, at)
 
     # --- the resident ---------------------------------------------------------------------------
-    def confirm(self, tracking_code: str, confirmed: bool, satisfaction: int | None, comment: str | None,
+    def confirm(self, issue_id: str, confirmed: bool, satisfaction: int | None, comment: str | None,
                 at: datetime, calendar: WorkingCalendar) -> None:
-        """Only the resident who raised the issue (who holds its tracking code) can close the case."""
-        given = proof_of(tracking_code)
-        if not any(hmac.compare_digest(given, proof) for proof in (self.proof, *self.co_reporters)):
-            raise Forbidden("the tracking code does not match this case", "tracking_code",
-                            "查询码与该案件不符,只有提出诉求的居民可以确认")
+        """Only the resident who raised the issue can close the case: intake checked their tracking code
+        and says whose issue answered (`ResidentAnswered`); the code itself never reaches casework."""
+        if issue_id not in (self.issue_id, *self.co_reporters):
+            raise Forbidden(f"issue {issue_id} is not this case's", "issue_id", "该诉求不属于本案件,不能确认")
         if self.status != "resolved":
             raise Conflict(f"only a resolved case can be confirmed; this one is {self.status}", "case_id",
                            "案件尚未办结,暂不能确认")
@@ -248,7 +241,7 @@ class Case(Audited):
         if self.status != "open" or self.id == into.id or into.status == "merged":
             return False
         self._merged(into_case_id=str(into.id), into_issue_id=into.issue_id, at=at)
-        into._joined(issue_id=self.issue_id, proof=self.proof, at=at)
+        into._joined(issue_id=self.issue_id, at=at)
         return True
 
     @event("Merged")
@@ -259,8 +252,8 @@ class Case(Audited):
             self._meet(name, at)
 
     @event("Joined")
-    def _joined(self, issue_id: str, proof: str, at: datetime) -> None:
-        self.co_reporters.append(proof)
+    def _joined(self, issue_id: str, at: datetime, proof: str | None = None) -> None:
+        self.co_reporters.append(issue_id)
 
     # --- the council's decisions ---------------------------------------------------------------
     def adopt_resolution(self, meeting_id: str, resolution_id: str, text: str, owner: str, due: datetime,
@@ -352,4 +345,4 @@ class TriageRules(Aggregate):
                      for r in self.rules.values())
 
 
-__all__ = ["Case", "TriageRules", "TIERS", "case_id_for", "proof_of", "Forbidden", "RULES_ID"]
+__all__ = ["Case", "TriageRules", "TIERS", "case_id_for", "Forbidden", "RULES_ID"]

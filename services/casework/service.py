@@ -20,7 +20,7 @@ from shared.errors import InvalidInput, NotFound
 from shared.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
-COMMANDS = ("verification", "plan", "assignment", "escalation", "resolution", "confirmation", "triage")
+COMMANDS = ("verification", "plan", "assignment", "escalation", "resolution", "triage")
 EVENT_ZH = {
     "Opened": "立案分级", "Retriaged": "调整分级", "Assigned": "指派责任主体", "Verified": "现场核实",
     "PlanProposed": "提出方案", "Escalated": "上报", "Resolved": "办结", "Confirmed": "居民确认",
@@ -32,7 +32,7 @@ SYSTEM_ACTOR = {"role": "system", "name": "yishi"}
 
 
 def history_view(trail: dict[str, Any]) -> dict[str, Any]:
-    """The audit trail as staff read it: who (`by`) and when (`at`) per event; the tracking-code digest hidden."""
+    """The audit trail as staff read it: who (`by`) and when (`at`) per event; old events' tracking-code digest hidden."""
     for entry in trail["entries"]:
         data = entry["data"]
         data.pop("proof", None)
@@ -99,7 +99,7 @@ class CaseworkService(Operable):
     @http("POST", "/cases/<string:case_id>/<string:command>")
     @api("casework", "/cases/{id}/{command}")
     def command(self, request: Request, case_id: str, command: str) -> Response:
-        """verification | plan | assignment | escalation | resolution | confirmation | triage."""
+        """verification | plan | assignment | escalation | resolution | triage (residents confirm through intake)."""
         if command not in COMMANDS:
             raise NotFound(f"no command {command}; one of {', '.join(COMMANDS)}", "command", "不支持该操作")
         self._case(case_id)

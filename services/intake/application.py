@@ -10,7 +10,7 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.codes import TrackingCode, tracking_code_id
-from services.intake.domain import Issue, issue_id_for, parse_report
+from services.intake.domain import Issue, issue_id_for, parse_answer, parse_report
 from services.intake.duplicates import Candidate, find_duplicate
 from services.intake.reports import votes_follow_merge
 from shared.application import ServiceApplication
@@ -100,6 +100,22 @@ class IntakeApplication(ServiceApplication):
             detail["due"] = {**(issue.case or {}).get("due", {}), "resolve_by": event.data["due"]}
         issue.record_case_progress(event.data["case_id"], status or current, event.time, detail)
         processing.collect_events(issue)
+
+    def answer_issue(self, issue_id: str, payload: Any) -> Issue:
+        """The resident answers their resolved case (居民确认). Called only for whoever quoted the issue's
+        tracking code: the code is checked here and never leaves intake; casework hears `ResidentAnswered`."""
+        answer = parse_answer(payload)
+        for attempt in range(5):
+            issue = self.get_issue(issue_id)
+            followed = self.get_issue(issue.merged_into) if issue.merged_into else issue
+            issue.answer(answer, followed, self.clock())
+            try:
+                self.save(issue)
+                return issue
+            except IntegrityError:  # casework's news about the issue arrived meanwhile: decide again
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
 
     def merge_issue(self, issue_id: str, payload: Any) -> Issue:
         """Staff merge a report into the issue it repeats (the automatic check missed it)."""

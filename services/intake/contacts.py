@@ -2,7 +2,7 @@
 
 Intake keeps residents' names and phone numbers; other services know a reporter only by
 `reporter_ref`. notifications asks here, with the shared token YISHI_INTERNAL_TOKEN, when it sends
-a message to a reporter, and keeps nothing but the masked number.
+a message to a reporter, and keeps nothing but the masked number (nor the tracking code a receipt carries).
 """
 from __future__ import annotations
 
@@ -55,5 +55,8 @@ def contact_of(app: Any, db: Database, reporter_ref: str) -> dict[str, Any]:
         if REPORTER_REF.match(reporter_ref) else []
     if not rows:
         raise NotFound(f"no reporter {reporter_ref}", "reporter_ref", "未找到该反映人")
-    reporter = app.get_issue(rows[0][0]).report["reporter"]
-    return {"reporter_ref": reporter_ref, "name": reporter.get("name"), "phone": reporter.get("phone")}
+    issue = app.get_issue(rows[0][0])
+    reporter = issue.report["reporter"]
+    # the tracking code goes only to the reporter's own receipt (SMS), filled in as it is sent
+    return {"reporter_ref": reporter_ref, "name": reporter.get("name"), "phone": reporter.get("phone"),
+            "tracking_code": issue.tracking_code}

@@ -15,7 +15,7 @@ from eventsourcing.domain import event
 
 from shared.audit import Audited
 
-from shared.errors import InvalidInput
+from shared.errors import Conflict, InvalidInput
 from shared.masking import mask_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -179,6 +179,34 @@ def public_text(text: str, report: dict[str, Any]) -> str:
     return mask_text(text, names=[report["reporter"].get("name") or ""], private=[report.get("room") or ""])
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The resident's answer to a resolved case (居民确认): solved or not, and how satisfied (1–5)."""
+
+    confirmed: bool
+    satisfaction: int | None
+    comment: str | None
+
+
+def parse_answer(payload: Any) -> Answer:
+    """Validate `POST /issues/{tracking_code}/confirmation`: {confirmed, satisfaction?, comment?}."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
+    unknown = sorted(set(payload) - {"confirmed", "satisfaction", "comment"})
+    if unknown:
+        raise InvalidInput(f"unknown field {unknown[0]}", unknown[0], f"不支持的字段 {unknown[0]}")
+    confirmed, satisfaction = payload.get("confirmed"), payload.get("satisfaction")
+    if not isinstance(confirmed, bool):
+        raise InvalidInput("confirmed must be true or false", "confirmed", "confirmed 必须是 true 或 false")
+    if satisfaction is None and confirmed:
+        raise InvalidInput("satisfaction (1 to 5) is required when confirming", "satisfaction",
+                           "确认解决时须填写满意度(1 到 5)")
+    if satisfaction is not None and (isinstance(satisfaction, bool) or not isinstance(satisfaction, int)
+                                     or not 1 <= satisfaction <= 5):
+        raise InvalidInput("satisfaction must be an integer from 1 to 5", "satisfaction", "满意度须为 1 到 5 的整数")
+    return Answer(confirmed, satisfaction, _text(payload, "comment", required=False, max_len=500))
+
+
 def issue_id_for(idempotency_key: str | None) -> UUID:
     """A client's Idempotency-Key always names the same issue, so a retry cannot report twice."""
     return uuid5(NAMESPACE, f"issue:{idempotency_key}") if idempotency_key else uuid4()
@@ -207,6 +235,8 @@ class Issue(Audited):
         self.progress: list[dict[str, Any]] = []
         self.merged_into: str | None = None
         self.merged_at: datetime | None = None
+        self.answered = 0  # the resolution (1st, 2nd after a reopening...) the resident answered last
+        self.answered_at: datetime | None = None
 
     @classmethod
     def report_new(cls, issue_id: UUID, report: Report, now: datetime) -> "Issue":
@@ -235,3 +265,24 @@ class Issue(Audited):
         facts = {k: v for k, v in detail.items() if k != "step"}  # `step` names the timeline entry only
         self.case = {**(self.case or {}), **facts, "case_id": case_id, "status": status}
         self.progress.append({"status": status, "at": at, **detail})
+
+    def answer(self, answer: Answer, followed: "Issue", at: datetime) -> None:
+        """The resident who holds the tracking code answers the resolved case, once per resolution.
+
+        `followed` is the issue whose case this one follows: itself, or its original when merged.
+        """
+        status = followed.case["status"] if followed.case else "received"
+        if status != "resolved":
+            raise Conflict(f"only a resolved case can be confirmed; this one is {status}", "tracking_code",
+                           "案件尚未办结,暂不能确认")
+        resolution = sum(p["status"] == "resolved" for p in followed.progress)  # counted, not timed: clocks differ
+        if self.answered == resolution:
+            raise Conflict("this resolution was answered already", "tracking_code", "您已对本次办理结果作出反馈")
+        self._answered(resolution=resolution, confirmed=answer.confirmed, satisfaction=answer.satisfaction,
+                       comment=public_text(answer.comment, self.report) if answer.comment else None, at=at)
+
+    @event("Answered")
+    def _answered(self, resolution: int, confirmed: bool, satisfaction: int | None, comment: str | None,
+                  at: datetime) -> None:
+        self.answered = resolution
+        self.answered_at = at

@@ -1,4 +1,7 @@
-"""What intake tells the world: private Issue events mapped onto integration contracts."""
+"""What intake tells the world: private Issue events mapped onto integration contracts.
+
+The tracking code is never mapped: it proves the resident, so it stays in intake (replays included).
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -15,7 +18,6 @@ def publish(event: Any) -> Published | None:
         report = event.report
         return Published("IssueReported", str(event.originator_id), event.timestamp, {
             "issue_id": str(event.originator_id),
-            "tracking_code": event.tracking_code,
             "channel": report["channel"],
             "category": event.category,
             "tags": list(event.tags),
@@ -25,6 +27,10 @@ def publish(event: Any) -> Published | None:
             "reporter_ref": event.reporter_ref,
             "reported_at": rfc3339(event.reported_at),
         })
+    if isinstance(event, Issue.Answered):  # the resident proved by their code here: casework hears only the answer
+        return Published("ResidentAnswered", str(event.originator_id), event.timestamp, {
+            "issue_id": str(event.originator_id), "confirmed": event.confirmed, "satisfaction": event.satisfaction,
+            "comment": event.comment, "answered_at": rfc3339(event.at)})
     if isinstance(event, Issue.Merged):
         return Published("IssueMerged", str(event.originator_id), event.timestamp,
                          {"issue_id": str(event.originator_id), "into_issue_id": event.into_issue_id})

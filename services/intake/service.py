@@ -92,18 +92,20 @@ class IntakeService(Operable):
                               "merged_into": issue.merged_into},
                              status=201 if created else 200, headers={"Location": f"/issues/{issue.id}"})
 
+    def _by_tracking_code(self, code: str) -> str:
+        """The issue id a tracking code names; 404 naming `tracking_code` when it names none."""
+        issue_id = TRACKING_CODE.match(code.upper()) and (  # the store first: the index lags the 201 that gave the code
+            self.runtime.app.issue_id_by_tracking_code(code) or issue_id_by_tracking_code(self.runtime.db, code.upper()))
+        if not issue_id:
+            raise NotFound(f"no issue with tracking code {code}", "tracking_code", "查询码无效或不存在,请核对后再试")
+        return issue_id
+
     @http("GET", "/issues/<string:key>")
     @api("intake", "/issues/{id}")
     def get_issue(self, request: Request, key: str) -> Response:
         """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
         by_code = key.upper().startswith("YS-")
-        if by_code:
-            issue_id = TRACKING_CODE.match(key.upper()) and (  # the store first: the index lags the 201 that gave it
-                self.runtime.app.issue_id_by_tracking_code(key) or issue_id_by_tracking_code(self.runtime.db, key.upper()))
-            if not issue_id:
-                raise NotFound(f"no issue with tracking code {key}", "tracking_code", "查询码无效或不存在,请核对后再试")
-            key = issue_id
-        issue = self.runtime.app.get_issue(key)
+        issue = self.runtime.app.get_issue(self._by_tracking_code(key) if by_code else key)
         view = issue_view(issue, by_code)
         if issue.merged_into:  # the resident follows the case of the issue theirs was merged into
             original = self.runtime.app.get_issue(issue.merged_into)
@@ -113,6 +115,14 @@ class IntakeService(Operable):
                                                       "step_zh": "与相同诉求合并办理", "into_issue_id": issue.merged_into}]
                      + [{**p, "at": rfc3339(p["at"])} for p in original.progress if p["at"] >= issue.merged_at]}
         return json_response(view)
+
+    @http("POST", "/issues/<string:tracking_code>/confirmation")
+    @api("intake", "/issues/{tracking_code}/confirmation")
+    def confirm_issue(self, request: Request, tracking_code: str) -> Response:
+        """The resident answers their resolved case (居民确认) by its tracking code, never by issue id:
+        {confirmed, satisfaction 1–5 (required when confirmed), comment?}. 202: casework closes or reopens it."""
+        issue = self.runtime.app.answer_issue(self._by_tracking_code(tracking_code), read_json(request))
+        return json_response({"issue_id": str(issue.id), "answered_at": rfc3339(issue.answered_at)}, status=202)
 
     @http("GET", "/issues")
     @api("intake", "/issues")

@@ -19,7 +19,7 @@ from typing import Any
 import requests
 from standardwebhooks import Webhook
 
-from services.notifications.domain import Delivery
+from services.notifications.domain import TRACKING_CODE_SLOT, Delivery
 from shared.config import http_port
 from shared.masking import mask_phone
 
@@ -41,6 +41,7 @@ class Contact:
     reporter_ref: str
     phone: str | None = None
     name: str | None = None
+    tracking_code: str | None = None  # for the reporter's own receipt only
 
 
 class ContactDirectory(ABC):
@@ -96,7 +97,7 @@ class IntakeContacts(ContactDirectory):
             raise DeliveryError(f"intake contacts: HTTP {response.status_code}",
                                 permanent=response.status_code in (401, 403))
         body = response.json()
-        return Contact(reporter_ref, body.get("phone"), body.get("name"))
+        return Contact(reporter_ref, body.get("phone"), body.get("name"), body.get("tracking_code"))
 
 
 class SmsGateway(Channel):
@@ -109,8 +110,8 @@ class SmsGateway(Channel):
         contact = self.contacts.lookup(delivery.recipient["reporter_ref"])
         if contact is None or not contact.phone:
             raise DeliveryError("the reporter left no phone number", permanent=True)
-        _post(self.url, self.timeout, json={"to": contact.phone, "text": delivery.content["zh"]["body"],
-                                            "idempotency_key": delivery.webhook_id},
+        text = delivery.content["zh"]["body"].replace(TRACKING_CODE_SLOT, contact.tracking_code or "—")
+        _post(self.url, self.timeout, json={"to": contact.phone, "text": text, "idempotency_key": delivery.webhook_id},
               headers={"Idempotency-Key": delivery.webhook_id})
         return mask_phone(contact.phone)
 

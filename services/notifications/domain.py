@@ -85,6 +85,11 @@ def public_data(value: Any, key: str = "") -> Any:
 
 
 # --- who is told what -------------------------------------------------------------------------
+# The tracking code proves the resident and never leaves intake in an event: a receipt holds this slot,
+# which the SMS adapter fills from intake's contact lookup as it sends (the log keeps only the slot).
+TRACKING_CODE_SLOT = "{查询码}"
+
+
 @dataclass(frozen=True)
 class About:
     """What a notice about an issue or a case can say: notifications' own record of upstream facts."""
@@ -122,7 +127,7 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
 
     match (service, name):
         case ("intake", "IssueReported") if about.reporter_ref:
-            tell(("reporter",), "issue_received", data["issue_id"], tracking_code=data["tracking_code"])
+            tell(("reporter",), "issue_received", data["issue_id"], tracking_code=TRACKING_CODE_SLOT)
         case ("casework", "CaseOpened") if data["tier"] == "urgent":
             # urgent: verified within 24 h, plan within 48 h, progress on the board and in the WeChat group
             due = data.get("due") or {}

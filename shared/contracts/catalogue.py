@@ -100,18 +100,22 @@ CATALOGUE = Catalogue()
 _c = CATALOGUE.register
 
 # intake
-_c(Contract("intake", "IssueReported", 1, _obj(
-    ["issue_id", "tracking_code", "channel", "category", "tags", "title", "description", "location",
-     "reporter_ref", "reported_at"],
-    issue_id=UUID, tracking_code=STR, channel=_enum(*CHANNELS), category=STR,
+# v2 dropped tracking_code: the code proves the resident (confirmation goes through intake), so it never
+# leaves intake. The upcaster strips it from v1 messages still in queues, dead letters and old archives.
+_c(Contract("intake", "IssueReported", 2, _obj(
+    ["issue_id", "channel", "category", "tags", "title", "description", "location", "reporter_ref", "reported_at"],
+    issue_id=UUID, channel=_enum(*CHANNELS), category=STR,
     tags={"type": "array", "items": STR}, title=STR, description={"type": "string"},
     location=_obj(["community"], community=STR, building=OPT_STR, unit=OPT_STR,
                   lat={"type": ["number", "null"]}, lon={"type": ["number", "null"]}),
     reporter_ref=STR, reported_at=TIME,
-)))
+)), upcasters={1: lambda d: {k: v for k, v in d.items() if k != "tracking_code"}})
 _c(Contract("intake", "IssueMerged", 1, _obj(["issue_id", "into_issue_id"], issue_id=UUID, into_issue_id=UUID)))
 _c(Contract("intake", "NeedVoted", 1, _obj(["issue_id", "votes"], issue_id=UUID,
                                            votes={"type": "integer", "minimum": 0})))
+_c(Contract("intake", "ResidentAnswered", 1, _obj(
+    ["issue_id", "confirmed", "satisfaction", "answered_at"], issue_id=UUID, confirmed={"type": "boolean"},
+    satisfaction={"type": ["integer", "null"], "minimum": 1, "maximum": 5}, comment=OPT_STR, answered_at=TIME)))
 
 # casework: every event names its case and the issue it came from (so intake can answer the resident)
 _DUE = _obj([], verify_by=OPT_TIME, plan_by=OPT_TIME, resolve_by=OPT_TIME)

@@ -34,7 +34,7 @@ def seed_casework(app, n: int, start: int = 0) -> None:
     for seq in range(start + 1, start + n + 1):
         issue_id = f"8a4f7c62-1d2b-4c1e-9a4f-{seq:012d}"
         app.process(upstream_event("intake", "IssueReported", seq, {
-            "issue_id": issue_id, "tracking_code": f"YS-{seq}", "channel": "visit", "category": "环境卫生",
+            "issue_id": issue_id, "channel": "visit", "category": "环境卫生",
             "tags": [], "title": f"垃圾清运 {seq}", "description": "", "location": {"community": "幸福里"},
             "reporter_ref": "rp-1", "reported_at": "2026-11-23T02:00:00Z"}, issue_id))
 
@@ -66,7 +66,7 @@ def seed_notifications(app, n: int, start: int = 0) -> None:
         case_id, events = _case_events(k + 1)
         issue_id = events[0][1]["issue_id"]
         app.process(upstream_event("intake", "IssueReported", k + 1, {
-            "issue_id": issue_id, "tracking_code": f"YS-{k}", "channel": "visit", "category": "安全隐患",
+            "issue_id": issue_id, "channel": "visit", "category": "安全隐患",
             "tags": [], "title": f"{k % 9 + 1}号楼消防通道堵塞", "description": "", "location": {"community": "幸福里"},
             "reporter_ref": f"rp-{k}", "reported_at": "2026-11-23T02:00:00Z"}, issue_id))
         app.process(upstream_event("casework", "CaseOpened", k + 1, events[0][1] | {"tier": "urgent"}, case_id))

@@ -6,7 +6,7 @@ from services.casework.domain import case_id_for
 from services.casework.projections import Ledger, list_cases
 from shared.persistence import Database
 from shared.projection import Projector
-from tests.unit.casework.helpers import CODE, PROPERTY, STAFF, Clock, issue, reported
+from tests.unit.casework.helpers import PROPERTY, STAFF, Clock, confirm, issue, reported
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 TITLES = [("小区路灯故障", "设施维护"), ("3号楼楼道灯坏了", "设施维护"), ("小区停车难", "停车交通"),
@@ -39,8 +39,8 @@ def test_a_new_ledger_version_replays_to_the_same_rows(settings):
     for cid in ids[:6]:
         app.command(cid, "resolution", {"actor": PROPERTY, "summary": "已处理"})
     for cid in ids[:3]:
-        app.command(cid, "confirmation", {"tracking_code": CODE, "confirmed": True, "satisfaction": 5})
-    app.command(ids[3], "confirmation", {"tracking_code": CODE, "confirmed": False})
+        confirm(app, cid, True, 5)
+    confirm(app, ids[3], False)
     app.command(ids[7], "assignment", {"actor": STAFF, "party": "市政路灯所", "party_kind": "department"})
     app.watch(ids, T0 + timedelta(days=20))
 

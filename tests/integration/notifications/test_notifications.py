@@ -22,7 +22,7 @@ SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
 
 def reported(issue_id=ISSUE, title="3号楼楼道灯坏了"):
-    return {"issue_id": issue_id, "tracking_code": "YS-20261123-ABCDEFGH", "channel": "visit", "category": "安全隐患",
+    return {"issue_id": issue_id, "channel": "visit", "category": "安全隐患",
             "tags": ["楼道灯"], "title": title, "description": "晚上一片黑",
             "location": {"community": "幸福里", "building": "3"}, "reporter_ref": "rp-0123456789abcdef",
             "reported_at": "2026-11-23T01:00:00Z"}

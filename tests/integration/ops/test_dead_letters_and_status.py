@@ -30,7 +30,7 @@ def reported(seq):
     from datetime import datetime, timezone
     return to_cloudevent("intake", "IssueReported", sequence=seq, prevsequence=seq - 1 or None, subject=issue_id,
                          time=datetime.now(timezone.utc), data={
-        "issue_id": issue_id, "tracking_code": f"YS-{seq}", "channel": "visit", "category": "环境卫生", "tags": [],
+        "issue_id": issue_id, "channel": "visit", "category": "环境卫生", "tags": [],
         "title": f"垃圾清运 {seq}", "description": "", "location": {"community": "幸福里"}, "reporter_ref": "rp-1",
         "reported_at": "2026-11-23T02:00:00Z"})
 

@@ -30,7 +30,7 @@ class FlakyCasework(CaseworkApplication):
 
 def issue_reported(seq, prev, title="路灯不亮"):
     issue_id = f"8a4f7c62-1d2b-4c1e-9a4f-{seq:012d}"
-    data = {"issue_id": issue_id, "tracking_code": f"YS-{seq}", "channel": "hotline", "category": "设施维护",
+    data = {"issue_id": issue_id, "channel": "hotline", "category": "设施维护",
             "tags": [], "title": title, "description": "", "location": {"community": "幸福里"},
             "reporter_ref": "rp-1", "reported_at": "2026-11-23T02:00:00Z"}
     body = to_cloudevent("intake", "IssueReported", sequence=seq, prevsequence=prev, subject=issue_id,

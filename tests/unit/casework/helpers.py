@@ -1,6 +1,7 @@
 """Builders for casework's domain tests: upstream events and an in-memory application with a set clock."""
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timezone
 from pathlib import Path
 from uuid import uuid4
@@ -8,8 +9,6 @@ from uuid import uuid4
 from services.casework.application import CaseworkApplication
 from shared.config import Settings
 from shared.contracts import from_cloudevent, to_cloudevent
-
-CODE = "YS-20261123-ABCDEFGH"
 
 
 class Clock:
@@ -26,7 +25,7 @@ def memory_app(tmp_path: Path, clock: Clock) -> CaseworkApplication:
 
 
 def issue(title: str, category: str = "设施维护", reported_at: str = "2026-11-23T02:00:00Z", **extra) -> dict:
-    return {"issue_id": str(uuid4()), "tracking_code": CODE, "channel": "hotline", "category": category, "tags": [],
+    return {"issue_id": str(uuid4()), "channel": "hotline", "category": category, "tags": [],
             "title": title, "description": "", "location": {"community": "幸福里", "building": "3"},
             "reporter_ref": "rp-1", "reported_at": reported_at} | extra
 
@@ -34,6 +33,25 @@ def issue(title: str, category: str = "设施维护", reported_at: str = "2026-1
 def reported(sequence: int, data: dict):
     return from_cloudevent(to_cloudevent("intake", "IssueReported", sequence=sequence, prevsequence=None,
                                          subject=data["issue_id"], time=datetime.now(timezone.utc), data=data))
+
+
+_ANSWERS = itertools.count(100_000)  # intake sequences for ResidentAnswered, clear of the reports'
+
+
+def answered(sequence: int, issue_id: str, confirmed: bool, satisfaction: int | None = None,
+             comment: str | None = None, answered_at: str = "2026-11-24T02:00:00Z"):
+    """intake's ResidentAnswered: the resident proved by their tracking code (in intake) answered."""
+    data = {"issue_id": issue_id, "confirmed": confirmed, "satisfaction": satisfaction, "comment": comment,
+            "answered_at": answered_at}
+    return from_cloudevent(to_cloudevent("intake", "ResidentAnswered", sequence=sequence, prevsequence=None,
+                                         subject=issue_id, time=datetime.now(timezone.utc), data=data))
+
+
+def confirm(app: CaseworkApplication, case_id: str, confirmed: bool, satisfaction: int | None = None,
+            issue_id: str | None = None):
+    """The case after its resident (or the resident of `issue_id`) answered through intake."""
+    app.process(answered(next(_ANSWERS), issue_id or app.get_case(case_id).issue_id, confirmed, satisfaction))
+    return app.get_case(case_id)
 
 
 def minuted(sequence: int, meeting_id: str, resolutions: list[dict], minuted_at: str = "2026-12-10T02:00:00Z"):

@@ -7,7 +7,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.casework.domain import Case, Forbidden, case_id_for
 from shared.errors import Conflict, InvalidInput
-from tests.unit.casework.helpers import CODE, PROPERTY, STAFF, Clock, issue, memory_app, minuted, reported
+from tests.unit.casework.helpers import PROPERTY, STAFF, Clock, confirm, issue, memory_app, minuted, reported
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # Monday 10:00 in Shanghai
 
@@ -115,17 +115,15 @@ def test_met_deadlines_raise_nothing(app, clock):
     assert all(d["met_at"] for d in app.get_case(cid).deadlines.values())
 
 
-def test_resolve_and_confirm_closes_the_case_only_for_the_tracking_code_holder(app):
+def test_resolve_and_the_residents_answer_closes_the_case_only_for_its_own_issue(app):
     case = open_case(app, "小区路灯故障")
     cid = str(case.id)
     app.command(cid, "resolution", {"actor": PROPERTY, "summary": "已更换路灯"})
-    with pytest.raises(Forbidden) as err:
-        app.command(cid, "confirmation", {"tracking_code": "YS-20261123-WRONGONE", "confirmed": True,
-                                          "satisfaction": 5})
-    assert err.value.field == "tracking_code"
-    case, applied = app.command(cid, "confirmation", {"tracking_code": CODE.lower(), "confirmed": True,
-                                                      "satisfaction": 5})
-    assert applied and case.status == "closed"
+    other = open_case(app, "健身器材损坏", sequence=2)
+    assert confirm(app, cid, True, 5, issue_id=other.issue_id).status == "resolved"  # another issue's resident
+    assert app.get_case(str(other.id)).status == "open"  # and their own case is not resolved: nothing
+    case = confirm(app, cid, True, 5)
+    assert case.status == "closed"
     assert events_of(app, case)[-2:] == ["Confirmed", "Closed"]
 
 
@@ -134,19 +132,20 @@ def test_rejected_confirmation_reopens_with_a_new_clock(app, clock):
     cid = str(case.id)
     app.command(cid, "resolution", {"actor": PROPERTY, "summary": "已更换路灯"})
     clock.now = T0 + timedelta(days=2)
-    case, _ = app.command(cid, "confirmation", {"tracking_code": CODE, "confirmed": False})
+    case = confirm(app, cid, False)
     assert case.status == "reopened"
     assert case.deadlines["resolve"]["met_at"] is None
     assert case.deadlines["resolve"]["due"] > clock.now + timedelta(days=7)
-    with pytest.raises(Conflict):
-        app.command(cid, "confirmation", {"tracking_code": CODE, "confirmed": True, "satisfaction": 5})
+    before = app.log_head()
+    assert confirm(app, cid, True, 5).status == "reopened"  # an answer to a case not resolved is dropped
+    assert app.log_head() == before
 
 
 def test_confirmed_but_under_80_percent_satisfied_is_reopened_for_rectification(app):
     case = open_case(app, "小区路灯故障")
     cid = str(case.id)
     app.command(cid, "resolution", {"actor": PROPERTY, "summary": "已更换路灯"})
-    case, _ = app.command(cid, "confirmation", {"tracking_code": CODE, "confirmed": True, "satisfaction": 3})
+    case = confirm(app, cid, True, 3)
     assert case.status == "reopened" and "80%" in app.history(cid)[-1].reason
 
 
@@ -154,7 +153,7 @@ def test_a_quarterly_survey_under_80_percent_reopens_a_closed_case(app):
     case = open_case(app, "小区路灯故障")
     cid = str(case.id)
     app.command(cid, "resolution", {"actor": PROPERTY, "summary": "已更换路灯"})
-    app.command(cid, "confirmation", {"tracking_code": CODE, "confirmed": True, "satisfaction": 5})
+    confirm(app, cid, True, 5)
     # 1 (confirmation) + 6 of 9 surveyed = 7 of 10 = 70 %
     out = app.record_survey({"actor": STAFF, "period": "2026-Q4", "items": [{"case_id": cid, "satisfied": 6,
                                                                               "total": 9}]})
@@ -183,9 +182,6 @@ def test_a_survey_naming_an_unknown_case_writes_nothing(app):
     ("assignment", {"actor": STAFF, "party": "x", "party_kind": "friends"}, "party_kind"),
     ("escalation", {"actor": STAFF, "to": "mayor", "reason": "x"}, "to"),
     ("resolution", {"actor": STAFF, "summary": " "}, "summary"),
-    ("confirmation", {"tracking_code": CODE, "confirmed": "yes"}, "confirmed"),
-    ("confirmation", {"tracking_code": CODE, "confirmed": True}, "satisfaction"),
-    ("confirmation", {"tracking_code": CODE, "confirmed": True, "satisfaction": 6}, "satisfaction"),
     ("triage", {"actor": STAFF, "tier": "urgent"}, "reason"),
 ])
 def test_bad_commands_name_the_field_and_write_nothing(app, command, payload, field):
@@ -246,7 +242,7 @@ def test_a_staff_triage_rule_applies_to_later_reports(app):
 def test_a_merged_duplicate_stops_its_clock_and_its_reporter_may_confirm_the_case_it_joined(app):
     from shared.contracts import from_cloudevent, to_cloudevent
     first = open_case(app, "小区路灯故障", sequence=1)
-    dup_data = issue("小区路灯坏了", tracking_code="YS-20261123-DUPLICAT")
+    dup_data = issue("小区路灯坏了")
     app.process(reported(2, dup_data))
     merged = from_cloudevent(to_cloudevent("intake", "IssueMerged", sequence=3, prevsequence=2,
                                            subject=dup_data["issue_id"], time=T0,
@@ -256,19 +252,17 @@ def test_a_merged_duplicate_stops_its_clock_and_its_reporter_may_confirm_the_cas
     assert dup.status == "merged" and dup.merged_into == str(first.id)
     assert app.watch([str(dup.id)], T0 + timedelta(days=30)) == []  # no alerts on a merged case
     app.command(str(first.id), "resolution", {"actor": PROPERTY, "summary": "已修复"})
-    case, _ = app.command(str(first.id), "confirmation", {"tracking_code": "YS-20261123-DUPLICAT",
-                                                          "confirmed": True, "satisfaction": 5})
-    assert case.status == "closed"
+    assert confirm(app, str(first.id), True, 5, issue_id=dup_data["issue_id"]).status == "closed"
 
 
 def test_rectified_work_is_judged_afresh_after_a_low_satisfaction_reopening(app):
     case = open_case(app, "小区路灯故障")
     cid = str(case.id)
     app.command(cid, "resolution", {"actor": PROPERTY, "summary": "已更换路灯"})
-    case, _ = app.command(cid, "confirmation", {"tracking_code": CODE, "confirmed": True, "satisfaction": 2})
+    case = confirm(app, cid, True, 2)
     assert case.status == "reopened"
     app.command(cid, "resolution", {"actor": PROPERTY, "summary": "重新更换灯具并加装防护罩"})
-    case, _ = app.command(cid, "confirmation", {"tracking_code": CODE, "confirmed": True, "satisfaction": 5})
+    case = confirm(app, cid, True, 5)
     assert case.status == "closed"  # not 50 %: the first rating judged the work that was redone
 
 

@@ -5,7 +5,7 @@ from uuid import uuid4
 import pytest
 
 from services.notifications.domain import (
-    About, Delivery, RetryPolicy, SubscriptionBook, decide, matches, public_data, public_text,
+    TRACKING_CODE_SLOT, About, Delivery, RetryPolicy, SubscriptionBook, decide, matches, public_data, public_text,
 )
 from services.notifications.templates import render
 
@@ -33,7 +33,7 @@ def test_a_red_alert_goes_to_the_secretary_and_the_responsible_party_but_a_yello
 
 
 def test_the_reporter_hears_of_their_report_and_its_resolution_by_reference_only():
-    reported = decide("intake", "IssueReported", {"issue_id": "i-1", "tracking_code": "YS-20261123-ABCDEFGH"}, URGENT)
+    reported = decide("intake", "IssueReported", {"issue_id": "i-1"}, URGENT)
     resolved = decide("casework", "CaseResolved", {"case_id": CASE, "resolved_at": "x"}, URGENT)
     assert audiences(reported) == [("reporter", "issue_received")]
     assert audiences(resolved) == [("board", "urgent_resolved"), ("reporter", "case_resolved"),
@@ -69,9 +69,9 @@ def test_public_text_hides_phone_numbers_and_exact_units_but_keeps_the_building(
 
 def test_event_data_leaving_for_a_city_system_keeps_ids_and_drops_the_unit():
     data = {"issue_id": "8a4f7c62-1d2b-4c1e-9a4f-000000000001", "title": "502室 13812345678",
-            "location": {"community": "幸福里", "building": "3", "unit": "2"}, "tracking_code": "YS-20261123-1"}
+            "location": {"community": "幸福里", "building": "3", "unit": "2"}}
     out = public_data(data)
-    assert out["issue_id"] == data["issue_id"] and out["tracking_code"] == data["tracking_code"]
+    assert out["issue_id"] == data["issue_id"]
     assert out["location"] == {"community": "幸福里", "building": "3", "unit": None}
     assert "13812345678" not in out["title"] and "502" not in out["title"]
 
@@ -84,9 +84,10 @@ def test_notices_render_in_chinese_and_english_with_local_times():
     assert texts["en"]["title"].startswith("Urgent issue:") and "verified on site by 2026-11-24 10:00" in texts["en"]["body"]
 
 
-def test_the_reporter_alone_is_told_their_tracking_code():
-    texts = render("issue_received", {"title": "楼道灯坏了", "tracking_code": "YS-20261123-ABCDEFGH"})
-    assert "YS-20261123-ABCDEFGH" in texts["zh"]["body"] and "YS-20261123-ABCDEFGH" in texts["en"]["body"]
+def test_the_receipt_holds_a_slot_for_the_tracking_code_filled_only_when_sent_to_the_reporter():
+    reported = decide("intake", "IssueReported", {"issue_id": "i-1"}, URGENT)[0]
+    texts = render("issue_received", {"title": "楼道灯坏了", **reported.params})
+    assert TRACKING_CODE_SLOT in texts["zh"]["body"] and TRACKING_CODE_SLOT in texts["en"]["body"]
 
 
 def test_back_off_doubles_up_to_its_cap_and_gives_up_after_the_last_attempt():

@@ -1,3 +1,4 @@
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -5,8 +6,7 @@ import pytest
 from shared.contracts import CATALOGUE, Catalogue, Contract, ContractError, from_cloudevent, to_cloudevent
 
 AT = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
-ISSUE = {"issue_id": "8a4f7c62-1d2b-4c1e-9a4f-0d8e4b3a2c11", "tracking_code": "YS-20261123-ABCDEFGH",
-         "channel": "hotline", "category": "设施维护", "tags": ["路灯"], "title": "路灯不亮", "description": "",
+ISSUE = {"issue_id": "8a4f7c62-1d2b-4c1e-9a4f-0d8e4b3a2c11", "channel": "hotline", "category": "设施维护", "tags": ["路灯"], "title": "路灯不亮", "description": "",
          "location": {"community": "幸福里"}, "reporter_ref": "rp-1", "reported_at": "2026-11-23T02:00:00Z"}
 
 
@@ -15,7 +15,7 @@ def test_envelope_is_cloudevents_with_stable_id_and_sequence():
                          time=AT, data=ISSUE)
     assert body["specversion"] == "1.0"
     assert body["id"] == "intake-7" and body["sequence"] == 7 and body["prevsequence"] == 5
-    assert body["type"] == "cn.yishi.intake.IssueReported.v1"
+    assert body["type"] == "cn.yishi.intake.IssueReported.v2"
     assert body["source"] == "/yishi/intake"
     assert body["time"] == "2026-11-23T02:00:00Z"
     event = from_cloudevent(body)
@@ -69,3 +69,15 @@ def test_catalogue_names_every_event_of_the_design():
     for required in [("intake", "IssueReported"), ("casework", "CaseOpened"), ("casework", "CaseEscalated"),
                      ("casework", "ResidentConfirmed"), ("meetings", "MeetingMinuted")]:
         assert required in names
+
+
+def test_an_old_issue_reported_loses_its_tracking_code_when_read():
+    """v1 carried the tracking code, which proves the resident: still in queues, dead letters and old archives."""
+    v1 = {"specversion": "1.0", "id": "intake-3", "source": "/yishi/intake", "type": "cn.yishi.intake.IssueReported.v1",
+          "subject": ISSUE["issue_id"], "time": "2026-11-23T02:00:00Z", "sequence": 3, "prevsequence": None,
+          "data": {**ISSUE, "tracking_code": "YS-20261123-ABCDEFGH"}}
+    assert from_cloudevent(v1).data == ISSUE
+
+
+def test_no_contract_can_carry_a_tracking_code():
+    assert all("tracking_code" not in json.dumps(c.schema) for c in CATALOGUE)
