@@ -5,7 +5,9 @@ from hypothesis import given, settings, strategies as st
 
 from services.casework.domain import case_id_for
 from shared.contracts import from_cloudevent, to_cloudevent
-from tests.unit.casework.helpers import Clock, issue, memory_app, minuted, reported
+from services.casework.application import CaseworkApplication
+from shared.config import Settings
+from tests.unit.casework.helpers import issue, minuted, reported
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)
 ORIGINAL = issue("小区路灯故障", issue_id="8a4f7c62-1d2b-4c1e-9a4f-0000000000a1")
@@ -25,9 +27,9 @@ FACTS = {"original": reported(1, ORIGINAL), "duplicate": reported(2, DUPLICATE),
          "resolution": minuted(1, MEETING, [RESOLUTION])}
 
 
-def outcome(tmp_path, order) -> dict:
+def outcome(tmp_path_factory, order) -> dict:
     """What casework made of the facts: each case's status, links, plan and resolve deadline."""
-    app = memory_app(tmp_path, Clock(T0))
+    app = CaseworkApplication(Settings(None, "", tmp_path_factory.mktemp("casework")), clock=lambda: T0)  # SQLite: tracking is per sequence
     for name in order:
         app.process(FACTS[name])
     cases = {}
@@ -42,20 +44,19 @@ def outcome(tmp_path, order) -> dict:
 IN_ORDER = ("original", "duplicate", "merge", "resolution")
 
 
-def test_a_merge_that_reaches_casework_before_the_duplicates_case_is_applied_when_it_opens(tmp_path):
-    early = outcome(tmp_path, ("original", "merge", "duplicate", "resolution"))
+def test_a_merge_that_reaches_casework_before_the_duplicates_case_is_applied_when_it_opens(tmp_path_factory):
+    early = outcome(tmp_path_factory, ("original", "merge", "duplicate", "resolution"))
     assert early["duplicate"][:2] == ("merged", str(case_id_for(ORIGINAL["issue_id"])))
-    assert early == outcome(tmp_path, IN_ORDER)
+    assert early == outcome(tmp_path_factory, IN_ORDER)
 
 
-def test_a_merge_and_a_resolution_that_reach_casework_before_the_original_case_wait_for_it(tmp_path):
-    early = outcome(tmp_path, ("resolution", "duplicate", "merge", "original"))
+def test_a_merge_and_a_resolution_that_reach_casework_before_the_original_case_wait_for_it(tmp_path_factory):
+    early = outcome(tmp_path_factory, ("resolution", "duplicate", "merge", "original"))
     assert early["original"][3] == RESOLUTION["text"] and early["duplicate"][0] == "merged"
-    assert early == outcome(tmp_path, IN_ORDER)
+    assert early == outcome(tmp_path_factory, IN_ORDER)
 
 
 @settings(max_examples=30, deadline=None)
 @given(order=st.permutations(IN_ORDER))
 def test_every_interleaving_of_intake_and_meetings_gives_the_same_cases(tmp_path_factory, order):
-    tmp = tmp_path_factory.mktemp("order")
-    assert outcome(tmp, order) == outcome(tmp, IN_ORDER)
+    assert outcome(tmp_path_factory, order) == outcome(tmp_path_factory, IN_ORDER)
