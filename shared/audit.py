@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -220,24 +220,58 @@ def _is_event_of(topic: str, aggregate: type) -> bool:
     return isinstance(cls, type) and issubclass(cls, aggregate.Event)
 
 
-def verify_all(app: Any, progress: Callable[[int], None] | None = None, page: int = 1000) -> dict[str, Any]:
-    """Check every aggregate's chain in one pass over the service's log.
+def heads_digest(checkers: Iterable[ChainChecker]) -> tuple[int, str]:
+    """(number of chains, sha256 over every chain's `id version head`, sorted): the state a checkpoint fixes."""
+    lines = sorted(f"{c.aggregate_id} {c.version} {c.head}" for c in checkers if c.head is not None)
+    return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
-    Returns {verified, aggregates, events, broken: [{aggregate_id, version, reason}], heads: {id: hash}}.
-    `progress(n)` is called with the number of events read in each page.
+
+def _checkpoint_break(checkpoint: dict[str, Any], events: int, checkers: Iterable[ChainChecker]) -> str | None:
+    aggregates, digest = heads_digest(checkers)
+    if (events, aggregates, digest) == (checkpoint["events"], checkpoint["aggregates"], checkpoint["digest"]):
+        return None
+    return (f"the log up to position {checkpoint['position']} is not what the checkpoint of "
+            f"{checkpoint['checkpointed_at']} saw ({checkpoint['events']} events, {checkpoint['aggregates']} chains; "
+            f"found {events}, {aggregates}): events were removed, added or rewritten")
+
+
+def verify_all(app: Any, progress: Callable[[int], None] | None = None, page: int = 1000,
+               checkpoints: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Check every aggregate's chain, and the log against each checkpoint, in one pass over the service's log.
+
+    `checkpoints` are `AuditCheckpointed` data (from the log, or held outside it): at each one's position
+    the log must hold as many events and reproduce its digest of the chains' heads; a log that ends
+    before a checkpoint's position lost its tail.
+    Returns {verified, aggregates, events, broken: [{aggregate_id, version, reason}], checkpoints (how
+    many held), heads: {id: hash}}. `progress(n)` is called with the number of events read in each page.
     """
     checkers: dict[Any, ChainChecker] = {}
+    pending = sorted(checkpoints, key=lambda c: c["position"])
+    held = len(pending)
+    cut: list[dict[str, Any]] = []
+
+    def settle(before: int | None) -> None:  # checkpoints whose position the scan has passed
+        while pending and (before is None or pending[0]["position"] < before):
+            checkpoint = pending.pop(0)
+            reason = (f"the log ends at {position}, before the checkpoint of {checkpoint['checkpointed_at']} at "
+                      f"position {checkpoint['position']}: its tail was cut" if before is None
+                      and checkpoint["position"] > position else _checkpoint_break(checkpoint, events, checkers.values()))
+            if reason:
+                cut.append({"aggregate_id": "log", "version": checkpoint["position"], "reason": reason})
+
     position, events = 0, 0
     while page_ := app.recorder.select_notifications(position, page, inclusive_of_start=False):
         for n in page_:
+            settle(n.id)
             checker = checkers.get(n.originator_id) or checkers.setdefault(n.originator_id, ChainChecker(n.originator_id))
             checker.check(app.mapper, n)
-        position = page_[-1].id
-        events += len(page_)
+            position, events = n.id, events + 1
         if progress:
             progress(len(page_))
+    settle(None)
     broken = [{"aggregate_id": str(c.aggregate_id), "version": c.broken_at, "reason": c.reason}
-              for c in checkers.values() if c.broken_at is not None]
+              for c in checkers.values() if c.broken_at is not None] + cut
     return {"verified": not broken, "aggregates": len(checkers), "events": events, "broken": broken,
+            "checkpoints": held,
             "heads": {str(c.aggregate_id): c.head for c in checkers.values()}}
 

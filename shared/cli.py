@@ -151,13 +151,26 @@ def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
         raise Failure(str(exc).strip("'\"")) from None
 
 
+def _held_checkpoints(path: str | None) -> list[dict[str, Any]]:
+    """Checkpoints kept outside the log: a JSON file of one AuditCheckpointed CloudEvent, its data, or a list."""
+    if path is None:
+        return []
+    try:
+        held = json.loads(open(path, encoding="utf-8").read())
+    except (OSError, ValueError) as exc:
+        raise Failure(f"--checkpoint {path}: {exc}") from None
+    return [c.get("data", c) for c in (held if isinstance(held, list) else [held])]
+
+
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from shared.audit import verify_all
+    from shared.checkpoints import recorded
 
+    held = _held_checkpoints(args.checkpoint)
     _, app = _app(args.service, settings)
     try:
         with progress_bar(app.log_head(), f"verify {args.service}", args.quiet) as progress:
-            report = verify_all(app, progress)
+            report = verify_all(app, progress, checkpoints=recorded(app) + held)
     finally:
         app.close()
     if args.json:
@@ -168,7 +181,8 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
                   f"{b['version']}: {b['reason']}", file=sys.stderr)
         return 1
     if not args.json:
-        print(f"{args.service}: {report['aggregates']} aggregates, {report['events']} events: every chain verified")
+        print(f"{args.service}: {report['aggregates']} aggregates, {report['events']} events: every chain verified, "
+              f"the log agrees with {report['checkpoints']} checkpoint(s)")
     return 0
 
 
@@ -229,11 +243,14 @@ def parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit trail commands", description="Audit trail (审计留痕) commands.")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="AUDIT_COMMAND")
     p = audit_sub.add_parser("verify", help="verify every aggregate's hash chain",
-                             description="Check the hash chain of every aggregate of a service. Exits 1 naming the "
-                                         "first broken link of each broken aggregate.")
+                             description="Check the hash chain of every aggregate of a service, and the log against "
+                                         "its audit checkpoints. Exits 1 naming the first broken link of each "
+                                         "broken aggregate, or the checkpoint the log no longer agrees with.")
     p.add_argument("service", type=_service)
     p.add_argument("--json", action="store_true", help="the report as JSON")
     p.add_argument("--heads", action="store_true", help="with --json: each aggregate's head hash (to anchor elsewhere)")
+    p.add_argument("--checkpoint", metavar="FILE", help="also check the log against a checkpoint held outside it (an "
+                   "AuditCheckpointed event as a subscriber received it): shows a cut tail")
     p.set_defaults(run=cmd_audit_verify)
 
     p = sub.add_parser("docs", help="regenerate docs/asyncapi.yaml and docs/openapi/<service>.yaml",

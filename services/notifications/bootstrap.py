@@ -1,7 +1,8 @@
 from services.notifications.application import NotificationsApplication
 from services.notifications.projections import DeliveryLog, NoticeBoard
 from services.notifications.published import publish
+from shared.checkpoints import audited
 from shared.spec import ServiceSpec
 
-SPEC = ServiceSpec(name="notifications", application=NotificationsApplication, publisher=lambda app: publish,
-                   projections=lambda: [NoticeBoard(), DeliveryLog()])
+SPEC = audited(ServiceSpec(name="notifications", application=NotificationsApplication, publisher=lambda app: publish,
+                   projections=lambda: [NoticeBoard(), DeliveryLog()]))

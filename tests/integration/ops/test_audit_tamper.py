@@ -13,6 +13,7 @@ import requests
 from services.casework.application import CaseworkApplication
 from services.intake.application import IntakeApplication
 from shared.audit import trail, verify_all
+from shared.checkpoints import Checkpointer, recorded
 from shared.config import Settings
 from shared.persistence import pg_params
 from tests.support.processes import ROOT, Process
@@ -52,8 +53,8 @@ def edit_state(settings, aggregate_id, version, change):
         (json.dumps(doc).encode(), aggregate_id, version))
 
 
-def yishi_verify(settings):
-    return subprocess.run([sys.executable, "-m", "shared.cli", "--quiet", "audit", "verify", "intake"], cwd=ROOT,
+def yishi_verify(settings, *options):
+    return subprocess.run([sys.executable, "-m", "shared.cli", "--quiet", "audit", "verify", "intake", *options], cwd=ROOT,
                           env=os.environ | store_env(settings), capture_output=True, text=True, timeout=120)
 
 
@@ -123,3 +124,14 @@ def test_stripping_the_hash_fields_from_an_edited_event_and_every_later_one_fail
     assert trail(intake, issue)["broken_at"] == 1
     result = yishi_verify(pg_settings)
     assert result.returncode == 1 and f"aggregate {issue} at version 1: audited event carries no hash" in result.stderr
+
+
+def test_a_cut_tail_fails_verification_against_a_checkpoint_a_subscriber_holds(intake, pg_settings, tmp_path):
+    assert Checkpointer(interval=0)(intake)
+    held = tmp_path / "checkpoint.json"
+    held.write_text(json.dumps({"type": "cn.yishi.intake.AuditCheckpointed.v1", "data": recorded(intake)[-1]}))
+    assert yishi_verify(pg_settings, "--checkpoint", str(held)).returncode == 0
+    sql(pg_settings, "DELETE FROM intake.intake_events WHERE notification_id > 10")  # two reports and the checkpoint
+    assert verify_all(intake)["verified"], "the chains alone cannot tell"
+    result = yishi_verify(pg_settings, "--checkpoint", str(held))
+    assert result.returncode == 1 and "its tail was cut" in result.stderr

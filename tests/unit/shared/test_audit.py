@@ -1,13 +1,14 @@
 """The audit chain is written when an event is recorded, and any later edit of the stored event breaks it."""
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, ProgrammingError, event
 
-from shared.audit import HASH, PREV, Audited, trail, verify_all
+from shared.audit import HASH, PREV, Audited, chain_hash, trail, verify_all
+from shared.checkpoints import Checkpointer, checkpoints_id, recorded, with_checkpoints
 
 
 class Ticket(Audited):
@@ -170,3 +171,66 @@ def test_verify_all_counts_every_aggregate(app):
 def test_an_unknown_aggregate_has_no_verified_history(app):
     history = trail(app, uuid4())
     assert history["entries"] == [] and not history["verified"]
+
+
+# checkpoints: a cut tail or a log rewritten whole ---------------------------------------------
+
+class Checkpointed(Application):
+    name = "tickets"
+
+
+@pytest.fixture
+def tickets(tmp_path):
+    now = [datetime(2026, 11, 23, 2, tzinfo=timezone.utc)]
+    app = Checkpointed(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                            "SQLITE_DBNAME": str(tmp_path / "tickets.sqlite3")})
+    app.path, app.clock, app.now = tmp_path / "tickets.sqlite3", lambda: now[0], now
+    yield app
+    app.close()
+
+
+def checkpoint_now(app, checkpointer):
+    if checkpointer.since is None:
+        checkpointer(app)  # starts its interval
+    app.now[0] += timedelta(seconds=checkpointer.interval)
+    return checkpointer(app)
+
+
+def test_a_checkpoint_is_recorded_once_the_log_moved_and_is_published(tickets):
+    checkpointer = Checkpointer(interval=60)
+    saved_ticket(tickets)
+    assert not checkpointer(tickets), "not before the interval"
+    assert checkpoint_now(tickets, checkpointer)
+    assert not checkpoint_now(tickets, checkpointer), "nothing new but the checkpoint itself"
+    [first] = recorded(tickets)
+    assert first["position"] == 3 and first["events"] == 3 and first["aggregates"] == 1
+    relay_map = with_checkpoints(lambda app: lambda e: None)(tickets)
+    stored = list(tickets.recorder.select_events(checkpoints_id("tickets")))[-1]
+    assert relay_map(tickets.mapper.to_domain_event(stored)).name == "AuditCheckpointed"
+    assert verify_all(tickets, checkpoints=recorded(tickets))["verified"]
+
+
+def test_a_cut_tail_fails_against_a_checkpoint_held_outside(tickets):
+    checkpointer = Checkpointer(interval=60)
+    saved_ticket(tickets)
+    saved_ticket(tickets)
+    checkpoint_now(tickets, checkpointer)
+    held = recorded(tickets)[-1]  # a subscriber's copy
+    sql(tickets, "DELETE FROM stored_events WHERE rowid > 3")  # the second ticket and the checkpoint gone
+    report = verify_all(tickets, checkpoints=[held])
+    assert not report["verified"] and "its tail was cut" in report["broken"][0]["reason"]
+
+
+def test_a_log_rewritten_with_recomputed_hashes_fails_against_its_checkpoint(tickets):
+    checkpointer = Checkpointer(interval=60)
+    t = saved_ticket(tickets)
+    checkpoint_now(tickets, checkpointer)
+    held = recorded(tickets)[-1]
+
+    def forge(state):
+        state["text"] = "forged"
+        state[HASH] = chain_hash(state[PREV], t.id, 3, "tests.unit.shared.test_audit:Ticket.Noted", state)
+    tamper(tickets, t.id, 3, forge)  # the head: every later hash recomputed, so the chain alone passes
+    assert trail(tickets, t.id)["verified"]
+    report = verify_all(tickets, checkpoints=[held])
+    assert not report["verified"] and "were removed, added or rewritten" in report["broken"][0]["reason"]
