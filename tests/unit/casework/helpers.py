@@ -1,7 +1,6 @@
 """Builders for casework's domain tests: upstream events and an in-memory application with a set clock."""
 from __future__ import annotations
 
-import itertools
 from datetime import datetime, timezone
 from pathlib import Path
 from uuid import uuid4
@@ -35,9 +34,6 @@ def reported(sequence: int, data: dict):
                                          subject=data["issue_id"], time=datetime.now(timezone.utc), data=data))
 
 
-_ANSWERS = itertools.count(100_000)  # intake sequences for ResidentAnswered, clear of the reports'
-
-
 def answered(sequence: int, issue_id: str, confirmed: bool, satisfaction: int | None = None,
              comment: str | None = None, answered_at: str = "2026-11-24T02:00:00Z"):
     """intake's ResidentAnswered: the resident proved by their tracking code (in intake) answered."""
@@ -50,7 +46,8 @@ def answered(sequence: int, issue_id: str, confirmed: bool, satisfaction: int | 
 def confirm(app: CaseworkApplication, case_id: str, confirmed: bool, satisfaction: int | None = None,
             issue_id: str | None = None):
     """The case after its resident (or the resident of `issue_id`) answered through intake."""
-    app.process(answered(next(_ANSWERS), issue_id or app.get_case(case_id).issue_id, confirmed, satisfaction))
+    sequence = (app.recorder.max_tracking_id("intake") or 0) + 1  # the next of intake's log
+    app.process(answered(sequence, issue_id or app.get_case(case_id).issue_id, confirmed, satisfaction))
     return app.get_case(case_id)
 
 
