@@ -7,13 +7,18 @@ YISHI_VAR_DIR, AMQP_URI. Every command has --help; failures exit non-zero with a
     yishi dead-letters list|retry|drop [--queue Q] [--id MESSAGE_ID ... | --all]
     yishi audit verify <service>
     yishi docs [--check]
+    yishi calendar set <year> --holidays D,D..D --workdays D,... --role ROLE --name NAME [--document TEXT]
+    yishi calendar show [--json]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
+import urllib.error
+import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +26,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from shared.config import Settings
+from shared.config import Settings, http_port
 from shared.spec import built_services, load_spec
 
 
@@ -196,6 +201,56 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _casework(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One call to casework's HTTP API (the calendar is casework's data; the command is its client)."""
+    url = args.url or os.environ.get("YISHI_CASEWORK_URL") or f"http://127.0.0.1:{http_port('casework')}"
+    request = urllib.request.Request(url.rstrip("/") + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"content-type": "application/json", "accept-language": "zh-CN"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as exc:
+        try:
+            problem = json.load(exc)
+        except ValueError:
+            problem = {}
+        field = f" ({problem['field']})" if problem.get("field") else ""
+        raise Failure(f"casework refused: {exc.code} {problem.get('detail', exc.reason)}{field}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise Failure(f"casework unreachable at {url}: {getattr(exc, 'reason', exc)}") from None
+
+
+def _dates(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def cmd_calendar_set(args: argparse.Namespace, settings: Settings) -> int:
+    body = {"actor": {"role": args.role, "name": args.name}, "holidays": _dates(args.holidays),
+            "workdays": _dates(args.workdays), "document": args.document}
+    answer = _casework(args, "PUT", f"/calendar/{args.year}", {k: v for k, v in body.items() if v is not None})
+    year = answer["years"][0]
+    print(f"{args.year}: {'recorded' if answer['recorded'] else 'already entered as given, nothing recorded'}; "
+          f"{len(year['holidays'])} days off, {len(year['workdays'])} make-up workdays; "
+          f"{len(answer['retimed'])} open deadline(s) re-timed")
+    if year["statutory_days_missing"]:
+        print(f"yishi: check the notice: statutory days not given off: {', '.join(year['statutory_days_missing'])}",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_calendar_show(args: argparse.Namespace, settings: Settings) -> int:
+    answer = _casework(args, "GET", "/calendar")
+    if args.json:
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+        return 0
+    for year in answer["years"]:
+        print(f"{year['year']}  {year['source']:<8}  {year['source_zh']}")
+    package = answer["package"]
+    print(f"package: {package['name']} {package['version']} ({package['first_year']}–{package['last_year']})")
+    return 0
+
+
 # the parser -------------------------------------------------------------------------------------
 
 def parser() -> argparse.ArgumentParser:
@@ -258,6 +313,29 @@ def parser() -> argparse.ArgumentParser:
                                    "operations to match each built service's routes (hand-written parts are kept).")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when a document is out of date")
     p.set_defaults(run=cmd_docs)
+
+    calendar = sub.add_parser("calendar", help="the working-day calendar: enter a year's holiday notice",
+                              description="The working-day calendar (节假日安排), kept by casework. Calls casework's "
+                                          "HTTP API: --url, else YISHI_CASEWORK_URL, else 127.0.0.1 on its port.")
+    calendar_sub = calendar.add_subparsers(dest="calendar_command", required=True, metavar="CALENDAR_COMMAND")
+    p = calendar_sub.add_parser("set", help="enter the State Council's notice for a year",
+                                description="Enter the State Council's holiday notice for a year (recorded in "
+                                            "casework's log); open cases whose working-day deadlines it moves are "
+                                            "re-timed. Dates are YYYY-MM-DD, ranges YYYY-MM-DD..YYYY-MM-DD.")
+    p.add_argument("year", help="the year the notice is for, e.g. 2027")
+    p.add_argument("--holidays", required=True, help="days off (放假), comma-separated dates or ranges")
+    p.add_argument("--workdays", default="", help="weekend days worked instead (调休上班), comma-separated")
+    p.add_argument("--document", help="the notice's title or number, e.g. 国办发明电〔2026〕N号")
+    p.add_argument("--role", required=True, choices=("community_worker", "secretary"), help="who enters it: role")
+    p.add_argument("--name", required=True, help="who enters it: name")
+    p.add_argument("--url", help="casework's base URL")
+    p.set_defaults(run=cmd_calendar_set)
+    p = calendar_sub.add_parser("show", help="which years are entered, from the package, or a fallback",
+                                description="Each year's source: entered (the notice), package (chinesecalendar) "
+                                            "or fallback (weekends and statutory dates, no make-up workdays).")
+    p.add_argument("--json", action="store_true", help="casework's answer as JSON")
+    p.add_argument("--url", help="casework's base URL")
+    p.set_defaults(run=cmd_calendar_show)
     return top
 
 

@@ -13,9 +13,9 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from services.casework import metrics
-from services.casework.calendar import WorkingCalendar
-from services.casework.commands import Command, actor_for, parse, parse_survey
-from services.casework.domain import RULES_ID, Case, TriageRules, case_id_for
+from services.casework.calendar import SHANGHAI, WorkingCalendar, calendar_view, parse_notice, parse_year
+from services.casework.commands import Command, actor_for, parse, parse_survey, text
+from services.casework.domain import CALENDAR_ID, RULES_ID, Case, OfficialCalendar, TriageRules, case_id_for
 from services.casework.triage import BUILT_IN_RULES, Rule, parse_rule, triage
 from services.casework.waiting import Waiting, waiting_id
 from shared.application import ServiceApplication
@@ -42,7 +42,14 @@ class CaseworkApplication(ServiceApplication):
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.clock = clock
-        self.calendar = WorkingCalendar(on_fallback=lambda year: metrics.CALENDAR_FALLBACK.labels(str(year)).inc())
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        """The working-day calendar with every notice entered so far: read at each use, so every process
+        counts on the latest entry."""
+        entered = self._find(CALENDAR_ID)
+        return WorkingCalendar(entered.notices() if entered else {},
+                               on_fallback=lambda year: metrics.CALENDAR_FALLBACK.labels(str(year)).inc())
 
     # --- upstream ---------------------------------------------------------------------------
     def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
@@ -215,6 +222,51 @@ class CaseworkApplication(ServiceApplication):
                         metrics.DEADLINE_BREACHES.labels(case.tier, deadline).inc()
                 break
         return raised
+
+    # --- the working-day calendar (节假日安排) ------------------------------------------------------
+    def set_calendar_year(self, year: Any, payload: Any) -> dict[str, Any]:
+        """Staff enter the State Council's notice for a year; an unchanged entry records nothing.
+        Open cases are re-timed by `retime` (the caller, and every worker's calendar watch)."""
+        actor = actor_for(payload, "calendar")
+        notice = parse_notice(parse_year(year), payload)
+        document = text(payload, "document", "通知文号", required=False, max_len=200)
+        entered = self._find(CALENDAR_ID) or OfficialCalendar(id=CALENDAR_ID)
+        recorded = entered.set_year(notice, document, actor, self.clock())
+        if recorded:
+            try:
+                self.save(entered)
+            except IntegrityError:
+                raise Conflict("the calendar was changed at the same moment; enter the notice again", "year",
+                               "日历正被同时修改,请重新录入") from None
+        return {"recorded": recorded, **self.calendar_view(notice.year)}
+
+    def calendar_view(self, year: int | None = None) -> dict[str, Any]:
+        entered = self._find(CALENDAR_ID)
+        this_year = self.clock().astimezone(SHANGHAI).year
+        return calendar_view(self.calendar, entered.years if entered else {}, this_year, year)
+
+    def calendar_version(self) -> int:
+        entered = self._find(CALENDAR_ID)
+        return entered.version if entered else 0
+
+    def retime(self, case_ids: list[str]) -> list[tuple[str, str]]:
+        """Count these cases' open working-day deadlines again on the calendar as entered now: (case, deadline)
+        moved. Every instance may run it at once: a losing save reloads and finds nothing left to move."""
+        calendar, now = self.calendar, self.clock()
+        moved = []
+        for case_id in case_ids:
+            for attempt in range(RETRIES):
+                case = self._find(UUID(case_id))
+                names = case.retime(calendar, now) if case is not None else []
+                if not names:
+                    break
+                try:
+                    self.save(case)
+                except IntegrityError:
+                    continue
+                moved += [(case_id, name) for name in names]
+                break
+        return moved
 
     # --- triage rules ---------------------------------------------------------------------------
     def rules(self) -> tuple[Rule, ...]:

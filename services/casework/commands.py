@@ -28,6 +28,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "triage": ("community_worker", "secretary"),
     "survey": ("community_worker", "secretary"),
     "rules": ("community_worker", "secretary"),
+    "calendar": ("community_worker", "secretary"),  # entering the State Council's holiday notice
 }
 
 

@@ -14,13 +14,16 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.audit import Audited
 
-from services.casework.calendar import SHANGHAI, WorkingCalendar
-from services.casework.clocks import RESOLUTION_WARN_BEFORE, deadline, deadlines_for, rectification_deadline
+from services.casework.calendar import SHANGHAI, WorkingCalendar, YearNotice, notice_from_data, notice_to_data
+from services.casework.clocks import (CLOCKS, RECTIFY, RESOLUTION_WARN_BEFORE, deadline, deadlines_for, recount,
+                                      rectification_deadline, with_counts)
 from services.casework.triage import TIERS, Rule, Triage, party_for
 from shared.errors import Conflict, DomainError, InvalidInput
 
 NAMESPACE = UUID("0b7a7d64-3f7e-4b8e-8f6a-7d1f1b1c2a55")
 RULES_ID = uuid5(NAMESPACE, "triage-rules")
+CALENDAR_ID = uuid5(NAMESPACE, "working-calendar")
+ALERT_LEVELS = (None, "yellow", "red")
 SATISFIED_SCORE = 4  # of 5: 满意 or 非常满意
 SATISFACTION_FLOOR = 0.8  # 满意度低于 80% 的事项重新整改
 ESCALATION_TARGETS = ("secretary", "task_force", "council", "assembly")
@@ -42,22 +45,25 @@ def case_id_for(issue_id: str) -> UUID:
 
 
 class Case(Audited):
-    """A case; `deadlines` maps verify|plan|resolve to {due, warn_at, met_at, alert}."""
+    """A case; `deadlines` maps verify|plan|resolve to {due, warn_at, met_at, alert, workdays?}."""
 
     # `proof` (a digest of the tracking code) is in Opened and Joined events recorded before residents
     # answered through intake; it is read and ignored so that those logs still replay.
     @event("Opened")
     def __init__(self, id: UUID, issue_id: str, category: str, title: str, community: str, building: str | None,
                  tier: str, triage_reason: str, rule_ids: list[str], deadlines: dict[str, dict[str, Any]],
-                 reported_at: datetime, opened_at: datetime, proof: str | None = None):
+                 reported_at: datetime, opened_at: datetime, proof: str | None = None,
+                 reporter_ref: str | None = None):
         self.issue_id = issue_id
+        self.reporter_ref = reporter_ref  # the resident's pseudonym: notifications tells them without asking intake
         self.category = category
         self.title = title
         self.community = community
         self.building = building
         self.tier = tier
         self.triage_reason = triage_reason
-        self.deadlines = copy.deepcopy(deadlines)  # state is mutated later; the event must stay as recorded
+        # state is mutated later; the event must stay as recorded
+        self.deadlines = with_counts(copy.deepcopy(deadlines), CLOCKS[tier], reported_at)
         self.reported_at = reported_at
         self.opened_at = opened_at
         self.status = "open"
@@ -84,7 +90,7 @@ class Case(Audited):
                    title=issue["title"], community=issue["location"]["community"],
                    building=issue["location"].get("building"), tier=triaged.tier, triage_reason=triaged.reason,
                    rule_ids=list(triaged.rule_ids), deadlines=deadlines_for(triaged.tier, reported_at, calendar),
-                   reported_at=reported_at, opened_at=opened_at)
+                   reported_at=reported_at, opened_at=opened_at, reporter_ref=issue.get("reporter_ref"))
         party, kind = party_for(triaged.tier, issue["category"])
         case.assign(party, kind, "按分类自动指派 (assigned by category)", SYSTEM, opened_at)
         if triaged.tier == "complex":
@@ -120,7 +126,8 @@ class Case(Audited):
         met = {name: d["met_at"] for name, d in self.deadlines.items() if d["met_at"]}
         self.tier = tier
         self.triage_reason = reason
-        self.deadlines = {name: dict(d, met_at=met.get(name)) for name, d in copy.deepcopy(deadlines).items()}
+        self.deadlines = {name: dict(d, met_at=met.get(name))
+                          for name, d in with_counts(copy.deepcopy(deadlines), CLOCKS[tier], self.reported_at).items()}
 
     @event("Assigned")
     def assign(self, party: str, party_kind: str, reason: str, actor: Actor, at: datetime) -> None:
@@ -228,7 +235,8 @@ class Case(Audited):
         self.status = "reopened"
         self.resolved_at = None
         self.closed_at = None
-        self.deadlines["resolve"] = dict(deadline)
+        reopened = with_counts({"resolve": copy.deepcopy(deadline)}, (RECTIFY[self.tier],), at)
+        self.deadlines["resolve"] = reopened["resolve"]
 
     @event("Closed")
     def _closed(self, at: datetime) -> None:
@@ -298,6 +306,31 @@ class Case(Audited):
                                            "(routine case overdue: red alert, the secretary coordinates)", SYSTEM, now)
         return raised
 
+    def retime(self, calendar: WorkingCalendar, at: datetime) -> list[str]:
+        """Count each open working-day deadline again on `calendar` (a year's notice was entered): the
+        deadlines whose due time moved, each recorded as `Retimed`. Met deadlines keep the due they were met by."""
+        if self.status not in OPEN_STATUSES:
+            return []
+        moved = []
+        for name, d in sorted(self.deadlines.items()):
+            if d["met_at"] is not None or "workdays" not in d:
+                continue
+            due, warn_at = recount(d, calendar)
+            if due != d["due"]:
+                years = calendar.entered_between(d["workdays"]["from"], max(due, d["due"]))
+                self._retimed(deadline=name, old_due=d["due"], due=due, warn_at=warn_at, calendar_years=years,
+                              reason=_retimed_reason(years), at=at)
+                moved.append(name)
+        return moved
+
+    @event("Retimed")
+    def _retimed(self, deadline: str, old_due: datetime, due: datetime, warn_at: datetime, calendar_years: list[int],
+                 reason: str, at: datetime) -> None:
+        d = self.deadlines[deadline]
+        owed = "red" if at >= due else "yellow" if at >= warn_at else None  # an alert raised stays only if still owed
+        alert = min(d["alert"], owed, key=ALERT_LEVELS.index)
+        d.update(due=due, warn_at=warn_at, alert=alert)
+
     @event("DeadlineWarned")
     def _warned(self, deadline: str, level: str, due: datetime, tier: str, party: str | None, at: datetime) -> None:
         self.deadlines[deadline]["alert"] = level
@@ -325,6 +358,12 @@ class Case(Audited):
             raise Conflict("the case is closed", "case_id", "案件已结案")
 
 
+def _retimed_reason(years: list[int]) -> str:
+    if not years:
+        return "工作日历已更新,按新日历重新计算时限"
+    return f"已录入{'、'.join(str(y) for y in years)}年节假日安排(国务院通知),按新日历重新计算时限"
+
+
 class TriageRules(Aggregate):
     """The staff's own additions to the built-in triage rules (one per community system)."""
 
@@ -343,6 +382,36 @@ class TriageRules(Aggregate):
     def as_rules(self) -> tuple[Rule, ...]:
         return tuple(Rule(r["rule_id"], r["tier"], tuple(r["keywords"]), tuple(r["categories"]), r.get("note", ""))
                      for r in self.rules.values())
+
+
+class OfficialCalendar(Audited):
+    """The State Council's holiday notices (国务院办公厅关于部分节假日安排的通知) as staff entered them.
+
+    A year entered again replaces its earlier entry (a corrected notice); both stay in the log, so every
+    deadline can be explained by the calendar it was counted on.
+    """
+
+    @event("Started")
+    def __init__(self, id: UUID):
+        self.years: dict[int, dict[str, Any]] = {}
+
+    def set_year(self, notice: YearNotice, document: str | None, actor: Actor, at: datetime) -> bool:
+        """Record the year's notice; False (nothing recorded) when it is already entered as given."""
+        entered = self.years.get(notice.year)
+        data = notice_to_data(notice)
+        if entered and {k: entered[k] for k in data} == data and entered["document"] == document:
+            return False
+        self._year_set(**data, document=document, actor=actor, at=at)
+        return True
+
+    @event("YearSet")
+    def _year_set(self, year: int, holidays: list[str], workdays: list[str], document: str | None, actor: Actor,
+                  at: datetime) -> None:
+        self.years[year] = {"year": year, "holidays": list(holidays), "workdays": list(workdays),
+                            "document": document, "entered_by": dict(actor), "entered_at": at}
+
+    def notices(self) -> dict[int, YearNotice]:
+        return {year: notice_from_data(entry) for year, entry in self.years.items()}
 
 
 __all__ = ["Case", "TriageRules", "TIERS", "case_id_for", "Forbidden", "RULES_ID"]

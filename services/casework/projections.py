@@ -93,7 +93,7 @@ def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
 
 class Ledger(Projection):
     name = "ledger"
-    version = 4
+    version = 5  # 5: working-day deadlines keep what they counted (re-timed when a year's notice is entered)
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS ledger (case_id TEXT PRIMARY KEY, issue_id TEXT NOT NULL, "
@@ -160,6 +160,13 @@ def cases_owing_alerts(db: Database, now: datetime, limit: int = 500) -> list[st
     """Candidates for the watcher; the aggregate decides (the ledger may trail the log a little)."""
     rows = db.query("SELECT case_id FROM ledger WHERE next_check <= ? ORDER BY next_check LIMIT ?", (ts(now), limit))
     return [r[0] for r in rows]
+
+
+def open_cases(db: Database) -> list[str]:
+    """Candidates for re-timing after a calendar entry; each aggregate decides whether it moves."""
+    marks = ", ".join("?" for _ in OPEN_STATUSES)
+    return [r[0] for r in db.query(f"SELECT case_id FROM ledger WHERE status IN ({marks}) ORDER BY case_id",
+                                   OPEN_STATUSES)]
 
 
 def cases_opened_between(db: Database, start: datetime, end: datetime) -> list[Case]:

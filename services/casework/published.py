@@ -38,7 +38,10 @@ def publisher(app: Any) -> Callable[[Any], Published | None]:
             return Published("CaseOpened", case_id, event.timestamp, {
                 "case_id": case_id, "issue_id": event.issue_id, "tier": event.tier, "category": event.category,
                 "due": _due(event.deadlines), "opened_at": rfc3339(event.opened_at),
+                "reported_at": rfc3339(event.reported_at),
                 "triage_reason": event.triage_reason, "title": mask_text(event.title), "community": event.community,
+                # what a notice about the case needs, so none waits on intake's queue (DESIGN §2)
+                "building": event.building, "reporter_ref": getattr(event, "reporter_ref", None),
             })
         mapped = _map(event, {"case_id": case_id, "issue_id": facts(event.originator_id)["issue_id"]},
                       facts(event.originator_id))
@@ -75,6 +78,10 @@ def _map(event: Any, base: dict[str, Any], facts: dict[str, Any]) -> tuple[str, 
         return "ResidentConfirmed", base | {"confirmed": event.confirmed, "satisfaction": event.satisfaction}
     if isinstance(event, Case.Reopened):
         return "CaseReopened", base | {"reason": event.reason, "due": rfc3339(event.deadline["due"])}
+    if isinstance(event, Case.Retimed):
+        return "CaseRetimed", base | {"deadline": event.deadline, "old_due": rfc3339(event.old_due),
+                                      "due": rfc3339(event.due), "reason": event.reason,
+                                      "calendar_years": list(event.calendar_years)}
     if isinstance(event, Case.Merged):
         return "CaseMerged", base | {"into_case_id": event.into_case_id, "into_issue_id": event.into_issue_id}
     if isinstance(event, Case.Closed):

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request, Response
 from services.casework.bootstrap import SPEC
 from services.casework.calendar import SHANGHAI
 from services.casework.domain import Case
-from services.casework.projections import case_view, cases_opened_between, list_cases
+from services.casework.projections import case_view, cases_opened_between, list_cases, open_cases
 from services.casework.stats import rates
 from services.casework.triage import BUILT_IN_RULES, TIERS
 from shared.audit import trail
@@ -26,7 +26,7 @@ EVENT_ZH = {
     "PlanProposed": "提出方案", "Escalated": "上报", "Resolved": "办结", "Confirmed": "居民确认",
     "Surveyed": "满意度测评", "Reopened": "重新整改", "Closed": "结案", "DeadlineWarned": "时限预警",
     "ResolutionAdopted": "议事决议落实", "Merged": "并入相同诉求", "Joined": "合并相同诉求",
-    "CommandRemembered": "指令幂等登记",
+    "CommandRemembered": "指令幂等登记", "Retimed": "按节假日安排调整时限",
 }
 SYSTEM_ACTOR = {"role": "system", "name": "yishi"}
 
@@ -127,6 +127,24 @@ class CaseworkService(Operable):
             raise InvalidInput("from must be before to", "from", "起始时间须早于结束时间")
         body = rates(cases_opened_between(self.runtime.db, start, end), now)
         return json_response({"from": rfc3339(start), "to": rfc3339(end), **body})
+
+    @http("GET", "/calendar")
+    @api("casework", "/calendar")
+    def calendar(self, request: Request) -> Response:
+        """The working-day calendar per year: the State Council's notice entered, the package's, or a fallback."""
+        return json_response(self.runtime.app.calendar_view())
+
+    @http("PUT", "/calendar/<string:year>")
+    @api("casework", "/calendar/{year}")
+    def set_calendar_year(self, request: Request, year: str) -> Response:
+        """Staff enter the State Council's holiday notice for a year (节假日安排).
+
+        Body {actor, holidays[], workdays[], document?}: dates or ranges `YYYY-MM-DD..YYYY-MM-DD`. The open cases
+        whose working-day deadlines it moves are re-timed (`CaseRetimed`); the same notice again records nothing."""
+        app = self.runtime.app
+        body = app.set_calendar_year(year, read_json(request))
+        moved = app.retime(open_cases(self.runtime.db))
+        return json_response(body | {"retimed": [{"case_id": case_id, "deadline": name} for case_id, name in moved]})
 
     @http("GET", "/triage-rules")
     @api("casework", "/triage-rules")
