@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 .PHONY: run test test-fast fault bench bench-ops check-deploy clean
 
 $(STAMP): requirements.lock pyproject.toml
+	@test -n "$(PYTHON)" || { echo "make: no python3 found: install Python 3.11 first (Debian 12: sudo apt-get install python3 python3-venv)" >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || bash scripts/ensure-infra.sh --python-venv
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)

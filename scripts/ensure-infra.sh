@@ -9,7 +9,27 @@ want_pg=0
 [ "${1:-}" = "--postgres" ] && want_pg=1
 [[ "${DATABASE_URL:-}" == postgres* ]] && want_pg=1
 
-up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Something listening is not enough: the port must answer as the server we need.
+rabbitmq_answers() {  # an AMQP 0-9-1 protocol header gets a Connection.Start frame (type 1, channel 0)
+  timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672 && printf "AMQP\x00\x00\x09\x01" >&3 &&
+    [ "$(head -c 3 <&3 | od -An -tx1 | tr -d " \n")" = 010000 ]' 2>/dev/null
+}
+postgres_answers() {  # pg_isready, or an SSLRequest answered with S or N
+  if command -v pg_isready >/dev/null; then pg_isready -q -h 127.0.0.1 -p 5432; return; fi
+  timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/5432 && printf "\x00\x00\x00\x08\x04\xd2\x16\x2f" >&3 &&
+    [[ "$(head -c 1 <&3)" == [SN] ]]' 2>/dev/null
+}
+up() {  # port: ready when it answers as its server; refuse a port held by something else
+  local check=rabbitmq_answers name=RabbitMQ
+  [ "$1" = 5432 ] && check=postgres_answers name=PostgreSQL
+  $check && return 0
+  if listening "$1"; then
+    echo "ensure-infra: port $1 is held by something that is not $name: stop it (or point the settings elsewhere)" >&2
+    exit 1
+  fi
+  return 1
+}
 wait_for() {  # port name
   for _ in $(seq 1 60); do up "$1" && return 0; sleep 1; done
   echo "ensure-infra: $2 did not come up on port $1" >&2; return 1
@@ -29,6 +49,8 @@ ensure_rabbitmq() {
     echo "ensure-infra: installing rabbitmq-server (Debian package)"
     apt_install rabbitmq-server
   fi
+  # the tests create their vhosts through the management API when rabbitmqctl needs root (Debian leaves it off)
+  sudo_ rabbitmq-plugins enable --offline rabbitmq_management >/dev/null || true
   echo "ensure-infra: starting RabbitMQ"
   sudo_ rabbitmq-server -detached || sudo_ service rabbitmq-server start || true
   wait_for 5672 RabbitMQ

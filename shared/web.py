@@ -1,6 +1,11 @@
 """Entry point of a service's web process: `python -m shared.web <service>` (nameko, eventlet)."""
-import eventlet
-import eventlet.event
+import warnings
+
+# eventlet warns on import that it is deprecated: nameko 2.14 needs it, so the warning is ours to know, not to print
+warnings.filterwarnings("ignore", message="(?s).*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+import eventlet.event  # noqa: E402
 
 eventlet.monkey_patch()  # before psycopg, kombu or eventsourcing are imported
 

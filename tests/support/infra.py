@@ -31,11 +31,22 @@ def drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def rabbitmqctl_command() -> list[str] | None:
+    """rabbitmqctl as this user can run it: Debian installs it in /usr/sbin (not on a user's PATH) and it
+    needs root (the Erlang cookie), so a normal user goes through `sudo -n`; None when neither works."""
+    found = shutil.which("rabbitmqctl") or next((p for p in ("/usr/sbin/rabbitmqctl", "/usr/lib/rabbitmq/bin/rabbitmqctl")
+                                                  if os.access(p, os.X_OK)), None)
+    if found is None:
+        return None
+    return [found] if os.geteuid() == 0 else (["sudo", "-n", found] if shutil.which("sudo") else None)
+
+
 def _rabbitmqctl(*args: str) -> bool:
-    if not shutil.which("rabbitmqctl"):
+    """True when done; False when rabbitmqctl cannot be run here (then the management API is used)."""
+    command = rabbitmqctl_command()
+    if command is None:
         return False
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-    return True
+    return subprocess.run([*command, "-q", *args], capture_output=True, timeout=60).returncode == 0
 
 
 def _management(method: str, path: str, body: dict | None = None) -> None:
