@@ -106,15 +106,17 @@ class NotificationsApplication(ServiceApplication):
 
     @staticmethod
     def _about(matter: Matter | None, link: CaseLink | None) -> About:
-        m = matter
+        """A case's own facts (carried by CaseOpened) first, so a notice never depends on whether intake's
+        queue delivered first; the matter fills in only what links recorded before CaseOpened carried it."""
+        m, k = matter, link
         return About(
-            issue_id=m.issue_id if m else (link.issue_id if link else None),
-            case_id=link.case_id if link else None,
-            title=(m.title if m else None) or (link.title if link else None),
-            category=(link.category if link else None) or (m.category if m else None),
-            community=(m.community if m else None) or (link.community if link else None),
-            building=m.building if m else None,
-            reporter_ref=m.reporter_ref if m else None,
+            issue_id=k.issue_id if k else (m.issue_id if m else None),
+            case_id=k.case_id if k else None,
+            title=(k.title if k else None) or (m.title if m else None),
+            category=(k.category if k else None) or (m.category if m else None),
+            community=(k.community if k else None) or (m.community if m else None),
+            building=(k.building if k else None) or (m.building if m else None),
+            reporter_ref=(k.reporter_ref if k else None) or (m.reporter_ref if m else None),
             tier=link.tier if link else None,
             party=link.party if link else None,
         )

@@ -217,8 +217,10 @@ class CaseLink(Aggregate):
 
     @event("Linked")
     def __init__(self, id: UUID, case_id: str, issue_id: str, tier: str, category: str, title: str | None,
-                 community: str | None):
+                 community: str | None, building: str | None = None, reporter_ref: str | None = None):
         self.case_id = case_id
+        self.building = building
+        self.reporter_ref = reporter_ref
         self.issue_id = issue_id
         self.tier = tier
         self.category = category
@@ -231,7 +233,9 @@ class CaseLink(Aggregate):
         title, community = data.get("title"), data.get("community")
         return cls(id=case_link_id(data["case_id"]), case_id=data["case_id"], issue_id=data["issue_id"],
                    tier=data["tier"], category=data["category"], title=public_text(title) if title else None,
-                   community=public_text(community) if community else None)
+                   community=public_text(community) if community else None,
+                   building=public_text(data["building"]) if data.get("building") else None,
+                   reporter_ref=data.get("reporter_ref"))
 
     @event("Assigned")
     def assign(self, party: str, party_kind: str) -> None:

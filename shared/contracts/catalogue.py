@@ -123,7 +123,7 @@ _ISSUE = {"issue_id": UUID}
 _c(Contract("casework", "CaseOpened", 1, _obj(
     ["case_id", "issue_id", "tier", "category", "due", "opened_at"],
     case_id=UUID, issue_id=UUID, tier=_enum(*TIERS), category=STR, due=_DUE, opened_at=TIME,
-    triage_reason=OPT_STR, title=OPT_STR, community=OPT_STR, party=OPT_STR,
+    triage_reason=OPT_STR, title=OPT_STR, community=OPT_STR, party=OPT_STR, building=OPT_STR, reporter_ref=OPT_STR,
 )))
 _c(Contract("casework", "CaseRetriaged", 1, _obj(
     ["case_id", "tier", "reason", "due"], case_id=UUID, tier=_enum(*TIERS), reason=STR, due=_DUE, **_ISSUE)))
