@@ -12,6 +12,7 @@ from uuid import UUID, uuid4, uuid5
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
+from services.notifications.addresses import check_subscription_url
 from services.notifications.domain import (
     CHANNEL_OF, NAMESPACE, SUBSCRIPTION_BOOK_ID, About, CaseLink, Delivery, Matter, Notice, SubscriptionBook,
     Tell, case_link_id, decide, delivery_id_for, matter_id, notice_id_for, public_data, valid_pattern,
@@ -219,6 +220,7 @@ def _parse_subscription(payload: Any) -> tuple[str, list[str], str]:
     parts = urlparse(url) if isinstance(url, str) else None
     if not parts or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
         raise InvalidInput("url must be an http(s) URL", "url", "url 必须是 http 或 https 地址")
+    check_subscription_url(url)  # no internal addresses (SSRF) unless the operator allows them
     types = payload.get("types", payload.get("event_types"))
     if not isinstance(types, list) or not 1 <= len(types) <= 50 or not all(valid_pattern(t) for t in types):
         raise InvalidInput("types must be 1 to 50 event type patterns such as casework.* or "

@@ -19,6 +19,7 @@ from typing import Any
 import requests
 from standardwebhooks import Webhook
 
+from services.notifications.addresses import AddressRefused, Entry, allowlist, guarded_session
 from services.notifications.domain import TRACKING_CODE_SLOT, Delivery
 from shared.config import http_port
 from shared.masking import mask_phone
@@ -59,10 +60,12 @@ class Channel(ABC):
     def send(self, delivery: Delivery, now: datetime) -> str: ...
 
 
-def _post(url: str, timeout: float, **kwargs: Any) -> requests.Response:
+def _post(url: str, timeout: float, session: Any = requests, **kwargs: Any) -> requests.Response:
     """POST, with 5xx, 408, 429, timeouts and refused connections retryable and other 4xx permanent."""
     try:
-        response = requests.post(url, timeout=timeout, allow_redirects=False, **kwargs)
+        response = session.post(url, timeout=timeout, allow_redirects=False, **kwargs)
+    except AddressRefused as exc:  # an internal address (a name rebound since it subscribed): never sent there
+        raise DeliveryError(f"refused: {exc}", permanent=True) from None
     except requests.Timeout:
         raise DeliveryError(f"timed out after {timeout:g}s") from None
     except requests.RequestException as exc:
@@ -165,9 +168,10 @@ class SignedWebhook(Channel):
     crashed between its 200 and our record) drops the copy.
     """
 
-    def __init__(self, subscriptions: Any, timeout: float):
+    def __init__(self, subscriptions: Any, timeout: float, allowed: tuple[Entry, ...] = ()):
         self.subscriptions = subscriptions  # subscription_id -> {"url", "secret", "active"}
         self.timeout = timeout
+        self.allowed = allowed  # YISHI_WEBHOOK_ALLOWLIST: internal addresses the operator lets webhooks reach
 
     def send(self, delivery: Delivery, now: datetime) -> str:
         sub = self.subscriptions(delivery.recipient["subscription_id"])
@@ -175,12 +179,13 @@ class SignedWebhook(Channel):
             raise DeliveryError("subscription cancelled", permanent=True)
         body = delivery.content["body"]
         signature = Webhook(sub["secret"]).sign(delivery.webhook_id, now, body)
-        _post(sub["url"], self.timeout, data=body.encode(), headers={
-            "content-type": "application/cloudevents+json; charset=utf-8",
-            "webhook-id": delivery.webhook_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signature,
-        })
+        with guarded_session(sub["url"], self.allowed) as session:  # checks every address it connects to
+            _post(sub["url"], self.timeout, session, data=body.encode(), headers={
+                "content-type": "application/cloudevents+json; charset=utf-8",
+                "webhook-id": delivery.webhook_id,
+                "webhook-timestamp": str(int(now.timestamp())),
+                "webhook-signature": signature,
+            })
         return sub["url"]
 
 
@@ -197,6 +202,7 @@ class ChannelSettings:
     intake_url: str = "http://127.0.0.1:8001"
     internal_token: str | None = None
     timeout: float = 10.0
+    webhook_allowlist: tuple[Entry, ...] = ()
 
     @classmethod
     def from_env(cls) -> "ChannelSettings":
@@ -214,12 +220,13 @@ class ChannelSettings:
             intake_url=env.get("YISHI_INTAKE_URL") or f"http://127.0.0.1:{http_port('intake')}",
             internal_token=env.get("YISHI_INTERNAL_TOKEN") or None,
             timeout=float(env.get("YISHI_DELIVERY_TIMEOUT") or 10),
+            webhook_allowlist=allowlist(env),
         )
 
 
 def channels(settings: ChannelSettings, subscriptions: Any) -> dict[str, Channel]:
     """The configured adapters by channel name; a channel missing here makes its deliveries `skipped`."""
-    out: dict[str, Channel] = {"webhook": SignedWebhook(subscriptions, settings.timeout)}
+    out: dict[str, Channel] = {"webhook": SignedWebhook(subscriptions, settings.timeout, settings.webhook_allowlist)}
     if settings.wechat_url:
         out["wechat"] = WeChatGroup(settings.wechat_url, settings.timeout)
     if settings.sms_url:

@@ -35,7 +35,8 @@ def opened(tier="urgent", case_id=CASE, issue_id=ISSUE):
 
 
 def start(system, **env):
-    system.env.update(env)
+    # the local receivers listen on ephemeral ports of 127.0.0.1: internal, so the operator allows them
+    system.env.update({"YISHI_WEBHOOK_ALLOWLIST": "127.0.0.1:32768-60999", **env})
     web = system.start("notifications", "web")
     system.start("notifications", "worker")
     return web.url
@@ -92,6 +93,10 @@ def test_an_urgent_case_is_posted_on_the_board_and_in_the_wechat_group(system, u
 
 def test_a_subscription_receives_signed_cloudevents_once_each(system, upstreams, receiver):
     base = start(system)
+    for internal in ("http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:8001/internal/contacts/x"):
+        refused = requests.post(f"{base}/subscriptions", json={"url": internal, "types": ["*"], "secret": SECRET},
+                                timeout=5)
+        assert refused.status_code == 422 and refused.json()["field"] == "url"  # SSRF: not on the allow-list
     sid = subscribe(base, receiver.url + "/grid", ["casework.*"])
     upstreams["intake"].publish("IssueReported", reported(), ISSUE)  # not subscribed
     case_opened = upstreams["casework"].publish("CaseOpened", opened("routine"), CASE)
