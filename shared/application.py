@@ -1,15 +1,44 @@
 """The base of every service's eventsourcing Application: store selection and upstream processing."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent, Repository
 from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
 
 from shared.config import Settings
 from shared.contracts import IntegrationEvent
 from shared.persistence import Database, event_store_env, table_names
+from shared.recorders import CommitSignal, batch_process_recorder
+
+
+class BatchRepository(Repository):
+    """A repository that, while a batch is being decided on this thread, returns the batch's own aggregates.
+
+    A window of upstream events is decided before anything is written: the second event about a case must
+    see what the first did to it, not the stored version.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+
+    @contextmanager
+    def batch(self) -> Iterator[dict[Any, Any]]:
+        self._local.pending = pending = {}
+        try:
+            yield pending
+        finally:
+            self._local.pending = None
+
+    def get(self, aggregate_id: Any, **kwargs: Any) -> Any:
+        pending = getattr(self._local, "pending", None)
+        if pending and not kwargs and aggregate_id in pending:
+            return pending[aggregate_id]
+        return super().get(aggregate_id, **kwargs)
 
 
 class ServiceApplication(Application):
@@ -20,6 +49,8 @@ class ServiceApplication(Application):
     """
 
     name: ClassVar[str] = ""
+    # upstream service -> the event types its policy reacts to ("#": all of them); queues bind only these
+    reacts_to: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         own = "name" in cls.__dict__
@@ -34,28 +65,39 @@ class ServiceApplication(Application):
 
     def construct_recorder(self) -> ProcessRecorder:
         if self._db is None:
-            return self.factory.process_recorder()
-        with self._db.ddl_lock():  # eventsourcing creates its tables here
-            return self.factory.process_recorder()
+            recorder = batch_process_recorder(self.factory)
+        else:
+            with self._db.ddl_lock():  # eventsourcing creates its tables here
+                recorder = batch_process_recorder(self.factory)
+        self.commits = recorder.commits = CommitSignal()  # type: ignore[attr-defined]
+        return recorder
+
+    def construct_repository(self) -> BatchRepository:
+        return BatchRepository(event_store=self.events, snapshot_store=self.snapshots)
 
     # upstream processing --------------------------------------------------------------------
     def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
         """React to one upstream event by collecting new aggregate events into `processing`."""
 
-    def process(self, event: IntegrationEvent) -> int:
-        """Apply an upstream event exactly once: its effects and its tracking row commit together.
+    def process(self, *events: IntegrationEvent) -> int:
+        """Apply upstream events exactly once: their effects and their tracking rows commit together.
 
-        Returns the number of events recorded. Raises eventsourcing's IntegrityError when the
-        event was already applied (a redelivery racing this one).
+        Events are decided in the order given, each seeing what the earlier ones did; then all the new
+        aggregate events and one tracking row per upstream event are written in one transaction. Returns the
+        number of events recorded. Raises eventsourcing's IntegrityError when one was already applied (a
+        redelivery racing this one) or an aggregate changed meanwhile (a concurrent command): nothing is
+        written then.
         """
-        tracking = Tracking(application_name=event.service, notification_id=event.sequence)
-        processing = ProcessingEvent(tracking=tracking)
-        self.policy(event, processing)
-        if processing.events:
-            self.events.put(processing.events, tracking=tracking)
-        else:
-            self.recorder.insert_tracking(tracking)
-        return len(processing.events)
+        collected: list[Any] = []
+        with self.repository.batch() as pending:
+            for event in events:
+                processing = ProcessingEvent()
+                self.policy(event, processing)
+                pending.update(processing.aggregates)
+                collected += processing.events
+        trackings = [Tracking(application_name=e.service, notification_id=e.sequence) for e in events]
+        self.events.put(collected, trackings=trackings)
+        return len(collected)
 
     # log access -----------------------------------------------------------------------------
     def notifications_after(self, position: int, limit: int = 500) -> Sequence[Notification]:

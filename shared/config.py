@@ -18,9 +18,10 @@ class Settings:
     database_url: str | None
     amqp_uri: str
     var_dir: Path
-    poll_interval: float = 0.05
+    poll_interval: float = 1.0  # followers' safety-net poll: commits wake them (shared/wakeup.py)
     max_attempts: int = 5
     tick_interval: float | None = None  # overrides every ticker's own interval (tests)
+    pool_size: int = 2  # PostgreSQL connections of a process's event store (its read-model pool has as many)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -28,9 +29,10 @@ class Settings:
             database_url=os.environ.get("DATABASE_URL") or None,
             amqp_uri=os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
             var_dir=Path(os.environ.get("YISHI_VAR_DIR", "var")).resolve(),
-            poll_interval=float(os.environ.get("YISHI_POLL_INTERVAL", "0.05")),
+            poll_interval=float(os.environ.get("YISHI_POLL_INTERVAL", "1.0")),
             max_attempts=int(os.environ.get("YISHI_MAX_ATTEMPTS", "5")),
             tick_interval=float(os.environ["YISHI_TICK_INTERVAL"]) if os.environ.get("YISHI_TICK_INTERVAL") else None,
+            pool_size=int(os.environ.get("YISHI_PG_POOL_SIZE", "2")),
         )
 
     @property

@@ -1,10 +1,11 @@
-"""The exactly-once consumer: applies one upstream log, in order, to a service's own store.
+"""The exactly-once consumer: applies one upstream log, in order, to a service's own store, a window at a time.
 
-One queue per (consumer, upstream), bound to the whole upstream log, consumed by a single active
-consumer. Each message: parse and validate the CloudEvent; skip it if its sequence is already
-tracked (a redelivery or replay); otherwise apply it, the new events and the tracking row in one
-transaction; ack only after that commit. A failing message is retried a bounded number of times,
-then moved to the queue's dead-letter queue (counted) and acked, so it blocks nothing behind it.
+One queue per (consumer, upstream), bound to the routing keys the consumer reacts to, consumed by a single
+active consumer. Deliveries are gathered into a window (up to `window` messages, or `window_seconds` after
+the first), then settled together: envelopes validated, already-applied sequences found in one query and
+acked, and the rest applied in one transaction (their effects and one tracking row each) and acked after
+that commit. A window whose application fails for a reason other than the store is retried member by member,
+so a poison message is dead-lettered alone after a bounded number of tries and blocks nothing behind it.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import logging
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -38,9 +40,21 @@ class StoreUnavailable(RuntimeError):
     """The service's own store failed: stop consuming (unacked messages return in order) and wait."""
 
 
+@dataclass
+class Delivery:
+    message: Message
+    event: IntegrationEvent
+    held_since: float | None = None
+
+    @property
+    def redelivered(self) -> bool:
+        return bool((self.message.headers or {}).get("x-delivery-count"))
+
+
 class Consumer:
     def __init__(self, app: ServiceApplication, db: Database, upstream: str, amqp_uri: str,
-                 max_attempts: int = 5, prefetch: int = 100, hold_timeout: float = 5.0):
+                 max_attempts: int = 5, prefetch: int = 500, hold_timeout: float = 5.0,
+                 window: int = 200, window_seconds: float = 0.01, lag_interval: float = 5.0):
         self.app = app
         self.db = db
         self.service = app.name
@@ -48,11 +62,15 @@ class Consumer:
         self.amqp_uri = amqp_uri
         self.max_attempts = max_attempts
         self.prefetch = prefetch
+        self.window = window
+        self.window_seconds = window_seconds
+        self.lag_interval = lag_interval
         self.queue = topology.consumer_queue(self.service, upstream)
         self._dead_letter_producer: Producer | None = None
         self.hold_timeout = hold_timeout
-        # messages waiting for their predecessor: prevsequence -> (message, sequence, since)
-        self._held: dict[int, tuple[Message, int, float]] = {}
+        self._inbox: list[Message] = []  # filled by the broker's callbacks only; settled by `_flush`
+        self._held: dict[int, Delivery] = {}  # sequence -> a delivery waiting for its predecessor
+        self._unacked: set[int] = set()  # delivery tags taken from the inbox and not yet acked
         with db.transaction() as tx:
             db.lock(tx, "ddl")
             tx.run("CREATE TABLE IF NOT EXISTS consumer_attempts (queue TEXT NOT NULL, sequence BIGINT NOT NULL, "
@@ -85,31 +103,73 @@ class Consumer:
             self._dead_letter_producer = Producer(dl_conn.default_channel, exchange=topology.DEAD_LETTERS)
             channel = conn.channel()
             channel.basic_qos(0, self.prefetch, False)
-            self._held.clear()  # held messages belonged to the old channel: they are being redelivered
-            with KombuConsumer(channel, queues=[self.queue], on_message=self.handle, no_ack=False):
+            # Unacked messages of an old channel are being redelivered: what was held or buffered is void.
+            self._held.clear()
+            self._inbox.clear()
+            self._unacked.clear()
+            with KombuConsumer(channel, queues=[self.queue], on_message=self._inbox.append, no_ack=False):
                 last_lag = 0.0
                 while not stop.is_set():
-                    try:
-                        conn.drain_events(timeout=0.5)
-                    except TimeoutError:
-                        pass
+                    self._fill(conn)
+                    if self._inbox:
+                        self._flush()
                     self._release_stale()
                     conn.heartbeat_check()
-                    if time.monotonic() - last_lag > 5:
+                    if time.monotonic() - last_lag > self.lag_interval:
                         last_lag = time.monotonic()
                         self._report_lag(conn)
 
-    def handle(self, message: Message, forced: bool = False) -> None:
-        """Settle one message (ack or dead letter), or hold it until its predecessor is applied.
+    def _fill(self, conn: Connection) -> None:
+        """Wait up to 0.5 s for a delivery, then gather what arrives within the window."""
+        try:
+            conn.drain_events(timeout=0.5)
+        except TimeoutError:
+            return
+        closes = time.monotonic() + self.window_seconds
+        while len(self._inbox) < self.window and (remaining := closes - time.monotonic()) > 0:
+            try:
+                conn.drain_events(timeout=remaining)
+            except TimeoutError:
+                return
 
-        `forced` applies it even though its predecessor is missing. Raises StoreUnavailable (nothing
-        acked) when the service's own store fails.
+    # settling ----------------------------------------------------------------------------------------
+    def _flush(self) -> None:
+        messages = self._inbox[:]
+        self._inbox.clear()  # cleared, not replaced: the broker's callback appends to this very list
+        self._unacked.update(m.delivery_tag for m in messages)
+        deliveries = []
+        for message in messages:
+            try:
+                deliveries.append(Delivery(message, from_cloudevent(message.body)))
+            except ContractError as exc:
+                self._dead_letter(message, f"invalid envelope: {exc} (field {exc.field})", "invalid")
+        self._settle(deliveries)
+
+    def _settle(self, deliveries: list[Delivery], forced: frozenset[int] = frozenset()) -> None:
+        """Ack what was applied before, apply what is in order, hold what waits for its predecessor.
+
+        `forced` sequences apply even though their predecessor is missing. Raises StoreUnavailable (nothing
+        acked that was not applied) when the service's own store fails.
         """
-        pending = [(message, forced)]
-        while pending:
-            settled = self._settle(*pending.pop())
-            if settled is not None and settled in self._held:
-                pending.append((self._held.pop(settled)[0], False))  # its successor was waiting for it
+        pool = sorted([*self._held.values(), *deliveries], key=lambda d: d.event.sequence)
+        self._held.clear()
+        wanted = {s for d in pool for s in (d.event.sequence, d.event.prevsequence) if s is not None}
+        try:
+            applied = self.app.applied(self.db, self.upstream, *wanted)
+        except Exception as exc:
+            raise StoreUnavailable(self.service) from exc
+        ready: list[Delivery] = []
+        for d in pool:
+            seq, prev = d.event.sequence, d.event.prevsequence
+            if seq in applied:  # a redelivery, a replay, or a second copy in this window
+                self._ack([d], "duplicate")
+            elif prev is None or prev in applied or seq in forced:
+                ready.append(d)
+                applied.add(seq)
+            else:  # a redelivery after a reconnect can come out of order: wait (unacked) for the predecessor
+                d.held_since = d.held_since or time.monotonic()
+                self._held[seq] = d
+        self._apply(ready)
 
     def _release_stale(self) -> None:
         """Apply, in sequence order, held messages whose predecessor did not come within hold_timeout.
@@ -117,77 +177,106 @@ class Consumer:
         The predecessor was dead-lettered, or published before this queue existed: counted as a gap and
         applied anyway; a retried dead letter still applies later, because tracking is kept per sequence.
         """
-        now = time.monotonic()
-        for prev, (message, sequence, since) in sorted(self._held.items(), key=lambda item: item[1][1]):
-            if now - since >= self.hold_timeout and prev in self._held:
-                del self._held[prev]
-                log.warning("consumer %s: %s-%s never came; applying %s-%s after it", self.queue.name,
-                            self.upstream, prev, self.upstream, sequence)
-                metrics.CONSUMER_GAPS.labels(self.service, self.upstream).inc()
-                self.handle(message, forced=True)
+        if not self._held:
+            return
+        oldest = min(self._held.values(), key=lambda d: d.event.sequence)
+        if time.monotonic() - (oldest.held_since or 0) < self.hold_timeout:
+            return
+        log.warning("consumer %s: %s-%s never came; applying %s-%s after it", self.queue.name, self.upstream,
+                    oldest.event.prevsequence, self.upstream, oldest.event.sequence)
+        metrics.CONSUMER_GAPS.labels(self.service, self.upstream).inc()
+        self._settle([], forced=frozenset({oldest.event.sequence}))
 
-    def _settle(self, message: Message, forced: bool) -> int | None:
-        """Handle one message; returns its sequence once settled, None when it is held."""
+    def _apply(self, ready: list[Delivery]) -> None:
+        """Apply in order: runs of first deliveries in one transaction each; a redelivery alone."""
+        run: list[Delivery] = []
+        for d in ready:
+            if d.redelivered:
+                self._apply_window(run)
+                run = []
+                self._apply_alone(d)
+            else:
+                run.append(d)
+        self._apply_window(run)
+
+    def _apply_window(self, window: list[Delivery]) -> None:
+        for _ in range(3):
+            if not window:
+                return
+            try:
+                self._process(window)
+            except IntegrityError:
+                # A redelivery committed meanwhile, or a command changed an aggregate: drop what is applied now
+                # and decide the rest again on fresh aggregates.
+                window = self._without_applied(window)
+                continue
+            except Exception as exc:
+                if _store_down(exc):
+                    raise StoreUnavailable(self.service) from None
+                break  # a handler bug or bad data: find the member that causes it
+            self._ack(window, "applied")
+            return
+        for d in window:
+            self._apply_alone(d)
+
+    def _without_applied(self, window: list[Delivery]) -> list[Delivery]:
         try:
-            event = from_cloudevent(message.body)
-        except ContractError as exc:
-            self._dead_letter(message, f"invalid envelope: {exc} (field {exc.field})", "invalid")
-            return None
-        try:
-            applied = self.app.applied(self.db, self.upstream, event.sequence, event.prevsequence)
+            applied = self.app.applied(self.db, self.upstream, *(d.event.sequence for d in window))
         except Exception as exc:
             raise StoreUnavailable(self.service) from exc
-        if event.sequence in applied:
-            metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event.name, "duplicate").inc()
-            message.ack()
-            return event.sequence
-        if not forced and event.prevsequence is not None and event.prevsequence not in applied:
-            # A redelivery after a reconnect can come out of order: wait (unacked) for the predecessor.
-            self._held[event.prevsequence] = (message, event.sequence, time.monotonic())
-            return None
-        self._apply_with_retries(message, event)
-        return event.sequence
+        done = [d for d in window if d.event.sequence in applied]
+        self._ack(done, "duplicate")
+        return [d for d in window if d.event.sequence not in applied]
 
-    def _apply_with_retries(self, message: Message, event: IntegrationEvent) -> None:
+    def _apply_alone(self, d: Delivery) -> None:
+        """One message, with bounded retries; dead-lettered when it keeps failing or kept killing its consumer."""
         # x-delivery-count counts every return of an unacked message, so a dead consumer raises it for its
         # whole prefetch window; only handler starts recorded here say this event took its consumer down.
-        # First deliveries skip the write: a redelivery's count is at most one short.
-        attempts = 0
-        if (message.headers or {}).get("x-delivery-count"):
-            attempts = self._handler_started(event.sequence)
-        if attempts >= self.max_attempts:  # it took its consumer down that often
-            self._dead_letter(message, f"its handler died {attempts} times without an ack", event.name, attempts)
+        attempts = self._handler_started(d.event.sequence) if d.redelivered else 0
+        if attempts >= self.max_attempts:
+            self._dead_letter(d.message, f"its handler died {attempts} times without an ack", d.event.name, attempts)
             return
         while True:
             try:
-                outcome = self._apply(event)
+                self._process([d])
+            except IntegrityError:
+                if self._without_applied([d]):
+                    raise StoreUnavailable(self.service) from None  # neither applied nor appliable: retry later
+                return
             except Exception as exc:
                 if _store_down(exc):
                     raise StoreUnavailable(self.service) from None  # not the message's fault: reconnect later
-                # a handler bug or bad data: bounded retry, never a silent ack
                 attempts += 1
-                log.exception("consumer %s: %s failed (attempt %d)", self.queue.name, event.id, attempts)
+                log.exception("consumer %s: %s failed (attempt %d)", self.queue.name, d.event.id, attempts)
                 if attempts >= self.max_attempts:
-                    self._dead_letter(message, f"{type(exc).__name__}: {exc}", event.name, attempts)
+                    self._dead_letter(d.message, f"{type(exc).__name__}: {exc}", d.event.name, attempts)
                     return
-                metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event.name, "retried").inc()
+                metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, d.event.name, "retried").inc()
                 # Retried here rather than requeued: prefetched successors must not overtake it.
                 time.sleep(min(0.05 * 2 ** attempts, 2.0))
                 continue
-            metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event.name, outcome).inc()
-            message.ack()
+            self._ack([d], "applied")
             return
 
-    def _apply(self, event: IntegrationEvent) -> str:
+    def _process(self, window: list[Delivery]) -> None:
         started = time.perf_counter()
-        try:
-            self.app.process(event)
-        except IntegrityError:
-            if self.app.applied(self.db, self.upstream, event.sequence):
-                return "duplicate"  # a redelivery committed between our check and our write
-            raise
-        metrics.HANDLER_SECONDS.labels(self.service, self.upstream, event.name).observe(time.perf_counter() - started)
-        return "applied"
+        self.app.process(*(d.event for d in window))
+        elapsed = (time.perf_counter() - started) / len(window)
+        for d in window:
+            metrics.HANDLER_SECONDS.labels(self.service, self.upstream, d.event.name).observe(elapsed)
+
+    def _ack(self, deliveries: list[Delivery], outcome: str) -> None:
+        if not deliveries:
+            return
+        tags = {d.message.delivery_tag for d in deliveries}
+        if tags == self._unacked and len(tags) > 1:  # nothing else is unacked: one frame acks the whole window
+            max(deliveries, key=lambda d: d.message.delivery_tag).message.ack(multiple=True)
+        else:
+            for d in deliveries:
+                d.message.ack()
+        self._unacked -= tags
+        for d in deliveries:
+            metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, d.event.name, outcome).inc()
 
     def _handler_started(self, sequence: int) -> int:
         """Record, committed before the handler runs, that it starts on this event; return earlier starts."""
@@ -216,8 +305,10 @@ class Consumer:
         metrics.DEAD_LETTERS.labels(self.service, self.queue.name).inc()
         metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, event_name, "dead_lettered").inc()
         message.ack()
+        self._unacked.discard(message.delivery_tag)
 
     def _report_lag(self, conn: Any) -> None:
+        """Queue depths for the metrics. Deliveries that arrive meanwhile only join the inbox."""
         try:
             _, depth, _ = conn.default_channel.queue_declare(self.queue.name, passive=True)
             metrics.CONSUMER_LAG.labels(self.service, self.queue.name).set(depth)

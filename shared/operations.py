@@ -47,7 +47,7 @@ def service_status(service: str, settings: Settings, conn: Connection | None) ->
         tracked = {r[0]: {"position": r[1], "applied": r[2]} for r in db.query(
             f"SELECT application_name, max(notification_id), count(*) FROM {tracking} GROUP BY application_name")}
         consumers = []
-        for upstream in topology.FOLLOWS.get(service, ()):
+        for upstream in topology.upstreams(service):
             queue = topology.consumer_queue(service, upstream).name
             consumers.append({"upstream": upstream, "queue": queue,
                               **tracked.get(upstream, {"position": 0, "applied": 0}),

@@ -51,8 +51,10 @@ def event_store_env(service: str, settings: Settings) -> dict[str, str]:
             "POSTGRES_PASSWORD": p["password"],
             "POSTGRES_SCHEMA": service,
             "POSTGRES_LOCK_TIMEOUT": "10",
-            "POSTGRES_POOL_SIZE": "5",
-            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_POOL_SIZE": str(settings.pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(settings.pool_size),
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+            "POSTGRES_PRE_PING": "y",  # a connection broken by a restart is replaced, not handed out
         }
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     return common | {

@@ -103,7 +103,9 @@ class Projector:
         return done
 
     def run(self, stop: threading.Event, poll_interval: float) -> None:
+        """Project until `stop`; woken by commits to the log (shared/wakeup.py), else every `poll_interval`."""
         while not stop.is_set():
+            seen = self.app.commits.count()
             try:
                 done = self.run_once()
             except Exception:  # the store went away, or a projection bug: retry, the position is safe
@@ -111,4 +113,4 @@ class Projector:
                 stop.wait(1.0)
                 continue
             if done == 0:
-                stop.wait(poll_interval)
+                self.app.commits.wait(seen, poll_interval)

@@ -141,13 +141,13 @@ def _idle(conn: Connection, seconds: float) -> None:
 
 class Relay:
     def __init__(self, app: ServiceApplication, db: Database, publish: PublishMap, amqp_uri: str,
-                 batch_size: int = 500, poll_interval: float = 0.05):
+                 batch_size: int = 500, poll_interval: float = 1.0):
         self.app = app
         self.service = app.name
         self.publish = publish
         self.amqp_uri = amqp_uri
         self.batch_size = batch_size
-        self.poll_interval = poll_interval
+        self.poll_interval = poll_interval  # the safety net: commits wake the relay (shared/wakeup.py)
         self.state = RelayState(db, f"{self.service}.events")
         self.exchange = topology.events_exchange(self.service)
 
@@ -159,8 +159,10 @@ class Relay:
                     topology.declare(conn, (self.service,))
                     publisher = ConfirmedPublisher(conn, self.exchange.name)
                     while not stop.is_set():
+                        seen = self.app.commits.count()
                         if self.run_once(publisher) == 0:
-                            _idle(conn, self.poll_interval)
+                            self.app.commits.wait(seen, self.poll_interval)
+                            _idle(conn, 0.001)
                     return
             except Exception:
                 log.exception("relay %s: broker or store failed; resuming from the saved position", self.service)

@@ -42,6 +42,12 @@ def load_spec(service: str) -> ServiceSpec:
     return importlib.import_module(f"services.{service}.bootstrap").SPEC
 
 
+def reactions() -> dict[str, dict[str, tuple[str, ...]]]:
+    """Each built service's declared reactions: upstream -> routing keys (see ServiceApplication.reacts_to)."""
+    return {s: dict(load_spec(s).application.reacts_to) for s in built_services()
+            if load_spec(s).application.reacts_to}
+
+
 def built_services() -> tuple[str, ...]:
     """Services whose HTTP adapter exists (`services/<name>/service.py`), in the design's order."""
     return tuple(s for s in DEFAULT_PORTS if importlib.util.find_spec(f"services.{s}.service") is not None)

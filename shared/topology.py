@@ -1,24 +1,32 @@
-"""RabbitMQ topology: who follows whom, and the exchanges and queues that carry it (DESIGN.md §3).
+"""RabbitMQ topology: the exchanges and queues that carry who follows whom (DESIGN.md §3).
 
-Declared in full by every relay before it publishes and by every consumer before it consumes, so
-no event is published into an exchange whose consumer queue does not exist yet.
+Who follows whom is what each service's application declares it reacts to (`reacts_to`); a consumer
+queue is bound only to those routing keys. Declared in full by every relay before it publishes and by
+every consumer before it consumes, so no event is published into an exchange whose consumer queue does
+not exist yet.
 """
 from __future__ import annotations
 
 import logging
 
+from collections.abc import Mapping
+
 from amqp.exceptions import PreconditionFailed
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange, Queue, binding
 
 log = logging.getLogger(__name__)
+ALL = "#"
 
-# consumer service -> upstream services whose whole log it follows, in order
-FOLLOWS: dict[str, tuple[str, ...]] = {
-    "intake": ("casework",),
-    "casework": ("intake", "meetings"),
-    "meetings": ("casework",),
-    "notifications": ("intake", "casework", "meetings"),
-}
+
+def follows() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    """consumer service -> upstream service -> routing keys it reacts to, from the services' declarations."""
+    from shared.spec import reactions  # the services' code, loaded when the topology is first needed
+
+    return reactions()
+
+
+def upstreams(consumer: str) -> tuple[str, ...]:
+    return tuple(follows().get(consumer, {}))
 
 DEAD_LETTERS = Exchange("yishi.dead-letters", "direct", durable=True)
 # Broker-side last resort only. RabbitMQ raises the delivery count of every unacked message a dead
@@ -34,10 +42,10 @@ def events_exchange(service: str) -> Exchange:
 
 def consumer_queue(consumer: str, upstream: str) -> Queue:
     name = f"{consumer}--{upstream}.events"
+    keys = follows().get(consumer, {}).get(upstream) or (ALL,)
     return Queue(
         name,
-        exchange=events_exchange(upstream),
-        routing_key="#",
+        bindings=[binding(events_exchange(upstream), routing_key=key) for key in keys],
         durable=True,
         queue_arguments={
             "x-queue-type": "quorum",
@@ -58,8 +66,8 @@ def dead_letter_queue(queue_name: str) -> Queue:
 
 def all_queues() -> list[Queue]:
     queues = []
-    for consumer, upstreams in FOLLOWS.items():
-        for upstream in upstreams:
+    for consumer, reacted in follows().items():
+        for upstream in reacted:
             q = consumer_queue(consumer, upstream)
             queues += [q, dead_letter_queue(q.name)]
     return queues
@@ -73,8 +81,9 @@ def declare(conn: Connection, services: tuple[str, ...] = ()) -> None:
     says how to migrate it.
     """
     channel = conn.channel()
+    graph = follows()
     try:
-        for service in {*services, *FOLLOWS, *(u for ups in FOLLOWS.values() for u in ups)}:
+        for service in {*services, *graph, *(u for ups in graph.values() for u in ups)}:
             events_exchange(service)(channel).declare()
         DEAD_LETTERS(channel).declare()
         for queue in all_queues():
@@ -84,5 +93,15 @@ def declare(conn: Connection, services: tuple[str, ...] = ()) -> None:
                 log.warning("queue %s kept with its existing arguments (%s); to apply the new ones, stop its "
                             "consumers, let it drain, delete it and restart", queue.name, exc)
                 channel = conn.channel()  # the broker closed the one that failed
+                continue
+            _unbind_catch_all(channel, queue)
     finally:
         channel.close()
+
+
+def _unbind_catch_all(channel, queue: Queue) -> None:
+    """An older release bound every consumer queue with `#`: drop that binding once the queue names its keys."""
+    for b in queue.bindings:
+        if b.routing_key != ALL:
+            channel.queue_unbind(queue.name, b.exchange.name, ALL)
+            return

@@ -18,6 +18,7 @@ from shared.leadership import Leadership
 from shared.persistence import Database
 from shared.projection import Projector
 from shared.relay import Relay
+from shared.wakeup import hear_other_writers
 from shared.spec import ServiceSpec, Ticker, load_spec
 
 log = logging.getLogger("yishi.worker")
@@ -45,7 +46,8 @@ def _run_as_leader(spec: ServiceSpec, app, db: Database, settings: Settings, sto
     projector = Projector(app, db, spec.projections())
     threads = [threading.Thread(target=relay.run, args=(lead_stop,), name="relay", daemon=True),
                threading.Thread(target=projector.run, args=(lead_stop, settings.poll_interval),
-                                name="projector", daemon=True)]
+                                name="projector", daemon=True),
+               threading.Thread(target=hear_other_writers, args=(app, lead_stop), name="wakeup", daemon=True)]
     for t in threads:
         t.start()
     while not stop.wait(1.0):
@@ -80,7 +82,7 @@ def main(service: str) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threads = [threading.Thread(target=lead, args=(spec, app, db, settings, stop), name="leader")]
-    for upstream in topology.FOLLOWS.get(service, ()):
+    for upstream in topology.upstreams(service):
         consumer = Consumer(app, Database(service, settings), upstream, settings.amqp_uri,
                             max_attempts=settings.max_attempts)
         threads.append(threading.Thread(target=consumer.run, args=(stop,), name=f"consumer-{upstream}"))
@@ -89,7 +91,7 @@ def main(service: str) -> None:
                                         name=f"ticker-{ticker.name}"))
     for t in threads:
         t.start()
-    log.info("%s worker started: follows %s", service, ", ".join(topology.FOLLOWS.get(service, ())) or "nothing")
+    log.info("%s worker started: follows %s", service, ", ".join(topology.upstreams(service)) or "nothing")
     while not stop.wait(0.5):
         pass
     for t in threads:

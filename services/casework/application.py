@@ -38,6 +38,7 @@ def _at(value: str) -> datetime:
 
 class CaseworkApplication(ServiceApplication):
     name = "casework"
+    reacts_to = {"intake": ("IssueReported", "IssueMerged", "ResidentAnswered"), "meetings": ("MeetingMinuted",)}
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

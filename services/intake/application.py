@@ -42,6 +42,7 @@ def utcnow() -> datetime:
 
 class IntakeApplication(ServiceApplication):
     name = "intake"
+    reacts_to = {"casework": tuple(CASE_STEPS)}
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

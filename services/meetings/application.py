@@ -35,6 +35,7 @@ def utcnow() -> datetime:
 
 class MeetingsApplication(ServiceApplication):
     name = "meetings"
+    reacts_to = {"casework": tuple(CASE_FACTS)}
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

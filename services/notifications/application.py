@@ -42,6 +42,8 @@ def _recipient(tell: Tell, about: About) -> dict[str, Any]:
 
 class NotificationsApplication(ServiceApplication):
     name = "notifications"
+    # every event: city systems may subscribe to any type (webhooks), and the board follows all three
+    reacts_to = {"intake": ("#",), "casework": ("#",), "meetings": ("#",)}
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

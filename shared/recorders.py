@@ -1,0 +1,111 @@
+"""Process recorders that apply a window of upstream events in one transaction, and say when they commit.
+
+eventsourcing's process recorder takes one `tracking` per transaction; a batch needs one tracking row per
+upstream event it applies (`trackings=`), written in the same transaction as the events the batch produced.
+Every commit through these recorders wakes this process's relay and projector (`on_commit`), so a local
+writer needs no polling to be seen.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, ProcessRecorder, StoredEvent, Tracking
+from eventsourcing.popo import POPOFactory, POPOProcessRecorder
+from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
+from eventsourcing.sqlite import SQLiteFactory, SQLiteProcessRecorder
+
+
+class CommitSignal:
+    """A process-wide signal raised after every commit to a service's log, awaited by its followers."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._count = 0
+
+    def raise_(self) -> None:
+        with self._condition:
+            self._count += 1
+            self._condition.notify_all()
+
+    def count(self) -> int:
+        return self._count
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Block until a commit after `seen` (or timeout); returns the commit count now."""
+        with self._condition:
+            self._condition.wait_for(lambda: self._count != seen, timeout)
+            return self._count
+
+
+class _Batching:
+    """Mixed into both stores' process recorders."""
+
+    commits: CommitSignal | None = None  # set by the application that owns the recorder
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        ids = super().insert_events(stored_events, **kwargs)  # type: ignore[misc]
+        if stored_events and self.commits is not None:
+            self.commits.raise_()
+        return ids
+
+
+class BatchPostgresProcessRecorder(_Batching, PostgresProcessRecorder):
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        for tracking in kwargs.get("trackings", ()):
+            self._insert_tracking(curs, tracking)
+        super()._insert_events(curs, stored_events, **kwargs)
+
+
+class BatchSQLiteProcessRecorder(_Batching, SQLiteProcessRecorder):
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        returning = super()._insert_events(c, stored_events, **kwargs)
+        for tracking in kwargs.get("trackings", ()):
+            self._insert_tracking(c, tracking)
+        return returning
+
+
+class BatchPOPOProcessRecorder(_Batching, POPOProcessRecorder):
+    """In memory, for the domain's unit tests; tracking per upstream id, as the real stores keep it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tracked: dict[str, set[int]] = {}
+
+    def _assert_tracking_uniqueness(self, tracking: Tracking) -> None:
+        if tracking.notification_id in self._tracked.get(tracking.application_name, ()):
+            raise IntegrityError(f"{tracking.application_name} {tracking.notification_id} already tracked")
+
+    def _insert_tracking(self, tracking: Tracking) -> None:
+        self._tracked.setdefault(tracking.application_name, set()).add(tracking.notification_id)
+
+    def has_tracking_id(self, application_name: str, notification_id: int | None) -> bool:
+        return notification_id is None or notification_id in self._tracked.get(application_name, ())
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        return max(self._tracked.get(application_name, ()), default=None)
+
+    def _assert_uniqueness(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        super()._assert_uniqueness(stored_events, **kwargs)
+        for tracking in kwargs.get("trackings", ()):
+            self._assert_tracking_uniqueness(tracking)
+
+    def _update_table(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._update_table(stored_events, **kwargs)
+        for tracking in kwargs.get("trackings", ()):
+            self._insert_tracking(tracking)
+        return ids
+
+
+_BATCH_RECORDERS = {PostgresFactory: BatchPostgresProcessRecorder, SQLiteFactory: BatchSQLiteProcessRecorder,
+                    POPOFactory: BatchPOPOProcessRecorder}
+
+
+def batch_process_recorder(factory: InfrastructureFactory) -> ProcessRecorder:
+    """The factory's process recorder, of the batching kind for its store."""
+    cls = _BATCH_RECORDERS[type(factory)]
+    factory.env[factory.PROCESS_RECORDER_TOPIC] = f"{cls.__module__}:{cls.__qualname__}"
+    if isinstance(factory, POPOFactory):  # the in-memory factory reads no topic
+        return cls()
+    return factory.process_recorder()
