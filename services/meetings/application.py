@@ -15,7 +15,7 @@ from services.meetings.domain import (
     FollowedCase, Meeting, ResultsRelease, TopicProposal, followed_case_id, kinds_for_escalation, local_month,
     meeting_id_for, month_bounds, proposal_id_for, release_id_for,
 )
-from services.meetings.rules import RESULTS_DAY, SHANGHAI, RuleBroken
+from services.meetings.rules import OPENING, RESULTS_DAY, SHANGHAI, RuleBroken, Window
 from shared.application import ServiceApplication
 from shared.contracts import IntegrationEvent
 from shared.errors import InvalidInput, NotFound
@@ -40,6 +40,7 @@ class MeetingsApplication(ServiceApplication):
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.clock = clock
+        self.opening = opening_window(self.env)
 
     # meetings ---------------------------------------------------------------------------------
     def schedule(self, payload: Any, key: str | None = None) -> tuple[Meeting, bool]:
@@ -110,7 +111,27 @@ class MeetingsApplication(ServiceApplication):
         roll = commands.opening(payload)
         return self._command(meeting_id, key, payload,
                              lambda m, d: (m.open(roll["present"], roll["chair"], roll["recorder"], self.clock(),
-                                                  key, d), []))
+                                                  self.opening, key, d), []))
+
+    def cancel_meeting(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        """Cancel a meeting not yet opened: {reason}. Topics casework proposed wait for another meeting."""
+        reason = commands.cancellation(payload)
+
+        def act(m: Meeting, d: str) -> tuple[Any, list[Aggregate]]:
+            now = self.clock()
+            proposals = [p for p in (self._find(UUID(pid)) for pid in m.cancel(reason, now, key, d))
+                         if isinstance(p, TopicProposal) and p.meeting_id == str(m.id)]
+            for p in proposals:
+                p.release(now)
+            return "cancelled", proposals
+
+        return self._command(meeting_id, key, payload, act)
+
+    def reschedule_meeting(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        """Move a meeting not yet opened: {meeting_at, place?, reason?}; its agenda is announced again."""
+        x = commands.reschedule(payload, self.clock())
+        return self._command(meeting_id, key, payload, lambda m, d: (
+            m.reschedule(x["meeting_at"], x["place"], x["reason"], self.clock(), key, d), []))
 
     def record_statement(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
         s = commands.statement(payload)
@@ -279,6 +300,16 @@ class MeetingsApplication(ServiceApplication):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+
+def opening_window(env: Any) -> Window:
+    """OPENING, widened or narrowed by the operator (YISHI_MEETING_OPENS_EARLY_MINUTES / _LATE_MINUTES)."""
+    def minutes(name: str, default: timedelta) -> timedelta:
+        value = env.get(name)
+        return timedelta(minutes=float(value)) if value else default
+
+    return Window(minutes("YISHI_MEETING_OPENS_EARLY_MINUTES", OPENING.before),
+                  minutes("YISHI_MEETING_OPENS_LATE_MINUTES", OPENING.after))
 
 
 def _uuid(value: str, field: str) -> UUID:

@@ -22,7 +22,7 @@ FIELD_NAMES_ZH = {
     "seconds": "发言时长(秒)", "summary": "摘要", "point": "分歧点", "positions": "各方观点", "text": "内容",
     "mode": "表决方式", "major": "是否重大事项", "majority": "通过规则", "motion_id": "表决事项编号",
     "choice": "表决意见", "ballot": "选票码", "resolutions": "决议", "owner": "责任人", "due": "完成时限",
-    "month": "月份", "body": "请求内容",
+    "month": "月份", "body": "请求内容", "reason": "原因",
 }
 
 
@@ -124,6 +124,19 @@ def schedule(payload: Any, now: datetime) -> dict[str, Any]:
         raise InvalidInput("meeting_at must be in the future", "meeting_at", "会议时间须晚于当前时间")
     return {"kind": kind, "title": text(body, "title", required=False, max_len=100) or KINDS[kind][0],
             "place": text(body, "place", max_len=100), "meeting_at": when}
+
+
+def reschedule(payload: Any, now: datetime) -> dict[str, Any]:
+    body = _object(payload)
+    when = moment(body.get("meeting_at"), "meeting_at")
+    if when <= now:
+        raise InvalidInput("meeting_at must be in the future", "meeting_at", "会议时间须晚于当前时间")
+    return {"meeting_at": when, "place": text(body, "place", required=False, max_len=100),
+            "reason": text(body, "reason", required=False, max_len=500)}
+
+
+def cancellation(payload: Any) -> str:
+    return text(_object(payload), "reason", max_len=500) or ""
 
 
 def topics(payload: Any) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """Meetings domain: the council's meeting (议事会议) from schedule to minutes, topics proposed by
 casework, casework's facts as meetings records them, and the monthly results release. Pure rules.
 
-A meeting goes scheduled -> open -> closed -> minuted. Every state rule is in `rules.py` and every
+A meeting goes scheduled -> open -> closed -> minuted, or is cancelled before it opens; until then it
+may be rescheduled (the agenda announced again). Every state rule is in `rules.py` and every
 refusal raises RuleBroken naming it.
 
 Secret ballot (无记名投票): when a secret motion is tabled, one random ballot code is issued per
@@ -13,20 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from services.meetings.rules import (
-    COUNCIL_KINDS, MAJORITIES, MINUTES_WITHIN, NOTICE, QUORUM, SHANGHAI, SPEAKING_TIME, VOTERS, RuleBroken,
+    COUNCIL_KINDS, MAJORITIES, MINUTES_WITHIN, NOTICE, QUORUM, SHANGHAI, SPEAKING_TIME, VOTERS, RuleBroken, Window,
 )
 from shared.audit import Audited
 from shared.errors import Conflict, InvalidInput, NotFound
 
 NAMESPACE = UUID("3c2b8f0e-5d1a-4f7b-9e6c-8a0d2b4f6e19")
 CHOICES = ("for", "against", "abstain")  # 赞成 / 反对 / 弃权
+STAGES = ("scheduled", "open", "closed", "minuted")
+PAST = {"open": "会议已开始", "closed": "会议已闭会", "minuted": "会议纪要已形成", "cancelled": "会议已取消"}
+NOT_YET = {"scheduled": "会议尚未开始", "open": "会议尚未闭会"}
 
 
 def meeting_id_for(key: str | None) -> UUID:
@@ -79,6 +83,7 @@ class Meeting(Audited):
         self.motions: list[dict[str, Any]] = []
         self.closed_at: datetime | None = None
         self.minutes: dict[str, Any] | None = None
+        self.cancelled: dict[str, Any] | None = None
         self.keys: dict[str, list[Any]] = {}  # Idempotency-Key -> [digest of the request, what it made]
         self._remember(key, digest, str(id))
 
@@ -125,10 +130,11 @@ class Meeting(Audited):
         return [p for p in self.voters() if p["present"]]
 
     def _require(self, *statuses: str, doing_en: str, doing_zh: str) -> None:
-        names = {"scheduled": "已安排", "open": "进行中", "closed": "已闭会", "minuted": "已形成纪要"}
-        if self.status not in statuses:
-            raise RuleBroken("procedure", f"cannot {doing_en} while the meeting is {self.status}", "status",
-                             f"会议{names[self.status]},不能{doing_zh}")
+        if self.status in statuses:
+            return
+        past = self.status == "cancelled" or STAGES.index(self.status) > STAGES.index(statuses[-1])
+        raise RuleBroken("procedure", f"cannot {doing_en} while the meeting is {self.status}", "status",
+                         f"{PAST[self.status]},不能再{doing_zh}" if past else f"{NOT_YET[self.status]},还不能{doing_zh}")
 
     # step 1: topics published at least 3 days ahead (会前3日公示议题) -------------------------------
     def publish_agenda(self, topics: list[dict[str, Any]], now: datetime, key: str | None, digest: str) -> list[str]:
@@ -146,13 +152,16 @@ class Meeting(Audited):
                                "该案件已在本次会议议程中")
         start = len(self.topics)
         numbered = [{**t, "topic_id": f"t{start + i + 1}"} for i, t in enumerate(topics)]
-        self._publish_agenda(numbered, [*self.topics, *numbered], self.meeting_at, now, key, digest)
+        self._publish_agenda(numbered, [*self.topics, *numbered], self.meeting_at, now, key, digest, self.kind,
+                             self.place)
         return [t["topic_id"] for t in numbered]
 
     @event("AgendaPublished")
     def _publish_agenda(self, topics: list[dict[str, Any]], agenda: list[dict[str, Any]], meeting_at: datetime,
-                        published_at: datetime, key: str | None, digest: str | None) -> None:
-        """`topics` are the new ones; `agenda` is every topic so far, as published."""
+                        published_at: datetime, key: str | None, digest: str | None, kind: str | None = None,
+                        place: str | None = None) -> None:
+        """`topics` are the new ones; `agenda` is every topic so far, as published, with the meeting's kind and
+        place announced with it (absent from agendas published before they were carried)."""
         self.topics = list(agenda)
         self.agenda_published_at = published_at
         self._remember(key, digest, [t["topic_id"] for t in topics])
@@ -175,17 +184,29 @@ class Meeting(Audited):
         self._remember(key, digest, [p["participant_id"] for p in participants])
 
     # the meeting opens: roll call, chair and the named recorder ---------------------------------
-    def open(self, present: list[str], chair: str, recorder: str, now: datetime, key: str | None,
-             digest: str) -> None:
+    def open(self, present: list[str], chair: str, recorder: str, now: datetime, window: Window,
+             key: str | None, digest: str) -> None:
         self._require("scheduled", doing_en="open the meeting", doing_zh="宣布开会")
         if not self.topics:
             raise RuleBroken("notice", "no topic was published for this meeting", "topics",
                              "本次会议没有经公示的议题,不能开会")
+        self._check_opening(now, window)
         for i, pid in enumerate(present):
             self.participant(pid, f"present[{i}]")
         self.participant(chair, "chair")
         self.participant(recorder, "recorder")
         self._open(sorted(set(present) | {chair, recorder}), chair, recorder, now, key, digest)
+
+    def _check_opening(self, now: datetime, window: Window) -> None:
+        at = f"{self.meeting_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+        if window.too_early(self.meeting_at, now):
+            raise RuleBroken("opening", f"the meeting is announced for {at} (UTC+8) and opens from "
+                             f"{span(window.before, 'en')} before it", "meeting_at",
+                             f"公示的会议时间为 {at},最早于会前{span(window.before, 'zh')}宣布开会")
+        if window.too_late(self.meeting_at, now):
+            raise RuleBroken("opening", f"the meeting announced for {at} (UTC+8) was not opened within "
+                             f"{span(window.after, 'en')}; reschedule it", "meeting_at",
+                             f"已超过公示的会议时间({at}){span(window.after, 'zh')}以上,请先改期再开会")
 
     @event("Opened")
     def _open(self, present: list[str], chair: str, recorder: str, opened_at: datetime, key: str | None,
@@ -196,6 +217,40 @@ class Meeting(Audited):
         self.opened_at = opened_at
         self.status = "open"
         self._remember(key, digest, "open")
+
+    # cancelled or rescheduled, openly, before it opens ----------------------------------------------
+    def cancel(self, reason: str, now: datetime, key: str | None, digest: str) -> list[str]:
+        """Cancel the meeting; returns the proposals on its agenda, which go back to waiting for one."""
+        self._require("scheduled", doing_en="cancel the meeting", doing_zh="取消会议")
+        self._cancel(reason, now, self.meeting_at, self.kind, key, digest)
+        return [t["proposal_id"] for t in self.topics if t.get("proposal_id")]
+
+    @event("Cancelled")
+    def _cancel(self, reason: str, cancelled_at: datetime, meeting_at: datetime, kind: str, key: str | None,
+                digest: str | None) -> None:
+        self.status = "cancelled"
+        self.cancelled = {"reason": reason, "at": cancelled_at}
+        self._remember(key, digest, "cancelled")
+
+    def reschedule(self, meeting_at: datetime, place: str | None, reason: str | None, now: datetime,
+                   key: str | None, digest: str) -> None:
+        """Move the meeting. Earlier is allowed only with the 3-day notice of its topics kept; with topics
+        published, the agenda is announced again with the new time."""
+        self._require("scheduled", doing_en="reschedule the meeting", doing_zh="调整会议时间")
+        if self.topics and meeting_at < self.meeting_at and meeting_at < now + NOTICE:
+            raise RuleBroken("notice", "with its topics published, a meeting may be moved earlier only to at least "
+                             "72 hours from now", "meeting_at",
+                             "议题已公示,会议时间只能提前到距现在3日(72小时)以后,以保证会前3日公示")
+        self._reschedule(meeting_at, self.meeting_at, place or self.place, reason, now, self.kind, key, digest)
+        if self.topics:
+            self._publish_agenda([], self.topics, meeting_at, now, None, None, self.kind, self.place)
+
+    @event("Rescheduled")
+    def _reschedule(self, meeting_at: datetime, previous_meeting_at: datetime, place: str, reason: str | None,
+                    rescheduled_at: datetime, kind: str, key: str | None, digest: str | None) -> None:
+        self.meeting_at = meeting_at
+        self.place = place
+        self._remember(key, digest, "rescheduled")
 
     # statements, limited to 5 minutes per person and topic (发言限时制) ---------------------------
     def record_statement(self, participant_id: str, topic_id: str, seconds: int, summary: str, now: datetime,
@@ -353,11 +408,12 @@ class Meeting(Audited):
         cast = sum(counts.values())
         rule = MAJORITIES[motion["majority"]]
         self._record_tally(motion["motion_id"], motion["mode"], motion["topic_id"], counts["for"],
-                           counts["against"], counts["abstain"], rule.met(counts["for"], cast))
+                           counts["against"], counts["abstain"], rule.met(counts["for"], cast), motion["text"])
 
     @event("VoteTallied")
     def _record_tally(self, motion_id: str, mode: str, topic_id: str | None, yes: int, no: int, abstain: int,
-                      carried: bool) -> None:
+                      carried: bool, text: str | None = None) -> None:
+        """`text`: what was voted on, for the public notice of the result."""
         motion = self.motion(motion_id)
         motion["status"] = "counted"
         motion["result"] = {"for": yes, "against": no, "abstain": abstain, "carried": carried}
@@ -378,7 +434,7 @@ class Meeting(Audited):
 
     def record_minutes(self, resolutions: list[dict[str, Any]], summary: str, now: datetime, key: str | None,
                        digest: str) -> list[dict[str, Any]]:
-        self._require("closed", doing_en="record the minutes", doing_zh="形成会议纪要")
+        self._require("closed", doing_en="record the minutes", doing_zh="提交会议纪要")
         assert self.closed_at is not None
         final = []
         for i, r in enumerate(resolutions):
@@ -398,12 +454,13 @@ class Meeting(Audited):
         late = now - self.closed_at > MINUTES_WITHIN
         titles = {t["topic_id"]: t.get("title") or t["topic_id"] for t in self.topics}
         disagreements = [f"{titles[d['topic_id']]}:{d['point']}" for d in self.disagreements]
-        self._record_minutes(final, disagreements, summary, now, late, key, digest)
+        self._record_minutes(final, disagreements, summary, now, late, key, digest, self.kind)
         return final
 
     @event("Minuted")
     def _record_minutes(self, resolutions: list[dict[str, Any]], disagreements: list[str], summary: str,
-                        minuted_at: datetime, late: bool, key: str | None, digest: str | None) -> None:
+                        minuted_at: datetime, late: bool, key: str | None, digest: str | None,
+                        kind: str | None = None) -> None:
         self.minutes = {"resolutions": resolutions, "disagreements": disagreements, "summary": summary,
                         "minuted_at": minuted_at, "late": late}
         self.status = "minuted"
@@ -437,6 +494,15 @@ class TopicProposal(Aggregate):
             raise RuleBroken("procedure", f"a case escalated to the {self.to} goes to a meeting of kind "
                              f"{' or '.join(self.kinds)}, not {meeting.kind}", field,
                              "该案件应提交" + ("居民代表大会" if self.to == "assembly" else "议事会") + "审议")
+
+    def release(self, released_at: datetime) -> None:
+        """Its meeting was cancelled: the topic waits for another one."""
+        self._release(self.meeting_id, self.case_id, released_at)
+
+    @event("Released")
+    def _release(self, meeting_id: str | None, case_id: str, released_at: datetime) -> None:
+        self.status = "proposed"
+        self.meeting_id = self.topic_id = None
 
     def confirm(self, meeting_id: str, topic_id: str, confirmed_at: datetime) -> None:
         self._confirm(meeting_id, topic_id, self.case_id, confirmed_at)
@@ -473,6 +539,15 @@ class ResultsRelease(Aggregate):
         self.released_at = released_at
         self.released_by = released_by
         self.report = report
+
+
+def span(delta: timedelta, lang: str) -> str:
+    """A duration in words: 1小时30分钟 / 1 h 30 min; whole days as days."""
+    minutes = int(delta.total_seconds() // 60)
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    units = (("天", " d"), ("小时", " h"), ("分钟", " min"))
+    parts = [f"{n}{u[0] if lang == 'zh' else u[1]}" for n, u in zip((days, hours, mins), units) if n]
+    return ("" if lang == "zh" else " ").join(parts) or ("0分钟" if lang == "zh" else "0 min")
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:

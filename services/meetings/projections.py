@@ -49,6 +49,10 @@ class MeetingIndex(Projection):
             changes["status"] = "open"
         elif isinstance(event, Meeting.Closed):
             changes |= {"status": "closed", "closed_at": rfc3339(event.closed_at)}
+        elif isinstance(event, Meeting.Cancelled):
+            changes |= {"status": "cancelled", "cancelled_at": rfc3339(event.cancelled_at), "reason": event.reason}
+        elif isinstance(event, Meeting.Rescheduled):
+            changes |= {"meeting_at": rfc3339(event.meeting_at), "place": event.place}
         elif isinstance(event, Meeting.Minuted):
             changes |= {"status": "minuted", "minuted_at": rfc3339(event.minuted_at), "minutes_late": event.late,
                         "resolutions": len(event.resolutions)}
@@ -56,8 +60,8 @@ class MeetingIndex(Projection):
             row = tx.one("SELECT doc FROM meeting_index WHERE meeting_id = ?", (meeting_id,))
             if row is not None:
                 doc = json.loads(row[0]) | changes
-                tx.run("UPDATE meeting_index SET status = ?, doc = ? WHERE meeting_id = ?",
-                       (doc["status"], _dumps(doc), meeting_id))
+                tx.run("UPDATE meeting_index SET status = ?, meeting_at = ?, doc = ? WHERE meeting_id = ?",
+                       (doc["status"], doc["meeting_at"], _dumps(doc), meeting_id))
 
 
 class ProposalIndex(Projection):
@@ -89,6 +93,12 @@ class ProposalIndex(Projection):
                                             "topic_id": event.topic_id, "confirmed_at": rfc3339(event.confirmed_at)}
                 tx.run("UPDATE topic_proposals SET status = ?, doc = ? WHERE proposal_id = ?",
                        ("confirmed", _dumps(doc), pid))
+        elif isinstance(event, TopicProposal.Released):  # its meeting was cancelled
+            row = tx.one("SELECT doc FROM topic_proposals WHERE proposal_id = ?", (pid,))
+            if row is not None:
+                doc = {k: v for k, v in json.loads(row[0]).items() if k not in ("meeting_id", "topic_id", "confirmed_at")}
+                tx.run("UPDATE topic_proposals SET status = ?, doc = ? WHERE proposal_id = ?",
+                       ("proposed", _dumps(doc | {"status": "proposed"}), pid))
 
 
 class CaseDigest(Projection):
@@ -141,17 +151,24 @@ class CaseDigest(Projection):
         elif isinstance(event, TopicProposal.Proposed):
             self._add_step(tx, event.case_id, {"kind": "proposed", "proposal_id": str(event.originator_id),
                                                "to": event.to, "at": rfc3339(event.proposed_at)})
+        elif isinstance(event, TopicProposal.Released):
+            self._change_steps(tx, event.case_id, lambda steps: [
+                s for s in steps if not (s["kind"] == "on_agenda" and s["proposal_id"] == str(event.originator_id))])
         elif isinstance(event, TopicProposal.Confirmed):
             self._add_step(tx, event.case_id, {"kind": "on_agenda", "proposal_id": str(event.originator_id),
                                                "meeting_id": event.meeting_id, "topic_id": event.topic_id})
 
+    @classmethod
+    def _add_step(cls, tx: Transaction, case_id: str, step: dict[str, Any]) -> None:
+        cls._change_steps(tx, case_id, lambda steps: [*steps, step])
+
     @staticmethod
-    def _add_step(tx: Transaction, case_id: str, step: dict[str, Any]) -> None:
+    def _change_steps(tx: Transaction, case_id: str, change: Any) -> None:
         row = tx.one("SELECT doc FROM case_digest WHERE case_id = ?", (case_id,))
         if row is None:
             return
         doc = json.loads(row[0])
-        doc["next_steps"].append(step)
+        doc["next_steps"] = change(doc["next_steps"])
         tx.run("UPDATE case_digest SET doc = ? WHERE case_id = ?", (_dumps(doc), case_id))
 
 

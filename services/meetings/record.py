@@ -30,6 +30,7 @@ def view(m: Meeting) -> dict[str, Any]:
         "disagreements": [{**d, "at": _t(d["at"])} for d in m.disagreements],
         "motions": [_motion(x) for x in m.motions],
         "closed_at": _t(m.closed_at),
+        "cancelled": None if m.cancelled is None else {"reason": m.cancelled["reason"], "at": _t(m.cancelled["at"])},
         "minutes": None if m.minutes is None else {
             "minuted_at": _t(m.minutes["minuted_at"]), "late": m.minutes["late"], "summary": m.minutes["summary"],
             "disagreements": m.minutes["disagreements"],

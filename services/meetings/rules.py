@@ -8,7 +8,7 @@ Quorum and majority are data, not code: change the table, not the aggregate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -75,8 +75,26 @@ MAJORITIES = {
                             "at least two thirds of the votes cast in favour"),
 }
 
+@dataclass(frozen=True)
+class Window:
+    """When a meeting may be opened: from `before` its announced time until `after` it. Without it the
+    3-day notice could be defeated by opening a meeting right after its agenda is published."""
+
+    before: timedelta
+    after: timedelta
+
+    def too_early(self, meeting_at: datetime, now: datetime) -> bool:
+        return now < meeting_at - self.before
+
+    def too_late(self, meeting_at: datetime, now: datetime) -> bool:
+        return now > meeting_at + self.after
+
+
+OPENING = Window(before=timedelta(hours=1), after=timedelta(hours=3))  # the operator may change it (docs/meetings.md)
+
 RULES = {  # rule id -> (zh, en): every refusal names one of these
     "notice": ("会前3日公示议题(含背景资料、初步方案)", "topics are published at least 3 days before the meeting"),
+    "opening": ("按公示的会议时间召开", "a meeting opens at the time announced with its topics"),
     "procedure": ("五步议事法的先后顺序", "the steps of the procedure come in order"),
     "participants": ("“1+N”参与:固定成员与议题相关成员", "1+N participation: fixed and invited members"),
     "recorder": ("观点记录制:专人记录分歧点", "a named recorder records disagreements"),

@@ -139,6 +139,23 @@ class MeetingsService(Operable):
         ids, created = self.runtime.app.publish_agenda(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, "topic_ids": ids}, created)
 
+    @http("POST", "/meetings/<string:meeting_id>/cancel")
+    @api("meetings", "/meetings/{id}/cancel")
+    @ruled
+    def cancel(self, request: Request, meeting_id: str) -> Response:
+        """Cancel a meeting not yet opened: {reason}; announced on the board."""
+        _, created = self.runtime.app.cancel_meeting(meeting_id, read_json(request), _key(request))
+        return _created({"meeting_id": meeting_id, "status": "cancelled"}, created)
+
+    @http("POST", "/meetings/<string:meeting_id>/reschedule")
+    @api("meetings", "/meetings/{id}/reschedule")
+    @ruled
+    def reschedule(self, request: Request, meeting_id: str) -> Response:
+        """Move a meeting not yet opened: {meeting_at, place?, reason?}. With topics published, earlier only
+        to 3 days from now (409 `notice`, field `meeting_at`), and the agenda is announced again."""
+        _, created = self.runtime.app.reschedule_meeting(meeting_id, read_json(request), _key(request))
+        return _created(record.view(self.runtime.app.get_meeting(meeting_id)), created)
+
     @http("POST", "/meetings/<string:meeting_id>/participants")
     @api("meetings", "/meetings/{id}/participants")
     @ruled

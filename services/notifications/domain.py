@@ -161,12 +161,23 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
         case ("casework", "CaseClosed"):
             tell(("board",), "case_closed", case)
         case ("meetings", "AgendaPublished"):
-            # topics published at least 3 days before the meeting (会前3日公示议题)
+            # topics published at least 3 days before the meeting, with background and draft plan (会前3日公示议题)
             tell(("board", "wechat"), "agenda_published", data["meeting_id"], meeting_at=data["meeting_at"],
-                 topics=[t.get("title") or t["background"] for t in data["topics"]])
+                 meeting=data.get("kind"), venue=data.get("place"),
+                 agenda=[{k: t.get(k) for k in ("title", "background", "draft_plan")} for t in data["topics"]])
         case ("meetings", "MeetingMinuted"):
-            tell(("board", "wechat"), "meeting_minuted", data["meeting_id"],
-                 resolutions=[{"text": r["text"], "due": r["due"]} for r in data["resolutions"]])
+            tell(("board", "wechat"), "meeting_minuted", data["meeting_id"], meeting=data.get("kind"),
+                 resolutions=[{k: r[k] for k in ("text", "owner", "due")} for r in data["resolutions"]])
+        case ("meetings", "VoteRecorded"):  # counts only: a secret ballot names no one
+            tell(("board",), "vote_recorded", data["meeting_id"], motion=data.get("text") or "", mode=data["mode"],
+                 yes=data["for"], no=data["against"], abstain=data["abstain"], carried=data["carried"])
+        case ("meetings", "MeetingCancelled"):
+            tell(("board", "wechat"), "meeting_cancelled", data["meeting_id"], meeting=data.get("kind"),
+                 meeting_at=data.get("meeting_at"), reason=data["reason"])
+        case ("meetings", "MeetingRescheduled"):
+            tell(("board", "wechat"), "meeting_rescheduled", data["meeting_id"], meeting=data.get("kind"),
+                 meeting_at=data["meeting_at"], previous_meeting_at=data["previous_meeting_at"],
+                 venue=data.get("place"), why=data.get("reason"))
         case ("meetings", "ResultsReleased"):
             tell(("board", "wechat"), "results_released", data["month"], month=data["month"])
     return out

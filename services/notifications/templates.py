@@ -18,6 +18,11 @@ LANGS = ("zh", "en")
 ESCALATED_TO = {"secretary": ("社区书记", "the community secretary"), "task_force": ("专班", "a task force"),
                 "council": ("居民议事会", "the residents' council"),
                 "assembly": ("居民代表大会", "the residents' representative assembly")}
+MEETINGS = {"regular": ("议事会例会", "regular council meeting"), "mobile": ("流动议事会", "mobile council meeting"),
+            "online": ("云议事", "online council meeting"),
+            "assembly": ("居民代表大会", "assembly of residents' representatives")}
+VOTE_MODES = {"secret": ("无记名投票", "secret ballot"), "open": ("记名表决", "open vote")}
+TIER_NAMES = {"urgent": ("紧急", "urgent"), "routine": ("常规", "routine"), "complex": ("复杂", "complex")}
 DEADLINES = {"verify": ("现场核实", "on-site verification"), "plan": ("提出方案", "a plan"),
              "resolve": ("办结", "resolution")}
 
@@ -75,13 +80,41 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh": ("办结公示:{title}", "{place}反映的“{title}”({category})经反映人确认,已办结。"),
         "en": ("Closed: {title}", "\"{title}\" ({category}) at {place} is closed, confirmed by the resident."),
     },
-    "agenda_published": {
-        "zh": ("议题公示", "议事会定于{meeting_at}召开,议题:{topics}。欢迎居民带着问题来讨论。"),
-        "en": ("Agenda", "The council meets on {meeting_at}. Topics: {topics}. Residents are welcome."),
+    "case_reopened": {
+        "zh": ("重新整改公示:{title}", "{place}反映的“{title}”({category})经评价未达办结要求,已重新整改,{due}前办结。"),
+        "en": ("Reopened: {title}", "\"{title}\" ({category}) at {place} was not accepted as resolved and is being "
+                                    "rectified, due by {due}."),
+    },
+    "case_retriaged": {
+        "zh": ("分级调整公示:{title}", "{place}反映的“{title}”({category})经核实调整为{tier}类问题,{due}前办结。"),
+        "en": ("Re-graded: {title}", "\"{title}\" ({category}) at {place} is now a {tier} case, due by {due}."),
+    },
+    "case_merged": {
+        "zh": ("合并办理公示:{title}", "{place}反映的“{title}”与此前反映的相同诉求合并办理,进展见原诉求的公示。"),
+        "en": ("Merged: {title}", "\"{title}\" at {place} repeats an issue already raised and follows its case."),
+    },
+    "agenda_published": {  # 会前3日公示议题,含背景资料、初步方案
+        "zh": ("议题公示:{meeting}", "{meeting}定于{meeting_at}{at_venue}召开,会前公示议题如下:{agenda}。"
+                                   "欢迎居民带着问题来讨论。"),
+        "en": ("Agenda: {meeting}", "The {meeting} meets on {meeting_at}{at_venue}. Topics: {agenda}. "
+                                    "Residents are welcome."),
     },
     "meeting_minuted": {
-        "zh": ("会议纪要公示", "议事会形成决议{count}项:{resolutions}。"),
-        "en": ("Minutes", "The council resolved {count} item(s): {resolutions}."),
+        "zh": ("会议纪要公示", "{meeting}形成决议{count}项:{resolutions}。"),
+        "en": ("Minutes", "The {meeting} resolved {count} item(s): {resolutions}."),
+    },
+    "vote_recorded": {
+        "zh": ("表决结果公示", "“{motion}”经{mode}表决:赞成{yes}票、反对{no}票、弃权{abstain}票,{outcome}。"),
+        "en": ("Vote result", "\"{motion}\" by {mode}: {yes} for, {no} against, {abstain} abstaining; {outcome}."),
+    },
+    "meeting_cancelled": {
+        "zh": ("会议取消公告", "原定于{meeting_at}召开的{meeting}取消。原因:{reason}"),
+        "en": ("Meeting cancelled", "The {meeting} planned for {meeting_at} is cancelled. Reason: {reason}"),
+    },
+    "meeting_rescheduled": {
+        "zh": ("会议改期公告", "原定于{previous_meeting_at}召开的{meeting}改于{meeting_at}{at_venue}召开。{why_zh}"),
+        "en": ("Meeting moved", "The {meeting} planned for {previous_meeting_at} now meets on {meeting_at}{at_venue}."
+                                "{why_en}"),
     },
     "results_released": {
         "zh": ("议事成果发布", "{month}议事成果已发布:已解决问题清单、未解决问题原因及下一步计划。"),
@@ -105,20 +138,16 @@ def _params(kind: str, params: dict[str, Any], lang: str) -> "_Values":
     place = "".join(x for x in (p.get("community"), f"{p['building']}号楼" if p.get("building") else "") if x)
     p["place"] = place or ("本社区" if zh else "the community")
     p["title"] = p.get("title") or ("一项诉求" if zh else "an issue")
-    for key in ("verify_by", "plan_by", "due", "meeting_at", "verified_at"):
+    for key in ("verify_by", "plan_by", "due", "meeting_at", "verified_at", "previous_meeting_at"):
         if key in p:
             p[key] = local_time(p[key])
+    if "tier" in p:
+        p["tier"] = TIER_NAMES.get(p["tier"], (p["tier"], p["tier"]))[0 if zh else 1]
     if "to" in p:
         p["to"] = ESCALATED_TO.get(p["to"], (p["to"], p["to"]))[0 if zh else 1]
     if "deadline" in p:
         p["deadline"] = DEADLINES.get(p["deadline"], (p["deadline"], p["deadline"]))[0 if zh else 1]
-    if "topics" in p:
-        p["topics"] = ("；" if zh else "; ").join(p["topics"]) or "—"
-    if "resolutions" in p:
-        p["count"] = len(p["resolutions"])
-        p["resolutions"] = ("；" if zh else "; ").join(
-            f"{r['text']}({local_time(r['due'])}前)" if zh else f"{r['text']} (by {local_time(r['due'])})"
-            for r in p["resolutions"]) or "—"
+    p |= _meeting_params(p, zh)
     if "month" in p:
         year, month = str(p["month"]).split("-")
         p["month"] = f"{year}年{int(month)}月" if zh else p["month"]
@@ -129,6 +158,32 @@ def _params(kind: str, params: dict[str, Any], lang: str) -> "_Values":
     # even a message to the reporter masks what others wrote into it (a summary with a phone number)
     p = {k: public_text(v) if isinstance(v, str) and k not in UNMASKED else v for k, v in p.items()}
     return _Values({k: str(v) for k, v in p.items()})
+
+
+def _meeting_params(p: dict[str, Any], zh: bool) -> dict[str, Any]:
+    """The council's meeting notices: its kind by name, its place, each topic and resolution in full."""
+    out: dict[str, Any] = {"meeting": MEETINGS.get(p.get("meeting") or "", ("议事会", "council meeting"))[0 if zh else 1]}
+    venue = p.get("venue")
+    out["at_venue"] = (f"在{venue}" if zh else f" at {venue}") if venue else ""
+    sep = ";" if zh else "; "
+    if "agenda" in p:
+        out["agenda"] = sep.join(
+            (f"{t.get('title') or f'议题{i}'}(背景资料:{t['background']};初步方案:{t['draft_plan']})" if zh
+             else f"{t.get('title') or f'topic {i}'} (background: {t['background']}; draft plan: {t['draft_plan']})")
+            for i, t in enumerate(p["agenda"], 1)) or "—"
+    if "resolutions" in p:
+        out["count"] = len(p["resolutions"])
+        out["resolutions"] = sep.join(
+            f"{r['text']}(责任人:{r['owner']},{local_time(r['due'])}前完成)" if zh
+            else f"{r['text']} (owner: {r['owner']}, by {local_time(r['due'])})" for r in p["resolutions"]) or "—"
+    if "mode" in p:
+        out["mode"] = VOTE_MODES.get(p["mode"], (p["mode"], p["mode"]))[0 if zh else 1]
+        out["outcome"] = ("通过" if p.get("carried") else "未通过") if zh else \
+            ("carried" if p.get("carried") else "not carried")
+    if "why" in p:
+        why = p["why"]
+        out["why_zh"], out["why_en"] = (f"原因:{why}", f" Reason: {why}") if why else ("", "")
+    return out
 
 
 class _Values(dict):

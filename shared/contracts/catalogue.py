@@ -124,6 +124,7 @@ _c(Contract("casework", "CaseOpened", 1, _obj(
     ["case_id", "issue_id", "tier", "category", "due", "opened_at"],
     case_id=UUID, issue_id=UUID, tier=_enum(*TIERS), category=STR, due=_DUE, opened_at=TIME,
     triage_reason=OPT_STR, title=OPT_STR, community=OPT_STR, party=OPT_STR, building=OPT_STR, reporter_ref=OPT_STR,
+    reported_at=TIME,  # the resident's report: the results release dates a case from it
 )))
 _c(Contract("casework", "CaseRetriaged", 1, _obj(
     ["case_id", "tier", "reason", "due"], case_id=UUID, tier=_enum(*TIERS), reason=STR, due=_DUE, **_ISSUE)))
@@ -165,15 +166,21 @@ _c(Contract("meetings", "MeetingScheduled", 1, _obj(["meeting_id", "kind", "meet
                                                      title=OPT_STR)))
 _c(Contract("meetings", "AgendaPublished", 1, _obj(
     ["meeting_id", "topics", "published_at", "meeting_at"], meeting_id=UUID,
-    topics={"type": "array", "items": _TOPIC}, published_at=TIME, meeting_at=TIME)))
+    topics={"type": "array", "items": _TOPIC}, published_at=TIME, meeting_at=TIME, kind=STR, place=STR)))
+_c(Contract("meetings", "MeetingCancelled", 1, _obj(
+    ["meeting_id", "kind", "meeting_at", "reason", "cancelled_at"], meeting_id=UUID, kind=STR, meeting_at=TIME,
+    reason=STR, cancelled_at=TIME)))
+_c(Contract("meetings", "MeetingRescheduled", 1, _obj(
+    ["meeting_id", "kind", "meeting_at", "previous_meeting_at", "place"], meeting_id=UUID, kind=STR, meeting_at=TIME,
+    previous_meeting_at=TIME, place=STR, reason=OPT_STR)))
 _c(Contract("meetings", "VoteRecorded", 1, _obj(
     ["meeting_id", "motion_id", "mode", "for", "against", "abstain", "carried"], meeting_id=UUID, motion_id=STR,
-    mode=_enum("open", "secret"), carried={"type": "boolean"}, topic_id=OPT_STR,
+    mode=_enum("open", "secret"), carried={"type": "boolean"}, topic_id=OPT_STR, text=STR,
     **{k: {"type": "integer", "minimum": 0} for k in ("for", "against", "abstain")})))
 _c(Contract("meetings", "MeetingMinuted", 1, _obj(
     ["meeting_id", "minuted_at", "resolutions", "disagreements"], meeting_id=UUID, minuted_at=TIME,
     resolutions={"type": "array", "items": _RESOLUTION}, disagreements={"type": "array", "items": STR},
-    late={"type": "boolean"})))
+    late={"type": "boolean"}, kind=STR)))
 _c(Contract("meetings", "ResultsReleased", 1, _obj(
     ["month"], month={"type": "string", "pattern": r"^\d{4}-\d\d$"}, released_at=OPT_TIME,
     resolved={"type": "integer", "minimum": 0}, unresolved={"type": "integer", "minimum": 0})))

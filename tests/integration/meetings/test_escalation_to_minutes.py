@@ -48,6 +48,8 @@ def city_system(settings):
 
 def test_case_escalated_to_the_assembly_is_carried_by_secret_ballot_and_minuted(system, city_system):
     publish_casework, received = city_system
+    # the meeting is 4 days ahead (the 3-day notice) and held now: the operator's opening window is widened
+    system.env["YISHI_MEETING_OPENS_EARLY_MINUTES"] = str(5 * 24 * 60)
     system.start("meetings", "worker")
     web = system.start("meetings", "web").url
     case_id, now = str(uuid4()), datetime.now(timezone.utc)
@@ -163,6 +165,22 @@ def test_rules_refuse_over_http_naming_the_rule_in_chinese_first(system):
     english = requests.post(f"{web}/meetings/{meeting_id}/agenda", headers={"Accept-Language": "en"}, timeout=5,
                             json={"topics": [{"title": "垃圾分类", "background": "桶站异味", "draft_plan": "调整清运时间"}]})
     assert english.json()["detail"].startswith("topics must be published at least 72 hours")
+    early = requests.post(f"{web}/meetings/{meeting_id}/open", timeout=5,
+                          json={"present": [], "chair": "p1", "recorder": "p1"})
+    assert early.status_code == 409 and early.json()["field"] in ("topics", "meeting_at")
+    moved = requests.post(f"{web}/meetings/{meeting_id}/reschedule", timeout=5, json={
+        "meeting_at": rfc3339(datetime.now(timezone.utc) + timedelta(days=5)), "reason": "场地调整"})
+    assert moved.status_code == 201 and moved.json()["place"] == "5号院凉亭"
+    agenda = {"topics": [{"title": "垃圾分类", "background": "桶站异味", "draft_plan": "调整清运时间"}]}
+    assert requests.post(f"{web}/meetings/{meeting_id}/agenda", json=agenda, timeout=5).status_code == 201
+    sooner = requests.post(f"{web}/meetings/{meeting_id}/reschedule", timeout=5, json={
+        "meeting_at": rfc3339(datetime.now(timezone.utc) + timedelta(days=1))})
+    assert sooner.status_code == 409 and sooner.json()["field"] == "meeting_at" and "会前3日" in sooner.json()["detail"]
+    opened = requests.post(f"{web}/meetings/{meeting_id}/open", timeout=5,
+                           json={"present": [], "chair": "p1", "recorder": "p1"})
+    assert opened.status_code == 409 and (opened.json()["rule"], opened.json()["field"]) == ("opening", "meeting_at")
+    cancelled = requests.post(f"{web}/meetings/{meeting_id}/cancel", json={"reason": "暴雨预警"}, timeout=5)
+    assert cancelled.status_code == 201 and cancelled.json()["status"] == "cancelled"
     bad_month = requests.get(f"{web}/reports/results", params={"month": "2026-13"}, timeout=5)
     assert bad_month.status_code == 422 and bad_month.json()["field"] == "month"
     missing = requests.get(f"{web}/meetings/not-a-meeting", timeout=5)

@@ -7,7 +7,7 @@ import pytest
 
 from services.meetings import results
 from services.meetings.application import MeetingsApplication
-from services.meetings.domain import followed_case_id, proposal_id_for
+from services.meetings.domain import followed_case_id, local_month, proposal_id_for
 from services.meetings.projections import CaseDigest, MeetingIndex, ProposalIndex, list_proposals, results_report
 from services.meetings.rules import RuleBroken
 from shared.config import Settings
@@ -283,3 +283,33 @@ def test_one_unreadable_case_record_does_not_fail_the_release():
     assert [c["case_id"] for c in report["unresolved"]] == [CASE["A"], CASE["B"]]
     assert report["unresolved"][0]["reasons"] == [{"code": "unreadable"}]
     assert "记录不完整" in markdown(results.document(report, "zh"))
+
+
+def test_a_topic_of_a_cancelled_meeting_waits_for_the_next_one(app, clock, db):
+    casework = Casework(app)
+    casework.opened("B", clock())
+    escalated = casework.send("CaseEscalated", clock(), case_id=CASE["B"], to="council", reason="需议事会协商")
+    council = Council(app, clock)
+    pid = str(proposal_id_for(escalated.id))
+    app.confirm_proposal(pid, {"meeting_id": council.id, "draft_plan": "改建车位"})
+    app.cancel_meeting(council.id, {"reason": "暴雨预警"})
+    project(app, db)
+    [proposal] = list_proposals(db, "proposed")
+    assert proposal["proposal_id"] == pid and "meeting_id" not in proposal
+    clock.advance(hours=1)
+    [case] = results_report(db, local_month(clock()), clock())["unresolved"]
+    assert [s["kind"] for s in case["next_steps"]] == ["proposed"]
+    again = Council(app, clock)
+    app.confirm_proposal(pid, {"meeting_id": again.id, "draft_plan": "改建车位"})
+
+
+def test_an_unresolved_case_is_dated_from_the_residents_report(app, clock, db):
+    casework = Casework(app)
+    reported = datetime(2026, 11, 2, 20, tzinfo=SH)
+    casework.send("CaseOpened", datetime(2026, 11, 3, 9, tzinfo=SH), case_id=CASE["A"], issue_id=CASE["B"],
+                  tier="routine", category="设施维护", due={}, opened_at=rfc3339(datetime(2026, 11, 3, 9, tzinfo=SH)),
+                  reported_at=rfc3339(reported))
+    project(app, db)
+    clock.now = datetime(2026, 11, 25, 9, tzinfo=SH)
+    [case] = results_report(db, "2026-11", clock())["unresolved"]
+    assert case["since"] == rfc3339(reported)
