@@ -39,7 +39,6 @@ def publisher(app: Any) -> Callable[[Any], Published | None]:
                 "case_id": case_id, "issue_id": event.issue_id, "tier": event.tier, "category": event.category,
                 "due": _due(event.deadlines), "opened_at": rfc3339(event.opened_at),
                 "reported_at": rfc3339(event.reported_at),
-                "reported_at": rfc3339(event.reported_at),
                 "triage_reason": event.triage_reason, "title": mask_text(event.title), "community": event.community,
                 # what a notice about the case needs, so none waits on intake's queue (DESIGN §2)
                 "building": event.building, "reporter_ref": getattr(event, "reporter_ref", None),
