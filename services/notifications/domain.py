@@ -160,6 +160,12 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
                 tell(("board", "wechat"), "urgent_resolved", case, summary=data.get("summary") or "")
         case ("casework", "CaseClosed"):
             tell(("board",), "case_closed", case)
+        case ("casework", "CaseReopened"):  # the board said 办结 (or 待确认): it must not go on saying so
+            tell(("board", "wechat"), "case_reopened", case, due=data.get("due"))
+        case ("casework", "CaseRetriaged"):  # lowered from urgent, or raised to complex: the board says so
+            tell(("board",), "case_retriaged", case, tier=data["tier"], due=(data.get("due") or {}).get("resolve_by"))
+        case ("casework", "CaseMerged") if about.tier == "urgent":  # its urgent notice now points to the original
+            tell(("board",), "case_merged", case)
         case ("meetings", "AgendaPublished"):
             # topics published at least 3 days before the meeting, with background and draft plan (会前3日公示议题)
             tell(("board", "wechat"), "agenda_published", data["meeting_id"], meeting_at=data["meeting_at"],
