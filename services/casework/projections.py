@@ -64,6 +64,11 @@ def next_due(case: Case) -> datetime | None:
     return min((d["due"] for d in case.deadlines.values() if d["met_at"] is None), default=None)
 
 
+def _counted(workdays: dict[str, Any] | None) -> dict[str, Any] | None:
+    """How a working-day deadline was counted (GET /calendar says what each year's days came from)."""
+    return {"from": rfc3339(workdays["from"]), "workdays": workdays["count"]} if workdays else None
+
+
 def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
     """A case as the ledger shows it: deadlines with their alerts, and whether each was met on time."""
     now = now or datetime.now(timezone.utc)
@@ -72,7 +77,8 @@ def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
         deadlines[name] = {"due": rfc3339(d["due"]), "warn_at": rfc3339(d["warn_at"]),
                            "met_at": rfc3339(d["met_at"]) if d["met_at"] else None, "alert": d["alert"],
                            "on_time": d["met_at"] <= d["due"] if d["met_at"] else None,
-                           "overdue": d["met_at"] is None and case.status in OPEN_STATUSES and now >= d["due"]}
+                           "overdue": d["met_at"] is None and case.status in OPEN_STATUSES and now >= d["due"],
+                           "counted": _counted(d.get("workdays"))}
     return {
         "case_id": str(case.id), "issue_id": case.issue_id, "status": case.status, "tier": case.tier,
         "triage_reason": case.triage_reason, "category": case.category, "title": case.title,

@@ -7,6 +7,7 @@ import pytest
 from services.casework.calendar import WorkingCalendar
 from services.casework.clocks import deadline
 from services.casework.domain import Case, Forbidden, case_id_for
+from services.casework.projections import case_view
 from services.casework.published import publisher
 from shared.contracts import to_cloudevent
 from tests.unit.casework.helpers import PROPERTY, STAFF, Clock, issue, memory_app, reported
@@ -60,6 +61,7 @@ def test_a_7_working_day_deadline_is_retimed_over_an_entered_makeup_saturday_wit
     case = app.get_case(cid)
     assert case.deadlines["resolve"]["due"] == ENTERED_DUE
     assert case.deadlines["resolve"]["warn_at"] == ENTERED_DUE - timedelta(days=1)
+    assert case_view(case)["deadlines"]["resolve"]["counted"] == {"from": "2027-02-04T02:00:00Z", "workdays": 7}
     retimed = app.history(cid)[-1]
     assert type(retimed).__name__ == "Retimed"
     assert (retimed.old_due, retimed.due, retimed.calendar_years) == (GUESSED_DUE, ENTERED_DUE, [2027])
