@@ -25,6 +25,15 @@ class InvalidInput(DomainError):
     title_zh = "输入有误"
 
 
+def refuse_unknown(payload: dict, allowed: tuple[str, ...], prefix: str = "") -> None:
+    """A field the input does not define is refused by its JSON path, not ignored (a typo loses data silently)."""
+    unknown = sorted(str(k) for k in payload if k not in allowed)
+    if unknown:
+        name = prefix + unknown[0]
+        raise InvalidInput(f"unknown field {name}; known: {', '.join(prefix + a for a in allowed)}", name,
+                           f"不支持的字段 {name}")
+
+
 class NotFound(DomainError):
     status = 404
     title = "Not found"

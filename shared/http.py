@@ -85,13 +85,52 @@ def problem(request: Request, status: int, title: str, detail: str, field: str |
                     content_type="application/problem+json; charset=utf-8")
 
 
-def read_json(request: Request) -> Any:
-    if request.content_length and request.content_length > 64 * 1024:
+MAX_BODY = 64 * 1024
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    title = "Unsupported media type"
+    title_zh = "不支持的内容类型"
+
+
+def _body(request: Request) -> bytes:
+    """The request body, at most MAX_BODY bytes. A chunked body has no Content-Length, and werkzeug reads
+    none unless the server says the input ends (`wsgi.input_terminated`, which eventlet does not set):
+    eventlet's input decodes the chunks itself, so it is read here to its end."""
+    if request.content_length and request.content_length > MAX_BODY:
         raise InvalidInput("body is larger than 64 KiB", "body", "请求内容不能超过 64 KiB")
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if chunked and request.content_length is None and not request.environ.get("wsgi.input_terminated"):
+        data = request.environ["wsgi.input"].read(MAX_BODY + 1)
+    else:
+        data = request.get_data()
+    if len(data) > MAX_BODY:
+        raise InvalidInput("body is larger than 64 KiB", "body", "请求内容不能超过 64 KiB")
+    return data
+
+
+def read_json(request: Request) -> Any:
+    """The JSON body (None when empty). Only a JSON media type is read as JSON: a cross-site form can send
+    text/plain without asking, so anything else is a 415."""
+    data = _body(request)
+    if not data:
+        return None
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise UnsupportedMediaType(f"the body must be sent as application/json, not {request.mimetype or 'untyped'}",
+                                   "Content-Type", "请求内容须以 application/json 格式发送")
     try:
-        return json.loads(request.get_data() or b"null")
+        return json.loads(data)
     except (ValueError, RecursionError):
         raise InvalidInput("body is not valid JSON", "body", "请求内容不是有效的 JSON") from None
+
+
+def known_args(request: Request, allowed: tuple[str, ...]) -> None:
+    """Refuse a query parameter the endpoint does not know, by name (a typo must not silently widen a list)."""
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        raise InvalidInput(f"unknown query parameter {unknown[0]}; known: {', '.join(allowed) or 'none'}", unknown[0],
+                           f"不支持的查询参数 {unknown[0]}")
 
 
 def page(request: Request, default: int = 100, most: int = 1000) -> tuple[int, int]:
@@ -113,14 +152,17 @@ def choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
     return value
 
 
-def api(service: str, route: str) -> Callable:
-    """Wrap an entrypoint: domain errors become problems, every request is timed."""
+def api(service: str, route: str, query: tuple[str, ...] | None = None) -> Callable:
+    """Wrap an entrypoint: domain errors become problems, every request is timed. `query` names the query
+    parameters the endpoint reads; any other is refused by name (None: not checked)."""
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(self: Any, request: Request, **kwargs: Any) -> Response:
             started = time.perf_counter()
             try:
+                if query is not None:
+                    known_args(request, query)
                 response = fn(self, request, **kwargs)
             except DomainError as exc:
                 response = problem(request, exc.status, exc.title, exc.detail, exc.field, exc.title_zh,

@@ -15,7 +15,7 @@ from eventsourcing.domain import event
 
 from shared.audit import Audited
 
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict, InvalidInput, refuse_unknown
 from shared.masking import mask_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -115,10 +115,15 @@ def _number(payload: dict, field: str, low: float, high: float) -> float | None:
     return float(value)
 
 
+REPORT_FIELDS = ("channel", "title", "description", "category", "location", "reporter", "reported_at")
+LOCATION_FIELDS = ("community", "building", "unit", "room", "lat", "lon")
+
+
 def parse_report(payload: Any, now: datetime) -> Report:
     """Validate a report's JSON body; raise InvalidInput naming the first offending field."""
     if not isinstance(payload, dict):
         raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
+    refuse_unknown(payload, REPORT_FIELDS)
     channel = payload.get("channel")
     if channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}", "channel",
@@ -134,6 +139,7 @@ def parse_report(payload: Any, now: datetime) -> Report:
     if not isinstance(location, dict):
         raise InvalidInput("location is required: an object with at least community", "location",
                            "请填写问题位置(至少包括所在社区)")
+    refuse_unknown(location, LOCATION_FIELDS, "location.")
     loc = {
         "community": _text(location, "community", required=True, max_len=50, prefix="location."),
         "building": _text(location, "building", required=False, max_len=20, prefix="location."),
@@ -147,6 +153,7 @@ def parse_report(payload: Any, now: datetime) -> Report:
     if not isinstance(reporter, dict):
         raise InvalidInput("reporter is required: an object with name and/or phone", "reporter",
                            "请填写反映人的姓名或电话")
+    refuse_unknown(reporter, ("name", "phone"), "reporter.")
     name = _text(reporter, "name", required=False, max_len=30, prefix="reporter.")
     phone = _text(reporter, "phone", required=False, max_len=20, prefix="reporter.")
     if not name and not phone:
@@ -192,9 +199,7 @@ def parse_answer(payload: Any) -> Answer:
     """Validate `POST /issues/{tracking_code}/confirmation`: {confirmed, satisfaction?, comment?}."""
     if not isinstance(payload, dict):
         raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
-    unknown = sorted(set(payload) - {"confirmed", "satisfaction", "comment"})
-    if unknown:
-        raise InvalidInput(f"unknown field {unknown[0]}", unknown[0], f"不支持的字段 {unknown[0]}")
+    refuse_unknown(payload, ("confirmed", "satisfaction", "comment"))
     confirmed, satisfaction = payload.get("confirmed"), payload.get("satisfaction")
     if not isinstance(confirmed, bool):
         raise InvalidInput("confirmed must be true or false", "confirmed", "confirmed 必须是 true 或 false")

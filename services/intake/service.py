@@ -101,7 +101,7 @@ class IntakeService(Operable):
         return issue_id
 
     @http("GET", "/issues/<string:key>")
-    @api("intake", "/issues/{id}")
+    @api("intake", "/issues/{id}", query=())
     def get_issue(self, request: Request, key: str) -> Response:
         """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
         by_code = key.upper().startswith("YS-")
@@ -125,7 +125,7 @@ class IntakeService(Operable):
         return json_response({"issue_id": str(issue.id), "answered_at": rfc3339(issue.answered_at)}, status=202)
 
     @http("GET", "/issues")
-    @api("intake", "/issues")
+    @api("intake", "/issues", query=("month", "category", "channel", "status", "limit", "offset"))
     def list_issues(self, request: Request) -> Response:
         """Issues newest first: ?month=YYYY-MM (Asia/Shanghai) &category= &channel= &status= &limit= &offset=."""
         filters = {}
@@ -216,7 +216,7 @@ class IntakeService(Operable):
         return json_response({"issue_id": issue_id, "votes": votes, "counted": counted}, status=201 if counted else 200)
 
     @http("GET", "/reports/demand-list")
-    @api("intake", "/reports/demand-list")
+    @api("intake", "/reports/demand-list", query=("month", "format", "lang"))
     def demand_list(self, request: Request) -> Response:
         """The demand list (数字需求清单) of ?month=YYYY-MM (default: last month); ?format=markdown|html&lang=en."""
         month = reports.check_month(request.args.get("month"), self.runtime.app.clock())

@@ -137,7 +137,7 @@ class NotificationsService(Operable):
         self.dispatch.tick(self.runtime)
 
     @http("GET", "/notices")
-    @api("notifications", "/notices")
+    @api("notifications", "/notices", query=("community", "lang", "limit", "offset"))
     def list_notices(self, request: Request) -> Response:
         """The public board (公告栏), newest first: ?community=&limit=&offset=; zh-CN, English on request."""
         lang = request.args.get("lang")
@@ -200,7 +200,7 @@ class NotificationsService(Operable):
         return json_response({"redelivery_id": request_id, "deliveries": count}, status=202)
 
     @http("GET", "/deliveries")
-    @api("notifications", "/deliveries")
+    @api("notifications", "/deliveries", query=("status", "channel", "subscription_id", "limit", "offset"))
     def list_deliveries(self, request: Request) -> Response:
         """The delivery log, newest first: ?status=pending|delivered|failed|skipped &channel= &subscription_id=."""
         filters = {}

@@ -68,13 +68,16 @@ def test_report_becomes_a_case_visible_everywhere(system, city_system_queue):
     assert message.properties["delivery_mode"] == 2
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def test_bad_report_is_refused_and_nothing_is_stored_or_published(system):
     web = system.start("intake", "web")
     bad = requests.post(f"{web.url}/issues", json={**REPORT, "location": {"building": "3"}}, timeout=5)
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
     assert bad.json()["field"] == "location.community"
-    not_json = requests.post(f"{web.url}/issues", data=b"{", timeout=5)
+    not_json = requests.post(f"{web.url}/issues", data=b"{", timeout=5, headers=JSON)
     assert not_json.status_code == 422 and not_json.json()["field"] == "body"
     bad_month = requests.get(f"{web.url}/issues", params={"month": "2026-13"}, timeout=5)
     assert bad_month.status_code == 422 and bad_month.json()["field"] == "month"
@@ -82,7 +85,7 @@ def test_bad_report_is_refused_and_nothing_is_stored_or_published(system):
     assert unknown.status_code == 404 and unknown.json()["field"] == "tracking_code"
     assert requests.get(f"{web.url}/issues/YS-%00", timeout=5).status_code == 404
     assert requests.get(f"{web.url}/issues", params={"limit": "²"}, timeout=5).json()["field"] == "limit"
-    nested = requests.post(f"{web.url}/issues", data=b"[" * 100000, timeout=5)
+    nested = requests.post(f"{web.url}/issues", data=b"[" * 100000, timeout=5, headers=JSON)
     assert nested.status_code == 422 and nested.json()["field"] == "body"
     metrics = requests.get(f"{web.url}/metrics", timeout=5).text
     assert 'yishi_relay_lag_events{service="intake"} 0.0' in metrics

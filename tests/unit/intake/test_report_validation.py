@@ -28,6 +28,9 @@ GOOD = {"channel": "online", "title": "3号楼楼道灯坏了", "description": "
     ({"reported_at": "0001-01-01T00:00:00+01:00"}, "reported_at"),
     ({"title": "\ud800"}, "title"),
     ({"description": "a\x00b"}, "description"),
+    ({"priority": "high"}, "priority"),  # unknown fields are refused by name, top level and nested
+    ({"location": {"community": "幸福里", "floor": "5"}}, "location.floor"),
+    ({"reporter": {"name": "张三", "idcard": "110101199003071234"}}, "reporter.idcard"),
 ])
 def test_bad_report_is_refused_naming_the_field(change, field):
     with pytest.raises(InvalidInput) as err:
