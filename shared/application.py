@@ -12,6 +12,7 @@ from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
 from shared.config import Settings
 from shared.contracts import IntegrationEvent
 from shared.persistence import Database, event_store_env, table_names
+from shared.groupcommit import GroupCommit
 from shared.recorders import CommitSignal, batch_process_recorder
 
 
@@ -71,6 +72,23 @@ class ServiceApplication(Application):
                 recorder = batch_process_recorder(self.factory)
         self.commits = recorder.commits = CommitSignal()  # type: ignore[attr-defined]
         return recorder
+
+    def save(self, *objs: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Record the aggregates' new events, in one transaction with other callers' saves (shared/groupcommit.py).
+
+        Raises IntegrityError when an aggregate changed meanwhile (the caller decides again), as before.
+        """
+        if kwargs:
+            super().save(*objs, **kwargs)
+            return
+        self._group_commit.save(*objs)
+
+    @property
+    def _group_commit(self) -> GroupCommit:
+        group = self.__dict__.get("_group")
+        if group is None:
+            group = self.__dict__.setdefault("_group", GroupCommit(self.events.put))
+        return group
 
     def construct_repository(self) -> BatchRepository:
         return BatchRepository(event_store=self.events, snapshot_store=self.snapshots)

@@ -120,3 +120,70 @@ def _count_cases(url):
     """Read on a connection of our own: the application's pooled ones are the ones being killed."""
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT count(*) FROM casework.casework_events WHERE topic LIKE '%Case.Opened'").fetchone()[0]
+
+
+def _publish_then_consume(settings, bodies, app_class=FlakyCasework, **consumer_options):
+    """Publish everything first, so that the consumer's first window holds all of it."""
+    app = app_class(settings)
+    consumer = Consumer(app, Database("casework", settings), "intake", settings.amqp_uri, max_attempts=3,
+                        hold_timeout=1.0, **consumer_options)
+    with Connection(settings.amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        topology.declare(conn)
+        producer = Producer(conn.default_channel, exchange=topology.events_exchange("intake"))
+        for body in bodies:
+            producer.publish(body, routing_key="IssueReported", content_type="application/json", delivery_mode=2)
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,))
+    thread.start()
+    return app, stop, thread
+
+
+def test_a_window_holding_a_poison_message_dead_letters_only_that_message(settings):
+    bodies = [issue_reported(s, s - 1 or None, title=POISON if s == 7 else "路灯不亮") for s in range(1, 41)]
+    app, stop, thread = _publish_then_consume(settings, bodies)
+    try:
+        wait_until(lambda: cases(app) == 39, message="every case but the poisoned one")
+        with Connection(settings.amqp_uri) as conn:
+            dead_queue = topology.dead_letter_queue(topology.consumer_queue("casework", "intake").name)
+            wait_until(lambda: dead_queue(conn.default_channel).queue_declare(passive=True)[1] == 1,
+                       message="one dead letter")
+            assert b"intake-7" in dead_queue(conn.default_channel).get(no_ack=True).body
+            queue = topology.consumer_queue("casework", "intake")
+            wait_until(lambda: queue(conn.default_channel).queue_declare(passive=True)[1] == 0, message="drained")
+        assert app.applied(Database("casework", settings), "intake", *range(1, 41)) == set(range(1, 41)) - {7}
+    finally:
+        stop.set()
+        thread.join()
+        app.close()
+
+
+class StoreFailsOnce(CaseworkApplication):
+    """casework whose store fails once, in the middle of the stream (a lock timeout, a failover)."""
+
+    failed = False
+
+    def process(self, *events):
+        if not StoreFailsOnce.failed and any(e.sequence == 20 for e in events):
+            StoreFailsOnce.failed = True
+            raise psycopg.OperationalError("the store went away")
+        return super().process(*events)
+
+
+def test_a_store_failure_while_queue_depths_are_read_leaves_no_message_unsettled(settings):
+    """Deliveries that arrive while the consumer reads queue depths are settled like any other.
+
+    The consumer used to handle messages inside that read and swallow the store's failure there, leaving the
+    message neither acked nor retried until a restart.
+    """
+    bodies = [issue_reported(s, s - 1 or None) for s in range(1, 61)]
+    app, stop, thread = _publish_then_consume(settings, bodies, StoreFailsOnce, lag_interval=0.0, window=5)
+    try:
+        wait_until(lambda: cases(app) == 60, timeout=60, message="every case after the store came back")
+        with Connection(settings.amqp_uri) as conn:
+            queue = topology.consumer_queue("casework", "intake")
+            assert queue(conn.default_channel).queue_declare(passive=True)[1] == 0
+    finally:
+        stop.set()
+        thread.join()
+        app.close()
+    assert StoreFailsOnce.failed
