@@ -99,7 +99,7 @@ def parse(command: str, payload: Any) -> Command:
             raise InvalidInput(f"party_kind must be one of {', '.join(PARTY_KINDS)}", "party_kind",
                                f"责任主体类型必须是 {'、'.join(PARTY_KINDS)} 之一")
         fields = {"party": text(body, "party", "责任主体", max_len=100), "party_kind": kind,
-                  "reason": text(body, "reason", "指派理由", required=False) or "人工指派 (assigned by staff)"}
+                  "reason": text(body, "reason", "指派理由", required=False) or "工作人员指派"}
     elif command == "escalation":
         if body.get("to") not in ESCALATION_TARGETS:
             raise InvalidInput(f"to must be one of {', '.join(ESCALATION_TARGETS)}", "to",

@@ -92,7 +92,7 @@ class Case(Audited):
                    rule_ids=list(triaged.rule_ids), deadlines=deadlines_for(triaged.tier, reported_at, calendar),
                    reported_at=reported_at, opened_at=opened_at, reporter_ref=issue.get("reporter_ref"))
         party, kind = party_for(triaged.tier, issue["category"])
-        case.assign(party, kind, "按分类自动指派 (assigned by category)", SYSTEM, opened_at)
+        case.assign(party, kind, "按问题分类自动指派", SYSTEM, opened_at)
         if triaged.tier == "complex":
             case._to_task_force(SYSTEM, opened_at)
         return case
@@ -101,14 +101,13 @@ class Case(Audited):
         """一事一专班: a complex case's task force owes a feasible plan for the assembly (居民代表大会) to vote on."""
         if self.party_kind != "task_force":
             party, kind = party_for("complex", self.category)
-            self.assign(party, kind, "复杂类问题由专班牵头 (complex: the task force leads)", actor, at)
+            self.assign(party, kind, "复杂类问题由专班牵头办理", actor, at)
         if "task_force" not in self.escalations:
-            self.escalate("task_force", "复杂类问题成立一事一专班 (task force formed)", actor, at)
+            self.escalate("task_force", "复杂类问题成立一事一专班", actor, at)
         if "assembly" not in self.escalations:
             plan_due = self.deadlines["plan"]["due"].astimezone(SHANGHAI).date()  # the resident's calendar day
-            self.escalate("assembly", f"专班于 {plan_due.isoformat()} 前形成可行性方案,提交居民代表大会审议 "
-                                      "(feasible plan due in 30 days, for the residents' representative assembly)",
-                          actor, at)
+            self.escalate("assembly", f"专班于{plan_due.year}年{plan_due.month}月{plan_due.day}日前形成可行性方案,"
+                                      "提交居民代表大会审议", actor, at)
 
     # --- staff commands -----------------------------------------------------------------------
     def retriage(self, tier: str, reason: str, actor: Actor, at: datetime, calendar: WorkingCalendar) -> None:
@@ -190,7 +189,7 @@ class Case(Audited):
                            "案件尚未办结,暂不能确认")
         self._confirmed(confirmed=confirmed, satisfaction=satisfaction, comment=comment, at=at)
         if not confirmed:
-            self.reopen("居民未确认问题已解决 (the resident did not confirm)", at, calendar)
+            self.reopen("居民确认问题尚未解决", at, calendar)
         elif self.satisfaction_rate() < SATISFACTION_FLOOR:
             self.reopen(self._low_satisfaction_reason(), at, calendar)
         else:
@@ -223,8 +222,7 @@ class Case(Audited):
         return sum(s for s, _ in current) / total if total else 1.0
 
     def _low_satisfaction_reason(self) -> str:
-        return (f"满意度 {self.satisfaction_rate():.0%} 低于 80%,重新整改 "
-                f"(satisfaction {self.satisfaction_rate():.0%} under 80%: rectify)")
+        return f"满意度{self.satisfaction_rate():.0%},低于80%,重新整改"
 
     def reopen(self, reason: str, at: datetime, calendar: WorkingCalendar) -> None:
         self._reopened(reason=reason, at=at, deadline=rectification_deadline(self.tier, at, calendar))
@@ -302,8 +300,7 @@ class Case(Audited):
             self._warned(deadline=name, level=level, due=d["due"], tier=self.tier, party=self.party, at=now)
             raised.append((name, level))
             if level == "red" and self.tier == "routine" and name == "resolve":
-                self.escalate("secretary", "常规类问题逾期未办结,启动红色预警,由社区书记牵头协调 "
-                                           "(routine case overdue: red alert, the secretary coordinates)", SYSTEM, now)
+                self.escalate("secretary", "常规类问题逾期未办结,启动红色预警,由社区书记牵头协调", SYSTEM, now)
         return raised
 
     def retime(self, calendar: WorkingCalendar, at: datetime) -> list[str]:

@@ -41,30 +41,30 @@ class Rule:
 BUILT_IN_RULES: tuple[Rule, ...] = (
     Rule("urgent-fire-safety", "urgent",
          ("消防通道", "消防栓", "消防设施", "灭火器", "安全出口", "火灾", "冒烟", "起火"),
-         note="消防安全隐患 fire-safety hazard"),
+         note="消防安全隐患"),
     Rule("urgent-stairwell-light", "urgent",
          ("楼道灯", "楼道照明", "楼梯灯", "楼道没灯", "楼道漆黑", "楼道黑", "声控灯"),
-         note="楼道照明损坏 broken stairwell light"),
+         note="楼道照明损坏"),
     Rule("urgent-hazard", "urgent",
          ("漏电", "电线裸露", "燃气", "煤气", "漏气", "高空抛物", "坠落", "坍塌", "倒塌", "井盖丢失", "外墙脱落"),
-         ("安全隐患",), note="安全隐患 safety hazard"),
+         ("安全隐患",), note="安全隐患"),
     Rule("urgent-acute-conflict", "urgent",
          ("纠纷激化", "矛盾激化", "激化", "打架", "斗殴", "动手", "冲突升级", "威胁"),
-         note="突发矛盾(邻里纠纷激化) acute conflict"),
+         note="突发矛盾(邻里纠纷激化)"),
     Rule("complex-parking", "complex",
          ("停车难", "车位不足", "车位紧张", "停车位不够", "停车紧张", "没地方停车", "停车位不足"),
-         note="小区停车难 parking shortage: several departments and resources"),
+         note="小区停车难,需多部门、资源整合"),
     Rule("complex-owners-committee", "complex",
          ("业委会换届", "换届", "业主委员会", "选聘物业", "更换物业"),
-         note="业委会换届矛盾 owners' committee dispute"),
+         note="业委会换届矛盾"),
     Rule("complex-multi-department", "complex",
          ("加装电梯", "老旧小区改造", "管网改造", "多部门", "违建", "违章建筑"),
-         note="需多部门、资源整合 several departments"),
+         note="需多部门、资源整合"),
     Rule("routine-sanitation", "routine",
-         ("垃圾", "清运", "清扫", "卫生", "异味", "杂物"), ("环境卫生",), note="环境卫生清理 cleaning"),
+         ("垃圾", "清运", "清扫", "卫生", "异味", "杂物"), ("环境卫生",), note="环境卫生清理"),
     Rule("routine-facility", "routine",
          ("路灯", "健身器材", "维修", "损坏", "漏水", "门禁", "坏了"), ("设施维护",),
-         note="公共设施维修 facility repair"),
+         note="公共设施维修"),
 )
 
 # Who answers for a category (责任主体): property repairs facilities, sanitation clears garbage.
@@ -91,11 +91,19 @@ class Triage:
 def triage(category: str, text: str, rules: tuple[Rule, ...]) -> Triage:
     matched = [(rule, hits) for rule in rules if (hits := rule.matches(category, text))]
     if not matched:
-        return Triage("routine", "未命中紧急或复杂规则,按常规类限时办结 (no urgent or complex sign: routine)")
+        return Triage("routine", "未发现紧急或复杂情形,按常规类限时办结")
     tier = max((rule.tier for rule, _ in matched), key=SEVERITY.__getitem__)
     winners = [(rule, hits) for rule, hits in matched if rule.tier == tier]
-    because = ";".join(f"{rule.rule_id}: {'、'.join(hits)}" for rule, hits in winners)
-    return Triage(tier, f"{TIER_ZH[tier]} ({tier}) — {because}", tuple(rule.rule_id for rule, _ in winners))
+    because = ";".join(_because(rule, hits, category) for rule, hits in winners)
+    return Triage(tier, f"列为{TIER_ZH[tier]}:{because}", tuple(rule.rule_id for rule, _ in winners))
+
+
+def _because(rule: Rule, hits: list[str], category: str) -> str:
+    """Why a rule applies, as residents read it: its Chinese note and what matched, never its id."""
+    words = [h for h in hits if h in rule.keywords]
+    matched = ([f"涉及“{'、'.join(words)}”"] if words else []) + ([f"属于{category}类"] if category in rule.categories
+                                                                else [])
+    return f"{rule.note or TIER_ZH[rule.tier]}({','.join(matched)})"
 
 
 def party_for(tier: str, category: str) -> tuple[str, str]:

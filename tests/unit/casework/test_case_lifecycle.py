@@ -278,4 +278,4 @@ def test_the_assembly_is_told_the_plan_date_of_the_shanghai_calendar(app):
     case = open_case(app, "小区停车难,车位不足", category="停车交通", reported_at="2026-02-28T19:00:00Z")
     assert case.tier == "complex"
     reasons = [e.reason for e in app.history(str(case.id)) if type(e).__name__ == "Escalated"]
-    assert "2026-03-31 前形成可行性方案" in reasons[-1]
+    assert "2026年3月31日前形成可行性方案" in reasons[-1]
