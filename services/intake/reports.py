@@ -11,10 +11,9 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.demand import DemandVotes, demand_id_for
-from services.intake.domain import SHANGHAI, Issue
+from services.intake.domain import SHANGHAI, Issue, public_text
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound
-from shared.masking import mask_text
 from shared.persistence import Database, Transaction
 from shared.projection import Projection
 
@@ -69,7 +68,8 @@ class DemandList(Projection):
     """One row per issue: month reported (Asia/Shanghai), category, channel, building and votes."""
 
     name = "demand_list"
-    version = 2  # 2: merged duplicates leave the list, their votes counted on the issue they joined
+    version = 3  # 2: merged duplicates leave the list, their votes counted on the issue they joined; 3: titles
+    # masked as every public text of a report is (the reporter's name and room too, not only phone numbers)
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS demand_list (issue_id TEXT PRIMARY KEY, month TEXT NOT NULL, "
@@ -87,7 +87,7 @@ class DemandList(Projection):
                    "reported_at, votes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (issue_id) DO NOTHING",
                    (str(event.originator_id), event.reported_at.astimezone(SHANGHAI).strftime("%Y-%m"),
                     event.category, event.report["channel"], location["community"], location.get("building"),
-                    mask_text(event.report["title"]), rfc3339(event.reported_at)))
+                    public_text(event.report["title"], event.report), rfc3339(event.reported_at)))
         elif isinstance(event, (DemandVotes.Voted, DemandVotes.Absorbed)):
             tx.run("UPDATE demand_list SET votes = ? WHERE issue_id = ?", (event.votes, event.issue_id))
         elif isinstance(event, Issue.Merged):  # one demand, one line: the duplicate's votes moved with it

@@ -111,3 +111,16 @@ def test_votes_follow_a_merged_duplicate_to_the_issue_it_joined_and_the_list_sho
     published = [p for p in (publish(app.domain_event(n)) for n in app.notifications_after(0)) if p]
     assert [p.data for p in published if p.name == "NeedVoted"][-2:] == [
         {"issue_id": str(root.id), "votes": 3}, {"issue_id": str(root.id), "votes": 4}]
+
+
+def test_the_demand_list_masks_the_reporters_name_and_room_typed_into_a_title(intake):
+    app, db, _ = intake
+    app.report_issue(report(title="欧阳娜娜反映1-502门口垃圾堆放 13812345678",
+                            reporter={"name": "欧阳娜娜", "phone": "13812345678"}))
+    projector = Projector(app, db, [IssueIndex(), DemandList()])
+    while projector.run_once():
+        pass
+    listed = demand_list(db, "2026-10")
+    title = listed["items"][0]["title"]
+    assert "欧阳娜娜" not in title and "1-502" not in title and "13812345678" not in title
+    assert title.startswith("欧*** 反映") or title.startswith("欧***反映")
