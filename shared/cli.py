@@ -9,6 +9,7 @@ YISHI_VAR_DIR, AMQP_URI. Every command has --help; failures exit non-zero with a
     yishi docs [--check]
     yishi calendar set <year> --holidays D,D..D --workdays D,... --role ROLE --name NAME [--document TEXT]
     yishi calendar show [--json]
+    yishi clock set <RFC 3339> | advance <ISO 8601 duration> | show
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from shared import clock
 from shared.config import Settings, http_port
 from shared.spec import built_services, load_spec
 
@@ -251,6 +253,42 @@ def cmd_calendar_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _test_clock(settings: Settings) -> clock.TestClock:
+    reason = clock.refusal(os.environ)
+    if reason:
+        raise Failure(f"a test clock is refused here: {reason}")
+    return clock.TestClock(settings.var_dir / clock.FILE)
+
+
+def _moved(test_clock: clock.TestClock, move: Callable[[], Any]) -> int:
+    try:
+        move()
+    except ValueError as exc:
+        raise Failure(str(exc)) from None
+    return _show(test_clock)
+
+
+def cmd_clock_set(args: argparse.Namespace, settings: Settings) -> int:
+    test_clock = _test_clock(settings)
+    return _moved(test_clock, lambda: test_clock.set(clock.parse_moment(args.moment)))
+
+
+def cmd_clock_advance(args: argparse.Namespace, settings: Settings) -> int:
+    test_clock = _test_clock(settings)
+    return _moved(test_clock, lambda: test_clock.advance(clock.parse_duration(args.duration)))
+
+
+def cmd_clock_show(args: argparse.Namespace, settings: Settings) -> int:
+    return _show(_test_clock(settings))
+
+
+def _show(test_clock: clock.TestClock) -> int:
+    print(f"test clock: {clock.rfc3339(test_clock())} (real time + {test_clock.offset()})")
+    if os.environ.get(clock.ENABLE) != "1":
+        print(f"yishi: the services follow it only when started with {clock.ENABLE}=1", file=sys.stderr)
+    return 0
+
+
 # the parser -------------------------------------------------------------------------------------
 
 def parser() -> argparse.ArgumentParser:
@@ -336,6 +374,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="casework's answer as JSON")
     p.add_argument("--url", help="casework's base URL")
     p.set_defaults(run=cmd_calendar_show)
+
+    test_clock = sub.add_parser("clock", help="a test deployment's clock: set or advance it",
+                                description="The clock of a deployment started with YISHI_TEST_CLOCK=1 (refused under "
+                                            "YISHI_ENV=production or a PostgreSQL on another machine): every "
+                                            "service of the var dir moves with it, and their timers and deadline "
+                                            "watchers fire on their next tick. It moves forward only.")
+    clock_sub = test_clock.add_subparsers(dest="clock_command", required=True, metavar="CLOCK_COMMAND")
+    p = clock_sub.add_parser("set", help="move the clock to a moment", description="Move the test clock to a moment.")
+    p.add_argument("moment", help="RFC 3339 with its offset, e.g. 2026-12-20T09:00:00+08:00")
+    p.set_defaults(run=cmd_clock_set)
+    p = clock_sub.add_parser("advance", help="move the clock on by a duration",
+                             description="Move the test clock on by an ISO 8601 duration (weeks, days, hours, "
+                                         "minutes, seconds).")
+    p.add_argument("duration", help="e.g. P3DT2H, P10D, PT90M")
+    p.set_defaults(run=cmd_clock_advance)
+    p = clock_sub.add_parser("show", help="the test clock's time", description="The test clock's time and offset.")
+    p.set_defaults(run=cmd_clock_show)
     return top
 
 

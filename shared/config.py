@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared import clock
+
 DEFAULT_PORTS = {"intake": 8001, "casework": 8002, "meetings": 8003, "notifications": 8004}
 
 
@@ -25,6 +27,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
+        clock.enabled(os.environ)  # every process reads its settings first: a test clock in production stops it
         return cls(
             database_url=os.environ.get("DATABASE_URL") or None,
             amqp_uri=os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),

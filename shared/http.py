@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from shared import metrics
+from shared import clock, metrics
 from shared.config import Settings
 from shared.errors import DomainError, InvalidInput
 from shared.persistence import Database
@@ -219,7 +219,7 @@ class Operable:
         except Exception as exc:
             checks["broker"] = f"failed: {type(exc).__name__}"
         healthy = all(v == "ok" for v in checks.values())
-        return json_response({"status": "ok" if healthy else "degraded", "checks": checks},
+        return json_response({"status": "ok" if healthy else "degraded", "checks": checks, "clock": clock.status()},
                              status=200 if healthy else 503)
 
     @http("GET", "/metrics")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from prometheus_client import multiprocess
 
+from shared import clock
 from shared.config import Settings, http_port
 from shared.spec import built_services
 
@@ -76,6 +77,9 @@ def main() -> int:
     os.environ.setdefault("YISHI_INTERNAL_TOKEN", secrets.token_urlsafe(24))  # intake's contact lookup for notifications
     store = "PostgreSQL" if settings.uses_postgres else f"SQLite under {settings.var_dir}"
     print(f"yishi: starting {', '.join(services)} (events in {store}, broker {settings.amqp_uri})", flush=True)
+    if clock.enabled(os.environ):
+        print(f"yishi: on the TEST CLOCK ({clock.FILE} in {settings.var_dir}; `yishi clock set|advance` moves it)",
+              flush=True)
     for service in services:
         print(f"yishi: {service:<9} http://127.0.0.1:{http_port(service)}  (/health, /metrics)", flush=True)
     procs: dict[tuple[str, str], subprocess.Popen] = {}

@@ -4,8 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,17 +18,13 @@ from services.casework.domain import CALENDAR_ID, RULES_ID, Case, OfficialCalend
 from services.casework.triage import BUILT_IN_RULES, Rule, parse_rule, triage
 from services.casework.waiting import Waiting, waiting_id
 from shared.application import ServiceApplication
+from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent
 from shared.contracts.envelope import rfc3339
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 RETRIES = 5  # optimistic-concurrency retries when the deadline watcher and a command meet on one case
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _at(value: str) -> datetime:

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from services.casework.domain import OPEN_STATUSES, Case
+from shared.clock import utcnow
 from shared.contracts.envelope import rfc3339
 from shared.persistence import Database, Transaction
 from shared.projection import Projection
@@ -71,7 +72,7 @@ def _counted(workdays: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
     """A case as the ledger shows it: deadlines with their alerts, and whether each was met on time."""
-    now = now or datetime.now(timezone.utc)
+    now = now or utcnow()
     deadlines = {}
     for name, d in case.deadlines.items():
         deadlines[name] = {"due": rfc3339(d["due"]), "warn_at": rfc3339(d["warn_at"]),
@@ -140,7 +141,7 @@ class Ledger(Projection):
 def list_cases(db: Database, status: str | None = None, tier: str | None = None, overdue: bool | None = None,
                party: str | None = None, limit: int = 100, offset: int = 0,
                now: datetime | None = None) -> list[dict[str, Any]]:
-    now = now or datetime.now(timezone.utc)
+    now = now or utcnow()
     where, params = [], []
     for column, value in (("status", status), ("tier", tier), ("party", party)):
         if value:
@@ -192,7 +193,7 @@ def ledger_counts(db: Database, now: datetime | None = None) -> dict[str, Any]:
                                    "GROUP BY tier, alert"):
         counts["alerts"][(tier, level)] = n
     rows = db.query("SELECT tier, SUM(met_on_time), SUM(met_late), SUM(CASE WHEN next_due <= ? THEN 1 ELSE 0 END) "
-                    "FROM ledger GROUP BY tier", (ts(now or datetime.now(timezone.utc)),))
+                    "FROM ledger GROUP BY tier", (ts(now or utcnow()),))
     for tier, on_time, late, overdue in rows:
         settled = (on_time or 0) + (late or 0) + (overdue or 0)
         if settled:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
@@ -14,10 +13,10 @@ from services.intake.domain import Issue, issue_id_for, parse_answer, parse_repo
 from services.intake.duplicates import Candidate, find_duplicate
 from services.intake.reports import votes_follow_merge
 from shared.application import ServiceApplication
+from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent
 from shared.errors import Conflict, InvalidInput, NotFound
 
-Clock = Callable[[], datetime]
 RETRIES = 5  # optimistic-concurrency retries when casework's news and a command meet on one issue
 
 # casework event -> (timeline label, the issue's new status or None to keep it, facts the resident sees)
@@ -34,10 +33,6 @@ CASE_STEPS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "CaseClosed": ("已结案", "closed", ()),
     "CaseMerged": ("与相同诉求合并办理", "merged", ("into_issue_id",)),
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class IntakeApplication(ServiceApplication):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -17,20 +17,16 @@ from services.meetings.domain import (
 )
 from services.meetings.rules import OPENING, RESULTS_DAY, SHANGHAI, RuleBroken, Window
 from shared.application import ServiceApplication
+from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent
 from shared.errors import InvalidInput, NotFound
 
-Clock = Callable[[], datetime]
 A = TypeVar("A", bound=Aggregate)
 
 # casework's events meetings records as its own facts (tolerant reader: unknown fields are kept, unused)
 CASE_FACTS = {"CaseOpened": ("opened", "opened_at"), "CaseEscalated": ("escalated", None),
               "CaseResolved": ("resolved", "resolved_at"), "CaseReopened": ("reopened", None),
               "CaseClosed": ("closed", "closed_at"), "CaseMerged": ("merged", None)}
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class MeetingsApplication(ServiceApplication):

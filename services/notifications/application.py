@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
 from uuid import UUID, uuid4, uuid5
@@ -19,15 +17,10 @@ from services.notifications.domain import (
 )
 from services.notifications.templates import render
 from shared.application import ServiceApplication
+from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent, to_cloudevent
 from shared.contracts.catalogue import CATALOGUE
 from shared.errors import InvalidInput, NotFound
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _recipient(tell: Tell, about: About) -> dict[str, Any]:
