@@ -90,6 +90,13 @@ class System:
     def web(self, service: str) -> Process:
         return self.procs[(service, "web")]
 
+    def yishi(self, *args: str) -> subprocess.CompletedProcess:
+        """The operator's command against this system (`yishi clock advance P10D`, say)."""
+        result = subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=ROOT, env=os.environ | self.env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result
+
     def stop(self) -> None:
         for proc in self.procs.values():
             proc.stop()
