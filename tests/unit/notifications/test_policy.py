@@ -11,7 +11,7 @@ from services.notifications.application import NotificationsApplication
 from services.notifications.domain import Delivery, Notice
 from shared.config import Settings
 from shared.contracts import from_cloudevent, to_cloudevent
-from shared.errors import InvalidInput
+from shared.errors import Conflict, InvalidInput
 
 ISSUE = "8a4f7c62-1d2b-4c1e-9a4f-000000000001"
 CASE = "8a4f7c62-1d2b-4c1e-9a4f-0000000000c1"
@@ -96,6 +96,18 @@ def test_a_subscription_gets_a_masked_copy_of_each_matching_event_only(app):
     body = json.loads(copies[0].content["body"])
     assert (body["id"], body["type"], body["sequence"]) == ("intake-1", "cn.yishi.intake.IssueReported.v2", 1)
     assert "13812345678" not in copies[0].content["body"] and body["data"]["location"]["unit"] is None
+
+
+def test_a_reused_idempotency_key_with_another_subscription_is_a_conflict_naming_the_key(app):
+    first, _ = app.subscribe({"url": "https://grid.example/hooks", "types": ["intake.*"], "secret": SECRET}, "grid-2")
+    for other in ({"url": "https://grid.example/other", "types": ["intake.*"], "secret": SECRET},
+                  {"url": "https://grid.example/hooks", "types": ["casework.*"], "secret": SECRET}):
+        with pytest.raises(Conflict) as refused:
+            app.subscribe(other, "grid-2")
+        assert refused.value.field == "Idempotency-Key"
+    again, created = app.subscribe({"url": "https://grid.example/hooks", "types": ["intake.*"], "secret": SECRET},
+                                   "grid-2")
+    assert (again, created) == (first, False)
 
 
 def test_an_old_report_still_carrying_its_tracking_code_reaches_no_subscriber_with_it(app):
