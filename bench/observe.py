@@ -244,7 +244,7 @@ class Watcher:
     board (`GET /notices`), both newest first, every `poll` s, paging back only as far as the oldest report
     still awaited. Resolution: the poll interval plus one request."""
 
-    PAGE = 100
+    PAGE = 25  # small pages: the watcher's requests are work the measured web processes do
 
     def __init__(self, stack: Stack, every: int, poll: float = 0.05):
         self.cases_url, self.notices_url = stack.url("casework") + "/cases", stack.url("notifications") + "/notices"

@@ -81,6 +81,8 @@ class Bench:
         self.sampling = threading.Event()
         threading.Thread(target=self._sample, daemon=True, name="sampler").start()
         self.steps: list[dict[str, Any]] = []
+        self.idle_cpu_per_s = 0.0  # CPU s per s of the idle system (all processes, PostgreSQL, RabbitMQ)
+        self.idle_pg_per_s: dict[str, float] = {}  # transactions (statements) per s of the idle system
 
     def _sample(self) -> None:
         obs = Observer(self.stack)  # its own connections: neither kombu's nor psycopg's are shared by threads
@@ -132,6 +134,8 @@ class Bench:
         span = b["t"] - a["t"]
         cpu = cpu_delta(a["cpu"], b["cpu"])
         system = sum(v for k, v in cpu.items() if k != "bench")
+        self.idle_cpu_per_s = system / span
+        self.idle_pg_per_s = {k: (b["m"][k] - a["m"][k]) / span for k in b["m"] if k.startswith("pg.")}
         return {"seconds": round(span, 1),
                 "cpu_percent_of_a_core": cpu_percent(cpu, b["machine"] - a["machine"], span)
                 | {"system": round(100 * system / span, 1)},
@@ -173,14 +177,19 @@ class Bench:
         opened_rate = (self.at(end, "opened") - self.at(ws, "opened")) / span
         samples = [s for s in self.watcher.samples if s.step == name]
         e2e = [(s.done - s.sent) if s.done is not None else math.inf for s in samples]
+        to_ledger = [(s.in_ledger - s.sent) if s.in_ledger else math.inf for s in samples]
+        to_board = [s.on_board - s.sent for s in samples if s.on_board]
         n = max(1, len(ok))
         cpu = {k: v for k, v in cpu_delta(before["cpu"], after["cpu"]).items()}
         m0, m1 = before["m"], after["m"]
         delta = {k: m1.get(k, 0.0) - m0.get(k, 0.0) for k in m1}
         per = lambda key: round(delta.get(key, 0.0) / n, 2)  # noqa: E731
+        total = sum(cpu.get(k, 0.0) for k in CPU_GROUPS)
+        idle = self.idle_cpu_per_s * (after["t"] - before["t"])  # what the system would have used anyway
         per_report = {
             "cpu_ms": {k: round(1000 * cpu.get(k, 0.0) / n, 2) for k in CPU_GROUPS}
-            | {"all": round(1000 * sum(cpu.get(k, 0.0) for k in CPU_GROUPS) / n, 2),
+            | {"all": round(1000 * total / n, 2),
+               "all_above_idle": round(1000 * (total - idle) / n, 2) if self.idle_cpu_per_s else None,
                "bench": round(1000 * cpu.get("bench", 0.0) / n, 2),
                "machine": round(1000 * (after["machine"] - before["machine"]) / n, 2)},
             "events_written": {s: per(f"head.{s}") for s in SERVICES},
@@ -188,6 +197,8 @@ class Bench:
                            for s in SERVICES},
             "published": {s: per(f"published.{s}") for s in SERVICES},
             **{k[3:]: per(k) for k in delta if k.startswith("pg.")},
+            **{f"{k[3:]}_above_idle": round((delta.get(k, 0.0) - rate * (after["t"] - before["t"])) / n, 2)
+               for k, rate in self.idle_pg_per_s.items()},
         }
         for key in ("events_written", "deliveries", "published"):
             per_report[key]["all"] = round(sum(per_report[key].values()), 2)
@@ -213,9 +224,11 @@ class Bench:
             "reports": len(posts), "accepted": len(ok), "duplicates_sent": sum(p.duplicate for p in ok),
             "merged": sum(p.merged for p in ok), "errors": len(failed), "unsent": len(unsent), "error_kinds": errors,
             "accepted_per_s": round(accepted_rate, 1), "cases_opened_per_s": round(opened_rate, 1),
-            "post_ms": {q: ms(pct([p.done - p.sent for p in ok], q)) for q in (50, 99)},
+            "post_ms": {f"p{q}": ms(pct([p.done - p.sent for p in ok], q)) for q in (50, 99)},
             "e2e_ms": {"samples": len(samples), "urgent_on_board": sum(1 for s in samples if s.on_board),
                        **{f"p{q}": ms(pct(e2e, q)) for q in (50, 95, 99, 100)}},
+            "to_ledger_ms": {f"p{q}": ms(pct(to_ledger, q)) for q in (50, 99)},
+            "to_board_ms": {f"p{q}": ms(pct(to_board, q)) for q in (50, 99)},
             "drain_s": None if drained is None else round(drained, 1), "not_drained": why,
             "per_report": per_report,
             "cpu_percent": cpu_percent(cpu, after["machine"] - before["machine"], after["t"] - before["t"]),
@@ -227,7 +240,8 @@ class Bench:
         }
 
     def ceiling(self) -> dict[str, Any] | None:
-        """Step up the rates until one is not sustainable, then bisect; the highest sustainable step."""
+        """Step up the rates until one is not sustainable, then bisect (down from the first step if even that
+        one failed); the highest sustainable step."""
         ok: list[dict[str, Any]] = []
         bad: list[dict[str, Any]] = []
         for rate in ([self.args.rate] if self.args.rate else self.args.rates):
@@ -237,9 +251,10 @@ class Bench:
             if bad:
                 break
         for _ in range(self.args.search):
-            if not ok or not bad or self.stop.is_set():
+            if not bad or self.stop.is_set():
                 break
-            lo, hi = max(s["offered_per_s"] for s in ok), min(s["offered_per_s"] for s in bad)
+            lo = max((s["offered_per_s"] for s in ok), default=0.0)
+            hi = min(s["offered_per_s"] for s in bad)
             if hi - lo < max(2.0, 0.1 * lo):
                 break
             self._settle()
@@ -329,37 +344,47 @@ def fmt(v: Any) -> str:
 
 
 def steps_table(results: list[dict[str, Any]]) -> str:
-    lines = ["| store | step | accepted/s | cases/s | POST p50 / p99 ms | e2e p50 / p99 / max ms (samples) | drained s "
+    lines = ["| store | step | accepted/s | cases/s | POST p50 / p99 ms | e2e p50 / p99 / max ms (samples) "
+             "| to ledger / to board p99 ms | drained s "
              "| CPU ms/report | events / deliveries / published per report | PG xact per report | sustainable |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for res in results:
         for r in res["steps"]:
             e, p = r["e2e_ms"], r["per_report"]
             lines.append(
                 f"| {res['store']} | {r['step']} | {fmt(r['accepted_per_s'])} | {fmt(r['cases_opened_per_s'])} "
-                f"| {fmt(r['post_ms'][50])} / {fmt(r['post_ms'][99])} | {fmt(e['p50'])} / {fmt(e['p99'])} / "
-                f"{fmt(e['p100'])} ({e['samples']}) | {fmt(r['drain_s'])} | {fmt(p['cpu_ms']['all'])} "
+                f"| {fmt(r['post_ms']['p50'])} / {fmt(r['post_ms']['p99'])} | {fmt(e['p50'])} / {fmt(e['p99'])} / "
+                f"{fmt(e['p100'])} ({e['samples']}) | {fmt(r['to_ledger_ms']['p99'])} / {fmt(r['to_board_ms']['p99'])} "
+                f"| {fmt(r['drain_s'])} | {fmt(p['cpu_ms']['all'])} "
                 f"| {fmt(p['events_written']['all'])} / {fmt(p['deliveries']['all'])} / {fmt(p['published']['all'])} "
                 f"| {fmt(p.get('transactions'))} | {'yes' if r['sustainable'] else 'no: ' + '; '.join(r['reasons'])} |")
     return "\n".join(lines)
 
 
+def shown_step(res: dict[str, Any]) -> dict[str, Any] | None:
+    """The highest sustainable step, else the lowest one measured (not the burst)."""
+    steps = [s for s in res["steps"] if not s["step"].startswith("burst")]
+    ok = [s for s in steps if s["sustainable"]]
+    return max(ok, key=lambda s: s["offered_per_s"]) if ok else min(steps, key=lambda s: s["offered_per_s"], default=None)
+
+
 def cost_table(results: list[dict[str, Any]]) -> str:
     """Per report at each store's highest sustainable step: CPU per process, events and deliveries per service."""
     lines = ["| per report | " + " | ".join(r["store"] for r in results) + " |", "|---|" + "---:|" * len(results)]
-    best = [next((s for s in r["steps"] if s["offered_per_s"] == r["max_sustainable_per_s"] and s["sustainable"]),
-                 None) for r in results]
+    best = [shown_step(r) for r in results]
 
     def row(label: str, get) -> None:
         lines.append(f"| {label} | " + " | ".join(fmt(get(b["per_report"])) if b else "–" for b in best) + " |")
 
-    lines.append("| at (reports/s) | " + " | ".join(fmt(b["offered_per_s"]) if b else "–" for b in best) + " |")
-    for g in (*CPU_GROUPS, "all", "bench"):
+    lines.append("| at step | " + " | ".join((b["step"] + ("" if b["sustainable"] else " (not sustainable)"))
+                                             if b else "–" for b in best) + " |")
+    for g in (*CPU_GROUPS, "all", "all_above_idle", "bench"):
         row(f"CPU ms, {g}", lambda p, g=g: p["cpu_ms"].get(g))
     for kind in ("events_written", "deliveries", "published"):
         for s in (*SERVICES, "all"):
             row(f"{kind.replace('_', ' ')}, {s}", lambda p, k=kind, s=s: p[k].get(s))
-    for key in ("transactions", "statements", "rows_inserted", "rows_updated"):
+    for key in ("transactions", "transactions_above_idle", "statements", "statements_above_idle", "rows_inserted",
+                "rows_updated"):
         row(f"PostgreSQL {key.replace('_', ' ')}", lambda p, k=key: p.get(k))
     return "\n".join(lines)
 
