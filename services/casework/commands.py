@@ -11,6 +11,7 @@ from typing import Any
 
 from services.casework.domain import ESCALATION_TARGETS, Actor, Forbidden
 from services.casework.triage import PARTY_KINDS, TIERS
+from shared.deadlines import end_of_day
 from shared.errors import InvalidInput
 
 ROLES_ZH = {
@@ -68,6 +69,15 @@ def when(payload: dict, name: str, zh: str, *, required: bool) -> datetime | Non
     return parsed.astimezone(timezone.utc)
 
 
+def due(payload: dict, name: str, zh: str) -> datetime | None:
+    """A deadline: a date (the end of that day in Asia/Shanghai) or an RFC 3339 time."""
+    try:
+        day_end = end_of_day(payload.get(name))
+    except ValueError:
+        raise InvalidInput(f"{name} is not a date", name, f"{zh}不是有效日期") from None
+    return day_end or when(payload, name, zh, required=False)
+
+
 def actor_for(payload: Any, command: str) -> Actor:
     actor = _obj(payload).get("actor")
     if not isinstance(actor, dict):
@@ -92,7 +102,7 @@ def parse(command: str, payload: Any) -> Command:
     if command == "verification":
         fields = {"note": text(body, "note", "核实情况", required=False)}
     elif command == "plan":
-        fields = {"plan": text(body, "plan", "方案"), "due": when(body, "due", "完成时限", required=False)}
+        fields = {"plan": text(body, "plan", "方案"), "due": due(body, "due", "完成时限")}
     elif command == "assignment":
         kind = body.get("party_kind")
         if kind not in PARTY_KINDS:

@@ -4,12 +4,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date, datetime, time, timezone
+from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
 from services.meetings.domain import CHOICES
-from services.meetings.rules import KINDS, MAJORITIES, ROLES, SHANGHAI
+from services.meetings.rules import KINDS, MAJORITIES, ROLES
+from shared.deadlines import end_of_day
 from shared.errors import InvalidInput
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -78,13 +79,11 @@ def moment(value: Any, name: str) -> datetime:
 
 def deadline(value: Any, name: str) -> datetime:
     """A deadline: a date (the end of that day in Asia/Shanghai) or an RFC 3339 time."""
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\d", value):
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            raise InvalidInput(f"{name} is not a date", name, f"{_zh(name)}不是有效日期") from None
-        return datetime.combine(day, time(23, 59, 59), SHANGHAI).astimezone(timezone.utc)
-    return moment(value, name)
+    try:
+        day_end = end_of_day(value)
+    except ValueError:
+        raise InvalidInput(f"{name} is not a date", name, f"{_zh(name)}不是有效日期") from None
+    return day_end or moment(value, name)
 
 
 def case_ref(obj: dict, key: str, prefix: str) -> str | None:

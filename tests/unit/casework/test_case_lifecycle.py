@@ -70,6 +70,15 @@ def test_complex_case_forms_a_task_force_and_goes_to_the_assembly_with_a_30_day_
     assert case.deadlines["plan"]["due"] == T0 + timedelta(days=30)
 
 
+@pytest.mark.parametrize("due, expected", [
+    ("2026-12-20", datetime(2026, 12, 20, 15, 59, 59, tzinfo=timezone.utc)),  # the end of that day in Shanghai
+    ("2026-12-20T18:00:00+08:00", datetime(2026, 12, 20, 10, 0, tzinfo=timezone.utc))])
+def test_a_plan_is_due_on_a_date_or_at_a_time(app, due, expected):
+    case = open_case(app, "小区停车难", "停车交通")
+    planned, _ = app.command(str(case.id), "plan", {"actor": STAFF, "plan": "改建车位", "due": due})
+    assert planned.deadlines["resolve"]["due"] == expected
+
+
 def test_yellow_then_red_each_once_and_an_overdue_routine_case_goes_to_the_secretary(app, clock):
     case = open_case(app, "小区路灯故障")
     due = case.deadlines["resolve"]["due"]
@@ -179,6 +188,7 @@ def test_a_survey_naming_an_unknown_case_writes_nothing(app):
     ("verification", {"actor": {"role": "mayor", "name": "x"}}, "actor.role"),
     ("plan", {"actor": STAFF}, "plan"),
     ("plan", {"actor": STAFF, "plan": "x", "due": "2026-12-01T10:00:00"}, "due"),
+    ("plan", {"actor": STAFF, "plan": "x", "due": "2026-02-30"}, "due"),
     ("assignment", {"actor": STAFF, "party": "x", "party_kind": "friends"}, "party_kind"),
     ("escalation", {"actor": STAFF, "to": "mayor", "reason": "x"}, "to"),
     ("resolution", {"actor": STAFF, "summary": " "}, "summary"),
