@@ -39,7 +39,7 @@ def dump(document: dict[str, Any]) -> str:
 
 ENVELOPE = {
     "type": "object",
-    "description": "CloudEvents 1.0, structured mode (DESIGN.md §3). `id` is stable across republish and replay.",
+    "description": "CloudEvents 1.0, structured mode (README, Event catalogue). `id` is stable across republish and replay.",
     "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "sequence", "data"],
     "properties": {
         "specversion": {"const": "1.0"},

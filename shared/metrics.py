@@ -1,4 +1,4 @@
-"""Prometheus metrics of every Yishi process (DESIGN.md §7). Label sets are small and fixed.
+"""Prometheus metrics of every Yishi process (README, Operating and monitoring). Label sets are small and fixed.
 
 Web and worker processes of a service share PROMETHEUS_MULTIPROC_DIR, so the web process's
 `/metrics` reports both.

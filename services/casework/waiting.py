@@ -1,4 +1,4 @@
-"""Facts that reached casework before their case: kept until it opens, then applied (DESIGN §2). Pure.
+"""Facts that reached casework before their case: kept until it opens, then applied. Pure.
 
 intake's and meetings' queues are read apart, and a redelivery after an outage, a dead letter retried
 later or a consumer that gave up waiting for a predecessor can hand casework an `IssueMerged` or a

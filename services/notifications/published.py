@@ -1,4 +1,4 @@
-"""What notifications tells the world: notices published and deliveries given up (DESIGN §4)."""
+"""What notifications tells the world: notices published and deliveries given up."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""CloudEvents 1.0 structured-mode envelope (DESIGN.md §3), built by relays and read by consumers."""
+"""CloudEvents 1.0 structured-mode envelope (README, Event catalogue), built by relays and read by consumers."""
 from __future__ import annotations
 
 import json

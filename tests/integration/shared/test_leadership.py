@@ -1,4 +1,4 @@
-"""One active relay per service log; a standby takes over when the leader dies (DESIGN.md §3)."""
+"""One active relay per service log; a standby takes over when the leader dies (README, Guarantees)."""
 import json
 
 from kombu import Connection, Queue

@@ -1,4 +1,4 @@
-"""A case ends the same whichever order intake's and meetings' queues hand casework its facts (DESIGN §2)."""
+"""A case ends the same whichever order intake's and meetings' queues hand casework its facts."""
 from datetime import datetime, timezone
 
 from hypothesis import given, settings, strategies as st
