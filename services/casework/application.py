@@ -74,6 +74,9 @@ class CaseworkApplication(ServiceApplication):
         text = " ".join([data["title"], data["description"], *data["tags"]])
         case = Case.open_for(data, triage(data["category"], text, self.rules()), self.calendar, opened_at=event.time)
         held[case.id] = case
+        if case.duplicate_of:  # merged as reported: it joins that case now, never announced on its own
+            self._merge({"kind": "merge", "issue_id": case.issue_id, "into_issue_id": case.duplicate_of,
+                         "at": rfc3339(event.time)}, held)
         waiting = self._held(waiting_id(case.id), held)
         for fact in waiting.facts if waiting else ():
             (self._merge if fact["kind"] == "merge" else self._adopt)(fact, held, keep=False)

@@ -53,8 +53,9 @@ class Case(Audited):
     def __init__(self, id: UUID, issue_id: str, category: str, title: str, community: str, building: str | None,
                  tier: str, triage_reason: str, rule_ids: list[str], deadlines: dict[str, dict[str, Any]],
                  reported_at: datetime, opened_at: datetime, proof: str | None = None,
-                 reporter_ref: str | None = None):
+                 reporter_ref: str | None = None, duplicate_of: str | None = None):
         self.issue_id = issue_id
+        self.duplicate_of = duplicate_of  # merged as reported: opened only to join that issue's case
         self.reporter_ref = reporter_ref  # the resident's pseudonym: notifications tells them without asking intake
         self.category = category
         self.title = title
@@ -84,13 +85,17 @@ class Case(Audited):
     @classmethod
     def open_for(cls, issue: dict[str, Any], triaged: Triage, calendar: WorkingCalendar,
                  opened_at: datetime) -> "Case":
-        """The clocks start when the resident reported, not when casework heard of it."""
+        """The clocks start when the resident reported, not when casework heard of it. A report intake merged
+        as it came in (`duplicate_of`) is opened only to join that case: nobody is assigned or escalated to."""
         reported_at = datetime.fromisoformat(issue["reported_at"].replace("Z", "+00:00"))
         case = cls(id=case_id_for(issue["issue_id"]), issue_id=issue["issue_id"], category=issue["category"],
                    title=issue["title"], community=issue["location"]["community"],
                    building=issue["location"].get("building"), tier=triaged.tier, triage_reason=triaged.reason,
                    rule_ids=list(triaged.rule_ids), deadlines=deadlines_for(triaged.tier, reported_at, calendar),
-                   reported_at=reported_at, opened_at=opened_at, reporter_ref=issue.get("reporter_ref"))
+                   reported_at=reported_at, opened_at=opened_at, reporter_ref=issue.get("reporter_ref"),
+                   duplicate_of=issue.get("duplicate_of"))
+        if case.duplicate_of:
+            return case
         party, kind = party_for(triaged.tier, issue["category"])
         case.assign(party, kind, "按问题分类自动指派", SYSTEM, opened_at)
         if triaged.tier == "complex":
@@ -180,25 +185,36 @@ class Case(Audited):
     # --- the resident ---------------------------------------------------------------------------
     def confirm(self, issue_id: str, confirmed: bool, satisfaction: int | None, comment: str | None,
                 at: datetime, calendar: WorkingCalendar) -> None:
-        """Only the resident who raised the issue can close the case: intake checked their tracking code
-        and says whose issue answered (`ResidentAnswered`); the code itself never reaches casework."""
+        """A resident answers the resolved (or closed) case: intake checked their tracking code and says whose
+        issue answered (`ResidentAnswered`); the code itself never reaches casework.
+
+        The resident who raised the case's own issue closes it, or reopens it by saying it is not solved.
+        The residents of reports merged into it (co-reporters) are heard like a survey: their answers count
+        toward satisfaction, and the case reopens when it falls under 80 %; they neither close it nor
+        take the original reporter's answer away.
+        """
         if issue_id not in (self.issue_id, *self.co_reporters):
             raise Forbidden(f"issue {issue_id} is not this case's", "issue_id", "该诉求不属于本案件,不能确认")
-        if self.status != "resolved":
+        if self.status not in ("resolved", "closed"):
             raise Conflict(f"only a resolved case can be confirmed; this one is {self.status}", "case_id",
                            "案件尚未办结,暂不能确认")
-        self._confirmed(confirmed=confirmed, satisfaction=satisfaction, comment=comment, at=at)
-        if not confirmed:
+        original = issue_id == self.issue_id
+        self._confirmed(confirmed=confirmed, satisfaction=satisfaction, comment=comment, at=at, issue_id=issue_id)
+        if original and not confirmed:
             self.reopen("居民确认问题尚未解决", at, calendar)
         elif self.satisfaction_rate() < SATISFACTION_FLOOR:
             self.reopen(self._low_satisfaction_reason(), at, calendar)
-        else:
+        elif original and self.status == "resolved":
             self._closed(at=at)
 
     @event("Confirmed")
-    def _confirmed(self, confirmed: bool, satisfaction: int | None, comment: str | None, at: datetime) -> None:
-        if satisfaction is not None:
-            self.responses.append((int(satisfaction >= SATISFIED_SCORE), 1))
+    def _confirmed(self, confirmed: bool, satisfaction: int | None, comment: str | None, at: datetime,
+                   issue_id: str | None = None) -> None:
+        """`issue_id`: whose issue answered (absent from answers recorded before co-reporters were told apart).
+        A "not solved" is an unsatisfied response whatever the rating (for the original reporter it reopens
+        the case anyway, and a reopening starts the count afresh)."""
+        if satisfaction is not None or not confirmed:
+            self.responses.append((int(confirmed and (satisfaction or 0) >= SATISFIED_SCORE), 1))
 
     def record_survey(self, period: str, satisfied: int, total: int, actor: Actor, at: datetime,
                       calendar: WorkingCalendar) -> tuple[bool, float]:

@@ -20,6 +20,11 @@ def _due(deadlines: dict[str, dict[str, Any]]) -> dict[str, str]:
     return {f"{name}_by": rfc3339(d["due"]) for name, d in deadlines.items()}
 
 
+def _present(**fields: Any) -> dict[str, Any]:
+    """Optional contract fields, sent only when known (events recorded before them replay unchanged)."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 def publisher(app: Any) -> Callable[[Any], Published | None]:
     """The relay's map for casework. Only `Opened` holds the issue's facts; later events are published
     with them too, read once per case from the case's first event in the log (and cached)."""
@@ -42,6 +47,7 @@ def publisher(app: Any) -> Callable[[Any], Published | None]:
                 "triage_reason": event.triage_reason, "title": mask_text(event.title), "community": event.community,
                 # what a notice about the case needs, so none waits on intake's queue
                 "building": event.building, "reporter_ref": getattr(event, "reporter_ref", None),
+                **_present(duplicate_of=getattr(event, "duplicate_of", None)),
             })
         mapped = _map(event, {"case_id": case_id, "issue_id": facts(event.originator_id)["issue_id"]},
                       facts(event.originator_id))
@@ -74,8 +80,9 @@ def _map(event: Any, base: dict[str, Any], facts: dict[str, Any]) -> tuple[str, 
                                         "community": facts["community"]}
     if isinstance(event, Case.Resolved):
         return "CaseResolved", base | {"resolved_at": rfc3339(event.at), "summary": mask_text(event.summary)}
-    if isinstance(event, Case.Confirmed):
-        return "ResidentConfirmed", base | {"confirmed": event.confirmed, "satisfaction": event.satisfaction}
+    if isinstance(event, Case.Confirmed):  # whose issue answered: known for answers recorded since it was kept
+        return "ResidentConfirmed", base | {"confirmed": event.confirmed, "satisfaction": event.satisfaction,
+                                            **_present(answered_issue_id=getattr(event, "issue_id", None))}
     if isinstance(event, Case.Reopened):
         return "CaseReopened", base | {"reason": event.reason, "due": rfc3339(event.deadline["due"])}
     if isinstance(event, Case.Retimed):

@@ -109,6 +109,7 @@ _c(Contract("intake", "IssueReported", 2, _obj(
     location=_obj(["community"], community=STR, building=OPT_STR, unit=OPT_STR,
                   lat={"type": ["number", "null"]}, lon={"type": ["number", "null"]}),
     reporter_ref=STR, reported_at=TIME,
+    duplicate_of=dict(UUID),  # optional: the issue this report repeats, when merged as it was reported (重复诉求合并)
 )), upcasters={1: lambda d: {k: v for k, v in d.items() if k != "tracking_code"}})
 _c(Contract("intake", "IssueMerged", 1, _obj(["issue_id", "into_issue_id"], issue_id=UUID, into_issue_id=UUID)))
 _c(Contract("intake", "NeedVoted", 1, _obj(["issue_id", "votes"], issue_id=UUID,
@@ -125,6 +126,7 @@ _c(Contract("casework", "CaseOpened", 1, _obj(
     case_id=UUID, issue_id=UUID, tier=_enum(*TIERS), category=STR, due=_DUE, opened_at=TIME,
     triage_reason=OPT_STR, title=OPT_STR, community=OPT_STR, party=OPT_STR, building=OPT_STR, reporter_ref=OPT_STR,
     reported_at=TIME,  # the resident's report: the results release dates a case from it
+    duplicate_of=dict(UUID),  # optional: opened already merged into this issue's case, so nothing is announced of its own
 )))
 _c(Contract("casework", "CaseRetriaged", 1, _obj(
     ["case_id", "tier", "reason", "due"], case_id=UUID, tier=_enum(*TIERS), reason=STR, due=_DUE, **_ISSUE)))
@@ -145,7 +147,9 @@ _c(Contract("casework", "CaseResolved", 1, _obj(["case_id", "resolved_at"], case
                                                  summary=OPT_STR, **_ISSUE)))
 _c(Contract("casework", "ResidentConfirmed", 1, _obj(
     ["case_id", "confirmed", "satisfaction"], case_id=UUID, confirmed={"type": "boolean"},
-    satisfaction={"type": ["integer", "null"], "minimum": 1, "maximum": 5}, **_ISSUE)))
+    satisfaction={"type": ["integer", "null"], "minimum": 1, "maximum": 5},
+    answered_issue_id=dict(UUID),  # whose issue answered: the case's own, or a report merged into it (absent before)
+    **_ISSUE)))
 _c(Contract("casework", "CaseReopened", 1, _obj(["case_id", "reason"], case_id=UUID, reason=STR, due=OPT_TIME,
                                                  **_ISSUE)))
 _c(Contract("casework", "CaseMerged", 1, _obj(

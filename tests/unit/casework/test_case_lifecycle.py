@@ -249,7 +249,7 @@ def test_a_staff_triage_rule_applies_to_later_reports(app):
         app.add_rule(rule | {"actor": PROPERTY, "rule_id": "other"})
 
 
-def test_a_merged_duplicate_stops_its_clock_and_its_reporter_may_confirm_the_case_it_joined(app):
+def test_a_merged_duplicate_stops_its_clock_and_its_reporter_answers_the_case_it_joined(app):
     from shared.contracts import from_cloudevent, to_cloudevent
     first = open_case(app, "小区路灯故障", sequence=1)
     dup_data = issue("小区路灯坏了")
@@ -262,7 +262,8 @@ def test_a_merged_duplicate_stops_its_clock_and_its_reporter_may_confirm_the_cas
     assert dup.status == "merged" and dup.merged_into == str(first.id)
     assert app.watch([str(dup.id)], T0 + timedelta(days=30)) == []  # no alerts on a merged case
     app.command(str(first.id), "resolution", {"actor": PROPERTY, "summary": "已修复"})
-    assert confirm(app, str(first.id), True, 5, issue_id=dup_data["issue_id"]).status == "closed"
+    case = confirm(app, str(first.id), True, 5, issue_id=dup_data["issue_id"])
+    assert case.status == "resolved" and case.responses == [(1, 1)]  # heard; only the original reporter closes it
 
 
 def test_rectified_work_is_judged_afresh_after_a_low_satisfaction_reopening(app):
