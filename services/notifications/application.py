@@ -76,7 +76,7 @@ class NotificationsApplication(ServiceApplication):
                     content={"body": body, "source": event.service, "sequence": event.sequence}, requested_at=now))
 
     def _learn(self, event: IntegrationEvent, processing: ProcessingEvent) -> About:
-        """notifications' own record of what an issue or case is about (DESIGN §2), and what it knows now."""
+        """notifications' own record of what an issue or case is about, and what it knows now."""
         data = event.data
         if (event.service, event.name) == ("intake", "IssueReported"):
             matter = self._find(matter_id(data["issue_id"]))
