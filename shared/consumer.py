@@ -23,7 +23,8 @@ from kombu import Connection, Consumer as KombuConsumer, Message, Producer
 from shared import metrics, topology
 from shared.application import ServiceApplication
 from shared.contracts import ContractError, IntegrationEvent, from_cloudevent
-from shared.persistence import Database
+from shared.persistence import Database, PoolExhausted
+from shared.relay import PREV_BY_QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def _store_down(exc: Exception) -> bool:
     if isinstance(exc, (IntegrityError, DataError)):
         return False
     return isinstance(exc, (PersistenceError, sqlite3.OperationalError, psycopg.OperationalError,
-                            psycopg.InterfaceError))
+                            psycopg.InterfaceError, PoolExhausted))
 
 
 class StoreUnavailable(RuntimeError):
@@ -44,6 +45,7 @@ class StoreUnavailable(RuntimeError):
 class Delivery:
     message: Message
     event: IntegrationEvent
+    prev: int | None  # the previous upstream sequence sent to this queue: applied before this one
     held_since: float | None = None
 
     @property
@@ -140,10 +142,19 @@ class Consumer:
         deliveries = []
         for message in messages:
             try:
-                deliveries.append(Delivery(message, from_cloudevent(message.body)))
+                event = from_cloudevent(message.body)
+                deliveries.append(Delivery(message, event, self._previous(message, event)))
             except ContractError as exc:
                 self._dead_letter(message, f"invalid envelope: {exc} (field {exc.field})", "invalid")
         self._settle(deliveries)
+
+    def _previous(self, message: Message, event: IntegrationEvent) -> int | None:
+        """The predecessor on this queue: the relay names it per queue, since a queue bound to some event types
+        sees only part of the log; a message without that header (a replay) follows the whole log."""
+        by_queue = (message.headers or {}).get(PREV_BY_QUEUE)
+        if isinstance(by_queue, dict) and self.queue.name in by_queue:
+            return by_queue[self.queue.name] or None
+        return event.prevsequence
 
     def _settle(self, deliveries: list[Delivery], forced: frozenset[int] = frozenset()) -> None:
         """Ack what was applied before, apply what is in order, hold what waits for its predecessor.
@@ -153,14 +164,14 @@ class Consumer:
         """
         pool = sorted([*self._held.values(), *deliveries], key=lambda d: d.event.sequence)
         self._held.clear()
-        wanted = {s for d in pool for s in (d.event.sequence, d.event.prevsequence) if s is not None}
+        wanted = {s for d in pool for s in (d.event.sequence, d.prev) if s is not None}
         try:
             applied = self.app.applied(self.db, self.upstream, *wanted)
         except Exception as exc:
             raise StoreUnavailable(self.service) from exc
         ready: list[Delivery] = []
         for d in pool:
-            seq, prev = d.event.sequence, d.event.prevsequence
+            seq, prev = d.event.sequence, d.prev
             if seq in applied:  # a redelivery, a replay, or a second copy in this window
                 self._ack([d], "duplicate")
             elif prev is None or prev in applied or seq in forced:
@@ -183,7 +194,7 @@ class Consumer:
         if time.monotonic() - (oldest.held_since or 0) < self.hold_timeout:
             return
         log.warning("consumer %s: %s-%s never came; applying %s-%s after it", self.queue.name, self.upstream,
-                    oldest.event.prevsequence, self.upstream, oldest.event.sequence)
+                    oldest.prev, self.upstream, oldest.event.sequence)
         metrics.CONSUMER_GAPS.labels(self.service, self.upstream).inc()
         self._settle([], forced=frozenset({oldest.event.sequence}))
 

@@ -5,6 +5,8 @@ import fcntl
 import zlib
 from typing import Any
 
+from psycopg import sql
+
 from shared.config import Settings
 from shared.persistence import pg_params
 
@@ -62,7 +64,17 @@ class Leadership:
                 return False
         return True
 
+    def await_commits(self, channel: str, timeout: float) -> bool:
+        """Wait, on the lock's own session, for a NOTIFY on `channel` (PostgreSQL; eventsourcing notifies on
+        every insert into the events table). True when one came. Raises when the session died."""
+        conn = self._handle
+        if not getattr(self, "_listening", None) == channel:
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            self._listening = channel
+        return any(True for _ in conn.notifies(timeout=timeout, stop_after=1))
+
     def release(self) -> None:
+        self._listening = None
         handle, self._handle = self._handle, None
         if handle is not None:
             try:

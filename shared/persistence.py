@@ -5,8 +5,9 @@ serve the eventsourcing recorder (events, tracking) and `Database` (read models,
 """
 from __future__ import annotations
 
-import sqlite3
 import queue
+import sqlite3
+import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,7 +53,7 @@ def event_store_env(service: str, settings: Settings) -> dict[str, str]:
             "POSTGRES_SCHEMA": service,
             "POSTGRES_LOCK_TIMEOUT": "10",
             "POSTGRES_POOL_SIZE": str(settings.pool_size),
-            "POSTGRES_MAX_OVERFLOW": str(settings.pool_size),
+            "POSTGRES_MAX_OVERFLOW": "0",
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
             "POSTGRES_PRE_PING": "y",  # a connection broken by a restart is replaced, not handed out
         }
@@ -71,6 +72,13 @@ def table_names(service: str, settings: Settings) -> tuple[str, str]:
     return "stored_events", "tracking"
 
 
+POOL_WAIT = 30.0  # seconds a caller waits for a pooled connection before the store counts as unavailable
+
+
+class PoolExhausted(ConnectionError):
+    """Every pooled connection stayed busy: treated like an unavailable store (retry later, answer 503)."""
+
+
 class Database:
     """A small DB-API helper over the service's own store, for read models and relay state.
 
@@ -81,7 +89,11 @@ class Database:
         self.service = service
         self.settings = settings
         self.postgres = settings.uses_postgres
-        self._idle: queue.LifoQueue = queue.LifoQueue(maxsize=8)  # green-safe under eventlet's patching
+        # PostgreSQL connections are a budget shared by the whole system (server default: 100): at most
+        # `pool_size` per Database, waited for when all are in use. Green-safe under eventlet's patching.
+        size = settings.pool_size if self.postgres else 8
+        self._idle: queue.LifoQueue = queue.LifoQueue(maxsize=size)
+        self._slots = threading.BoundedSemaphore(size) if self.postgres else None
         if self.postgres:
             self.ensure_schema()
         else:
@@ -121,6 +133,17 @@ class Database:
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator["Transaction"]:
         """One transaction on a pooled connection; a broken connection is dropped, not reused."""
+        if self._slots is None:
+            yield from self._transaction(write)
+            return
+        if not self._slots.acquire(timeout=POOL_WAIT):
+            raise PoolExhausted(f"{self.service}: all {self.settings.pool_size} connections busy for {POOL_WAIT}s")
+        try:
+            yield from self._transaction(write)
+        finally:
+            self._slots.release()
+
+    def _transaction(self, write: bool) -> Iterator["Transaction"]:
         try:
             conn = self._idle.get_nowait()
         except queue.Empty:

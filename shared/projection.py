@@ -17,6 +17,9 @@ from shared.persistence import Database, Transaction
 log = logging.getLogger(__name__)
 
 
+LINGER = 0.005  # seconds a woken follower waits, so that a burst of commits is read in one pass
+
+
 class Projection(ABC):
     name: str
     version: int = 1
@@ -72,6 +75,7 @@ class Projector:
         self.db = db
         self.projections = projections
         self.batch_size = batch_size
+        self._positions: dict[str, int] | None = None  # ours while we lead; re-read after any failure
         for p in ensure_tables(db, projections):
             with db.transaction() as tx:
                 _reset(tx, p)
@@ -81,26 +85,43 @@ class Projector:
         return rows[0][0] if rows else 0
 
     def run_once(self) -> int:
-        done = 0
-        for p in self.projections:
-            if self.position(p.name) >= self.app.log_head():
-                continue  # nothing new: no write transaction, no lock
+        """One pass: the log read and decoded once, after the least advanced read model, then every model
+        brought forward in one transaction. Returns how many notifications were read."""
+        if self._positions is None:
+            self._positions = {p.name: self.position(p.name) for p in self.projections}
+        start = min(self._positions.values(), default=0)
+        notifications = self.app.notifications_after(start, self.batch_size)
+        if not notifications:
+            return 0
+        events = [(n.id, self.app.domain_event(n)) for n in notifications]
+        try:
             with self.db.transaction() as tx:
-                # Under the projection's lock, and re-read inside it: `yishi rebuild` swaps in a new model
-                # (tables and position) under the same lock, and this batch must continue from its position.
-                lock_projection(self.db, tx, p.name)
-                row = tx.one("SELECT position FROM projection_position WHERE name = ?", (p.name,))
-                position = row[0] if row else 0
-                notifications = self.app.notifications_after(position, self.batch_size)
-                for n in notifications:
-                    p.apply(tx, self.app.domain_event(n))
-                if notifications:
-                    tx.run("UPDATE projection_position SET position = ? WHERE name = ?",
-                           (notifications[-1].id, p.name))
-            if notifications:
-                metrics.PROJECTION_POSITION.labels(self.app.name, p.name).set(notifications[-1].id)
-                done += len(notifications)
-        return done
+                self._apply(tx, start, events)
+        except BaseException:
+            self._positions = None  # re-read: a rebuild may have swapped a model in meanwhile
+            raise
+        for name, position in (self._positions or {}).items():
+            metrics.PROJECTION_POSITION.labels(self.app.name, name).set(position)
+        return len(notifications)
+
+    def _apply(self, tx: Transaction, start: int, events: list[tuple[int, Any]]) -> None:
+        # Under each projection's lock, and positions re-read inside it: `yishi rebuild` swaps in a new model
+        # (tables and position) under the same lock, and this batch must continue from its position.
+        for p in self.projections:
+            lock_projection(self.db, tx, p.name)
+        stored = dict(tx.all("SELECT name, position FROM projection_position"))
+        positions = {}
+        for p in self.projections:
+            position = stored.get(p.name, 0)
+            if position >= start:  # else a rebuild moved it back: the next pass reads from there
+                for sequence, event in events:
+                    if sequence > position:
+                        p.apply(tx, event)
+                if events[-1][0] > position:
+                    position = events[-1][0]
+                    tx.run("UPDATE projection_position SET position = ? WHERE name = ?", (position, p.name))
+            positions[p.name] = position
+        self._positions = positions
 
     def run(self, stop: threading.Event, poll_interval: float) -> None:
         """Project until `stop`; woken by commits to the log (shared/wakeup.py), else every `poll_interval`."""
@@ -114,3 +135,4 @@ class Projector:
                 continue
             if done == 0:
                 self.app.commits.wait(seen, poll_interval)
+                stop.wait(LINGER)  # let the commits of the same moment join one pass

@@ -24,6 +24,7 @@ from shared import metrics, topology
 from shared.application import ServiceApplication
 from shared.contracts import to_cloudevent
 from shared.persistence import Database
+from shared.projection import LINGER
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,12 @@ class Published:
 PublishMap = Callable[[Any], Published | None]
 
 
+PREV_BY_QUEUE = "x-yishi-prev"  # header: consumer queue -> the previous sequence routed to it (0: none)
+
+
 class RelayState:
-    """The relay's position in its own store: last notification handled, last one published."""
+    """The relay's position in its own store: last notification handled, last one published, and the last
+    one routed to each consumer queue (queues bound to some event types only see a part of the log)."""
 
     def __init__(self, db: Database, stream: str):
         self.db = db
@@ -51,22 +56,36 @@ class RelayState:
             db.lock(tx, "ddl")  # web and worker start together: IF NOT EXISTS alone races
             tx.run("CREATE TABLE IF NOT EXISTS relay_position (stream TEXT PRIMARY KEY, "
                    "position BIGINT NOT NULL, last_sequence BIGINT)")
+            tx.run("CREATE TABLE IF NOT EXISTS relay_queue_position (stream TEXT NOT NULL, queue TEXT NOT NULL, "
+                   "last_sequence BIGINT NOT NULL, PRIMARY KEY (stream, queue))")
 
     def load(self) -> tuple[int, int | None]:
         rows = self.db.query("SELECT position, last_sequence FROM relay_position WHERE stream = ?", (self.stream,))
         return (rows[0][0], rows[0][1]) if rows else (0, None)
 
-    def save(self, position: int, last_sequence: int | None) -> None:
+    def load_queues(self) -> dict[str, int]:
+        return dict(self.db.query("SELECT queue, last_sequence FROM relay_queue_position WHERE stream = ?",
+                                  (self.stream,)))
+
+    def save(self, position: int, last_sequence: int | None, queues: dict[str, int] | None = None) -> None:
         with self.db.transaction() as tx:
             tx.run("INSERT INTO relay_position (stream, position, last_sequence) VALUES (?, ?, ?) "
                    "ON CONFLICT (stream) DO UPDATE SET position = excluded.position, "
                    "last_sequence = excluded.last_sequence", (self.stream, position, last_sequence))
+            for queue, last in (queues or {}).items():
+                tx.run("INSERT INTO relay_queue_position (stream, queue, last_sequence) VALUES (?, ?, ?) "
+                       "ON CONFLICT (stream, queue) DO UPDATE SET last_sequence = excluded.last_sequence",
+                       (self.stream, queue, last))
 
 
-def message_for(service: str, published: Published, sequence: int, prev: int | None) -> tuple[bytes, dict]:
+def message_for(service: str, published: Published, sequence: int, prev: int | None,
+                prev_by_queue: dict[str, int] | None = None) -> tuple[bytes, dict]:
     """The AMQP body and properties of one integration event (also used by replay)."""
     body = to_cloudevent(service, published.name, sequence=sequence, prevsequence=prev,
                          subject=published.subject, time=published.time, data=published.data)
+    headers: dict[str, Any] = {"ce-type": body["type"], "ce-sequence": sequence}
+    if prev_by_queue is not None:
+        headers[PREV_BY_QUEUE] = prev_by_queue
     return json.dumps(body, ensure_ascii=False).encode(), {
         "routing_key": published.name,
         "message_id": body["id"],
@@ -74,8 +93,20 @@ def message_for(service: str, published: Published, sequence: int, prev: int | N
         "content_type": "application/json",
         "content_encoding": "utf-8",
         "delivery_mode": 2,
-        "headers": {"ce-type": body["type"], "ce-sequence": sequence},
+        "headers": headers,
     }
+
+
+class Routes:
+    """Which of our followers' queues each event type reaches, from the services' declared reactions."""
+
+    def __init__(self, service: str):
+        self._keys = {topology.consumer_queue(consumer, service).name: keys
+                      for consumer, reacted in topology.follows().items()
+                      for upstream, keys in reacted.items() if upstream == service}
+
+    def queues(self, event_name: str) -> list[str]:
+        return [q for q, keys in self._keys.items() if topology.ALL in keys or event_name in keys]
 
 
 class ConfirmedPublisher:
@@ -150,6 +181,8 @@ class Relay:
         self.poll_interval = poll_interval  # the safety net: commits wake the relay (shared/wakeup.py)
         self.state = RelayState(db, f"{self.service}.events")
         self.exchange = topology.events_exchange(self.service)
+        self.routes = Routes(self.service)
+        self._saved: tuple[int, int | None, dict[str, int]] | None = None
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -162,28 +195,37 @@ class Relay:
                         seen = self.app.commits.count()
                         if self.run_once(publisher) == 0:
                             self.app.commits.wait(seen, self.poll_interval)
-                            _idle(conn, 0.001)
+                            _idle(conn, LINGER)  # and let the commits of the same moment join one batch
                     return
             except Exception:
                 log.exception("relay %s: broker or store failed; resuming from the saved position", self.service)
+                self._saved = None
                 stop.wait(1.0)
 
     def run_once(self, publisher: ConfirmedPublisher) -> int:
         """Publish one batch after the saved position; returns how many notifications it covered."""
-        position, last_sequence = self.state.load()
+        if self._saved is None:  # ours while we lead; read again after any failure
+            self._saved = (*self.state.load(), self.state.load_queues())
+        position, last_sequence, by_queue = self._saved[0], self._saved[1], dict(self._saved[2])
+        moved: dict[str, int] = {}
         notifications = self.app.notifications_after(position, self.batch_size)
         sent: Counter[str] = Counter()
         for n in notifications:
             published = self.publish(self.app.domain_event(n))
             if published is not None:
-                body, props = message_for(self.service, published, n.id, last_sequence)
+                queues = self.routes.queues(published.name)
+                body, props = message_for(self.service, published, n.id, last_sequence,
+                                          {q: by_queue.get(q, 0) for q in queues})
                 publisher.publish(body, props)
                 sent[published.name] += 1
                 last_sequence = n.id
+                for q in queues:
+                    by_queue[q] = moved[q] = n.id
             position = n.id
         if notifications:
             publisher.wait_for_confirms()  # only a fully confirmed batch moves the position
-            self.state.save(position, last_sequence)
+            self.state.save(position, last_sequence, moved)
+            self._saved = (position, last_sequence, by_queue)
             for name, count in sent.items():
                 metrics.EVENTS_PUBLISHED.labels(self.service, name).inc(count)
             metrics.RELAY_POSITION.labels(self.service).set(position)

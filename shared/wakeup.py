@@ -1,49 +1,33 @@
 """Push, not poll: wake a service's relay and projector when its log grows, from any process.
 
 Writes in this process raise the application's commit signal themselves (shared/recorders.py). Writes in
-the service's other processes (its web process) are heard here: PostgreSQL's NOTIFY, which eventsourcing
-sends on every insert into the events table, or on SQLite a change of the write-ahead log's size or time
-(a stat, no query). Followers still poll slowly (`Settings.idle_poll`) as a safety net.
+the service's other processes (its web process) are heard by the leader: on PostgreSQL the NOTIFY that
+eventsourcing sends on every insert into the events table, listened for on the leadership lock's own session
+(no extra connection); on SQLite a change of the write-ahead log's size or time (a stat, no query).
+Followers still poll slowly (`Settings.poll_interval`) as a safety net.
 """
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
-
 from shared.application import ServiceApplication
-from shared.persistence import pg_params
-
-log = logging.getLogger(__name__)
+from shared.leadership import Leadership
 
 
-def hear_other_writers(app: ServiceApplication, stop: threading.Event) -> None:
-    """Run until `stop`: raise `app.commits` whenever another process commits to the service's log."""
-    while not stop.is_set():
-        try:
-            if app.settings.uses_postgres:
-                _listen(app, stop)
-            else:
-                _watch_wal(app, stop)
-        except Exception:  # the store is down: followers fall back to their slow poll meanwhile
-            log.warning("%s: cannot hear other writers now; retrying", app.name, exc_info=True)
-            stop.wait(1.0)
+def await_other_writers(app: ServiceApplication, leadership: Leadership, stop: threading.Event,
+                        timeout: float = 1.0) -> None:
+    """Wait up to `timeout` for another process's commit (PostgreSQL) and raise `app.commits` if one came."""
+    if app.settings.uses_postgres:
+        if leadership.await_commits(app.recorder.channel_name, timeout):  # type: ignore[attr-defined]
+            app.commits.raise_()
+    else:
+        stop.wait(timeout)
 
 
-def _listen(app: ServiceApplication, stop: threading.Event) -> None:
-    channel = app.recorder.channel_name  # type: ignore[attr-defined]
-    with psycopg.connect(**pg_params(app.settings.database_url or ""), autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-        while not stop.is_set():
-            if any(True for _ in conn.notifies(timeout=1.0, stop_after=1)):
-                app.commits.raise_()
-
-
-def _watch_wal(app: ServiceApplication, stop: threading.Event, interval: float = 0.005) -> None:
+def watch_wal(app: ServiceApplication, stop: threading.Event, interval: float = 0.005) -> None:
+    """SQLite: raise `app.commits` whenever the log's write-ahead file changes, until `stop`."""
     wal = Path(app.settings.var_dir / f"{app.name}.sqlite3-wal")
     seen = _stamp(wal)
     while not stop.wait(interval):

@@ -18,7 +18,7 @@ from shared.leadership import Leadership
 from shared.persistence import Database
 from shared.projection import Projector
 from shared.relay import Relay
-from shared.wakeup import hear_other_writers
+from shared.wakeup import await_other_writers, watch_wal
 from shared.spec import ServiceSpec, Ticker, load_spec
 
 log = logging.getLogger("yishi.worker")
@@ -46,11 +46,17 @@ def _run_as_leader(spec: ServiceSpec, app, db: Database, settings: Settings, sto
     projector = Projector(app, db, spec.projections())
     threads = [threading.Thread(target=relay.run, args=(lead_stop,), name="relay", daemon=True),
                threading.Thread(target=projector.run, args=(lead_stop, settings.poll_interval),
-                                name="projector", daemon=True),
-               threading.Thread(target=hear_other_writers, args=(app, lead_stop), name="wakeup", daemon=True)]
+                                name="projector", daemon=True)]
+    if not settings.uses_postgres:
+        threads.append(threading.Thread(target=watch_wal, args=(app, lead_stop), name="wakeup", daemon=True))
     for t in threads:
         t.start()
-    while not stop.wait(1.0):
+    while not stop.is_set():
+        try:
+            await_other_writers(app, leadership, stop)
+        except Exception:
+            log.warning("%s: leadership session lost; standing by", spec.name)
+            break
         if not leadership.still_held():
             log.warning("%s: leadership lost; standing by", spec.name)
             break
@@ -83,11 +89,11 @@ def main(service: str) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threads = [threading.Thread(target=lead, args=(spec, app, db, settings, stop), name="leader")]
     for upstream in topology.upstreams(service):
-        consumer = Consumer(app, Database(service, settings), upstream, settings.amqp_uri,
+        consumer = Consumer(app, db, upstream, settings.amqp_uri,
                             max_attempts=settings.max_attempts)
         threads.append(threading.Thread(target=consumer.run, args=(stop,), name=f"consumer-{upstream}"))
     for ticker in spec.tickers:
-        threads.append(threading.Thread(target=tick, args=(ticker, app, Database(service, settings), settings, stop),
+        threads.append(threading.Thread(target=tick, args=(ticker, app, db, settings, stop),
                                         name=f"ticker-{ticker.name}"))
     for t in threads:
         t.start()

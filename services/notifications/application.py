@@ -3,18 +3,21 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlparse
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
+from prometheus_client import Counter
 
 from services.notifications.addresses import check_subscription_url
 from services.notifications.domain import (
     CHANNEL_OF, NAMESPACE, SUBSCRIPTION_BOOK_ID, About, CaseLink, Delivery, Matter, Notice, SubscriptionBook,
     Tell, case_link_id, decide, delivery_id_for, matter_id, notice_id_for, public_data, valid_pattern,
 )
+from services.notifications.channels import ChannelSettings, configured
 from services.notifications.templates import render
 from shared.application import ServiceApplication
 from shared.clock import Clock, utcnow
@@ -33,14 +36,20 @@ def _recipient(tell: Tell, about: About) -> dict[str, Any]:
     return {"kind": tell.audience}
 
 
+NOT_CONFIGURED = Counter("yishi_messages_without_channel_total",
+                         "Messages to people not recorded because their channel is not configured here", ["channel"])
+
+
 class NotificationsApplication(ServiceApplication):
     name = "notifications"
     # every event: city systems may subscribe to any type (webhooks), and the board follows all three
     reacts_to = {"intake": ("#",), "casework": ("#",), "meetings": ("#",)}
 
-    def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
+    def __init__(self, *args: Any, clock: Clock = utcnow, channels: Collection[str] | None = None, **kwargs: Any):
+        """`channels`: those that can send here (default: as configured in the environment)."""
         super().__init__(*args, **kwargs)
         self.clock = clock
+        self.channels = frozenset(channels) if channels is not None else configured(ChannelSettings.from_env())
 
     # upstream events -------------------------------------------------------------------------
     def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
@@ -56,8 +65,11 @@ class NotificationsApplication(ServiceApplication):
                 notices[tell.kind] = str(notice.id)
                 processing.collect_events(notice)
                 continue
-            recipient = _recipient(tell, about)
             channel = CHANNEL_OF[tell.audience]
+            if channel not in self.channels:  # no Requested-then-Skipped pair: an event and a write per message
+                NOT_CONFIGURED.labels(channel).inc()
+                continue
+            recipient = _recipient(tell, about)
             processing.collect_events(Delivery(
                 id=delivery_id_for(event.id, channel, recipient, tell.kind), channel=channel, recipient=recipient,
                 kind=tell.kind, about=tell.about, source_event=event.id, content=texts, requested_at=now,

@@ -224,6 +224,12 @@ class ChannelSettings:
         )
 
 
+def configured(settings: ChannelSettings) -> frozenset[str]:
+    """The channels that can send here; a message for another one is not recorded at all (nothing happened)."""
+    return frozenset({"webhook", *(["wechat"] if settings.wechat_url else []), *(["sms"] if settings.sms_url else []),
+                      *(["email"] if settings.smtp_host else [])})
+
+
 def channels(settings: ChannelSettings, subscriptions: Any) -> dict[str, Channel]:
     """The configured adapters by channel name; a channel missing here makes its deliveries `skipped`."""
     out: dict[str, Channel] = {"webhook": SignedWebhook(subscriptions, settings.timeout, settings.webhook_allowlist)}

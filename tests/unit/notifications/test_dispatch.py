@@ -41,9 +41,9 @@ def clock():
     return {"now": NOW}
 
 
-def make(app_class, tmp_path, clock):
+def make(app_class, tmp_path, clock, channels=("webhook", "sms", "wechat", "email")):
     app = app_class(Settings(database_url=None, amqp_uri="", var_dir=tmp_path),
-                    env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: clock["now"])
+                    env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: clock["now"], channels=channels)
     app.subscribe({"url": "https://grid.example/hooks", "types": ["casework.*"], "secret": SECRET})
     app.process(REPORTED)
     app.process(OPENED)
@@ -77,7 +77,13 @@ def test_a_failed_attempt_waits_for_its_back_off_before_the_next(tmp_path, clock
     assert len(channel.sent) == 3 and app.get_delivery(delivery_id).attempts == 3
 
 
-def test_an_unconfigured_channel_skips_and_a_permanent_error_dead_letters(tmp_path, clock):
+def test_a_message_for_a_channel_not_configured_here_records_nothing(tmp_path, clock):
+    app, _ = make(NotificationsApplication, tmp_path, clock, channels=("webhook",))
+    channels = {getattr(app.domain_event(n), "channel", None) for n in app.notifications_after(0)}
+    assert channels == {None, "webhook"}  # notices and the city system's copy; no sms Requested/Skipped pair
+
+
+def test_a_channel_removed_after_its_message_was_requested_skips_and_a_permanent_error_dead_letters(tmp_path, clock):
     app, delivery_id = make(NotificationsApplication, tmp_path, clock)
     sms = next(str(app.domain_event(n).originator_id) for n in app.notifications_after(0)
                if getattr(app.domain_event(n), "channel", None) == "sms")

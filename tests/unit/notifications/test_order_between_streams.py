@@ -25,6 +25,7 @@ CASEWORK = [upstream("casework", name, seq, {"case_id": CASE, "issue_id": ISSUE,
 def told(tmp_path, reported_at: int) -> list:
     """Every notice and message decided when IssueReported arrives after `reported_at` of casework's events."""
     app = NotificationsApplication(Settings(None, "", tmp_path), env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+                                   channels=("webhook", "sms", "wechat", "email"),
                                    clock=lambda: NOW)
     stream = CASEWORK[:reported_at] + [REPORTED] + CASEWORK[reported_at:]
     for event in stream:
