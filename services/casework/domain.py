@@ -211,10 +211,13 @@ class Case(Audited):
     def _confirmed(self, confirmed: bool, satisfaction: int | None, comment: str | None, at: datetime,
                    issue_id: str | None = None) -> None:
         """`issue_id`: whose issue answered (absent from answers recorded before co-reporters were told apart).
-        A "not solved" is an unsatisfied response whatever the rating (for the original reporter it reopens
-        the case anyway, and a reopening starts the count afresh)."""
-        if satisfaction is not None or not confirmed:
-            self.responses.append((int(confirmed and (satisfaction or 0) >= SATISFIED_SCORE), 1))
+        A co-reporter's "not solved" is an unsatisfied response whatever the rating: counting is all it does
+        (the original reporter's reopens the case, and counts only when rated, as it always did)."""
+        co_reporter_unsolved = not confirmed and issue_id is not None and issue_id != self.issue_id
+        if co_reporter_unsolved:
+            self.responses.append((0, 1))
+        elif satisfaction is not None:
+            self.responses.append((int(satisfaction >= SATISFIED_SCORE), 1))
 
     def record_survey(self, period: str, satisfied: int, total: int, actor: Actor, at: datetime,
                       calendar: WorkingCalendar) -> tuple[bool, float]:

@@ -9,8 +9,9 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.codes import TrackingCode, tracking_code_id
-from services.intake.domain import Issue, issue_id_for, parse_answer, parse_report
+from services.intake.domain import Draft, Issue, issue_id_for, parse_answer, parse_report
 from services.intake.duplicates import Candidate, find_duplicate
+from services.intake.progress import answer_label
 from services.intake.reports import votes_follow_merge
 from shared.application import ServiceApplication
 from shared.clock import Clock, utcnow
@@ -44,11 +45,11 @@ class IntakeApplication(ServiceApplication):
         self.clock = clock
 
     def report_issue(self, payload: Any, idempotency_key: str | None = None,
-                     candidates: Callable[[Issue], list[Candidate]] = lambda issue: []) -> tuple[Issue, bool]:
+                     candidates: Callable[[Draft], list[Candidate]] = lambda draft: []) -> tuple[Issue, bool]:
         """Record a report. Returns (issue, created); a retried Idempotency-Key returns the first issue.
 
-        `candidates(issue)` lists open issues it may repeat; a duplicate is merged into the first one
-        in the same save, so the report and its merge are never apart.
+        `candidates(draft)` lists open issues it may repeat; a duplicate is merged into the closest one
+        in the same save, so the report and its merge are never apart, and its report says so (`duplicate_of`).
         """
         now = self.clock()
         report = parse_report(payload, now)
@@ -60,11 +61,9 @@ class IntakeApplication(ServiceApplication):
             existing = self._find(issue_id)
             if existing is not None:
                 return self._same_report(existing, report.fingerprint()), False
-        issue = Issue.report_new(issue_id, report, now)
-        duplicate = find_duplicate(issue.report["title"], issue.category, issue.report["location"], issue.reported_at,
-                                   candidates(issue))
-        if duplicate is not None:
-            issue.merge_into(duplicate[0], duplicate[1], "system", now)
+        draft = Draft.of(report, now)
+        duplicate = find_duplicate(draft.title, draft.category, draft.location, draft.reported_at, candidates(draft))
+        issue = Issue.report_new(issue_id, report, now, duplicate)
         try:
             self.save(issue, TrackingCode.issue(issue.tracking_code, issue.id))
         except IntegrityError:  # a concurrent retry with the same key won the race
@@ -90,6 +89,9 @@ class IntakeApplication(ServiceApplication):
         step_zh, status, facts = CASE_STEPS[event.name]
         current = issue.case["status"] if issue.case else "open"
         detail = {"step": event.name, "step_zh": step_zh, **{k: event.data[k] for k in facts if k in event.data}}
+        if event.name == "ResidentConfirmed":  # whose answer: 您已反馈 only on that resident's timeline
+            by = event.data.get("answered_issue_id") or event.data["issue_id"]
+            detail |= {"answered_issue_id": by, "step_zh": answer_label(by, event.data["issue_id"])}
         if event.name == "CaseReopened":
             detail["due"] = {"resolve_by": event.data.get("due")}
         if event.name == "PlanProposed" and event.data.get("due"):

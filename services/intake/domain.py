@@ -181,6 +181,22 @@ def parse_report(payload: Any, now: datetime) -> Report:
                   {k: v for k, v in (("name", name), ("phone", phone)) if v}, reported_at)
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A report as it will be recorded, before it is: what duplicate detection compares it by."""
+
+    title: str
+    category: str
+    tags: list[str]
+    location: dict[str, Any]
+    reported_at: datetime
+
+    @classmethod
+    def of(cls, report: Report, now: datetime) -> "Draft":
+        auto_category, tags = tag(f"{report.title} {report.description}")
+        return cls(report.title, report.category or auto_category, tags, report.location, report.reported_at or now)
+
+
 def public_text(text: str, report: dict[str, Any]) -> str:
     """A report's free text as it may leave intake: phones masked, the reporter's name and room hidden."""
     return mask_text(text, names=[report["reporter"].get("name") or ""], private=[report.get("room") or ""])
@@ -193,6 +209,10 @@ class Answer:
     confirmed: bool
     satisfaction: int | None
     comment: str | None
+
+
+ANSWERABLE = ("resolved", "closed")  # closed: a co-reporter may still answer the case the original reporter closed
+ANSWER_FACTS = ("confirmed", "satisfaction", "answered_issue_id")  # one resident's answer: on the timeline only
 
 
 def parse_answer(payload: Any) -> Answer:
@@ -228,7 +248,10 @@ class Issue(Audited):
 
     @event("Reported")
     def __init__(self, id: UUID, tracking_code: str, report: dict[str, Any], category: str,
-                 tags: list[str], reporter_ref: str, reported_at: datetime, fingerprint: str):
+                 tags: list[str], reporter_ref: str, reported_at: datetime, fingerprint: str,
+                 duplicate_of: str | None = None):
+        """`duplicate_of`: the issue this report repeats when merged as it came in (`Merged` follows in the
+        same save); published with the report, so casework opens its case already merged."""
         self.tracking_code = tracking_code
         self.report = report
         self.category = category
@@ -244,19 +267,25 @@ class Issue(Audited):
         self.answered_at: datetime | None = None
 
     @classmethod
-    def report_new(cls, issue_id: UUID, report: Report, now: datetime) -> "Issue":
-        auto_category, tags = tag(f"{report.title} {report.description}")
-        return cls(
+    def report_new(cls, issue_id: UUID, report: Report, now: datetime,
+                   duplicate: tuple[str, float] | None = None) -> "Issue":
+        """A new issue; `duplicate` (the issue it repeats, how alike) merges it as it is reported."""
+        draft = Draft.of(report, now)
+        issue = cls(
             id=issue_id,
             tracking_code=new_tracking_code(now),
             report={"channel": report.channel, "title": report.title, "description": report.description,
                     "location": report.location, "room": report.room, "reporter": report.reporter},
-            category=report.category or auto_category,
-            tags=tags,
+            category=draft.category,
+            tags=draft.tags,
             reporter_ref="rp-" + uuid4().hex[:16],
-            reported_at=report.reported_at or now,
+            reported_at=draft.reported_at,
             fingerprint=report.fingerprint(),
+            duplicate_of=duplicate[0] if duplicate else None,
         )
+        if duplicate:
+            issue.merge_into(duplicate[0], duplicate[1], "system", now)
+        return issue
 
     @event("Merged")
     def merge_into(self, into_issue_id: str, similarity: float | None, by: str, at: datetime) -> None:
@@ -267,17 +296,20 @@ class Issue(Audited):
     @event("CaseProgressed")
     def record_case_progress(self, case_id: str, status: str, at: datetime, detail: dict[str, Any]) -> None:
         """casework's news about this issue, recorded as intake's own fact (so replay needs no upstream)."""
-        facts = {k: v for k, v in detail.items() if k != "step"}  # `step` names the timeline entry only
+        # `step` names the timeline entry; an answer is one resident's, not the case's
+        facts = {k: v for k, v in detail.items() if k != "step" and k not in ANSWER_FACTS}
         self.case = {**(self.case or {}), **facts, "case_id": case_id, "status": status}
         self.progress.append({"status": status, "at": at, **detail})
 
     def answer(self, answer: Answer, followed: "Issue", at: datetime) -> None:
         """The resident who holds the tracking code answers the resolved case, once per resolution.
 
-        `followed` is the issue whose case this one follows: itself, or its original when merged.
+        `followed` is the issue whose case this one follows: itself, or its original when merged. A closed
+        case is answered too: by a co-reporter after the original reporter closed it (casework counts it
+        toward satisfaction), or by whichever resident has not answered this resolution yet.
         """
         status = followed.case["status"] if followed.case else "received"
-        if status != "resolved":
+        if status not in ANSWERABLE:
             raise Conflict(f"only a resolved case can be confirmed; this one is {status}", "tracking_code",
                            "案件尚未办结,暂不能确认")
         resolution = sum(p["status"] == "resolved" for p in followed.progress)  # counted, not timed: clocks differ

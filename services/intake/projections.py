@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from services.intake.domain import SHANGHAI, Issue, public_text
+from services.intake.domain import SHANGHAI, Draft, Issue, public_text
 from services.intake.duplicates import OPEN, WINDOW, Candidate
 from shared.contracts.envelope import rfc3339
 from shared.persistence import Database, Transaction
@@ -88,16 +88,16 @@ def find_issues(db: Database, ids: list[str], category: str | None, since: str |
     return [json.loads(r[0]) for r in db.query(sql + " ORDER BY reported_at DESC, issue_id LIMIT ?", (*params, limit))]
 
 
-def similar_issues(db: Database, issue: Issue) -> list[Candidate]:
+def similar_issues(db: Database, draft: Draft) -> list[Candidate]:
     """Open issues of the same category and place reported in the window before this one, newest first:
     duplicate candidates (a report without a building may repeat one with, and the other way round)."""
-    since = rfc3339(issue.reported_at - WINDOW)
-    location = issue.report["location"]
+    since = rfc3339(draft.reported_at - WINDOW)
+    location = draft.location
     building = location.get("building")
     rows = db.query("SELECT doc FROM issue_index WHERE community = ? AND category = ? AND reported_at >= ? AND "
                     + ("(building = ? OR building IS NULL) AND " if building else "")
                     + f"status IN ({', '.join('?' * len(OPEN))}) ORDER BY reported_at DESC LIMIT 200",
-                    (location["community"], issue.category, since, *([building] if building else []), *OPEN))
+                    (location["community"], draft.category, since, *([building] if building else []), *OPEN))
     docs = [json.loads(r[0]) for r in rows]
     return [Candidate(d["issue_id"], d["title"], d["category"], d["location"],
                       datetime.fromisoformat(d["reported_at"].replace("Z", "+00:00")), d["status"]) for d in docs]

@@ -26,6 +26,8 @@ def publish(event: Any) -> Published | None:
             "location": dict(report["location"]),  # community/building/unit only: no room, no reporter
             "reporter_ref": event.reporter_ref,
             "reported_at": rfc3339(event.reported_at),
+            # merged as it came in: casework opens its case already merged, so nothing is announced twice
+            **({"duplicate_of": event.duplicate_of} if getattr(event, "duplicate_of", None) else {}),
         })
     if isinstance(event, Issue.Answered):  # the resident proved by their code here: casework hears only the answer
         return Published("ResidentAnswered", str(event.originator_id), event.timestamp, {

@@ -11,44 +11,17 @@ from werkzeug.wrappers import Request, Response
 
 from services.intake import contacts, open311, reports
 from services.intake.bootstrap import SPEC
-from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE, Issue, public_text
+from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
+from services.intake.progress import progress_view
 from services.intake.projections import find_issues, issue_id_by_tracking_code, list_issues, similar_issues
 from shared.contracts.envelope import rfc3339
 from shared.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
 from shared.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json, wants_english
-from shared.masking import mask_name, mask_phone
 
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 STATUSES = ("received", "open", "resolved", "reopened", "closed", "merged")
-
-
-def issue_view(issue: Issue, by_tracking_code: bool) -> dict:
-    """What the resident sees of their issue (进度查询); contact details masked even here.
-
-    The tracking code proves who raised the issue (it confirms the case), so it is shown only to
-    whoever already quoted it: issue ids are public, tracking codes are not.
-    """
-    report = issue.report
-    reporter = report["reporter"]
-    return {
-        "issue_id": str(issue.id),
-        **({"tracking_code": issue.tracking_code} if by_tracking_code else {}),
-        "channel": report["channel"],
-        "category": issue.category,
-        "tags": issue.tags,
-        "title": public_text(report["title"], report),
-        "description": public_text(report["description"], report),
-        "location": report["location"],
-        "reporter": {"name": mask_name(reporter["name"]) if "name" in reporter else None,
-                     "phone": mask_phone(reporter["phone"]) if "phone" in reporter else None},
-        "reported_at": rfc3339(issue.reported_at),
-        "status": issue.case["status"] if issue.case else "received",
-        "case": issue.case,
-        "timeline": [{"status": "received", "at": rfc3339(issue.reported_at)}]
-        + [{**p, "at": rfc3339(p["at"])} for p in issue.progress],
-    }
 
 
 def _open311(fn: Callable) -> Callable:
@@ -106,15 +79,8 @@ class IntakeService(Operable):
         """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
         by_code = key.upper().startswith("YS-")
         issue = self.runtime.app.get_issue(self._by_tracking_code(key) if by_code else key)
-        view = issue_view(issue, by_code)
-        if issue.merged_into:  # the resident follows the case of the issue theirs was merged into
-            original = self.runtime.app.get_issue(issue.merged_into)
-            view |= {"merged_into": issue.merged_into, "case": original.case,
-                     "status": original.case["status"] if original.case else "received",
-                     "timeline": view["timeline"] + [{"status": "merged", "at": rfc3339(issue.merged_at), "step": "IssueMerged",
-                                                      "step_zh": "与相同诉求合并办理", "into_issue_id": issue.merged_into}]
-                     + [{**p, "at": rfc3339(p["at"])} for p in original.progress if p["at"] >= issue.merged_at]}
-        return json_response(view)
+        original = self.runtime.app.get_issue(issue.merged_into) if issue.merged_into else None  # whose case it follows
+        return json_response(progress_view(issue, original, by_code))
 
     @http("POST", "/issues/<string:tracking_code>/confirmation")
     @api("intake", "/issues/{tracking_code}/confirmation")

@@ -127,6 +127,7 @@ class NotificationsApplication(ServiceApplication):
             reporter_ref=(k.reporter_ref if k else None) or (m.reporter_ref if m else None),
             tier=link.tier if link else None,
             party=link.party if link else None,
+            duplicate_of=link.duplicate_of if link else None,
         )
 
     @staticmethod

@@ -103,6 +103,7 @@ class About:
     reporter_ref: str | None = None
     tier: str | None = None
     party: str | None = None
+    duplicate_of: str | None = None  # opened merged into that issue's case: announced by that case only
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
     match (service, name):
         case ("intake", "IssueReported") if about.reporter_ref:
             tell(("reporter",), "issue_received", data["issue_id"], tracking_code=TRACKING_CODE_SLOT)
-        case ("casework", "CaseOpened") if data["tier"] == "urgent":
+        case ("casework", "CaseOpened") if data["tier"] == "urgent" and not data.get("duplicate_of"):
             # urgent: verified within 24 h, plan within 48 h, progress on the board and in the WeChat group
             due = data.get("due") or {}
             tell(("board", "wechat"), "urgent_opened", case, verify_by=due.get("verify_by"),
@@ -164,7 +165,8 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
             tell(("board", "wechat"), "case_reopened", case, due=data.get("due"))
         case ("casework", "CaseRetriaged"):  # lowered from urgent, or raised to complex: the board says so
             tell(("board",), "case_retriaged", case, tier=data["tier"], due=(data.get("due") or {}).get("resolve_by"))
-        case ("casework", "CaseMerged") if about.tier == "urgent":  # its urgent notice now points to the original
+        case ("casework", "CaseMerged") if about.tier == "urgent" and not about.duplicate_of:
+            # its urgent notice now points to the original (a report merged as it came in had none)
             tell(("board",), "case_merged", case)
         case ("meetings", "AgendaPublished"):
             # topics published at least 3 days before the meeting, with background and draft plan (会前3日公示议题)
@@ -234,8 +236,10 @@ class CaseLink(Aggregate):
 
     @event("Linked")
     def __init__(self, id: UUID, case_id: str, issue_id: str, tier: str, category: str, title: str | None,
-                 community: str | None, building: str | None = None, reporter_ref: str | None = None):
+                 community: str | None, building: str | None = None, reporter_ref: str | None = None,
+                 duplicate_of: str | None = None):
         self.case_id = case_id
+        self.duplicate_of = duplicate_of
         self.building = building
         self.reporter_ref = reporter_ref
         self.issue_id = issue_id
@@ -252,7 +256,7 @@ class CaseLink(Aggregate):
                    tier=data["tier"], category=data["category"], title=public_text(title) if title else None,
                    community=public_text(community) if community else None,
                    building=public_text(data["building"]) if data.get("building") else None,
-                   reporter_ref=data.get("reporter_ref"))
+                   reporter_ref=data.get("reporter_ref"), duplicate_of=data.get("duplicate_of"))
 
     @event("Assigned")
     def assign(self, party: str, party_kind: str) -> None:

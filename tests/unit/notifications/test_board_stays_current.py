@@ -1,5 +1,5 @@
 """The public board (公告栏) never goes on showing a state the case has left: reopened, re-graded, merged."""
-from services.notifications.domain import Notice
+from services.notifications.domain import Delivery, Notice
 from tests.unit.notifications.test_policy import CASE, ISSUE, OPENED, REPORTED, app, recorded, upstream  # noqa: F401
 
 
@@ -28,3 +28,11 @@ def test_an_urgent_duplicate_merged_into_its_original_says_so_on_the_board(app):
     app.process(case_event("CaseMerged", 2, into_case_id="8a4f7c62-1d2b-4c1e-9a4f-0000000000c2",
                            into_issue_id="8a4f7c62-1d2b-4c1e-9a4f-000000000002"))
     assert [k for k, _ in board(app)] == ["urgent_opened", "case_merged"]
+
+
+def test_a_report_merged_as_it_came_in_is_announced_by_its_original_only(app):
+    original = "8a4f7c62-1d2b-4c1e-9a4f-000000000002"
+    app.process(upstream("casework", "CaseOpened", 1, OPENED.data | {"duplicate_of": original}, CASE))
+    app.process(case_event("CaseMerged", 2, into_case_id="8a4f7c62-1d2b-4c1e-9a4f-0000000000c2", into_issue_id=original))
+    assert board(app) == []
+    assert not [e for e in recorded(app) if isinstance(e, Delivery.Requested)]  # no urgent WeChat message either
