@@ -10,31 +10,21 @@ so a poison message is dead-lettered alone after a bounded number of tries and b
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-from eventsourcing.persistence import DataError, IntegrityError, PersistenceError
+from eventsourcing.persistence import IntegrityError
 from kombu import Connection, Consumer as KombuConsumer, Message, Producer
 
 from shared import metrics, topology
 from shared.application import ServiceApplication
 from shared.contracts import ContractError, IntegrationEvent, from_cloudevent
-from shared.persistence import Database, PoolExhausted
+from shared.persistence import Database, store_failed
 from shared.relay import PREV_BY_QUEUE
 
 log = logging.getLogger(__name__)
-
-
-def _store_down(exc: Exception) -> bool:
-    """A store failure (connection, read-only after failover, lock timeout), not a fault of the message."""
-    if isinstance(exc, (IntegrityError, DataError)):
-        return False
-    return isinstance(exc, (PersistenceError, sqlite3.OperationalError, psycopg.OperationalError,
-                            psycopg.InterfaceError, PoolExhausted))
 
 
 class StoreUnavailable(RuntimeError):
@@ -119,7 +109,10 @@ class Consumer:
                     conn.heartbeat_check()
                     if time.monotonic() - last_lag > self.lag_interval:
                         last_lag = time.monotonic()
-                        self._report_lag(conn)
+                        if self._report_lag(conn) == 0:
+                            # The broker cancelled us (a quorum queue's leader moved, a missed heartbeat) and
+                            # nothing said so: start over rather than wait on a channel with no consumer.
+                            raise ConnectionError(f"{self.queue.name} has no consumer; reconnecting")
 
     def _fill(self, conn: Connection) -> None:
         """Wait up to 0.5 s for a delivery, then gather what arrives within the window."""
@@ -222,7 +215,7 @@ class Consumer:
                 window = self._without_applied(window)
                 continue
             except Exception as exc:
-                if _store_down(exc):
+                if store_failed(exc):
                     raise StoreUnavailable(self.service) from None
                 break  # a handler bug or bad data: find the member that causes it
             self._ack(window, "applied")
@@ -255,7 +248,7 @@ class Consumer:
                     raise StoreUnavailable(self.service) from None  # neither applied nor appliable: retry later
                 return
             except Exception as exc:
-                if _store_down(exc):
+                if store_failed(exc):
                     raise StoreUnavailable(self.service) from None  # not the message's fault: reconnect later
                 attempts += 1
                 log.exception("consumer %s: %s failed (attempt %d)", self.queue.name, d.event.id, attempts)
@@ -318,12 +311,16 @@ class Consumer:
         message.ack()
         self._unacked.discard(message.delivery_tag)
 
-    def _report_lag(self, conn: Any) -> None:
-        """Queue depths for the metrics. Deliveries that arrive meanwhile only join the inbox."""
+    def _report_lag(self, conn: Any) -> int | None:
+        """Queue depths for the metrics; returns how many consumers the queue has (None: unknown).
+
+        Deliveries that arrive meanwhile only join the inbox."""
         try:
-            _, depth, _ = conn.default_channel.queue_declare(self.queue.name, passive=True)
+            _, depth, consumers = conn.default_channel.queue_declare(self.queue.name, passive=True)
             metrics.CONSUMER_LAG.labels(self.service, self.queue.name).set(depth)
             _, dead, _ = conn.default_channel.queue_declare(f"{self.queue.name}.dead", passive=True)
             metrics.DEAD_LETTERS_WAITING.labels(self.service, f"{self.queue.name}.dead").set(dead)
+            return consumers
         except Exception:
             log.debug("queue depth of %s unavailable", self.queue.name, exc_info=True)
+            return None

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 from shared import clock, metrics
 from shared.config import Settings
 from shared.errors import DomainError, InvalidInput
-from shared.persistence import Database
+from shared.persistence import Database, store_failed
 from shared.projection import ensure_tables
 from shared.relay import RelayState
 from shared.spec import ServiceSpec
@@ -152,6 +152,22 @@ def choice(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
     return value
 
 
+RETRY_AFTER = 5  # seconds a client waits before retrying a command refused while the store is down
+
+
+def _failed(request: Request, route: str, exc: Exception) -> Response:
+    """503 with Retry-After while the store is down (nothing was recorded); 500 for anything else."""
+    if store_failed(exc):
+        log.warning("%s %s: store unavailable (%s)", request.method, route, type(exc).__name__)
+        response = problem(request, 503, "Service unavailable", "the store is not answering; nothing was recorded, "
+                           "retry later", title_zh="服务暂不可用", detail_zh="数据存储暂时无法访问,本次请求未记录,请稍后重试")
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
+    log.exception("%s %s failed", request.method, route)
+    return problem(request, 500, "Internal error", "the request failed; nothing was recorded twice",
+                   title_zh="服务内部错误", detail_zh="请求失败,请稍后重试;不会重复记录")
+
+
 def api(service: str, route: str, query: tuple[str, ...] | None = None) -> Callable:
     """Wrap an entrypoint: domain errors become problems, every request is timed. `query` names the query
     parameters the endpoint reads; any other is refused by name (None: not checked)."""
@@ -169,10 +185,8 @@ def api(service: str, route: str, query: tuple[str, ...] | None = None) -> Calla
                                    exc.detail_zh)
             except HTTPException as exc:  # werkzeug's own: a client that disconnected, a body too large
                 response = problem(request, exc.code or 400, exc.name, exc.description or exc.name)
-            except Exception:
-                log.exception("%s %s failed", request.method, route)
-                response = problem(request, 500, "Internal error", "the request failed; nothing was recorded twice",
-                                   title_zh="服务内部错误", detail_zh="请求失败,请稍后重试;不会重复记录")
+            except Exception as exc:
+                response = _failed(request, route, exc)
             metrics.HTTP_SECONDS.labels(service, request.method, route, str(response.status_code)).observe(
                 time.perf_counter() - started)
             return response

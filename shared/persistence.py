@@ -72,6 +72,18 @@ def table_names(service: str, settings: Settings) -> tuple[str, str]:
     return "stored_events", "tracking"
 
 
+def store_failed(exc: BaseException) -> bool:
+    """A failure of the store (connection, read-only after failover, lock timeout, pool exhausted), not of the
+    request or message: callers retry later (consumers) or answer 503 with Retry-After (commands)."""
+    import psycopg
+    from eventsourcing.persistence import DataError, IntegrityError, PersistenceError
+
+    if isinstance(exc, (IntegrityError, DataError)):
+        return False
+    return isinstance(exc, (PersistenceError, sqlite3.OperationalError, psycopg.OperationalError,
+                            psycopg.InterfaceError, PoolExhausted))
+
+
 POOL_WAIT = 30.0  # seconds a caller waits for a pooled connection before the store counts as unavailable
 
 
