@@ -23,7 +23,6 @@ MEETINGS = {"regular": ("议事会例会", "regular council meeting"), "mobile":
             "assembly": ("居民代表大会", "assembly of residents' representatives")}
 VOTE_MODES = {"secret": ("无记名投票", "secret ballot"), "open": ("记名表决", "open vote")}
 TIER_NAMES = {"urgent": ("紧急", "urgent"), "routine": ("常规", "routine"), "complex": ("复杂", "complex")}
-TIER_NAMES = {"urgent": ("紧急", "urgent"), "routine": ("常规", "routine"), "complex": ("复杂", "complex")}
 DEADLINES = {"verify": ("现场核实", "on-site verification"), "plan": ("提出方案", "a plan"),
              "resolve": ("办结", "resolution")}
 
@@ -94,19 +93,6 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh": ("合并办理公示:{title}", "{place}反映的“{title}”与此前反映的相同诉求合并办理,进展见原诉求的公示。"),
         "en": ("Merged: {title}", "\"{title}\" at {place} repeats an issue already raised and follows its case."),
     },
-    "case_reopened": {
-        "zh": ("重新整改公示:{title}", "{place}反映的“{title}”({category})经评价未达办结要求,已重新整改,{due}前办结。"),
-        "en": ("Reopened: {title}", "\"{title}\" ({category}) at {place} was not accepted as resolved and is being "
-                                    "rectified, due by {due}."),
-    },
-    "case_retriaged": {
-        "zh": ("分级调整公示:{title}", "{place}反映的“{title}”({category})经核实调整为{tier}类问题,{due}前办结。"),
-        "en": ("Re-graded: {title}", "\"{title}\" ({category}) at {place} is now a {tier} case, due by {due}."),
-    },
-    "case_merged": {
-        "zh": ("合并办理公示:{title}", "{place}反映的“{title}”与此前反映的相同诉求合并办理,进展见原诉求的公示。"),
-        "en": ("Merged: {title}", "\"{title}\" at {place} repeats an issue already raised and follows its case."),
-    },
     "agenda_published": {  # 会前3日公示议题,含背景资料、初步方案
         "zh": ("议题公示:{meeting}", "{meeting}定于{meeting_at}{at_venue}召开,会前公示议题如下:{agenda}。"
                                    "欢迎居民带着问题来讨论。"),
@@ -155,8 +141,6 @@ def _params(kind: str, params: dict[str, Any], lang: str) -> "_Values":
     for key in ("verify_by", "plan_by", "due", "meeting_at", "verified_at", "previous_meeting_at"):
         if key in p:
             p[key] = local_time(p[key])
-    if "tier" in p:
-        p["tier"] = TIER_NAMES.get(p["tier"], (p["tier"], p["tier"]))[0 if zh else 1]
     if "tier" in p:
         p["tier"] = TIER_NAMES.get(p["tier"], (p["tier"], p["tier"]))[0 if zh else 1]
     if "to" in p:

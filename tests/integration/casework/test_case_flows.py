@@ -106,21 +106,28 @@ def test_overdue_cases_alert_once_with_two_instances_and_routine_ones_go_to_the_
 
 
 def test_resolved_and_confirmed_case_closes_and_a_rejected_one_reopens_as_intake_shows(running, city):
+    """The resident answers through intake with their tracking code; casework never sees the code."""
     intake, casework = running.web("intake").url, running.web("casework").url
     happy = post(f"{intake}/issues", report("小区路灯故障"))
     unhappy = post(f"{intake}/issues", report("垃圾清运不及时", building="7"))
-    for created, confirmation in ((happy, {"confirmed": True, "satisfaction": 5}),
-                                  (unhappy, {"confirmed": False, "comment": "垃圾还在"})):
-        case = case_of(casework, created["issue_id"])
-        url = f"{casework}/cases/{case['case_id']}"
-        post(f"{url}/resolution", {"actor": PROPERTY, "summary": "已处理完毕"})
-        refused = requests.post(f"{url}/confirmation", json=confirmation | {"tracking_code": "YS-20260101-AAAAAAAA"},
-                                timeout=5)
-        assert refused.status_code == 403 and refused.json()["field"] == "tracking_code"
-        post(f"{url}/confirmation", confirmation | {"tracking_code": created["tracking_code"]})
 
     def status(created):
         return requests.get(f"{intake}/issues/{created['tracking_code']}", timeout=5).json()
+    for created, confirmation in ((happy, {"confirmed": True, "satisfaction": 5}),
+                                  (unhappy, {"confirmed": False, "comment": "垃圾还在"})):
+        case = case_of(casework, created["issue_id"])
+        early = requests.post(f"{intake}/issues/{created['tracking_code']}/confirmation", json=confirmation, timeout=5)
+        assert early.status_code == 409 and early.json()["field"] == "tracking_code"  # not resolved yet
+        post(f"{casework}/cases/{case['case_id']}/resolution", {"actor": PROPERTY, "summary": "已处理完毕"})
+        wait_until(lambda: status(created)["status"] == "resolved", message="intake hears of the resolution")
+        for wrong in ("YS-20260101-AAAAAAAA", created["issue_id"]):  # a guess, or the public issue id
+            refused = requests.post(f"{intake}/issues/{wrong}/confirmation", json=confirmation, timeout=5)
+            assert refused.status_code == 404 and refused.json()["field"] == "tracking_code"
+        answered = requests.post(f"{intake}/issues/{created['tracking_code']}/confirmation", json=confirmation,
+                                 timeout=5)
+        assert answered.status_code == 202, answered.text
+    gone = requests.post(f"{casework}/cases/{case['case_id']}/confirmation", json={"confirmed": True}, timeout=5)
+    assert gone.status_code == 404 and gone.json()["field"] == "command"
     closed = wait_until(lambda: (s := status(happy))["status"] == "closed" and s, message="closed in intake")
     assert [t.get("step") for t in closed["timeline"]][-3:] == ["CaseResolved", "ResidentConfirmed", "CaseClosed"]
     assert closed["case"]["tier"] == "routine" and closed["case"]["due"]["resolve_by"]

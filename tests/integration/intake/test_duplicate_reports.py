@@ -12,7 +12,7 @@ def report(title: str, name: str, phone: str) -> dict:
             "location": {"community": "幸福里", "building": "6", "room": "301"}, "reporter": {"name": name, "phone": phone}}
 
 
-def test_a_repeated_report_follows_the_first_case_and_its_reporter_can_confirm_it(system):
+def test_a_repeated_report_follows_the_first_case_and_its_reporter_can_answer_it(system):
     for service in ("intake", "casework"):
         system.start(service, "web")
         system.start(service, "worker")
@@ -39,9 +39,14 @@ def test_a_repeated_report_follows_the_first_case_and_its_reporter_can_confirm_i
 
     requests.post(f"{casework}/cases/{kept['case_id']}/resolution", timeout=5,
                   json={"actor": {"role": "property", "name": "王师傅"}, "summary": "已修复"}).raise_for_status()
-    confirmed = requests.post(f"{casework}/cases/{kept['case_id']}/confirmation", timeout=5, json={
-        "tracking_code": second.json()["tracking_code"], "confirmed": True, "satisfaction": 4})
-    assert confirmed.status_code == 200 and confirmed.json()["status"] == "closed"
+    wait_until(lambda: requests.get(f"{intake}/issues/{second.json()['tracking_code']}", timeout=5).json()["status"]
+               == "resolved", message="the merged report shows its case resolved")
+    confirmed = requests.post(f"{intake}/issues/{second.json()['tracking_code']}/confirmation", timeout=5,
+                              json={"confirmed": True, "satisfaction": 4})
+    assert confirmed.status_code == 202, confirmed.text
+    closing = requests.post(f"{intake}/issues/{first['tracking_code']}/confirmation", timeout=5,  # only it closes
+                            json={"confirmed": True, "satisfaction": 5})
+    assert closing.status_code == 202, closing.text
     closed = wait_until(lambda: (v := requests.get(f"{intake}/issues/{second.json()['tracking_code']}", timeout=5)
                                  .json())["status"] == "closed" and v, message="the merged report shows its case closed")
     assert [t["status"] for t in closed["timeline"]][-1] == "closed"  # the case's steps since the merge

@@ -49,7 +49,15 @@ def report_known(base, upstreams, data=None):
     applied before the report it is about, and its notice could not say what it is about.
     """
     upstreams["intake"].publish("IssueReported", data or reported(), ISSUE)
-    wait_until(lambda: get(f"{base}/deliveries", channel="sms")["deliveries"], message="report recorded")
+    wait_until(lambda: _applied(base, "intake", "IssueReported"), message="report recorded")
+
+
+def _applied(base, upstream, event_type):
+    """Whether notifications applied an upstream event: its consumer's counter, scraped like an operator would."""
+    metrics = requests.get(f"{base}/metrics", timeout=5).text
+    return any(line.startswith("yishi_events_consumed_total{") and f'upstream="{upstream}"' in line
+               and f'type="{event_type}"' in line and 'outcome="applied"' in line and not line.endswith(" 0.0")
+               for line in metrics.splitlines())
 
 
 def get(url, **params):
