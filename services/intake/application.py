@@ -24,6 +24,7 @@ RETRIES = 5  # optimistic-concurrency retries when casework's news and a command
 CASE_STEPS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "CaseOpened": ("已立案分级", "open", ("tier", "due")),
     "CaseRetriaged": ("调整分级", None, ("tier", "due")),
+    "CaseRetimed": ("按节假日安排调整办理时限", None, ("deadline",)),
     "CaseAssigned": ("已指派责任主体", None, ("party",)),
     "SiteVerified": ("已现场核实", None, ("verified_at",)),
     "PlanProposed": ("已提出解决方案", None, ("plan", "owner")),
@@ -94,6 +95,8 @@ class IntakeApplication(ServiceApplication):
             detail |= {"answered_issue_id": by, "step_zh": answer_label(by, event.data["issue_id"])}
         if event.name == "CaseReopened":
             detail["due"] = {"resolve_by": event.data.get("due")}
+        if event.name == "CaseRetimed":  # a year's holiday notice moved one working-day deadline
+            detail["due"] = {**(issue.case or {}).get("due", {}), f"{event.data['deadline']}_by": event.data["due"]}
         if event.name == "PlanProposed" and event.data.get("due"):
             detail["due"] = {**(issue.case or {}).get("due", {}), "resolve_by": event.data["due"]}
         issue.record_case_progress(event.data["case_id"], status or current, event.time, detail)

@@ -93,3 +93,14 @@ def test_a_malformed_answer_is_refused_naming_the_field(app, body, field):
     with pytest.raises(InvalidInput) as err:
         app.answer_issue(str(issue.id), body)
     assert err.value.field == field
+
+
+def test_a_deadline_retimed_by_a_holiday_notice_shows_on_the_residents_timeline_with_its_new_due(app):
+    issue, _ = app.report_issue(REPORT)
+    casework(app, "CaseOpened", str(issue.id), tier="routine", category="设施维护",
+             due={"resolve_by": "2027-02-10T15:59:59Z"}, opened_at="2026-11-23T02:00:00Z")
+    casework(app, "CaseRetimed", str(issue.id), deadline="resolve", old_due="2027-02-10T15:59:59Z",
+             due="2027-02-18T15:59:59Z", reason="2027年节假日安排", calendar_years=[2027])
+    shown = app.get_issue(str(issue.id))
+    assert shown.case["due"] == {"resolve_by": "2027-02-18T15:59:59Z"}
+    assert shown.progress[-1]["step_zh"] == "按节假日安排调整办理时限"
