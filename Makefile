@@ -20,7 +20,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 run: $(STAMP)
 	@bash scripts/ensure-infra.sh
-	$(BIN)/python -m shared.supervisor
+	$(BIN)/python -m shared.runtime.supervisor
 
 test: $(STAMP)
 	@bash scripts/ensure-infra.sh --postgres

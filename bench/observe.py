@@ -66,10 +66,10 @@ def scrape(stack: Stack) -> dict[str, float]:
 
 # --- queues ------------------------------------------------------------------------------------------------
 def queue_names(amqp_uri: str) -> list[str]:
-    """The consumer queues (and their dead-letter queues) of shared/topology.py; the broker's list when that
+    """The consumer queues (and their dead-letter queues) of shared/messaging/topology.py; the broker's list when that
     module no longer offers `all_queues`."""
     try:
-        from shared import topology
+        from shared.messaging import topology
 
         return sorted(q.name for q in topology.all_queues())
     except (ImportError, AttributeError):

@@ -89,7 +89,7 @@ def seed(settings: Settings, n: int) -> tuple[float, int]:
 
 def timed(env: dict[str, str], *args: str) -> float:
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "shared.cli", "--quiet", *args], cwd=ROOT, env=os.environ | env,
+    result = subprocess.run([sys.executable, "-m", "shared.ops.cli", "--quiet", *args], cwd=ROOT, env=os.environ | env,
                             capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:

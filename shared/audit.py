@@ -15,7 +15,7 @@ a break (stripping them from an edited event and every later one must not pass).
 not `Audited` carry no chain and are not checked.
 
 A chain alone shows neither an editor who recomputes every later hash nor a log whose tail was cut:
-the checkpoints of every chain's head, recorded in the log and published (`shared/checkpoints.py`),
+the checkpoints of every chain's head, recorded in the log and published (`shared/ops/checkpoints.py`),
 close both gaps for whoever holds a copy.
 """
 from __future__ import annotations

@@ -20,7 +20,7 @@ class Settings:
     database_url: str | None
     amqp_uri: str
     var_dir: Path
-    poll_interval: float = 1.0  # followers' safety-net poll: commits wake them (shared/wakeup.py)
+    poll_interval: float = 1.0  # followers' safety-net poll: commits wake them (shared/store/wakeup.py)
     max_attempts: int = 5
     tick_interval: float | None = None  # overrides every ticker's own interval (tests)
     pool_size: int = 2  # PostgreSQL connections of a process's event store (its read-model pool has as many)

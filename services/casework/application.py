@@ -17,7 +17,7 @@ from services.casework.commands import Command, actor_for, parse, parse_survey, 
 from services.casework.domain import CALENDAR_ID, RULES_ID, Case, OfficialCalendar, TriageRules, case_id_for
 from services.casework.triage import BUILT_IN_RULES, Rule, parse_rule, triage
 from services.casework.waiting import Waiting, waiting_id
-from shared.application import ServiceApplication
+from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent
 from shared.contracts.envelope import rfc3339

@@ -2,8 +2,8 @@ from services.casework.application import CaseworkApplication
 from services.casework.metrics import LedgerGauges
 from services.casework.projections import Ledger, cases_owing_alerts, open_cases
 from services.casework.published import publisher
-from shared.checkpoints import audited
-from shared.spec import ServiceSpec, Ticker
+from shared.ops.checkpoints import audited
+from shared.runtime.spec import ServiceSpec, Ticker
 
 
 def watch_deadlines(app: CaseworkApplication, db) -> None:

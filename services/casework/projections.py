@@ -14,8 +14,8 @@ from uuid import UUID
 from services.casework.domain import OPEN_STATUSES, Case
 from shared.clock import utcnow
 from shared.contracts.envelope import rfc3339
-from shared.persistence import Database, Transaction
-from shared.projection import Projection
+from shared.store.persistence import Database, Transaction
+from shared.store.projection import Projection
 
 
 def ts(moment: datetime | None) -> str | None:

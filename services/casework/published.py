@@ -13,7 +13,7 @@ from uuid import UUID
 from services.casework.domain import Case
 from shared.contracts.envelope import rfc3339
 from shared.masking import mask_text
-from shared.relay import Published
+from shared.messaging.relay import Published
 
 
 def _due(deadlines: dict[str, dict[str, Any]]) -> dict[str, str]:

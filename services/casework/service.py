@@ -17,7 +17,7 @@ from services.casework.triage import BUILT_IN_RULES, TIERS
 from shared.audit import trail
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound
-from shared.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json
+from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
 COMMANDS = ("verification", "plan", "assignment", "escalation", "resolution", "triage")

@@ -13,7 +13,7 @@ from services.intake.domain import Draft, Issue, issue_id_for, parse_answer, par
 from services.intake.duplicates import Candidate, find_duplicate
 from services.intake.progress import answer_label
 from services.intake.reports import votes_follow_merge
-from shared.application import ServiceApplication
+from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent
 from shared.errors import Conflict, InvalidInput, NotFound

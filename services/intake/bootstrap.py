@@ -3,8 +3,8 @@ from services.intake.contacts import ReporterIndex
 from services.intake.projections import IssueIndex
 from services.intake.published import publish
 from services.intake.reports import DemandList
-from shared.checkpoints import audited
-from shared.spec import ServiceSpec
+from shared.ops.checkpoints import audited
+from shared.runtime.spec import ServiceSpec
 
 SPEC = audited(ServiceSpec(name="intake", application=IntakeApplication, publisher=lambda app: publish,
                    projections=lambda: [IssueIndex(), ReporterIndex(), DemandList()]))

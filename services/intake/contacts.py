@@ -13,8 +13,8 @@ from typing import Any
 
 from services.intake.domain import Issue
 from shared.errors import DomainError, NotFound
-from shared.persistence import Database, Transaction
-from shared.projection import Projection
+from shared.store.persistence import Database, Transaction
+from shared.store.projection import Projection
 
 REPORTER_REF = re.compile(r"^rp-[0-9a-f]{16}$")
 

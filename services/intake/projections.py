@@ -8,8 +8,8 @@ from typing import Any
 from services.intake.domain import SHANGHAI, Draft, Issue, public_text
 from services.intake.duplicates import OPEN, WINDOW, Candidate
 from shared.contracts.envelope import rfc3339
-from shared.persistence import Database, Transaction
-from shared.projection import Projection
+from shared.store.persistence import Database, Transaction
+from shared.store.projection import Projection
 
 
 class IssueIndex(Projection):

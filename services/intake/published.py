@@ -9,7 +9,7 @@ from typing import Any
 from services.intake.demand import DemandVotes
 from services.intake.domain import Issue, public_text
 from shared.contracts.envelope import rfc3339
-from shared.relay import Published
+from shared.messaging.relay import Published
 
 
 def publish(event: Any) -> Published | None:

@@ -14,8 +14,8 @@ from services.intake.demand import DemandVotes, demand_id_for
 from services.intake.domain import SHANGHAI, Issue, public_text
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound
-from shared.persistence import Database, Transaction
-from shared.projection import Projection
+from shared.store.persistence import Database, Transaction
+from shared.store.projection import Projection
 
 CHANNEL_NAMES = {"visit": ("走访", "visit"), "online": ("线上", "online"), "hotline": ("热线", "hotline"),
                  "survey": ("调研", "survey"), "open311": ("Open311", "Open311")}

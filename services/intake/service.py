@@ -15,9 +15,9 @@ from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
 from services.intake.progress import progress_view
 from services.intake.projections import find_issues, issue_id_by_tracking_code, list_issues, similar_issues
 from shared.contracts.envelope import rfc3339
-from shared.documents import document_response
+from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
-from shared.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json, wants_english
+from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json, wants_english
 
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

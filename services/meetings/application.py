@@ -16,7 +16,7 @@ from services.meetings.domain import (
     meeting_id_for, month_bounds, proposal_id_for, release_id_for,
 )
 from services.meetings.rules import OPENING, RESULTS_DAY, SHANGHAI, RuleBroken, Window
-from shared.application import ServiceApplication
+from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent
 from shared.errors import InvalidInput, NotFound

@@ -9,8 +9,8 @@ from typing import Any
 from services.meetings import results
 from services.meetings.domain import FollowedCase, Meeting, TopicProposal, month_bounds
 from shared.contracts.envelope import rfc3339
-from shared.persistence import Database, Transaction
-from shared.projection import Projection
+from shared.store.persistence import Database, Transaction
+from shared.store.projection import Projection
 
 
 def _dumps(doc: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from services.meetings.domain import Meeting, ResultsRelease
 from shared.contracts.envelope import rfc3339
 from shared.masking import mask_text
-from shared.relay import Published
+from shared.messaging.relay import Published
 
 
 def _topic(t: dict[str, Any]) -> dict[str, Any]:

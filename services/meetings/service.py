@@ -26,9 +26,9 @@ from services.meetings.projections import list_meetings, list_proposals, next_me
 from services.meetings.rules import KINDS, NOTICE, SHANGHAI, RuleBroken
 from shared.audit import trail
 from shared.contracts.envelope import rfc3339
-from shared.documents import document_response
+from shared.edge.documents import document_response
 from shared.errors import InvalidInput, NotFound
-from shared.http import Operable, RuntimeProvider, api, choice, json_response, page, problem, read_json
+from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, page, problem, read_json
 
 log = logging.getLogger(__name__)
 RESULTS_CHECK_SECONDS = float(os.environ.get("YISHI_RESULTS_CHECK_SECONDS", "300"))

@@ -19,7 +19,7 @@ from services.notifications.domain import (
 )
 from services.notifications.channels import ChannelSettings, configured
 from services.notifications.templates import render
-from shared.application import ServiceApplication
+from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent, to_cloudevent
 from shared.contracts.catalogue import CATALOGUE

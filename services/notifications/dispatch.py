@@ -23,7 +23,7 @@ from services.notifications.channels import Channel, DeliveryError, NotConfigure
 from services.notifications.domain import RetryPolicy
 from services.notifications.projections import due_deliveries
 from shared.masking import mask_text
-from shared.persistence import Database
+from shared.store.persistence import Database
 
 log = logging.getLogger(__name__)
 ATTEMPTS = Counter("yishi_delivery_attempts_total",

@@ -7,8 +7,8 @@ from typing import Any
 
 from services.notifications.domain import Delivery, Notice
 from shared.contracts.envelope import rfc3339
-from shared.persistence import Database, Transaction
-from shared.projection import Projection
+from shared.store.persistence import Database, Transaction
+from shared.store.projection import Projection
 
 
 class NoticeBoard(Projection):

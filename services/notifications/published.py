@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.notifications.domain import Delivery, Notice
-from shared.relay import Published
+from shared.messaging.relay import Published
 
 
 def publish(event: Any) -> Published | None:

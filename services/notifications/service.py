@@ -25,8 +25,8 @@ from services.notifications.projections import list_deliveries, list_notices, se
 from shared.config import Settings
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound
-from shared.http import Operable, Runtime, RuntimeProvider, api, choice, json_response, page, read_json, wants_english
-from shared.leadership import Leadership
+from shared.edge.http import Operable, Runtime, RuntimeProvider, api, choice, json_response, page, read_json, wants_english
+from shared.store.leadership import Leadership
 
 log = logging.getLogger(__name__)
 DISPATCH_INTERVAL = float(os.environ.get("YISHI_DISPATCH_INTERVAL", "0.2"))

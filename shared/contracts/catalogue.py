@@ -205,7 +205,7 @@ _c(Contract("notifications", "DeliveryFailed", 1, _obj(
     ["delivery_id", "attempts", "error"], delivery_id=STR, attempts={"type": "integer", "minimum": 1}, error=STR,
     channel=_enum("wechat", "sms", "email", "webhook"), about=STR)))  # channel, about: optional, added later
 
-# every service: the checkpoints of its audit chains (shared/checkpoints.py), so subscribers hold them
+# every service: the checkpoints of its audit chains (shared/ops/checkpoints.py), so subscribers hold them
 for _service in ("intake", "casework", "meetings", "notifications"):
     _c(Contract(_service, "AuditCheckpointed", 1, _obj(
         ["position", "events", "aggregates", "digest", "checkpointed_at"], position={"type": "integer", "minimum": 1},

@@ -7,7 +7,7 @@ import sys
 import pytest
 import requests
 
-from shared.spec import built_services
+from shared.runtime.spec import built_services
 from tests.support.processes import ROOT, free_port, wait_until
 
 
@@ -32,7 +32,7 @@ def test_supervisor_runs_restarts_and_stops_the_system(settings, tmp_path):
     env.pop("YISHI_HTTP_PORT", None)
     env.pop("DATABASE_URL", None)
     log = open(tmp_path / "supervisor.log", "wb")
-    sup = subprocess.Popen([sys.executable, "-m", "shared.supervisor"], cwd=ROOT, env=env, stdout=log,
+    sup = subprocess.Popen([sys.executable, "-m", "shared.runtime.supervisor"], cwd=ROOT, env=env, stdout=log,
                            stderr=subprocess.STDOUT)
     try:
         urls = [f"http://127.0.0.1:{p}" for p in ports.values()]

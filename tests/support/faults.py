@@ -17,9 +17,9 @@ from kombu import Connection
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from shared import topology
+from shared.messaging import topology
 from shared.config import Settings
-from shared.persistence import pg_params, table_names
+from shared.store.persistence import pg_params, table_names
 
 
 def seed_issues(settings: Settings, n: int, batch: int = 500) -> dict[int, str]:

@@ -36,7 +36,7 @@ class Process:
         if self.port:
             env["YISHI_HTTP_PORT"] = env[f"YISHI_{self.service.upper()}_PORT"] = str(self.port)
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", f"shared.{self.role}", self.service], cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, "-m", f"shared.runtime.{self.role}", self.service], cwd=ROOT,
                                      env=env, stdout=log, stderr=subprocess.STDOUT)
         if self.role == "web" and wait_healthy:
             self.wait_healthy()
@@ -92,7 +92,7 @@ class System:
 
     def yishi(self, *args: str) -> subprocess.CompletedProcess:
         """The operator's command against this system (`yishi clock advance P10D`, say)."""
-        result = subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=ROOT, env=os.environ | self.env,
+        result = subprocess.run([sys.executable, "-m", "shared.ops.cli", *args], cwd=ROOT, env=os.environ | self.env,
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         return result

@@ -14,7 +14,7 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 from services.casework.calendar import SHANGHAI, WorkingCalendar, parse_notice
-from shared.cli import main
+from shared.ops.cli import main
 from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.parametrize("settings", ["postgres"], indirect=True)

@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 from services.casework.application import CaseworkApplication
 from services.casework.domain import case_id_for
 from services.casework.projections import Ledger, list_cases
-from shared.persistence import Database
-from shared.projection import Projector
+from shared.store.persistence import Database
+from shared.store.projection import Projector
 from tests.unit.casework.helpers import PROPERTY, STAFF, Clock, confirm, issue, reported
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)

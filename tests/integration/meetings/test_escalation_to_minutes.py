@@ -13,7 +13,7 @@ import pytest
 import requests
 from kombu import Connection, Exchange, Producer, Queue
 
-from shared import topology
+from shared.messaging import topology
 from shared.contracts import to_cloudevent
 from shared.contracts.envelope import rfc3339
 from tests.support.processes import wait_until

@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from kombu import Connection, Exchange, Producer, Queue
 
-from shared import topology
+from shared.messaging import topology
 from shared.contracts import to_cloudevent
 from tests.support.processes import free_port
 

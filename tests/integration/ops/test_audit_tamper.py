@@ -13,9 +13,9 @@ import requests
 from services.casework.application import CaseworkApplication
 from services.intake.application import IntakeApplication
 from shared.audit import trail, verify_all
-from shared.checkpoints import Checkpointer, recorded
+from shared.ops.checkpoints import Checkpointer, recorded
 from shared.config import Settings
-from shared.persistence import pg_params
+from shared.store.persistence import pg_params
 from tests.support.processes import ROOT, Process
 from tests.support.seeding import seed_casework, seed_intake, store_env
 
@@ -54,7 +54,7 @@ def edit_state(settings, aggregate_id, version, change):
 
 
 def yishi_verify(settings, *options):
-    return subprocess.run([sys.executable, "-m", "shared.cli", "--quiet", "audit", "verify", "intake", *options], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "shared.ops.cli", "--quiet", "audit", "verify", "intake", *options], cwd=ROOT,
                           env=os.environ | store_env(settings), capture_output=True, text=True, timeout=120)
 
 

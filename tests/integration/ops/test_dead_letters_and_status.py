@@ -9,11 +9,11 @@ import time
 from kombu import Connection, Producer
 
 from services.casework.application import CaseworkApplication
-from shared import topology
-from shared.consumer import Consumer
+from shared.messaging import topology
+from shared.messaging.consumer import Consumer
 from shared.contracts import to_cloudevent
-from shared.persistence import Database
-from shared.spec import load_spec
+from shared.store.persistence import Database
+from shared.runtime.spec import load_spec
 from tests.support.processes import ROOT
 from tests.support.seeding import seed_intake, store_env
 
@@ -21,7 +21,7 @@ QUEUE = "casework--intake.events"
 
 
 def yishi(settings, *args, env=None):
-    return subprocess.run([sys.executable, "-m", "shared.cli", "--quiet", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "shared.ops.cli", "--quiet", *args], cwd=ROOT, capture_output=True,
                           text=True, env=os.environ | store_env(settings) | (env or {}), timeout=120)
 
 
@@ -36,7 +36,7 @@ def reported(seq):
 
 
 def dead_letter(amqp_uri, seq):
-    """A message as the consumer dead-letters it (shared/consumer.py _dead_letter): body and id unchanged."""
+    """A message as the consumer dead-letters it (shared/messaging/consumer.py _dead_letter): body and id unchanged."""
     body = reported(seq)
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
         topology.declare(conn)

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from shared.persistence import Database
-from shared.projection import Projector
-from shared.rebuild import Rebuilder
-from shared.spec import built_services, load_spec
+from shared.store.persistence import Database
+from shared.store.projection import Projector
+from shared.ops.rebuild import Rebuilder
+from shared.runtime.spec import built_services, load_spec
 from tests.support.processes import ROOT, wait_until
 from tests.support.seeding import seeder, store_env
 
@@ -92,7 +92,7 @@ def test_yishi_rebuild_command_rebuilds_every_read_model_to_the_same_rows(servic
     seeder(service)(app, 30)
     drain(Projector(app, db, spec.projections()))
     before = model_rows(db, service)
-    result = subprocess.run([sys.executable, "-m", "shared.cli", "--quiet", "rebuild", service], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "shared.ops.cli", "--quiet", "rebuild", service], cwd=ROOT,
                             env=os.environ | store_env(settings), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "swapped in" in result.stdout
@@ -104,7 +104,7 @@ def test_yishi_rebuild_command_rebuilds_every_read_model_to_the_same_rows(servic
 
 
 def test_rebuilding_an_unknown_read_model_fails_naming_the_known_ones(settings):
-    result = subprocess.run([sys.executable, "-m", "shared.cli", "rebuild", "intake", "no_such_model"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "shared.ops.cli", "rebuild", "intake", "no_such_model"], cwd=ROOT,
                             env=os.environ | store_env(settings), capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "no read model 'no_such_model'" in result.stderr and "issue_index" in result.stderr

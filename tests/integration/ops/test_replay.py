@@ -6,15 +6,15 @@ import sys
 import pytest
 from kombu import Connection, Queue
 
-from shared import topology
-from shared.relay import message_for
-from shared.spec import built_services, load_spec
+from shared.messaging import topology
+from shared.messaging.relay import message_for
+from shared.runtime.spec import built_services, load_spec
 from tests.support.processes import ROOT
 from tests.support.seeding import seeder, store_env
 
 
 def yishi(settings, *args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "shared.cli", "--quiet", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "shared.ops.cli", "--quiet", *args], cwd=ROOT, capture_output=True,
                           text=True, env=os.environ | store_env(settings), timeout=timeout)
 
 

@@ -9,10 +9,10 @@ from kombu import Connection, Producer
 
 from services.casework.application import CaseworkApplication
 from services.casework.domain import Case
-from shared import topology
-from shared.consumer import Consumer
+from shared.messaging import topology
+from shared.messaging.consumer import Consumer
 from shared.contracts import to_cloudevent
-from shared.persistence import Database
+from shared.store.persistence import Database
 from tests.support.infra import ADMIN_DSN
 from tests.support.processes import wait_until
 

@@ -13,7 +13,7 @@ GREEN_OVERLAP = textwrap.dedent("""
     import eventlet
     eventlet.monkey_patch()
     import sys, time, psycopg
-    from shared.persistence import use_green_psycopg
+    from shared.store.persistence import use_green_psycopg
     use_green_psycopg()
 
     def slow():

@@ -28,7 +28,7 @@ from services.casework.application import CaseworkApplication
 from services.casework.domain import Case
 from services.intake.application import IntakeApplication
 from services.intake.domain import Issue
-from shared import topology
+from shared.messaging import topology
 from shared.config import Settings
 from tests.support.faults import (consumer_queues_ready, domain_events, metric_sum, queue_ready, reading,
                                   seed_issues)
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.slow
 
 N = int(os.environ.get("YISHI_FAULT_EVENTS", "3000"))
 KILLS = int(os.environ.get("YISHI_FAULT_KILLS", "3"))
-RELAY_BATCH = 500  # shared.relay.Relay's default batch: positions are saved once per batch
+RELAY_BATCH = 500  # shared.messaging.relay.Relay's default batch: positions are saved once per batch
 CASEWORK_QUEUE = topology.consumer_queue("casework", "intake").name
 INTAKE_QUEUE = topology.consumer_queue("intake", "casework").name
 SETTLE_TIMEOUT = max(90.0, N / 25)  # generous: 2 cores, both directions, on PostgreSQL

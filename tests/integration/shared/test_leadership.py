@@ -4,7 +4,7 @@ import json
 from kombu import Connection, Queue
 
 from services.intake.application import IntakeApplication
-from shared import topology
+from shared.messaging import topology
 from tests.support.factories import issues
 from tests.support.processes import wait_until
 

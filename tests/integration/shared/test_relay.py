@@ -6,9 +6,9 @@ from kombu import Connection, Queue
 
 from services.intake.application import IntakeApplication
 from services.intake.published import publish
-from shared import topology
-from shared.persistence import Database
-from shared.relay import ConfirmedPublisher, Relay
+from shared.messaging import topology
+from shared.store.persistence import Database
+from shared.messaging.relay import ConfirmedPublisher, Relay
 from tests.support.factories import issues
 
 

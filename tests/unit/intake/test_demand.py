@@ -10,10 +10,10 @@ from services.intake.projections import IssueIndex
 from services.intake.published import publish
 from services.intake.reports import DemandList, demand_list, document, previous_month, vote_for_issue
 from shared.config import Settings
-from shared.documents import markdown
+from shared.edge.documents import markdown
 from shared.errors import InvalidInput, NotFound
-from shared.persistence import Database
-from shared.projection import Projector
+from shared.store.persistence import Database
+from shared.store.projection import Projector
 from tests.support.factories import report
 from tests.unit.test_architecture import FORBIDDEN
 

@@ -11,7 +11,7 @@ from services.intake.published import publish
 from shared.config import Settings
 from shared.contracts import from_cloudevent, to_cloudevent
 from shared.errors import Conflict, InvalidInput
-from shared.relay import message_for
+from shared.messaging.relay import message_for
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 CASE = "8a4f7c62-1d2b-4c1e-9a4f-0000000000c1"

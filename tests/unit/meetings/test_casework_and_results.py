@@ -13,9 +13,9 @@ from services.meetings.rules import RuleBroken
 from shared.config import Settings
 from shared.contracts import IntegrationEvent, from_cloudevent, to_cloudevent
 from shared.contracts.envelope import rfc3339
-from shared.documents import markdown, to_html
-from shared.persistence import Database
-from shared.projection import Projector
+from shared.edge.documents import markdown, to_html
+from shared.store.persistence import Database
+from shared.store.projection import Projector
 from tests.unit.meetings.conftest import Clock, Council
 
 SH = timezone(timedelta(hours=8))

@@ -8,7 +8,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, ProgrammingError, event
 
 from shared.audit import HASH, PREV, Audited, chain_hash, trail, verify_all
-from shared.checkpoints import Checkpointer, checkpoints_id, recorded, with_checkpoints
+from shared.ops.checkpoints import Checkpointer, checkpoints_id, recorded, with_checkpoints
 
 
 class Ticket(Audited):

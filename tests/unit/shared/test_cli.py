@@ -3,8 +3,8 @@ import argparse
 
 import pytest
 
-from shared.cli import main, parser
-from shared.docs import openapi
+from shared.ops.cli import main, parser
+from shared.ops.docs import openapi
 
 
 def commands(p: argparse.ArgumentParser, prefix=()):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.cli import main
+from shared.ops.cli import main
 from shared.clock import TestClock, TestClockRefused, clock_file, enabled, parse_duration, parse_moment
 from shared.config import Settings
 from tests.support.processes import ROOT
@@ -100,7 +100,7 @@ def test_every_process_refuses_to_start_with_a_test_clock_in_production(monkeypa
 
 def test_the_supervisor_says_why_it_does_not_start_with_a_test_clock_in_production(tmp_path):
     env = os.environ | {"YISHI_VAR_DIR": str(tmp_path), "YISHI_TEST_CLOCK": "1", "YISHI_ENV": "production"}
-    result = subprocess.run([sys.executable, "-m", "shared.supervisor"], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "shared.runtime.supervisor"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "not starting: YISHI_TEST_CLOCK=1 is refused here: YISHI_ENV=production" in result.stderr

@@ -3,8 +3,8 @@ import pytest
 import yaml
 
 from shared.contracts import CATALOGUE
-from shared.docs import ASYNCAPI, HEADER, HTTP_METHODS, asyncapi, dump, openapi_path, routes
-from shared.spec import built_services, service_class
+from shared.ops.docs import ASYNCAPI, HEADER, HTTP_METHODS, asyncapi, dump, openapi_path, routes
+from shared.runtime.spec import built_services, service_class
 
 
 def test_the_committed_asyncapi_document_is_the_one_the_catalogue_generates():

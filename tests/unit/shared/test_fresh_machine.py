@@ -14,7 +14,7 @@ def test_make_without_python_says_what_to_install():
 
 
 def test_the_web_entry_point_imports_eventlet_without_a_deprecation_warning():
-    result = subprocess.run([sys.executable, "-W", "default", "-c", "import shared.web"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-W", "default", "-c", "import shared.runtime.web"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "EventletDeprecationWarning" not in result.stderr

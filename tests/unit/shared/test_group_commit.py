@@ -6,7 +6,7 @@ import pytest
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
-from shared.groupcommit import GroupCommit
+from shared.store.groupcommit import GroupCommit
 
 
 class Note(Aggregate):

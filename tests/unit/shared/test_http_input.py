@@ -5,7 +5,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from shared.errors import DomainError, InvalidInput
-from shared.http import known_args, read_json
+from shared.edge.http import known_args, read_json
 
 BODY = b'{"channel": "online", "title": "t"}'
 

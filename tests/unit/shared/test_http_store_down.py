@@ -5,8 +5,8 @@ import psycopg
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from shared.http import api
-from shared.persistence import PoolExhausted
+from shared.edge.http import api
+from shared.store.persistence import PoolExhausted
 
 
 class Edge:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from shared.supervisor import StartRefused, check_ports, hold_var_dir
+from shared.runtime.supervisor import StartRefused, check_ports, hold_var_dir
 from tests.support.processes import ROOT, free_port
 
 
@@ -40,7 +40,7 @@ def test_the_supervisor_exits_at_once_saying_why(tmp_path):
     held = hold_var_dir(tmp_path)
     try:
         env = os.environ | {"YISHI_VAR_DIR": str(tmp_path)}
-        result = subprocess.run([sys.executable, "-m", "shared.supervisor"], cwd=ROOT, env=env,
+        result = subprocess.run([sys.executable, "-m", "shared.runtime.supervisor"], cwd=ROOT, env=env,
                                 capture_output=True, text=True, timeout=60)
     finally:
         os.close(held)

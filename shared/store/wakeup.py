@@ -1,6 +1,6 @@
 """Push, not poll: wake a service's relay and projector when its log grows, from any process.
 
-Writes in this process raise the application's commit signal themselves (shared/recorders.py). Writes in
+Writes in this process raise the application's commit signal themselves (shared/store/recorders.py). Writes in
 the service's other processes (its web process) are heard by the leader: on PostgreSQL the NOTIFY that
 eventsourcing sends on every insert into the events table, listened for on the leadership lock's own session
 (no extra connection); on SQLite a change of the write-ahead log's size or time (a stat, no query).
@@ -12,8 +12,8 @@ import os
 import threading
 from pathlib import Path
 
-from shared.application import ServiceApplication
-from shared.leadership import Leadership
+from shared.store.application import ServiceApplication
+from shared.store.leadership import Leadership
 
 
 def await_other_writers(app: ServiceApplication, leadership: Leadership, stop: threading.Event,

@@ -19,10 +19,10 @@ from werkzeug.wrappers import Request, Response
 from shared import clock, metrics
 from shared.config import Settings
 from shared.errors import DomainError, InvalidInput
-from shared.persistence import Database, store_failed
-from shared.projection import ensure_tables
-from shared.relay import RelayState
-from shared.spec import ServiceSpec
+from shared.store.persistence import Database, store_failed
+from shared.store.projection import ensure_tables
+from shared.messaging.relay import RelayState
+from shared.runtime.spec import ServiceSpec
 
 log = logging.getLogger(__name__)
 

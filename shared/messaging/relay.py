@@ -20,11 +20,13 @@ from typing import Any
 import amqp
 from kombu import Connection
 
-from shared import metrics, topology
-from shared.application import ServiceApplication
+from shared import metrics
+
+from shared.messaging import topology
+from shared.store.application import ServiceApplication
 from shared.contracts import to_cloudevent
-from shared.persistence import Database
-from shared.projection import LINGER
+from shared.store.persistence import Database
+from shared.store.projection import LINGER
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +180,7 @@ class Relay:
         self.publish = publish
         self.amqp_uri = amqp_uri
         self.batch_size = batch_size
-        self.poll_interval = poll_interval  # the safety net: commits wake the relay (shared/wakeup.py)
+        self.poll_interval = poll_interval  # the safety net: commits wake the relay (shared/store/wakeup.py)
         self.state = RelayState(db, f"{self.service}.events")
         self.exchange = topology.events_exchange(self.service)
         self.routes = Routes(self.service)

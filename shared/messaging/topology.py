@@ -20,7 +20,7 @@ ALL = "#"
 
 def follows() -> Mapping[str, Mapping[str, tuple[str, ...]]]:
     """consumer service -> upstream service -> routing keys it reacts to, from the services' declarations."""
-    from shared.spec import reactions  # the services' code, loaded when the topology is first needed
+    from shared.runtime.spec import reactions  # the services' code, loaded when the topology is first needed
 
     return reactions()
 
@@ -31,7 +31,7 @@ def upstreams(consumer: str) -> tuple[str, ...]:
 DEAD_LETTERS = Exchange("yishi.dead-letters", "direct", durable=True)
 # Broker-side last resort only. RabbitMQ raises the delivery count of every unacked message a dead
 # consumer held (its whole prefetch window), so a low limit would dead-letter healthy messages; the
-# consumer counts its own handler starts instead (shared/consumer.py).
+# consumer counts its own handler starts instead (shared/messaging/consumer.py).
 BROKER_DELIVERY_LIMIT = 1000
 
 

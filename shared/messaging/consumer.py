@@ -18,11 +18,13 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 from kombu import Connection, Consumer as KombuConsumer, Message, Producer
 
-from shared import metrics, topology
-from shared.application import ServiceApplication
+from shared import metrics
+
+from shared.messaging import topology
+from shared.store.application import ServiceApplication
 from shared.contracts import ContractError, IntegrationEvent, from_cloudevent
-from shared.persistence import Database, store_failed
-from shared.relay import PREV_BY_QUEUE
+from shared.store.persistence import Database, store_failed
+from shared.messaging.relay import PREV_BY_QUEUE
 
 log = logging.getLogger(__name__)
 

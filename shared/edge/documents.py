@@ -11,7 +11,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from shared.errors import InvalidInput
-from shared.http import json_response, wants_english
+from shared.edge.http import json_response, wants_english
 
 Block = tuple
 FORMATS = ("json", "markdown", "html")

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from amqp.exceptions import NotFound as QueueNotFound
 from kombu import Connection, Exchange
 
-from shared.application import ServiceApplication
-from shared.relay import ConfirmedPublisher, PublishMap, message_for
+from shared.store.application import ServiceApplication
+from shared.messaging.relay import ConfirmedPublisher, PublishMap, message_for
 
 Progress = Callable[[int], None]
 

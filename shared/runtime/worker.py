@@ -1,4 +1,4 @@
-"""Entry point of a service's worker process: `python -m shared.worker <service>`.
+"""Entry point of a service's worker process: `python -m shared.runtime.worker <service>`.
 
 Runs, without eventlet, the parts that follow logs: the outbox relay and the read-model projector
 (only while this process holds the service's leadership), and one ordered consumer per upstream
@@ -11,15 +11,15 @@ import signal
 import sys
 import threading
 
-from shared import topology
+from shared.messaging import topology
 from shared.config import Settings
-from shared.consumer import Consumer
-from shared.leadership import Leadership
-from shared.persistence import Database
-from shared.projection import Projector
-from shared.relay import Relay
-from shared.wakeup import await_other_writers, watch_wal
-from shared.spec import ServiceSpec, Ticker, load_spec
+from shared.messaging.consumer import Consumer
+from shared.store.leadership import Leadership
+from shared.store.persistence import Database
+from shared.store.projection import Projector
+from shared.messaging.relay import Relay
+from shared.store.wakeup import await_other_writers, watch_wal
+from shared.runtime.spec import ServiceSpec, Ticker, load_spec
 
 log = logging.getLogger("yishi.worker")
 

@@ -24,9 +24,9 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from shared.application import ServiceApplication
-from shared.persistence import Database, Transaction, _PgConnection, _SqliteConnection, pg_params
-from shared.projection import Projection, ensure_tables, lock_projection
+from shared.store.application import ServiceApplication
+from shared.store.persistence import Database, Transaction, _PgConnection, _SqliteConnection, pg_params
+from shared.store.projection import Projection, ensure_tables, lock_projection
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]

@@ -12,14 +12,19 @@ or no longer reproduces its digest).
 from __future__ import annotations
 
 import os
+import sys
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
+from eventsourcing.utils import register_topic
 
 from shared.audit import Audited, ChainChecker, heads_digest
-from shared.relay import Published
+from shared.messaging.relay import Published
+
+# Logs written before shared/ was regrouped name this module by its old path.
+register_topic("shared.checkpoints", sys.modules[__name__])
 
 INTERVAL = float(os.environ.get("YISHI_AUDIT_CHECKPOINT_SECONDS", "300"))
 
@@ -127,7 +132,7 @@ def audited(spec: Any) -> Any:
     """A service's spec with its checkpoints: published by its relay, recorded by a ticker of its worker."""
     from dataclasses import replace
 
-    from shared.spec import Ticker
+    from shared.runtime.spec import Ticker
 
     return replace(spec, publisher=with_checkpoints(spec.publisher),
                    tickers=spec.tickers + (Ticker(Checkpointer.name, min(30.0, INTERVAL), Checkpointer()),))

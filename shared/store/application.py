@@ -11,9 +11,9 @@ from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
 
 from shared.config import Settings
 from shared.contracts import IntegrationEvent
-from shared.persistence import Database, event_store_env, table_names
-from shared.groupcommit import GroupCommit
-from shared.recorders import CommitSignal, batch_process_recorder
+from shared.store.persistence import Database, event_store_env, table_names
+from shared.store.groupcommit import GroupCommit
+from shared.store.recorders import CommitSignal, batch_process_recorder
 
 
 class BatchRepository(Repository):
@@ -74,7 +74,7 @@ class ServiceApplication(Application):
         return recorder
 
     def save(self, *objs: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Record the aggregates' new events, in one transaction with other callers' saves (shared/groupcommit.py).
+        """Record the aggregates' new events, in one transaction with other callers' saves (shared/store/groupcommit.py).
 
         Raises IntegrityError when an aggregate changed meanwhile (the caller decides again), as before.
         """

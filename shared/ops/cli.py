@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from shared import clock
 from shared.config import Settings, http_port
-from shared.spec import built_services, load_spec
+from shared.runtime.spec import built_services, load_spec
 
 
 class Failure(Exception):
@@ -61,7 +61,7 @@ def _app(service: str, settings: Settings) -> tuple[Any, Any]:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from kombu import Connection
 
-    from shared.operations import format_status, service_status
+    from shared.ops.operations import format_status, service_status
 
     conn = Connection(settings.amqp_uri, connect_timeout=5)
     broker_error = None
@@ -89,8 +89,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    from shared.persistence import Database
-    from shared.rebuild import RebuildError, Rebuilder, select_projections
+    from shared.store.persistence import Database
+    from shared.ops.rebuild import RebuildError, Rebuilder, select_projections
 
     spec, app = _app(args.service, settings)
     db = Database(args.service, settings)
@@ -112,7 +112,7 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
-    from shared.replay import ReplayError, replay
+    from shared.ops.replay import ReplayError, replay
 
     if args.start < 0:
         raise Failure("--from must be 0 or more")
@@ -131,7 +131,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
-    from shared.operations import dead_letter_queues, dead_letters, drop, retry
+    from shared.ops.operations import dead_letter_queues, dead_letters, drop, retry
 
     if args.action != "list" and not (args.all or args.ids):
         raise Failure(f"dead-letters {args.action}: name the messages with --id, or pass --all")
@@ -171,7 +171,7 @@ def _held_checkpoints(path: str | None) -> list[dict[str, Any]]:
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from shared.audit import verify_all
-    from shared.checkpoints import recorded
+    from shared.ops.checkpoints import recorded
 
     held = _held_checkpoints(args.checkpoint)
     _, app = _app(args.service, settings)
@@ -194,7 +194,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
-    from shared.docs import write_documents
+    from shared.ops.docs import write_documents
 
     stale = write_documents(check=args.check)
     if args.check and stale:

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 from prometheus_client.registry import Collector
 
-from shared.application import ServiceApplication
+from shared.store.application import ServiceApplication
 from shared.config import DEFAULT_PORTS
-from shared.persistence import Database
-from shared.projection import Projection
-from shared.relay import PublishMap
+from shared.store.persistence import Database
+from shared.store.projection import Projection
+from shared.messaging.relay import PublishMap
 
 
 @dataclass(frozen=True)

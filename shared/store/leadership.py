@@ -8,7 +8,7 @@ from typing import Any
 from psycopg import sql
 
 from shared.config import Settings
-from shared.persistence import pg_params
+from shared.store.persistence import pg_params
 
 
 class Leadership:

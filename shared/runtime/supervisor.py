@@ -22,7 +22,7 @@ from prometheus_client import multiprocess
 
 from shared import clock
 from shared.config import Settings, http_port
-from shared.spec import built_services
+from shared.runtime.spec import built_services
 
 ROLES = ("web", "worker")
 
@@ -89,7 +89,7 @@ def main() -> int:
         metrics_dir = settings.var_dir / "metrics" / service
         metrics_dir.mkdir(parents=True, exist_ok=True)
         env = os.environ | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "YISHI_VAR_DIR": str(settings.var_dir)}
-        procs[(service, role)] = subprocess.Popen([sys.executable, "-m", f"shared.{role}", service], env=env)
+        procs[(service, role)] = subprocess.Popen([sys.executable, "-m", f"shared.runtime.{role}", service], env=env)
 
     for service in services:
         shutil.rmtree(settings.var_dir / "metrics" / service, ignore_errors=True)

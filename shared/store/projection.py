@@ -11,8 +11,8 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from shared import metrics
-from shared.application import ServiceApplication
-from shared.persistence import Database, Transaction
+from shared.store.application import ServiceApplication
+from shared.store.persistence import Database, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class Projector:
         self._positions = positions
 
     def run(self, stop: threading.Event, poll_interval: float) -> None:
-        """Project until `stop`; woken by commits to the log (shared/wakeup.py), else every `poll_interval`."""
+        """Project until `stop`; woken by commits to the log (shared/store/wakeup.py), else every `poll_interval`."""
         while not stop.is_set():
             seen = self.app.commits.count()
             try:

@@ -10,11 +10,11 @@ from typing import Any
 from amqp.exceptions import NotFound as QueueNotFound
 from kombu import Connection
 
-from shared import topology
+from shared.messaging import topology
 from shared.config import Settings
-from shared.persistence import Database, table_names
-from shared.relay import ConfirmedPublisher, RelayState
-from shared.spec import load_spec
+from shared.store.persistence import Database, table_names
+from shared.messaging.relay import ConfirmedPublisher, RelayState
+from shared.runtime.spec import load_spec
 
 DEAD = ".dead"
 

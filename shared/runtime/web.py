@@ -1,4 +1,4 @@
-"""Entry point of a service's web process: `python -m shared.web <service>` (nameko, eventlet)."""
+"""Entry point of a service's web process: `python -m shared.runtime.web <service>` (nameko, eventlet)."""
 import warnings
 
 # eventlet warns on import that it is deprecated: nameko 2.14 needs it, so the warning is ours to know, not to print
@@ -16,8 +16,8 @@ import sys  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from shared.config import Settings, http_port  # noqa: E402
-from shared.persistence import use_green_psycopg  # noqa: E402
-from shared.spec import built_services, service_class  # noqa: E402
+from shared.store.persistence import use_green_psycopg  # noqa: E402
+from shared.runtime.spec import built_services, service_class  # noqa: E402
 
 def main(service: str) -> None:
     if service not in built_services():

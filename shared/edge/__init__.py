@@ -1,0 +1,1 @@
+"""The HTTP edge: request parsing, problem details, idempotency, public documents."""

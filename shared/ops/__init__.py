@@ -1,0 +1,1 @@
+"""Operations: the `yishi` command, rebuild, replay, audit checkpoints, generated documents."""

@@ -1,0 +1,1 @@
+"""A service's spec and the processes that run it: web, worker and the supervisor of `make run`."""
