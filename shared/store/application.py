@@ -13,6 +13,7 @@ from shared.config import Settings
 from shared.contracts import IntegrationEvent
 from shared.store.persistence import Database, event_store_env, table_names
 from shared.store.groupcommit import GroupCommit
+from shared.store.processing import Processing, project
 from shared.store.recorders import CommitSignal, batch_process_recorder
 
 
@@ -39,6 +40,7 @@ class BatchRepository(Repository):
         pending = getattr(self._local, "pending", None)
         if pending and not kwargs and aggregate_id in pending:
             return pending[aggregate_id]
+        kwargs.setdefault("projector_func", project)
         return super().get(aggregate_id, **kwargs)
 
 
@@ -109,7 +111,7 @@ class ServiceApplication(Application):
         collected: list[Any] = []
         with self.repository.batch() as pending:
             for event in events:
-                processing = ProcessingEvent()
+                processing = Processing()
                 self.policy(event, processing)
                 pending.update(processing.aggregates)
                 collected += processing.events
