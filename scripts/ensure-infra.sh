@@ -77,7 +77,9 @@ ensure_postgres() {
 }
 
 if [ "${1:-}" = "--browser" ]; then  # the portal's browser tests: Debian's chromium (Playwright cannot download one)
-  command -v chromium >/dev/null || { echo "ensure-infra: installing chromium (Debian package)"; apt_install chromium; }
+  # a CJK font too, so that screenshots (scripts/portal_screenshots.py) show Chinese, not boxes
+  { command -v chromium && fc-list :lang=zh | grep -q .; } >/dev/null 2>&1 || {
+    echo "ensure-infra: installing chromium and fonts-wqy-microhei (Debian packages)"; apt_install chromium fonts-wqy-microhei; }
   exit 0
 fi
 if [ "${1:-}" = "--python-venv" ]; then  # Debian splits venv/ensurepip out of python3
