@@ -89,14 +89,15 @@ class PortalService:
     @http("GET", "/report")
     @page("/report")
     def report_form(self, request: Request) -> Response:
-        values = report.form_values(request.args) | {"community": request.args.get("community", "")}
+        values = report.form_values({"community": request.args.get("community", "")[:50]})
         return self._form(request, values, {})
 
-    @http("GET", "/report/suggest")
+    @http("POST", "/report/suggest")
     @page("/report/suggest")
     def suggest(self, request: Request) -> Response:
-        """The category field again, the categories the text suggests first (htmx, as the resident types)."""
-        values = report.form_values(request.args)
+        """The category field again, the category the text suggests chosen (htmx, as the resident types).
+        By POST: what a resident types may hold a phone number, and a query string ends in access logs."""
+        values = report.form_values(request.form)
         return render(request, "_category.html", values=values, errors={}, categories=self._categories(),
                       suggested=report.suggest(values["title"] + values["description"], self._categories()))
 

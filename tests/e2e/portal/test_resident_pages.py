@@ -136,3 +136,18 @@ def test_each_page_keeps_to_its_budget(browser, portal, path):
     context.close()
     assert len(sizes) <= BUDGET_REQUESTS, sizes
     assert sum(sizes) <= BUDGET_BYTES, sizes
+
+
+def test_every_step_works_without_javascript(browser, portal):
+    context = browser.new_context(base_url=portal[0], java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    code = report(page, "9号楼门禁坏了", community="无脚本里")
+    page.get_by_role("button", name="查进度").click()
+    expect(page.locator("#status")).to_be_visible()
+    page.goto("/?community=无脚本里")
+    page.get_by_role("button", name="我也关注").first.click()  # a plain form post, answered by the board again
+    expect(page).to_have_url(re.compile(r"/\?community="))
+    expect(page.locator("#demand-h + ul .count").first).to_have_text("关注人数 1")
+    context.close()
+    assert code
