@@ -42,6 +42,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "votes": ("关注人数", "Backers"),
     "vote": ("我也关注", "Back this"),
     "voted": ("已关注", "Backed"),
+    "back_hint": ("关注的人越多,越优先列入议事需求清单。", "The more residents back a need, the sooner the council takes it up."),
     "party": ("责任主体", "Responsible"),
     "unassigned": ("待指派", "Not yet assigned"),
     "due": ("时限", "Due"),

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Request, Response
@@ -64,7 +65,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 def _switch(request: Request, name: str, value: str) -> str:
     """This page's URL with one display choice changed (a plain link: no JavaScript needed)."""
     args = request.args.to_dict() | {name: value}
-    return request.path + "?" + "&".join(f"{k}={v}" for k, v in args.items() if k in ("community", *i18n.CHOICES))
+    return request.path + "?" + urlencode({k: v for k, v in args.items() if k in ("community", *i18n.CHOICES)})
 
 
 def is_htmx(request: Request) -> bool:

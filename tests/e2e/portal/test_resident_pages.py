@@ -52,6 +52,8 @@ def test_a_resident_reports_tracks_and_confirms_the_resolution(page, portal):
     expect(page.locator("#status")).to_be_visible()
     assert code in page.content()  # shown to whoever quoted it, and never put in a URL
     assert code not in page.url
+    page.get_by_role("button", name="我也关注").click()  # a resident backs their own need too
+    expect(page.get_by_role("button", name="已关注")).to_be_disabled()
     issue = requests.get(f"{up['intake']}/issues/{code}", timeout=5).json()
     case_id = wait_until(lambda: requests.get(f"{up['intake']}/issues/{code}", timeout=5).json()["case"],
                          message="the report has its case")["case_id"]
@@ -119,6 +121,7 @@ def test_english_on_request_and_kept(page):
     page.get_by_label("Tracking code").fill("YS-20260101-AAAAAAAA")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#code-error")).to_contain_text("no issue with tracking code")
+    assert axe_violations(page) == []
     page.get_by_role("link", name="Public board").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Public board")
     assert axe_violations(page) == []
