@@ -6,9 +6,11 @@ report needs, so it is the service definition's required attribute `community`.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Mapping
 
 from services.intake.domain import CATEGORIES, Issue, public_text
+from services.intake.progress import CaseSoFar
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput
 
@@ -94,14 +96,17 @@ def report_payload(form: Mapping[str, str]) -> dict[str, Any]:
             "reporter": {k: v for k, v in (("name", name), ("phone", form.get("phone"))) if v}}
 
 
-def doc_of(issue: Issue) -> dict[str, Any]:
-    """An issue as its index entry reads (projections.IssueIndex), from the aggregate: no wait for the index."""
+def doc_of(issue: Issue, case: CaseSoFar) -> dict[str, Any]:
+    """An issue as lists show it (projections.issue_doc), from the aggregate and its case: no wait for the index."""
     report = issue.report
-    times = [issue.reported_at, *(p["at"] for p in issue.progress), *([issue.merged_at] if issue.merged_at else [])]
+    times = [rfc3339(issue.reported_at), *(p["at"] for p in case.timeline),
+             *([rfc3339(issue.merged_at)] if issue.merged_at else [])]
+    last = case.timeline[-1] if case.timeline else {}
     return {"issue_id": str(issue.id), "category": issue.category, "title": public_text(report["title"], report),
-            "location": report["location"], "reported_at": rfc3339(issue.reported_at), "updated_at": rfc3339(max(times)),
-            "status": "merged" if issue.merged_into else (issue.case or {}).get("status", "received"),
-            "step_zh": issue.progress[-1].get("step_zh") if issue.progress else None, "case": issue.case or {}}
+            "location": report["location"], "reported_at": rfc3339(issue.reported_at),
+            "updated_at": max(times, key=lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))),
+            "status": "merged" if issue.merged_into else case.status,
+            "step_zh": last.get("step_zh"), "case": case.case or {}}
 
 
 def request_view(doc: Mapping[str, Any]) -> dict[str, Any]:

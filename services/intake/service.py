@@ -13,7 +13,9 @@ from services.intake import contacts, open311, reports
 from services.intake.bootstrap import SPEC
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
 from services.intake.progress import progress_view
-from services.intake.projections import find_issues, issue_id_by_tracking_code, list_issues, similar_issues
+from services.intake.projections import (
+    case_so_far, find_issues, issue_id_by_tracking_code, list_issues, similar_issues,
+)
 from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
@@ -78,9 +80,12 @@ class IntakeService(Operable):
     def get_issue(self, request: Request, key: str) -> Response:
         """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
         by_code = key.upper().startswith("YS-")
-        issue = self.runtime.app.get_issue(self._by_tracking_code(key) if by_code else key)
-        original = self.runtime.app.get_issue(issue.merged_into) if issue.merged_into else None  # whose case it follows
-        return json_response(progress_view(issue, original, by_code))
+        app, db = self.runtime.app, self.runtime.db
+        issue = app.get_issue(self._by_tracking_code(key) if by_code else key)
+        original = None
+        if issue.merged_into:  # the case it follows
+            original = app.get_issue(issue.merged_into), case_so_far(db, issue.merged_into)
+        return json_response(progress_view(issue, case_so_far(db, str(issue.id)), original, by_code))
 
     @http("POST", "/issues/<string:tracking_code>/confirmation")
     @api("intake", "/issues/{tracking_code}/confirmation")
@@ -164,7 +169,8 @@ class IntakeService(Operable):
     @api("intake", "/open311/v2/requests/{id}.json")
     @_open311
     def open311_request(self, request: Request, request_id: str) -> Response:
-        return json_response([open311.request_view(open311.doc_of(self.runtime.app.get_issue(request_id)))])
+        issue = self.runtime.app.get_issue(request_id)
+        return json_response([open311.request_view(open311.doc_of(issue, case_so_far(self.runtime.db, request_id)))])
 
     @http("GET", "/internal/contacts/<string:reporter_ref>")
     @api("intake", "/internal/contacts/{reporter_ref}")

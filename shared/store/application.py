@@ -74,20 +74,27 @@ class ServiceApplication(Application):
         if self.views:
             self._ensure_views()
 
+    def close(self) -> None:
+        super().close()
+        if self._db is not None:
+            self._db.close()
+
+    @property
+    def read_models(self) -> Database:
+        """The service's read-model store, for commands that decide on a view (the same database or file)."""
+        if self._db is None:
+            self._db = Database(self.name, self.settings)
+        return self._db
+
     def _ensure_views(self) -> None:
         """A view's tables exist before the first upstream event; an older version's are kept, not reset:
         their rows come from upstream, and only `yishi rebuild` replays that."""
-        db = self._db or Database(self.name, self.settings)
-        try:
-            for view in ensure_tables(db, list(self.views)):
-                log.error("%s: view %s is of an older version: run `yishi rebuild %s %s`", self.name, view.name,
-                          self.name, view.name)
-        finally:
-            if db is not self._db:
-                db.close()
+        for view in ensure_tables(self.read_models, list(self.views)):
+            log.error("%s: view %s is of an older version: run `yishi rebuild %s %s`", self.name, view.name,
+                      self.name, view.name)
 
     def construct_recorder(self) -> ProcessRecorder:
-        if self._db is None:
+        if not self.settings.uses_postgres:
             recorder = batch_process_recorder(self.factory)
         else:
             with self._db.ddl_lock():  # eventsourcing creates its tables here
