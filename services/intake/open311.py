@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from services.intake.domain import CATEGORIES, Issue, public_text
 from shared.contracts.envelope import rfc3339
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, refuse_unknown
 
 # service_code -> category: ASCII codes for systems that cannot key on Chinese names
 SERVICE_CODES: dict[str, str] = {
@@ -41,6 +41,12 @@ ATTRIBUTES = [
     {"variable": True, "code": "title", "datatype": "string", "required": False, "datatype_description":
      "标题 (title; the description's start when absent)", "order": 4, "description": "标题 (title)"},
 ]
+# what GeoReport lets a client send: every request may name its jurisdiction and key (neither is used here);
+# a request's fields, of which email, device_id, account_id, address_id and media_url are accepted and not kept
+QUERY = ("jurisdiction_id", "api_key")
+REQUEST_FIELDS = (*QUERY, "service_code", "lat", "long", "address_string", "address_id", "email", "device_id",
+                  "account_id", "first_name", "last_name", "phone", "description", "media_url",
+                  *(f"attribute[{a['code']}]" for a in ATTRIBUTES))
 # our status -> GeoReport's open/closed: a resolved case stays open until its resident confirms it
 CLOSED = ("closed", "merged")
 AGENCY = "社区居民议事会"
@@ -74,6 +80,7 @@ def report_payload(form: Mapping[str, str]) -> dict[str, Any]:
     Personal data maps to the fields intake keeps private: the name and phone to `reporter`, the exact
     `address_string` to `location.room`; what the field checks then refuse is named by intake's field.
     """
+    refuse_unknown(form, REQUEST_FIELDS)
     code = form.get("service_code")
     if not code:
         raise InvalidInput("service_code is required", "service_code", "service_code 为必填项")
