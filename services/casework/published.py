@@ -1,7 +1,7 @@
 """What casework tells the world: private Case events mapped onto integration contracts.
 
 Every event names the issue it came from, so intake answers the resident without asking casework.
-Staff notes and titles pass through `mask_text`: they are typed by people and may quote a phone number.
+Staff notes and titles pass through `mask_text`: typed by people, they may quote a phone number or a resident's name.
 """
 from __future__ import annotations
 

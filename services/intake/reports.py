@@ -68,8 +68,9 @@ class DemandList(Projection):
     """One row per issue: month reported (Asia/Shanghai), category, channel, building and votes."""
 
     name = "demand_list"
-    version = 3  # 2: merged duplicates leave the list, their votes counted on the issue they joined; 3: titles
-    # masked as every public text of a report is (the reporter's name and room too, not only phone numbers)
+    version = 4  # 2: merged duplicates leave the list, their votes counted on the issue they joined; 3: titles
+    # masked as every public text of a report is (the reporter's name and room too, not only phone numbers);
+    # 4: and by the one public rule (shared/masking.py: exact addresses, names where a person is addressed)
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS demand_list (issue_id TEXT PRIMARY KEY, month TEXT NOT NULL, "

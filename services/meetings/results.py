@@ -12,6 +12,7 @@ from typing import Any
 from services.meetings.domain import month_bounds
 from services.meetings.rules import KINDS, SHANGHAI
 from shared.contracts.envelope import rfc3339
+from shared.masking import public_data
 
 log = logging.getLogger(__name__)
 STATES = {"opened": "open", "resolved": "resolved", "closed": "closed", "reopened": "reopened", "merged": "merged"}
@@ -46,7 +47,7 @@ def build(month: str, cases: list[dict[str, Any]], meetings: dict[str, dict[str,
         if placed is not None:
             lists[placed[0]].append(placed[1])
     return {"month": month, "as_of": rfc3339(as_of.astimezone(timezone.utc)),
-            "counts": {k: len(v) for k, v in lists.items()}, **lists}
+            "counts": {k: len(v) for k, v in lists.items()}, **public_data(lists)}  # the release is public
 
 
 def _head(case: dict[str, Any]) -> dict[str, Any]:

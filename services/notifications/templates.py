@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.notifications.domain import public_text
+from shared.masking import public_data, public_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LANGS = ("zh", "en")
@@ -156,7 +156,7 @@ def _params(kind: str, params: dict[str, Any], lang: str) -> "_Values":
     p.setdefault("party", "")
     p.setdefault("category", "")
     # even a message to the reporter masks what others wrote into it (a summary with a phone number)
-    p = {k: public_text(v) if isinstance(v, str) and k not in UNMASKED else v for k, v in p.items()}
+    p = {k: v if k in UNMASKED else public_text(v) if isinstance(v, str) else public_data(v, k) for k, v in p.items()}
     return _Values({k: str(v) for k, v in p.items()})
 
 
