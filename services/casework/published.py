@@ -93,4 +93,7 @@ def _map(event: Any, base: dict[str, Any], facts: dict[str, Any]) -> tuple[str, 
         return "CaseMerged", base | {"into_case_id": event.into_case_id, "into_issue_id": event.into_issue_id}
     if isinstance(event, Case.Closed):
         return "CaseClosed", base | {"closed_at": rfc3339(event.at)}
-    return None  # Surveyed, Joined, CommandRemembered: kept inside casework
+    if isinstance(event, Case.Surveyed):  # the quarterly survey's result reaches the board (满意度测评)
+        return "CaseSurveyed", base | {"period": event.period, "satisfied": event.satisfied, "total": event.total,
+                                       "surveyed_at": rfc3339(event.at)}
+    return None  # Joined, CommandRemembered: kept inside casework

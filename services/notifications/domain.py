@@ -127,6 +127,9 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
                 tell(("board", "wechat"), "urgent_resolved", case, summary=data.get("summary") or "")
         case ("casework", "CaseClosed"):
             tell(("board",), "case_closed", case)
+        case ("casework", "CaseSurveyed"):  # the survey's result is public, item by item (满意度测评结果)
+            tell(("board",), "case_surveyed", case, period=data["period"], satisfied=data["satisfied"],
+                 total=data["total"])
         case ("casework", "CaseReopened"):  # the board said 办结 (or 待确认): it must not go on saying so
             tell(("board", "wechat"), "case_reopened", case, due=data.get("due"))
         case ("casework", "CaseRetriaged"):  # lowered from urgent, or raised to complex: the board says so
