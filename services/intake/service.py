@@ -121,14 +121,14 @@ class IntakeService(Operable):
     @_open311
     def open311_services(self, request: Request) -> Response:
         known_args(request, open311.QUERY)
-        return json_response(open311.services())
+        return json_response(open311.services(wants_english(request)))
 
     @http("GET", "/open311/v2/services/<string:service_code>.json")
     @api("intake", "/open311/v2/services/{service_code}.json", query=None)
     @_open311
     def open311_definition(self, request: Request, service_code: str) -> Response:
         known_args(request, open311.QUERY)
-        return json_response(open311.definition(service_code))
+        return json_response(open311.definition(service_code, wants_english(request)))
 
     @http("POST", "/open311/v2/requests.json")
     @api("intake", "/open311/v2/requests.json", query=None)
