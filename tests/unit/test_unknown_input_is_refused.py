@@ -82,3 +82,11 @@ def test_an_open311_request_with_an_unknown_field_is_refused_by_name():
         with pytest.raises(InvalidInput) as refused:
             open311.report_payload(form | {extra: "502"})
         assert refused.value.field == extra
+
+
+def test_a_subscription_with_an_unknown_field_is_refused_by_name():
+    from services.notifications.application import _parse_subscription
+    with pytest.raises(InvalidInput) as refused:
+        _parse_subscription({"url": "https://example.org/hook", "types": ["casework.*"], "secret": "whsec_x",
+                             "filter": "x"})
+    assert refused.value.field == "filter"
