@@ -11,8 +11,9 @@ from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
 
 from shared.config import Settings
 from shared.contracts import IntegrationEvent
-from shared.store.persistence import Database, event_store_env, table_names
+from shared.store.persistence import Database, event_store_env, ping_when_idle, table_names
 from shared.store.groupcommit import GroupCommit
+from shared.store.processing import Processing, project
 from shared.store.recorders import CommitSignal, batch_process_recorder
 
 
@@ -39,6 +40,7 @@ class BatchRepository(Repository):
         pending = getattr(self._local, "pending", None)
         if pending and not kwargs and aggregate_id in pending:
             return pending[aggregate_id]
+        kwargs.setdefault("projector_func", project)
         return super().get(aggregate_id, **kwargs)
 
 
@@ -70,6 +72,7 @@ class ServiceApplication(Application):
         else:
             with self._db.ddl_lock():  # eventsourcing creates its tables here
                 recorder = batch_process_recorder(self.factory)
+            ping_when_idle(recorder.datastore.pool)
         self.commits = recorder.commits = CommitSignal()  # type: ignore[attr-defined]
         return recorder
 
@@ -109,7 +112,7 @@ class ServiceApplication(Application):
         collected: list[Any] = []
         with self.repository.batch() as pending:
             for event in events:
-                processing = ProcessingEvent()
+                processing = Processing()
                 self.policy(event, processing)
                 pending.update(processing.aggregates)
                 collected += processing.events
