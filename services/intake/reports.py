@@ -13,7 +13,7 @@ from eventsourcing.persistence import IntegrityError
 from services.intake.demand import DemandVotes, demand_id_for
 from services.intake.domain import SHANGHAI, Issue, public_text
 from shared.contracts.envelope import rfc3339
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput, NotFound, refuse_unknown
 from shared.store.persistence import Database, Transaction
 from shared.store.projection import Projection
 
@@ -25,6 +25,7 @@ def vote_for_issue(app: Any, issue_id: str, payload: Any) -> tuple[int, bool]:
     """A resident backs an issue: {voter}. Returns (votes, counted); a voter counts once per issue."""
     if not isinstance(payload, dict):
         raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
+    refuse_unknown(payload, ("voter",))
     voter = payload.get("voter")
     if not isinstance(voter, str) or not voter.strip() or len(voter) > 100 or "\x00" in voter:
         raise InvalidInput("voter is required: the resident's reference (1 to 100 characters)", "voter",

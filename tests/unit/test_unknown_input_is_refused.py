@@ -90,3 +90,15 @@ def test_a_subscription_with_an_unknown_field_is_refused_by_name():
         _parse_subscription({"url": "https://example.org/hook", "types": ["casework.*"], "secret": "whsec_x",
                              "filter": "x"})
     assert refused.value.field == "filter"
+
+
+def test_intakes_vote_and_merge_bodies_refuse_an_unknown_field_by_name(tmp_path):
+    from services.intake.application import IntakeApplication
+    from services.intake.reports import vote_for_issue
+    from shared.config import Settings
+    app = IntakeApplication(Settings(None, "", tmp_path / "var"), env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    for attempt, field in ((lambda: vote_for_issue(app, "x", {"voter": "rp-1", "votes": 5}), "votes"),
+                           (lambda: app.merge_issue("x", {"into_issue_id": "y", "by": "李", "force": True}), "force")):
+        with pytest.raises(InvalidInput) as refused:
+            attempt()
+        assert refused.value.field == field

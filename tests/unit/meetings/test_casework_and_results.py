@@ -311,8 +311,16 @@ def test_an_unresolved_case_is_dated_from_the_residents_report(app, clock, db):
                   reported_at=rfc3339(reported))
     project(app, db)
     clock.now = datetime(2026, 11, 25, 9, tzinfo=SH)
-    [case] = results_report(db, "2026-11", clock())["unresolved"]
+    report = results_report(db, "2026-11", clock())
+    [case] = report["unresolved"]
     assert case["since"] == rfc3339(reported)
+    assert "| 反映时间 |" in markdown(results.document(report, "zh")) and "2026年11月02日" in markdown(
+        results.document(report, "zh"))  # printed too: the day the resident reported it, not the 3rd it opened
+    casework.send("CaseResolved", datetime(2026, 11, 10, 9, tzinfo=SH), case_id=CASE["A"], summary="已修复",
+                  resolved_at=rfc3339(datetime(2026, 11, 10, 9, tzinfo=SH)))
+    project(app, db)
+    [done] = results_report(db, "2026-11", clock())["resolved"]
+    assert done["reported_at"] == rfc3339(reported)
 
 
 def test_the_results_release_never_carries_a_name_or_a_room_typed_into_a_case():
