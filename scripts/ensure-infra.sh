@@ -2,6 +2,7 @@
 # Make sure RabbitMQ (and, with --postgres or DATABASE_URL, PostgreSQL) answer on 127.0.0.1.
 # Order of preference: already up; installed but stopped -> start it; a Docker engine -> docker compose;
 # otherwise install the Debian packages and start them.
+# --browser: Debian's chromium for the portal's browser tests (tests/e2e/portal/), and nothing else.
 #
 # YISHI_INSTALL_INFRA says how far it may go (`--install` is YISHI_INSTALL_INFRA=1, `--check` is 0):
 #   unset  start what is installed, install what is missing (docker compose when a Docker engine runs)
@@ -11,14 +12,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_pg=0 venv=0 install="${YISHI_INSTALL_INFRA:-}"
+want_pg=0 venv=0 browser=0 install="${YISHI_INSTALL_INFRA:-}"
 for arg in "$@"; do
   case "$arg" in
     --postgres) want_pg=1 ;;
     --python-venv) venv=1 ;;
+    --browser) browser=1 ;;
     --install) install=1 ;;
     --check) install=0 ;;
-    *) echo "ensure-infra: unknown option $arg (--postgres, --install, --check, --python-venv)" >&2; exit 2 ;;
+    *) echo "ensure-infra: unknown option $arg (--postgres, --install, --check, --python-venv, --browser)" >&2; exit 2 ;;
   esac
 done
 case "$install" in ""|0|1) ;; *) echo "ensure-infra: YISHI_INSTALL_INFRA must be 0 or 1, not $install" >&2; exit 2 ;; esac
@@ -103,6 +105,13 @@ ensure_postgres() {
   fi
 }
 
+if [ "$browser" = 1 ]; then  # the portal's browser tests: Debian's chromium (Playwright cannot download one)
+  # a CJK font too, so that screenshots (scripts/portal_screenshots.py) show Chinese, not boxes
+  { command -v chromium && fc-list :lang=zh | grep -q .; } >/dev/null 2>&1 || {
+    may "chromium or a Chinese font is missing" "sudo apt-get install chromium fonts-wqy-microhei"
+    echo "ensure-infra: installing chromium and fonts-wqy-microhei (Debian packages)"; apt_install chromium fonts-wqy-microhei; }
+  exit 0
+fi
 if [ "$venv" = 1 ]; then  # Debian splits venv/ensurepip out of python3
   may "Python's venv module is missing" "sudo apt-get install python3-venv python3.11-venv"
   apt_install python3-venv python3.11-venv

@@ -204,7 +204,7 @@ class Database:
     def lock(self, tx: "Transaction", name: str) -> None:
         """Serialise DDL between processes; SQLite's BEGIN IMMEDIATE already does."""
         if self.postgres:
-            tx.run("SELECT pg_advisory_xact_lock(?)", (zlib.crc32(f"{self.service}.{name}".encode()),))
+            tx.run("SELECT pg_advisory_xact_lock(?)", (lock_key(self.service, name),))
 
     def close(self) -> None:
         while True:
@@ -216,6 +216,11 @@ class Database:
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self.transaction(write=False) as tx:
             return tx.all(sql, params)
+
+
+def lock_key(service: str, name: str) -> int:
+    """The PostgreSQL advisory lock of one of a service's named resources (a read model, DDL)."""
+    return zlib.crc32(f"{service}.{name}".encode())
 
 
 class Transaction:
