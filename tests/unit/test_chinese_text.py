@@ -25,8 +25,8 @@ WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-.]*")
 FORMATS = {"JSON", "Idempotency-Key", "YYYY-MM", "YYYY-MM-DD", "YYYY-MM-DD..YYYY-MM-DD", "RFC", "UTC", "true", "false",
            "Open311", "base64", "zh-CN", "en", "KiB"}
 # placeholders, strftime, a sample time, the council's own “1+N” (fixed members plus those invited per topic),
-# media types, field paths (attribute[community], items[0]) and regular expressions
-NOT_WORDS = re.compile(r"\{[^}]*\}|%[A-Za-z]|\d{4}-\d\d-\d\dT[\d:+]+|1\+N|\b[a-z]+/[a-z0-9.+-]+|\w+\[\w*\]|\\[dswDSW]")
+# media types, field paths (attribute[community], items[0]), regular expressions and a sample tracking code
+NOT_WORDS = re.compile(r"\{[^}]*\}|%[A-Za-z]|\d{4}-\d\d-\d\dT[\d:+]+|1\+N|\b[a-z]+/[a-z0-9.+-]+|\w+\[\w*\]|\\[dswDSW]|YS-\d{8}-[0-9A-Z]{8}")
 
 
 def _literals(tree: ast.AST) -> list[tuple[int, str]]:
