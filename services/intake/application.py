@@ -16,7 +16,7 @@ from services.intake.projections import CaseProgress, case_so_far
 from services.intake.reports import votes_follow_merge
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound, refuse_unknown
 
 RETRIES = 5  # optimistic-concurrency retries when two commands meet on one issue
 
@@ -83,6 +83,8 @@ class IntakeApplication(ServiceApplication):
 
     def merge_issue(self, issue_id: str, payload: Any) -> Issue:
         """Staff merge a report into the issue it repeats (the automatic check missed it)."""
+        if isinstance(payload, dict):
+            refuse_unknown(payload, ("into_issue_id", "by"))
         if not isinstance(payload, dict) or not isinstance(payload.get("into_issue_id"), str):
             raise InvalidInput("into_issue_id is required", "into_issue_id", "须指明合并到的诉求 into_issue_id")
         by = payload.get("by")

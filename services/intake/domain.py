@@ -16,7 +16,7 @@ from eventsourcing.domain import event
 from shared.audit import Audited
 
 from shared.errors import Conflict, InvalidInput, refuse_unknown
-from shared.masking import mask_text
+from shared.masking import public_text as public_text_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NAMESPACE = UUID("6f1c0c1e-6a0e-4d7f-9a51-3f1f0e7a9b10")
@@ -199,7 +199,7 @@ class Draft:
 
 def public_text(text: str, report: dict[str, Any]) -> str:
     """A report's free text as it may leave intake: phones masked, the reporter's name and room hidden."""
-    return mask_text(text, names=[report["reporter"].get("name") or ""], private=[report.get("room") or ""])
+    return public_text_of(text, names=[report["reporter"].get("name") or ""], private=[report.get("room") or ""])
 
 
 @dataclass(frozen=True)

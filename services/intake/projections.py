@@ -24,7 +24,7 @@ class IssueIndex(Projection):
     """One row per issue; `month` is the Asia/Shanghai month it was reported in (for monthly lists)."""
 
     name = "issue_index"
-    version = 3  # 3: the case's progress is the case_progress view's (2: from CaseProgressed copies)
+    version = 4  # 4: the case's progress is the case_progress view's; 3: titles masked by shared/masking.py
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS issue_index (issue_id TEXT PRIMARY KEY, tracking_code TEXT NOT NULL "

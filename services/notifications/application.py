@@ -23,7 +23,7 @@ from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent, to_cloudevent
 from shared.contracts.catalogue import CATALOGUE
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound, refuse_unknown
 
 
 def _recipient(tell: Tell, about: About) -> dict[str, Any]:
@@ -227,6 +227,7 @@ class NotificationsApplication(ServiceApplication):
 def _parse_subscription(payload: Any) -> tuple[str, list[str], str]:
     if not isinstance(payload, dict):
         raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
+    refuse_unknown(payload, ("url", "types", "event_types", "secret"))
     url = payload.get("url")
     parts = urlparse(url) if isinstance(url, str) else None
     if not parts or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
