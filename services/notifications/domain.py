@@ -15,6 +15,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.contracts.envelope import rfc3339
 from shared.masking import public_data, public_text  # noqa: F401 (public_data: the application's)
 
 NAMESPACE = UUID("3c5b8f0e-2d7a-4e61-9b0c-5a8e1f2d4c77")
@@ -28,7 +29,7 @@ CHANNEL_OF = {"wechat": "wechat", "reporter": "sms", "party": "email", "secretar
 DELIVERY_STATUSES = ("pending", "delivered", "failed", "skipped")
 
 
-def matter_id(issue_id: str) -> UUID:
+def matter_id(issue_id: str) -> UUID:  # the Matter aggregates of older logs
     return uuid5(NAMESPACE, f"matter:{issue_id}")
 
 
@@ -176,9 +177,31 @@ class RetryPolicy:
         return now + timedelta(seconds=min(self.base_seconds * 2 ** (attempts - 1), self.cap_seconds))
 
 
+@dataclass(frozen=True)
+class MatterFact:
+    """What a reported issue is about (事项), from intake's IssueReported: masked, no contact details."""
+
+    issue_id: str
+    title: str
+    category: str
+    community: str
+    building: str | None
+    reporter_ref: str
+    reported_at: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any], reported_at: datetime) -> "MatterFact":
+        location = data.get("location") or {}
+        return cls(issue_id=data["issue_id"], title=public_text(data["title"]), category=data["category"],
+                   community=public_text(location.get("community")),
+                   building=public_text(location["building"]) if location.get("building") else None,
+                   reporter_ref=data["reporter_ref"], reported_at=rfc3339(reported_at))
+
+
 # --- aggregates -------------------------------------------------------------------------------
 class Matter(Aggregate):
-    """What a reported issue is about (事项), recorded from IssueReported: masked, no contact details."""
+    """Written no more: the matter is now a view of intake's IssueReported (projections.Matters). Kept so that
+    older logs still decode."""
 
     @event("Recorded")
     def __init__(self, id: UUID, issue_id: str, title: str, category: str, community: str,
@@ -190,14 +213,6 @@ class Matter(Aggregate):
         self.building = building
         self.reporter_ref = reporter_ref
         self.reported_at = reported_at
-
-    @classmethod
-    def record(cls, data: dict[str, Any], reported_at: datetime) -> "Matter":
-        location = data.get("location") or {}
-        return cls(id=matter_id(data["issue_id"]), issue_id=data["issue_id"], title=public_text(data["title"]),
-                   category=data["category"], community=public_text(location.get("community")),
-                   building=public_text(location["building"]) if location.get("building") else None,
-                   reporter_ref=data["reporter_ref"], reported_at=reported_at)
 
 
 class CaseLink(Aggregate):
