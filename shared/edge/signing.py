@@ -78,18 +78,22 @@ def sign(key: rsa.RSAPrivateKey, claims: dict[str, Any], kid: str | None = None)
 
 
 def claims_for(subject: str, name: str, roles: list[str], community: str | None, hours: float,
-               issuer: str = EMBEDDED_ISSUER, audience: str = DEFAULT_AUDIENCE) -> dict[str, Any]:
+               issuer: str = EMBEDDED_ISSUER, audience: str = DEFAULT_AUDIENCE, party: str | None = None
+               ) -> dict[str, Any]:
     now = int(time.time())  # real time, never the test clock: expiry is about the token, not the council's calendar
     claims: dict[str, Any] = {"iss": issuer, "aud": audience, "sub": subject, "name": name, "roles": roles,
                               "iat": now, "nbf": now, "exp": now + int(hours * 3600)}
     if community:
         claims["community"] = community
+    if party:
+        claims["party"] = party
     return claims
 
 
 def issue_token(role: str | list[str], name: str, community: str | None = None, subject: str | None = None,
-                hours: float = 12, directory: Path | None = None) -> str:
+                hours: float = 12, directory: Path | None = None, party: str | None = None) -> str:
     """A bearer token from the embedded provider (`yishi token`, `make run`, tests, the portal's sign-in)."""
     roles = [role] if isinstance(role, str) else list(role)
     key = ensure_key(directory or key_dir())
-    return sign(key, claims_for(subject or f"local:{roles[0]}:{name}", name, roles, community, hours))
+    subject = subject or f"local:{uuid.uuid5(uuid.NAMESPACE_URL, f'{roles[0]}/{name}')}"  # stable, no name in logs
+    return sign(key, claims_for(subject, name, roles, community, hours, party=party))
