@@ -1,0 +1,86 @@
+"""Every staff operation, tried with no token, with each role and with a forged one: 401, 403 or let through
+as its declared policy says (the handler then answers on its own: 2xx, 404, 422…, never 401/403)."""
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from shared.config import Settings
+from shared.edge.access import ROLES, policy_of
+from shared.edge.http import Runtime
+from shared.edge.signing import claims_for, sign
+from shared.ops.docs import routes
+from shared.runtime.spec import built_services, load_spec, service_class
+from tests.support.identity import staff
+
+SOME_ID = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory):
+    settings = Settings(database_url=None, amqp_uri="amqp://guest:guest@127.0.0.1:1/",
+                        var_dir=tmp_path_factory.mktemp("var"))
+    runtimes = {name: Runtime(load_spec(name), settings) for name in built_services()}
+    yield runtimes
+    for runtime in runtimes.values():
+        runtime.close()
+
+
+def staff_operations():
+    for service in built_services():
+        cls = service_class(service)
+        for (path, method), (name, _) in sorted(routes(cls).items()):
+            policy = policy_of(getattr(cls, name))
+            if policy.public is not None:
+                continue
+            params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
+            for value in (policy.table or {None: None}):
+                kwargs = {p: (value if p == policy.per else SOME_ID) for p in params}
+                yield pytest.param(service, name, method, path, kwargs,
+                                   id=f"{service} {method.upper()} {path} {value or ''}".strip())
+
+
+def call(runtimes, service, name, method, kwargs, headers):
+    cls = service_class(service)
+    instance = cls.__new__(cls)
+    instance.runtime = runtimes[service]
+    body = {} if method in ("post", "put") else None
+    request = Request(EnvironBuilder(method=method.upper(), path="/", json=body, headers=headers).get_environ())
+    return getattr(instance, name)(request, **kwargs)
+
+
+@pytest.mark.parametrize("service,name,method,path,kwargs", list(staff_operations()))
+def test_a_staff_operation_answers_as_its_policy_declares(services, service, name, method, path, kwargs):
+    policy = policy_of(getattr(service_class(service), name))
+    allowed = set(policy.roles_for(kwargs))
+    assert call(services, service, name, method, kwargs, {}).status_code == 401
+    assert call(services, service, name, method, kwargs, {"Authorization": "Bearer not.a.token"}).status_code == 401
+    for role in ROLES:
+        status = call(services, service, name, method, kwargs, staff(role, "矩阵测试")).status_code
+        if role in allowed:
+            assert status not in (401, 403, 500), f"{role}: {status}"
+        else:
+            assert status == 403, f"{role} was let through ({status})"
+
+
+def test_a_token_signed_by_another_key_is_refused(services):
+    forged = sign(rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                  claims_for("intruder", "冒充者", list(ROLES), None, 1))
+    response = call(services, "casework", "list_cases", "get", {}, {"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_an_open_vote_needs_a_voters_token_and_a_secret_ballot_only_its_code(services):
+    open_vote = {"motion_id": SOME_ID, "participant_id": SOME_ID, "choice": "for"}
+    secret = {"motion_id": SOME_ID, "ballot": "ABCD-EFGH", "choice": "for"}
+
+    def vote(body, headers):
+        request = Request(EnvironBuilder(method="POST", path="/", json=body, headers=headers).get_environ())
+        instance = service_class("meetings").__new__(service_class("meetings"))
+        instance.runtime = services["meetings"]
+        return instance.cast_vote(request, meeting_id=SOME_ID).status_code
+
+    assert vote(open_vote, {}) == 401
+    assert vote(open_vote, staff("property", "物业")) == 403
+    assert vote(open_vote, staff("council_member", "李委员")) not in (401, 403)
+    assert vote(secret, {}) not in (401, 403)
