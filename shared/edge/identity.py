@@ -22,7 +22,7 @@ import jwt
 from shared.edge.signing import DEFAULT_AUDIENCE, EMBEDDED_ISSUER, JWKS_FILE, ensure_key, key_dir
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
-JWKS_LIFESPAN = 300  # seconds a fetched JWK Set is trusted; an unknown `kid` refetches at once (key rotation)
+JWKS_LIFESPAN = 300  # seconds a fetched JWK Set is trusted; an unknown `kid` refetches it (key rotation)
 
 
 class InvalidToken(Exception):
@@ -55,6 +55,7 @@ class IdentitySettings:
     community_claim: str = "community"
     party_claim: str = "party"
     leeway: int = 30  # seconds of clock skew allowed between the provider and Yishi
+    refetch_cooldown: float = 30  # an unknown `kid` refetches the JWKS at most this often (forged kids cost little)
 
     @property
     def embedded(self) -> bool:
@@ -111,7 +112,8 @@ class RemoteKeys:
     def signing_key(self, token: str) -> Any:
         with self._lock:
             if self._client is None:
-                self._client = jwt.PyJWKClient(self._jwks_url(), lifespan=JWKS_LIFESPAN, timeout=5)
+                self._client = jwt.PyJWKClient(self._jwks_url(), lifespan=JWKS_LIFESPAN, timeout=5,
+                                               cooldown_duration=self.settings.refetch_cooldown)
         return self._client.get_signing_key_from_jwt(token)
 
 

@@ -84,3 +84,21 @@ def test_an_open_vote_needs_a_voters_token_and_a_secret_ballot_only_its_code(ser
     assert vote(open_vote, staff("property", "物业")) == 403
     assert vote(open_vote, staff("council_member", "李委员")) not in (401, 403)
     assert vote(secret, {}) not in (401, 403)
+
+
+def test_decisions_are_logged_with_who_and_counted_but_never_the_token(services, caplog):
+    from shared import metrics
+
+    def count(outcome):
+        return metrics.AUTHORIZATION_DECISIONS.labels("casework", outcome)._value.get()
+
+    before = count("allowed"), count("denied")
+    headers = staff("property", "物业小李")
+    with caplog.at_level("INFO", logger="yishi.access"):
+        call(services, "casework", "list_cases", "get", {}, headers)
+        call(services, "casework", "add_rule", "post", {}, headers)
+    assert (count("allowed"), count("denied")) == (before[0] + 1, before[1] + 1)
+    lines = [r.getMessage() for r in caplog.records if r.name == "yishi.access"]
+    assert any("allowed" in line and "GET /cases" in line and "as property" in line for line in lines)
+    assert any("denied" in line and "POST /triage-rules" in line for line in lines)
+    assert not any(headers["Authorization"].split()[1] in line or "物业小李" in line for line in lines)
