@@ -12,7 +12,7 @@ from services.casework.bootstrap import SPEC
 from services.casework.commands import ALLOWED, PARTIES
 from services.casework.calendar import SHANGHAI
 from services.casework.domain import Case
-from services.casework.projections import case_view, cases_opened_between, list_cases, open_cases
+from services.casework.projections import case_view, cases_opened_between, get_case_row, list_cases, open_cases
 from services.casework.stats import rates
 from services.casework.triage import BUILT_IN_RULES, TIERS
 from shared.audit import trail
@@ -79,8 +79,10 @@ class CaseworkService(Operable):
         """The ledger, newest first: ?status=&tier=&overdue=true|false&party=&limit=&offset=."""
         overdue = choice(request, "overdue", ("true", "false"))
         limit, offset = page(request)
+        staff = caller(request)
+        party = staff.party if staff.role in PARTIES and staff.party else request.args.get("party")  # their own only
         cases = list_cases(self.runtime.db, choice(request, "status", STATUSES), choice(request, "tier", TIERS),
-                           None if overdue is None else overdue == "true", request.args.get("party"), limit, offset,
+                           None if overdue is None else overdue == "true", party, limit, offset,
                            now=self.runtime.app.clock())
         return json_response({"cases": cases, "limit": limit, "offset": offset})
 
@@ -89,7 +91,9 @@ class CaseworkService(Operable):
     @api("casework", "/cases/{id}")
     def get_case(self, request: Request, case_id: str) -> Response:
         """A case as of its latest event (read from its own events, not the ledger, so a command is visible at once)."""
-        return json_response(case_view(self._case(case_id), self.runtime.app.clock()))
+        case = self._case(case_id)
+        self._scoped(request, case.community, case.party)
+        return json_response(case_view(case, self.runtime.app.clock()))
 
     @allow(*STAFF)
     @http("GET", "/cases/<string:case_id>/history")
@@ -99,6 +103,9 @@ class CaseworkService(Operable):
         history = trail(self.runtime.app, UUID(case_id), of=Case) if _uuid(case_id) else None
         if history is None:  # read off the stored events: a case that no longer rebuilds still shows its break
             raise NotFound(f"no case {case_id}", "case_id", "未找到该案件")
+        row = get_case_row(self.runtime.db, case_id)
+        if row is not None:
+            self._scoped(request, row["community"], row["party"])
         return json_response({"case_id": case_id, **history_view(history)})
 
     @allow_per("command", ALLOWED)
@@ -108,7 +115,8 @@ class CaseworkService(Operable):
         """verification | plan | assignment | escalation | resolution | triage (residents confirm through intake)."""
         if command not in COMMANDS:
             raise NotFound(f"no command {command}; one of {', '.join(COMMANDS)}", "command", "不支持该操作")
-        self._scoped(request, self._case(case_id))
+        case = self._case(case_id)
+        self._scoped(request, case.community, case.party)
         case, applied = self.runtime.app.command(case_id, command, with_actor(read_json(request), request),
                                                  request.headers.get("Idempotency-Key"))
         return json_response(case_view(case, self.runtime.app.clock()), status=200,
@@ -172,13 +180,17 @@ class CaseworkService(Operable):
         return json_response(self.runtime.app.add_rule(with_actor(read_json(request), request)).to_dict(), status=201)
 
     @staticmethod
-    def _scoped(request: Request, case: Case) -> None:
-        """A property company, sanitation team or department acts only on the cases assigned to it (the token's
-        party claim names it); their staff without a party claim act on any case of their kind."""
+    def _scoped(request: Request, community: str, party: str | None) -> None:
+        """A property company, sanitation team or department sees and acts on the cases assigned to it (the
+        token's `party` claim); other staff whose token names a community, on that community's cases."""
         staff = caller(request)
-        if staff.role in PARTIES and staff.party is not None and staff.party != case.party:
-            raise Forbidden(f"the case is assigned to another party, not {staff.party}", "case_id",
-                            "该案件未指派给您所在的单位")
+        if staff.role in PARTIES:
+            if staff.party is not None and staff.party != party:
+                raise Forbidden(f"the case is assigned to another party, not {staff.party}", "case_id",
+                                "该案件未指派给您所在的单位")
+        elif staff.community is not None and staff.community != community:
+            raise Forbidden(f"the case is in another community, not {staff.community}", "case_id",
+                            "该案件不属于您所在的社区")
 
     def _case(self, case_id: str):
         if not _uuid(case_id):

@@ -102,3 +102,22 @@ def test_decisions_are_logged_with_who_and_counted_but_never_the_token(services,
     assert any("allowed" in line and "GET /cases" in line and "as property" in line for line in lines)
     assert any("denied" in line and "POST /triage-rules" in line for line in lines)
     assert not any(headers["Authorization"].split()[1] in line or "物业小李" in line for line in lines)
+
+
+def test_a_party_sees_and_acts_on_its_own_cases_and_staff_of_a_community_on_theirs(services):
+    from services.casework.domain import case_id_for
+    from tests.unit.casework.helpers import issue, reported
+
+    data = issue("3号楼楼道灯坏了")
+    services["casework"].app.process(reported(1, data))
+    case_id = str(case_id_for(data["issue_id"]))
+    party = services["casework"].app.get_case(case_id).party
+
+    def ask(name, headers, method="get", **kwargs):
+        return call(services, "casework", name, method, {"case_id": case_id, **kwargs}, headers).status_code
+
+    assert ask("get_case", staff("property", "王师傅", party=party)) == 200
+    assert ask("get_case", staff("property", "王师傅", party="别家物业")) == 403
+    assert ask("command", staff("property", "王师傅", party="别家物业"), "post", command="plan") == 403
+    assert ask("get_case", staff("community_worker", "李娜", community="幸福里")) == 200
+    assert ask("get_case", staff("community_worker", "李娜", community="光明里")) == 403
