@@ -121,3 +121,12 @@ def test_a_party_sees_and_acts_on_its_own_cases_and_staff_of_a_community_on_thei
     assert ask("command", staff("property", "王师傅", party="别家物业"), "post", command="plan") == 403
     assert ask("get_case", staff("community_worker", "李娜", community="幸福里")) == 200
     assert ask("get_case", staff("community_worker", "李娜", community="光明里")) == 403
+
+
+def test_a_body_cannot_name_its_own_actor(services):
+    request = Request(EnvironBuilder(method="POST", path="/", headers=staff("secretary", "王书记"), json={
+        "actor": {"role": "secretary", "name": "冒名者"}, "summary": "已处理"}).get_environ())
+    instance = service_class("casework").__new__(service_class("casework"))
+    instance.runtime = services["casework"]
+    response = instance.add_rule(request)
+    assert response.status_code == 422 and b'"field": "actor"' in response.get_data()
