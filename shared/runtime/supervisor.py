@@ -1,4 +1,4 @@
-"""`make run`: every built service's web and worker process, in the foreground; Ctrl-C stops all.
+"""`make run`: every built service's web and worker process (a front end: its web only), in the foreground; Ctrl-C stops all.
 
 A process that dies is restarted (with back-off), as a container orchestrator would. It refuses to
 start beside another system: the web servers set SO_REUSEPORT, so a second system on the same ports
@@ -22,7 +22,7 @@ from prometheus_client import multiprocess
 
 from shared import clock
 from shared.config import Settings, http_port
-from shared.runtime.spec import built_services
+from shared.runtime.spec import built_services, web_services
 
 ROLES = ("web", "worker")
 
@@ -67,7 +67,7 @@ def check_ports(ports: dict[str, int]) -> None:
 
 def main() -> int:
     settings = Settings.from_env()
-    services = built_services()
+    services, evented = web_services(), built_services()
     try:
         lock = hold_var_dir(settings.var_dir)  # noqa: F841 (held until exit)
         check_ports({s: http_port(s) for s in services})
@@ -93,7 +93,7 @@ def main() -> int:
 
     for service in services:
         shutil.rmtree(settings.var_dir / "metrics" / service, ignore_errors=True)
-        for role in ROLES:
+        for role in ROLES if service in evented else ("web",):
             spawn(service, role)
 
     stopping = False
