@@ -18,7 +18,7 @@ from services.casework.triage import BUILT_IN_RULES, TIERS
 from shared.audit import trail
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound
-from shared.edge.access import STAFF, Forbidden, allow, allow_per, caller, public, with_actor
+from shared.edge.access import STAFF, Forbidden, allow, allow_per, caller, identified, public, with_actor
 from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
@@ -31,6 +31,8 @@ EVENT_ZH = {
     "CommandRemembered": "指令幂等登记", "Retimed": "按节假日安排调整时限",
 }
 SYSTEM_ACTOR = {"role": "system", "name": "yishi"}
+PUBLIC_COLUMNS = ("case_id", "status", "tier", "category", "title", "community", "building", "party", "party_kind",
+                  "deadlines", "due", "alert_level", "overdue", "reported_at", "opened_at", "resolved_at", "closed_at")
 
 
 def history_view(trail: dict[str, Any]) -> dict[str, Any]:
@@ -72,18 +74,20 @@ class CaseworkService(Operable):
     name = "casework"
     runtime = RuntimeProvider(SPEC)
 
-    @allow(*STAFF)
+    @public("the public board's ledger (公示): public columns only; staff with a token see whole cases")
     @http("GET", "/cases")
     @api("casework", "/cases")
     def list_cases(self, request: Request) -> Response:
         """The ledger, newest first: ?status=&tier=&overdue=true|false&party=&limit=&offset=."""
         overdue = choice(request, "overdue", ("true", "false"))
         limit, offset = page(request)
-        staff = caller(request)
-        party = staff.party if staff.role in PARTIES and staff.party else request.args.get("party")  # their own only
+        staff = identified(self.name, "/cases", request, STAFF)
+        party = staff.party if staff and staff.role in PARTIES and staff.party else request.args.get("party")
         cases = list_cases(self.runtime.db, choice(request, "status", STATUSES), choice(request, "tier", TIERS),
                            None if overdue is None else overdue == "true", party, limit, offset,
                            now=self.runtime.app.clock())
+        if staff is None:  # plans, resolutions and who escalated are staff's: text they typed may name a resident
+            cases = [{k: c[k] for k in PUBLIC_COLUMNS} for c in cases]
         return json_response({"cases": cases, "limit": limit, "offset": offset})
 
     @allow(*STAFF)

@@ -129,6 +129,14 @@ def authorize(service: str, route: str, request: Request, policy: Policy | None,
     return Staff(staff.subject, staff.name, staff.roles, staff.community, staff.party, role)
 
 
+def identified(service: str, route: str, request: Request, roles: tuple[str, ...]) -> Staff | None:
+    """On a public operation that shows staff more: the caller when a token is sent (401/403 as for a staff
+    operation when it is bad), None for an anonymous one."""
+    if bearer(request) is None:
+        return None
+    return authorize(service, route, request, Policy(roles=roles), {})
+
+
 def caller(request: Request) -> Staff:
     """The signed-in staff member of a staff operation (set by `authorize`)."""
     staff = request.environ.get(STAFF_KEY)

@@ -130,3 +130,23 @@ def test_a_body_cannot_name_its_own_actor(services):
     instance.runtime = services["casework"]
     response = instance.add_rule(request)
     assert response.status_code == 422 and b'"field": "actor"' in response.get_data()
+
+
+def test_the_public_ledger_shows_public_columns_and_staff_see_whole_cases(services):
+    import json
+
+    from shared.store.projection import Projector
+    from tests.unit.casework.helpers import issue, reported
+
+    casework = services["casework"]
+    casework.app.process(reported(2, issue("5号楼路灯不亮")))
+    Projector(casework.app, casework.db, casework.spec.projections()).run_once()  # as the worker's projector does
+
+    public = json.loads(call(services, "casework", "list_cases", "get", {}, {}).get_data())["cases"]
+    signed_in = json.loads(call(services, "casework", "list_cases", "get", {}, staff("secretary", "王书记"))
+                           .get_data())["cases"]
+    assert public and len(public) == len(signed_in)
+    assert all("plan" not in c and "resolutions" not in c and "escalations" not in c for c in public)
+    assert all("resolutions" in c and "plan" in c for c in signed_in)
+    assert call(services, "casework", "list_cases", "get", {}, {"Authorization": "Bearer nonsense"}).status_code == 401
+    assert call(services, "casework", "list_cases", "get", {}, staff("operator", "运维")).status_code == 403
