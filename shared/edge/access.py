@@ -91,9 +91,15 @@ def policy_of(fn: Callable) -> Policy | None:
 
 
 def bearer(request: Request) -> str | None:
+    """The token of `Authorization: Bearer`, else a form's `api_key` (how Open311 GeoReport clients send theirs;
+    never read from the query string, which access logs keep)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        return request.form.get("api_key") or None
+    return None
 
 
 def _decided(service: str, request: Request, route: str, outcome: str, who: str, role: str | None) -> None:

@@ -3,7 +3,7 @@ import pytest
 import requests
 
 from tests.support.processes import wait_until
-from tests.support.identity import http
+from tests.support.identity import http, token
 
 pytestmark = pytest.mark.parametrize("settings", ["postgres"], indirect=True)
 
@@ -21,7 +21,8 @@ def test_a_geo_report_request_becomes_a_case_and_is_followed_without_personal_da
     services = requests.get(f"{base}/services.json", timeout=5).json()
     assert {"service_code": "facility", "service_name": "设施维护"}.items() <= services[1].items()
 
-    created = http.post(f"{base}/requests.json", data=FORM, timeout=5)
+    assert requests.post(f"{base}/requests.json", data=FORM, timeout=5).status_code == 401  # not a city system's key
+    created = requests.post(f"{base}/requests.json", data=FORM | {"api_key": token("city_system", "网格平台")}, timeout=5)
     assert created.status_code == 201
     request_id = created.json()[0]["service_request_id"]
     assert created.json()[0]["tracking_code"] in created.json()[0]["service_notice"]
