@@ -74,7 +74,7 @@ class CaseworkService(Operable):
     name = "casework"
     runtime = RuntimeProvider(SPEC)
 
-    @public("the public board's ledger (公示): public columns only; staff with a token see whole cases")
+    @public("the public board's ledger: public columns only; staff with a token see whole cases")
     @http("GET", "/cases")
     @api("casework", "/cases")
     def list_cases(self, request: Request) -> Response:
