@@ -91,7 +91,7 @@ def actor_for(payload: Any, command: str) -> Actor:
     actor = payload.get("actor")
     if not isinstance(actor, dict):
         raise InvalidInput("actor {role, name} is required", "actor", "须注明操作人 actor {role, name}")
-    refuse_unknown(actor, ("role", "name"), "actor.")
+    refuse_unknown(actor, ("role", "name", "subject"), "actor.")  # filled from the token
     role, name = actor.get("role"), actor.get("name")
     if role not in ROLES_ZH:
         raise InvalidInput(f"actor.role must be one of {', '.join(ROLES_ZH)}", "actor.role",
