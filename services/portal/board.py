@@ -37,8 +37,14 @@ def overdue_rows(cases: list[dict[str, Any]], community: str | None) -> list[dic
     return rows
 
 
-def demand_rows(demand: dict[str, Any], community: str | None) -> list[dict[str, Any]]:
-    return sorted(in_community(demand.get("items", []), community), key=lambda r: -r.get("votes", 0))
+def demand_rows(demand: dict[str, Any], community: str | None,
+                backed: tuple[str, int] | None = None) -> list[dict[str, Any]]:
+    """The month's needs, most backed first; `backed`: a need just backed and its count (the list may lag)."""
+    rows = [dict(r) for r in in_community(demand.get("items", []), community)]
+    for row in rows:
+        if backed and row.get("issue_id") == backed[0]:
+            row["votes"] = max(row.get("votes") or 0, backed[1])
+    return sorted(rows, key=lambda r: -(r.get("votes") or 0))
 
 
 def communities(parts: dict[str, Any]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
@@ -64,7 +65,8 @@ class PortalService:
         return render(request, "board.html", community=community, communities=board.communities(parts),
                       notices=parts["notices"], results=parts["results"],
                       overdue=None if parts["overdue"] is None else board.overdue_rows(parts["overdue"], community),
-                      demand=None if parts["demand"] is None else board.demand_rows(parts["demand"], community))
+                      demand=None if parts["demand"] is None else board.demand_rows(
+                          parts["demand"], community, backed=_backed(request)))
 
     @http("POST", "/vote")
     @page("/vote")
@@ -81,7 +83,10 @@ class PortalService:
             response = render(request, "_vote.html", issue_id=issue_id, votes=votes, voted=error is None, error=error)
         else:
             back = request.form.get("next", "/")
-            response = redirect(back if back.startswith("/") and not back.startswith("//") else "/", code=303)
+            back = back if back.startswith("/") and not back.startswith("//") else "/"
+            if error is None:  # the demand list lags the vote: the board shows the count intake answered
+                back += ("&" if "?" in back else "?") + urlencode({"backed": issue_id, "votes": votes})
+            response = redirect(back, code=303)
         response.set_cookie(VOTER_COOKIE, voter, max_age=YEAR, samesite="Lax", httponly=True)
         return response
 
@@ -186,3 +191,9 @@ def _or_none(call: Any) -> Any:
         return call()
     except (Unavailable, Refused):
         return None
+
+
+def _backed(request: Request) -> tuple[str, int] | None:
+    """The need this browser just backed and its count as intake answered (?backed=&votes=), if any."""
+    issue_id, votes = request.args.get("backed"), request.args.get("votes", "")
+    return (issue_id, int(votes)) if issue_id and votes.isdigit() else None

@@ -19,6 +19,12 @@ def test_the_demand_list_shows_the_most_backed_needs_first():
     assert [r["votes"] for r in board.demand_rows(demand, "幸福里")] == [4, 1]
 
 
+def test_a_need_just_backed_shows_the_count_intake_answered_while_the_demand_list_lags():
+    demand = {"items": [{"issue_id": "a", "community": "幸福里", "votes": 0}, {"issue_id": "b", "community": "幸福里",
+                                                                            "votes": 1}]}
+    assert [(r["issue_id"], r["votes"]) for r in board.demand_rows(demand, None, backed=("a", 2))] == [("a", 2), ("b", 1)]
+
+
 def test_progress_reads_in_plain_chinese_with_times_in_shanghai():
     progress = {"tracking_code": "YS-1", "title": "灯坏了", "status": "resolved", "issue_id": "i",
                 "case": {"tier": "urgent", "party": "物业服务企业", "due": {"verify_by": "2026-12-03T06:40:00Z"}},
