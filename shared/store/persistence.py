@@ -56,6 +56,8 @@ def event_store_env(service: str, settings: Settings) -> dict[str, str]:
             "POSTGRES_MAX_OVERFLOW": "0",
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
             "POSTGRES_PRE_PING": "y",  # a connection broken by a restart is replaced, not handed out
+            # seconds a call waits for a pooled connection: with the server down a caller learns it this soon
+            "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
         }
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     return common | {
@@ -84,6 +86,7 @@ def store_failed(exc: BaseException) -> bool:
                             psycopg.InterfaceError, PoolExhausted))
 
 
+CONNECT_TIMEOUT = 2  # seconds to open a PostgreSQL connection (or wait for one from eventsourcing's pool)
 POOL_WAIT = 30.0  # seconds a caller waits for a pooled connection before the store counts as unavailable
 
 
@@ -135,7 +138,7 @@ class Database:
             import psycopg
 
             conn = psycopg.connect(**pg_params(self.settings.database_url or ""), autocommit=True,
-                                   options=f"-c search_path={self.service}")
+                                   connect_timeout=CONNECT_TIMEOUT, options=f"-c search_path={self.service}")
             return _PgConnection(conn)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")

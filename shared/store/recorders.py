@@ -11,10 +11,12 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import InfrastructureFactory, IntegrityError, ProcessRecorder, StoredEvent, Tracking
+from eventsourcing.persistence import (InfrastructureFactory, IntegrityError, InterfaceError, OperationalError,
+                                      ProcessRecorder, StoredEvent, Tracking)
 from eventsourcing.popo import POPOFactory, POPOProcessRecorder
 from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteFactory, SQLiteProcessRecorder
+from eventsourcing.utils import retry
 
 
 class CommitSignal:
@@ -51,7 +53,24 @@ class _Batching:
         return ids
 
 
-class BatchPostgresProcessRecorder(_Batching, PostgresProcessRecorder):
+# eventsourcing retries a failed PostgreSQL call 10 times, each waiting up to the pool's connect timeout for a
+# connection: a request would hang ~50 s in an outage before anyone answered it. Two attempts still replace a
+# connection the server closed; then the failure goes to the caller (503 with Retry-After, a consumer's pause).
+STORE_ATTEMPTS = 2
+_RETRIED = ("insert_events", "select_events", "select_notifications", "max_notification_id", "insert_tracking",
+            "max_tracking_id", "has_tracking_id")
+
+
+class _FailFastPostgres(PostgresProcessRecorder):
+    """PostgreSQL's process recorder with STORE_ATTEMPTS attempts per call instead of eventsourcing's ten."""
+
+
+for _name in _RETRIED:
+    setattr(_FailFastPostgres, _name, retry((InterfaceError, OperationalError), max_attempts=STORE_ATTEMPTS, wait=0.2)(
+        getattr(PostgresProcessRecorder, _name).__wrapped__))
+
+
+class BatchPostgresProcessRecorder(_Batching, _FailFastPostgres):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(curs, tracking)
