@@ -107,20 +107,27 @@ class Consumer:
             self._unacked.clear()
             with KombuConsumer(channel, queues=[self.queue], on_message=self._inbox.append,
                                no_ack=False) as subscription:
-                last_lag = 0.0
-                while not stop.is_set():
-                    self._fill(conn)
-                    if self._inbox:
-                        self._flush()
-                    self._make_room(channel, subscription)
-                    self._release_stale()
-                    conn.heartbeat_check()
-                    if time.monotonic() - last_lag > self.lag_interval:
-                        last_lag = time.monotonic()
-                        if self._report_lag(conn) == 0:
-                            # The broker cancelled us (a quorum queue's leader moved, a missed heartbeat) and
-                            # nothing said so: start over rather than wait on a channel with no consumer.
-                            raise ConnectionError(f"{self.queue.name} has no consumer; reconnecting")
+                metrics.CONSUMER_CONNECTED.labels(self.service, self.queue.name).set(1)
+                try:
+                    self._consume_on(conn, channel, subscription, stop)
+                finally:
+                    metrics.CONSUMER_CONNECTED.labels(self.service, self.queue.name).set(0)
+
+    def _consume_on(self, conn: Connection, channel: Any, subscription: KombuConsumer, stop: threading.Event) -> None:
+        last_lag = 0.0
+        while not stop.is_set():
+            self._fill(conn)
+            if self._inbox:
+                self._flush()
+            self._make_room(channel, subscription)
+            self._release_stale()
+            conn.heartbeat_check()
+            if time.monotonic() - last_lag > self.lag_interval:
+                last_lag = time.monotonic()
+                if self._report_lag(conn) == 0:
+                    # The broker cancelled us (a quorum queue's leader moved, a missed heartbeat) and
+                    # nothing said so: start over rather than wait on a channel with no consumer.
+                    raise ConnectionError(f"{self.queue.name} has no consumer; reconnecting")
 
     def _fill(self, conn: Connection) -> None:
         """Wait up to 0.5 s for a delivery, then gather what arrives within the window."""

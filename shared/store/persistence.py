@@ -152,6 +152,9 @@ class Database:
             yield from self._transaction(write)
             return
         if not self._slots.acquire(timeout=POOL_WAIT):
+            from shared import metrics
+
+            metrics.POOL_EXHAUSTED.labels(self.service).inc()
             raise PoolExhausted(f"{self.service}: all {self.settings.pool_size} connections busy for {POOL_WAIT}s")
         try:
             yield from self._transaction(write)
