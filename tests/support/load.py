@@ -28,6 +28,7 @@ class ReportLoad:
     urls: list[str]
     rate: float = 10.0
     answers: list[Answer] = field(default_factory=list)
+    retried: int = 0  # requests sent again after a connection error
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -51,16 +52,27 @@ class ReportLoad:
             n += 1
             self._stop.wait(max(0.0, 1 / self.rate - (time.monotonic() - started)))
 
-    @staticmethod
-    def _send(session: requests.Session, url: str, n: int, started: float) -> Answer:
+    def _send(self, session: requests.Session, url: str, n: int, started: float) -> Answer:
         # a distinct building per report: no two are near duplicates, so each must become a case of its own
         body = report(n, title=f"{n}号楼楼道灯坏了", location={"community": "幸福里", "building": f"B{n}-{uuid.uuid4().hex[:6]}"})
-        try:
-            r = session.post(f"{url}/issues", json=body, timeout=10)
-        except requests.RequestException as exc:
-            return Answer(started, None, error=type(exc).__name__)
-        issue_id = r.json().get("issue_id") if r.status_code == 201 else None
-        return Answer(started, r.status_code, issue_id, r.headers.get("Retry-After"))
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        for attempt in range(2):
+            try:
+                r = session.post(f"{url}/issues", json=body, headers=headers, timeout=10)
+                break
+            except requests.ConnectionError as exc:
+                # a kept-alive connection to a web process that died: a client retries once, with the same
+                # key (the report is recorded at most once), on a new connection
+                if attempt == 0:
+                    self.retried += 1
+                    continue
+                return Answer(started, None, error=type(exc).__name__)
+            except requests.RequestException as exc:
+                return Answer(started, None, error=type(exc).__name__)
+        # 200: the retry found the first attempt recorded (the key names the issue): accepted all the same
+        issue_id = r.json().get("issue_id") if r.status_code in (200, 201) else None
+        return Answer(started, 201 if r.status_code == 200 and issue_id else r.status_code, issue_id,
+                      r.headers.get("Retry-After"))
 
     @property
     def accepted(self) -> list[str]:
