@@ -17,6 +17,7 @@ from eventsourcing.popo import POPOFactory, POPOProcessRecorder
 from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteFactory, SQLiteProcessRecorder
 from eventsourcing.utils import retry
+from psycopg_pool.base import AttemptWithBackoff
 
 
 class CommitSignal:
@@ -59,6 +60,11 @@ class _Batching:
 STORE_ATTEMPTS = 2
 _RETRIED = ("insert_events", "select_events", "select_notifications", "max_notification_id", "insert_tracking",
             "max_tracking_id", "has_tracking_id")
+
+
+# psycopg_pool doubles its wait between attempts to reopen a pooled connection (1, 2, 4 ... s, for up to 5 min):
+# after a 16 s outage the pools tried again only ~15 s after the server was back. Try every second instead.
+AttemptWithBackoff.DELAY_BACKOFF = 1.0
 
 
 class _FailFastPostgres(PostgresProcessRecorder):

@@ -5,7 +5,10 @@ window full of its successors. Those successors are held unacked, so the broker 
 the predecessor: the hold used to time out and apply them out of order, one by one.
 """
 import json
+import subprocess
 import threading
+import time
+from urllib.parse import unquote
 
 import psycopg
 import pytest
@@ -83,3 +86,39 @@ def test_a_predecessor_that_comes_after_the_hold_timed_out_still_takes_effect(se
     finally:
         running.close()
     assert queue_ready(settings.amqp_uri, QUEUE) == 0
+
+
+def _close_connections(vhost: str) -> int:
+    """Close, from the broker's side, every connection to this test's own vhost (as a missed heartbeat does)."""
+    from tests.support.infra import rabbitmqctl_command
+
+    command = rabbitmqctl_command()
+    if command is None:
+        pytest.skip("rabbitmqctl cannot be run here")
+    listed = subprocess.run([*command, "-q", "list_connections", "vhost", "pid"], capture_output=True, text=True,
+                            timeout=60).stdout.splitlines()
+    pids = [line.split("\t")[1] for line in listed if line.split("\t")[0] == vhost]
+    for pid in pids:
+        subprocess.run([*command, "-q", "close_connection", pid, "test: closed by the broker"], capture_output=True,
+                       timeout=60)
+    return len(pids)
+
+
+def test_a_consumer_whose_connection_the_broker_closed_reconnects_and_goes_on(settings):
+    running = Running(settings)
+    running.thread.start()
+    try:
+        running.send(1)
+        wait_until(lambda: _cases_in_log_order(settings.database_url) == [1], timeout=30, interval=0.2,
+                   message="the first case")
+        assert _close_connections(unquote(settings.amqp_uri.rsplit("/", 1)[1])) >= 1
+        closed_at = time.monotonic()
+        running.conn.close()
+        running.conn = Connection(settings.amqp_uri, transport_options={"confirm_publish": True})
+        running.producer = Producer(running.conn.default_channel, exchange=topology.events_exchange("intake"))
+        running.send(2, 3)
+        wait_until(lambda: _cases_in_log_order(settings.database_url) == [1, 2, 3], timeout=30, interval=0.1,
+                   message="the stream goes on after the broker closed the consumer's connection")
+        print(f"consuming again {time.monotonic() - closed_at:.1f}s after the broker closed the connection")
+    finally:
+        running.close()
