@@ -24,6 +24,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@bash scripts/ensure-infra.sh --postgres
+	@bash scripts/ensure-infra.sh --browser
 	@bash deploy/install-tools.sh >/dev/null
 	$(BIN)/python -m pytest -q -m "not slow" tests
 	$(BIN)/python -m pytest -q -m slow tests

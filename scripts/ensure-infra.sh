@@ -2,6 +2,7 @@
 # Make sure RabbitMQ (and, with --postgres or DATABASE_URL, PostgreSQL) answer on 127.0.0.1.
 # Order of preference: already up; installed but stopped -> start it; a Docker engine -> docker compose;
 # otherwise install the Debian packages and start them.
+# --browser: Debian's chromium for the portal's browser tests (tests/e2e/portal/), and nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,6 +76,12 @@ ensure_postgres() {
   fi
 }
 
+if [ "${1:-}" = "--browser" ]; then  # the portal's browser tests: Debian's chromium (Playwright cannot download one)
+  # a CJK font too, so that screenshots (scripts/portal_screenshots.py) show Chinese, not boxes
+  { command -v chromium && fc-list :lang=zh | grep -q .; } >/dev/null 2>&1 || {
+    echo "ensure-infra: installing chromium and fonts-wqy-microhei (Debian packages)"; apt_install chromium fonts-wqy-microhei; }
+  exit 0
+fi
 if [ "${1:-}" = "--python-venv" ]; then  # Debian splits venv/ensurepip out of python3
   apt_install python3-venv python3.11-venv
   exit 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from shared import clock
 
-DEFAULT_PORTS = {"intake": 8001, "casework": 8002, "meetings": 8003, "notifications": 8004}
+DEFAULT_PORTS = {"intake": 8001, "casework": 8002, "meetings": 8003, "notifications": 8004, "portal": 8005}
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,11 @@ def http_port(service: str) -> int:
     """YISHI_<SERVICE>_PORT, else YISHI_HTTP_PORT (a process serving one service), else the design's port."""
     return int(os.environ.get(f"YISHI_{service.upper()}_PORT") or os.environ.get("YISHI_HTTP_PORT")
                or DEFAULT_PORTS[service])
+
+
+def service_url(service: str) -> str:
+    """Where another service answers HTTP: YISHI_<SERVICE>_URL, else its port on this machine.
+
+    Not YISHI_HTTP_PORT: that is the calling process's own port."""
+    return (os.environ.get(f"YISHI_{service.upper()}_URL")
+            or f"http://127.0.0.1:{os.environ.get(f'YISHI_{service.upper()}_PORT') or DEFAULT_PORTS[service]}").rstrip("/")

@@ -12,9 +12,10 @@ from eventsourcing.persistence import IntegrityError
 
 from services.meetings import commands
 from services.meetings.domain import (
-    FollowedCase, Meeting, ResultsRelease, TopicProposal, followed_case_id, kinds_for_escalation, local_month,
-    meeting_id_for, month_bounds, proposal_id_for, release_id_for,
+    Meeting, ResultsRelease, TopicProposal, kinds_for_escalation, local_month, meeting_id_for, month_bounds,
+    proposal_id_for, release_id_for,
 )
+from services.meetings.projections import CASE_FACTS, CaseDigest
 from services.meetings.rules import OPENING, RESULTS_DAY, SHANGHAI, RuleBroken, Window
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
@@ -23,15 +24,10 @@ from shared.errors import InvalidInput, NotFound
 
 A = TypeVar("A", bound=Aggregate)
 
-# casework's events meetings records as its own facts (tolerant reader: unknown fields are kept, unused)
-CASE_FACTS = {"CaseOpened": ("opened", "opened_at"), "CaseEscalated": ("escalated", None),
-              "CaseResolved": ("resolved", "resolved_at"), "CaseReopened": ("reopened", None),
-              "CaseClosed": ("closed", "closed_at"), "CaseMerged": ("merged", None)}
-
-
 class MeetingsApplication(ServiceApplication):
     name = "meetings"
     reacts_to = {"casework": tuple(CASE_FACTS)}
+    views = (CaseDigest(),)  # casework's facts, kept as a view, not as meetings' own events
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -251,25 +247,17 @@ class MeetingsApplication(ServiceApplication):
 
     # casework's events, recorded as meetings' own facts -------------------------------------------
     def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
-        if event.service != "casework" or event.name not in CASE_FACTS:
+        """A case escalated to the council or the assembly becomes a proposed topic (its facts: the view)."""
+        data = event.data
+        if (event.service, event.name) != ("casework", "CaseEscalated") or data.get("to") not in ("council",
+                                                                                                 "assembly"):
             return
-        fact, time_field = CASE_FACTS[event.name]
-        data = dict(event.data)
-        case_id = str(data["case_id"])
-        followed = self._find(followed_case_id(case_id))
-        if not isinstance(followed, FollowedCase):
-            followed = FollowedCase(id=followed_case_id(case_id), case_id=case_id)
-        at = _time(data.get(time_field)) if time_field else None
-        followed.record(fact=fact, at=at or event.time, data=data, source_id=event.id)
-        processing.collect_events(followed)
-        if fact == "escalated" and data.get("to") in ("council", "assembly"):
-            known = {k: v for f in followed.facts for k, v in f["data"].items() if k in ("title", "category") and v}
-            pid = proposal_id_for(event.id)
-            if self._find(pid) is None:
-                processing.collect_events(TopicProposal(
-                    id=pid, case_id=case_id, to=data["to"], kinds=kinds_for_escalation(data["to"]),
-                    reason=data.get("reason") or "", title=data.get("title") or known.get("title"),
-                    category=data.get("category") or known.get("category"), proposed_at=event.time))
+        pid = proposal_id_for(event.id)
+        if self._find(pid) is None:
+            processing.collect_events(TopicProposal(
+                id=pid, case_id=str(data["case_id"]), to=data["to"], kinds=kinds_for_escalation(data["to"]),
+                reason=data.get("reason") or "", title=data.get("title"), category=data.get("category"),
+                proposed_at=event.time))
 
     # plumbing -----------------------------------------------------------------------------------
     def _command(self, meeting_id: str, key: str | None, payload: Any,
@@ -313,13 +301,3 @@ def _uuid(value: str, field: str) -> UUID:
         return UUID(value)
     except (ValueError, TypeError, AttributeError):
         raise NotFound(f"no {field.split('_')[0]} {value}", field, "未找到") from None
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None

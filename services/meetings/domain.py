@@ -42,10 +42,6 @@ def proposal_id_for(escalation_event_id: str) -> UUID:
     return uuid5(NAMESPACE, f"proposal:{escalation_event_id}")
 
 
-def followed_case_id(case_id: str) -> UUID:
-    return uuid5(NAMESPACE, f"case:{case_id}")
-
-
 def release_id_for(month: str) -> UUID:
     """One results release per month, whichever instance or person releases it."""
     return uuid5(NAMESPACE, f"results:{month}")
@@ -515,10 +511,8 @@ class TopicProposal(Aggregate):
 
 
 class FollowedCase(Aggregate):
-    """What meetings knows of one case, from casework's events (for the monthly results release).
-
-    Each fact keeps casework's whole payload, so fields meetings does not use yet are kept, not lost.
-    """
+    """Written no more: meetings once copied casework's facts into its log as these; the case digest is
+    now a view of casework's events (projections.CaseDigest). Kept so that older logs still decode."""
 
     @event("Followed")
     def __init__(self, id: UUID, case_id: str):

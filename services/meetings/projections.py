@@ -1,5 +1,6 @@
-"""meetings read models, all projections of meetings' own log: the meeting archive index (议事档案库),
-topics proposed by casework, and the case digest the monthly results release reads."""
+"""meetings read models: the meeting archive index (议事档案库) and the topics proposed by casework,
+projections of meetings' own log; and the case digest the monthly results release reads: casework's facts
+as a view of casework's events (nothing copied into meetings' log), beside the next steps meetings took."""
 from __future__ import annotations
 
 import json
@@ -7,10 +8,16 @@ from datetime import datetime
 from typing import Any
 
 from services.meetings import results
-from services.meetings.domain import FollowedCase, Meeting, TopicProposal, month_bounds
+from services.meetings.domain import Meeting, TopicProposal, month_bounds
+from shared.contracts import IntegrationEvent
 from shared.contracts.envelope import rfc3339
 from shared.store.persistence import Database, Transaction
-from shared.store.projection import Projection
+from shared.store.projection import Projection, UpstreamView
+
+# casework's events the digest keeps, as (fact, the field that dates it); tolerant reader: other fields kept
+CASE_FACTS = {"CaseOpened": ("opened", "opened_at"), "CaseEscalated": ("escalated", None),
+              "CaseResolved": ("resolved", "resolved_at"), "CaseReopened": ("reopened", None),
+              "CaseClosed": ("closed", "closed_at"), "CaseMerged": ("merged", None)}
 
 
 def _dumps(doc: dict[str, Any]) -> str:
@@ -101,13 +108,13 @@ class ProposalIndex(Projection):
                        ("proposed", _dumps(doc | {"status": "proposed"}), pid))
 
 
-class CaseDigest(Projection):
-    """Each case as meetings knows it: casework's facts in order, plus the resolutions and meetings that
-    concern it. `settled_at` is set while the case stands resolved or closed, so a month's release reads
-    only cases open at some time in that month."""
+class CaseDigest(UpstreamView):
+    """Each case as meetings knows it: casework's facts in order. `settled_at` is set while the case stands
+    resolved or closed, so a month's release reads only cases open at some time in that month."""
 
     name = "case_digest"
-    version = 2  # 2: `due` always {…_by}; a reopening's new deadline was stored as a bare string
+    version = 3  # 3: a view of casework's events (2: of meetings' FollowedCase copies)
+    upstream = "casework"
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS case_digest (case_id TEXT PRIMARY KEY, first_at TEXT NOT NULL, "
@@ -116,34 +123,51 @@ class CaseDigest(Projection):
     def drop(self, tx: Transaction) -> None:
         tx.run("DROP TABLE IF EXISTS case_digest")
 
+    def apply(self, tx: Transaction, event: IntegrationEvent) -> None:
+        if event.name not in CASE_FACTS or "case_id" not in event.data:
+            return
+        fact, time_field = CASE_FACTS[event.name]
+        data = dict(event.data)
+        at = rfc3339(_time(data.get(time_field)) or event.time) if time_field else rfc3339(event.time)
+        case_id = str(data["case_id"])
+        row = tx.one("SELECT doc FROM case_digest WHERE case_id = ?", (case_id,))
+        doc = json.loads(row[0]) if row else {"case_id": case_id, "facts": []}
+        doc["facts"].append({"fact": fact, "at": at, "data": data})
+        doc["facts"].sort(key=lambda f: f["at"])
+        doc["first_at"] = doc["facts"][0]["at"]
+        for key in ("issue_id", "tier", "category", "title", "reported_at"):
+            if data.get(key):
+                doc[key] = data[key]
+        if isinstance(data.get("due"), dict):  # casework's deadlines {verify_by?, plan_by?, resolve_by?}
+            doc["due"] = data["due"]
+        elif isinstance(data.get("due"), str):  # a reopening carries its new resolve-by time only
+            doc["due"] = {"resolve_by": data["due"]}
+        settled = None  # since when the case stands settled: its first resolution after the last reopening
+        for f in doc["facts"]:
+            if f["fact"] in ("resolved", "closed", "merged"):  # a merged duplicate follows its original
+                settled = settled or f["at"]
+            elif f["fact"] == "reopened":
+                settled = None
+        tx.run("INSERT INTO case_digest (case_id, first_at, settled_at, doc) VALUES (?, ?, ?, ?) "
+               "ON CONFLICT (case_id) DO UPDATE SET first_at = excluded.first_at, "
+               "settled_at = excluded.settled_at, doc = excluded.doc",
+               (case_id, doc["first_at"], settled, _dumps(doc)))
+
+
+class CaseSteps(Projection):
+    """What meetings did about each case: proposed, on an agenda, a resolution with owner and deadline."""
+
+    name = "case_steps"
+    version = 1
+
+    def create(self, tx: Transaction) -> None:
+        tx.run("CREATE TABLE IF NOT EXISTS case_steps (case_id TEXT PRIMARY KEY, steps TEXT NOT NULL)")
+
+    def drop(self, tx: Transaction) -> None:
+        tx.run("DROP TABLE IF EXISTS case_steps")
+
     def apply(self, tx: Transaction, event: Any) -> None:
-        if isinstance(event, FollowedCase.FactRecorded):
-            at = rfc3339(event.at)
-            case_id = event.data["case_id"]
-            row = tx.one("SELECT doc FROM case_digest WHERE case_id = ?", (case_id,))
-            doc = json.loads(row[0]) if row else {"case_id": case_id, "facts": [], "next_steps": []}
-            doc["facts"].append({"fact": event.fact, "at": at, "data": event.data})
-            doc["facts"].sort(key=lambda f: f["at"])
-            doc["first_at"] = doc["facts"][0]["at"]
-            for key in ("issue_id", "tier", "category", "title", "reported_at"):
-                if event.data.get(key):
-                    doc[key] = event.data[key]
-            if isinstance(event.data.get("due"), dict):  # casework's deadlines {verify_by?, plan_by?, resolve_by?}
-                doc["due"] = event.data["due"]
-            elif isinstance(event.data.get("due"), str):  # a reopening carries its new resolve-by time only
-                doc["due"] = {"resolve_by": event.data["due"]}
-            settled = None  # since when the case stands settled: its first resolution after the last reopening
-            for f in doc["facts"]:
-                if f["fact"] in ("resolved", "closed", "merged"):  # a merged duplicate follows its original
-                    settled = settled or f["at"]
-                elif f["fact"] == "reopened":
-                    settled = None
-            doc["settled_at"] = settled
-            tx.run("INSERT INTO case_digest (case_id, first_at, settled_at, doc) VALUES (?, ?, ?, ?) "
-                   "ON CONFLICT (case_id) DO UPDATE SET first_at = excluded.first_at, "
-                   "settled_at = excluded.settled_at, doc = excluded.doc",
-                   (case_id, doc["first_at"], settled, _dumps(doc)))
-        elif isinstance(event, Meeting.Minuted):
+        if isinstance(event, Meeting.Minuted):
             for r in event.resolutions:
                 if r.get("case_id"):
                     self._add_step(tx, r["case_id"], {"kind": "resolution", "meeting_id": str(event.originator_id),
@@ -164,12 +188,19 @@ class CaseDigest(Projection):
 
     @staticmethod
     def _change_steps(tx: Transaction, case_id: str, change: Any) -> None:
-        row = tx.one("SELECT doc FROM case_digest WHERE case_id = ?", (case_id,))
-        if row is None:
-            return
-        doc = json.loads(row[0])
-        doc["next_steps"] = change(doc["next_steps"])
-        tx.run("UPDATE case_digest SET doc = ? WHERE case_id = ?", (_dumps(doc), case_id))
+        row = tx.one("SELECT steps FROM case_steps WHERE case_id = ?", (case_id,))
+        tx.run("INSERT INTO case_steps (case_id, steps) VALUES (?, ?) ON CONFLICT (case_id) DO UPDATE SET "
+               "steps = excluded.steps", (case_id, _dumps(change(json.loads(row[0]) if row else []))))
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
 
 
 def list_meetings(db: Database, start: str | None, end: str | None, kind: str | None, limit: int,
@@ -208,9 +239,10 @@ def next_meetings(db: Database, after: str) -> list[dict[str, Any]]:
 
 def cases_in_month(db: Database, start: str, end: str) -> list[dict[str, Any]]:
     """Cases first known before `end` and not settled before `start`."""
-    rows = db.query("SELECT doc FROM case_digest WHERE first_at < ? AND (settled_at IS NULL OR settled_at >= ?) "
-                    "ORDER BY first_at, case_id", (end, start))
-    return [json.loads(r[0]) for r in rows]
+    rows = db.query("SELECT d.doc, s.steps FROM case_digest d LEFT JOIN case_steps s ON s.case_id = d.case_id "
+                    "WHERE d.first_at < ? AND (d.settled_at IS NULL OR d.settled_at >= ?) "
+                    "ORDER BY d.first_at, d.case_id", (end, start))
+    return [json.loads(doc) | {"next_steps": json.loads(steps) if steps else []} for doc, steps in rows]
 
 
 def results_report(db: Database, month: str, now: datetime, since: datetime | None = None) -> dict[str, Any]:

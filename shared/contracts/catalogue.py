@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 Data = dict[str, Any]
@@ -41,9 +42,18 @@ class Contract:
     def _validator(self) -> jsonschema.Draft202012Validator:
         return jsonschema.Draft202012Validator(self.schema)  # built once: building it costs more than a check
 
+    @functools.cached_property
+    def _check(self) -> Callable[[Data], Any]:
+        # Compiled to Python: a tenth of jsonschema's cost on every publish and consume (py-spy, bench.pipeline).
+        # Formats stay annotations, as in jsonschema without a format checker.
+        return fastjsonschema.compile(self.schema, use_formats=False)
+
     def validate(self, data: Data) -> None:
-        if self._validator.is_valid(data):
+        try:
+            self._check(data)
             return
+        except fastjsonschema.JsonSchemaException:
+            pass  # jsonschema names the field
         errors = sorted(self._validator.iter_errors(data), key=str)
         if errors:
             err = errors[0]

@@ -90,25 +90,43 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from shared.store.persistence import Database
-    from shared.ops.rebuild import RebuildError, Rebuilder, select_projections
+    from shared.ops.rebuild import RebuildError, select_projections
 
     spec, app = _app(args.service, settings)
     db = Database(args.service, settings)
     try:
-        chosen = select_projections(spec.projections(), args.read_model)
+        chosen = select_projections([*spec.projections(), *app.views], args.read_model)
         if not chosen:
             raise Failure(f"{args.service} has no read models")
-        head = app.log_head()
         for projection in chosen:
-            with progress_bar(head, f"{args.service}/{projection.name}", args.quiet) as progress:
-                position = Rebuilder(app, db, projection, batch_size=args.batch).run(progress)
-            print(f"{args.service}/{projection.name}: rebuilt from the log up to {position}, swapped in")
+            _rebuild(args, settings, app, db, projection)
     except RebuildError as exc:
         raise Failure(str(exc)) from None
     finally:
         db.close()
         app.close()
     return 0
+
+
+def _rebuild(args: argparse.Namespace, settings: Settings, app: Any, db: Any, projection: Any) -> None:
+    """One read model: from the service's own log, or a view from its upstream's archive."""
+    from shared.ops.rebuild import Rebuilder, ViewRebuilder
+    from shared.store.projection import UpstreamView
+
+    if not isinstance(projection, UpstreamView):
+        with progress_bar(app.log_head(), f"{args.service}/{projection.name}", args.quiet) as progress:
+            position = Rebuilder(app, db, projection, batch_size=args.batch).run(progress)
+        print(f"{args.service}/{projection.name}: rebuilt from the log up to {position}, swapped in")
+        return
+    up_spec, upstream = _app(projection.upstream, settings)
+    try:
+        with progress_bar(upstream.log_head(), f"{args.service}/{projection.name}", args.quiet) as progress:
+            position = ViewRebuilder(app, db, projection, upstream, up_spec.publisher(upstream),
+                                     batch_size=args.batch).run(progress)
+    finally:
+        upstream.close()
+    print(f"{args.service}/{projection.name}: rebuilt from {projection.upstream}'s archive up to {position}, "
+          "swapped in")
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,6 +14,11 @@ A projection's SQL names its tables unqualified, so the same `Projection` builds
   writers of that store wait for the copy (about a second per 100k rows here).
 
 The projection's SQL must touch only its own tables (no views or triggers over other tables).
+
+An upstream view (shared/store/projection.py UpstreamView) is rebuilt the same way from the upstream's
+archive, its log read through the upstream's own publish map (the relay's contract mapping): exactly the
+upstream events this service has applied (its tracking rows), no more. The consumer takes the view's lock
+in every transaction, so the swap sees a tracking set that cannot move under it.
 """
 from __future__ import annotations
 
@@ -24,9 +29,11 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from shared.contracts import IntegrationEvent, from_cloudevent
+from shared.messaging.relay import PublishMap, message_for
 from shared.store.application import ServiceApplication
-from shared.store.persistence import Database, Transaction, _PgConnection, _SqliteConnection, pg_params
-from shared.store.projection import Projection, ensure_tables, lock_projection
+from shared.store.persistence import Database, Transaction, _PgConnection, _SqliteConnection, pg_params, table_names
+from shared.store.projection import Projection, UpstreamView, ensure_tables, lock_projection
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
@@ -150,8 +157,14 @@ class Rebuilder:
             pass
         return self.position
 
+    def _next(self) -> Any:
+        return self.app.notifications_after(self.position, self.batch_size)
+
+    def _under_lock(self, tx: Transaction) -> None:
+        """At the swap, with the live model's lock held: nothing to do for the service's own log."""
+
     def _apply_batch(self, progress: Progress | None) -> int:
-        notifications = self.app.notifications_after(self.position, self.batch_size)
+        notifications = self._next()
         if notifications:
             with self.staging.transaction() as tx:
                 self._apply(tx, notifications)
@@ -178,8 +191,9 @@ class Rebuilder:
         p, schema, live = self.projection, self.staging.schema, self.db.service
         with self.db.transaction() as tx:
             lock_projection(self.db, tx, p.name)
+            self._under_lock(tx)
             tx.run(f'SET LOCAL search_path TO "{schema}"')
-            while notifications := self.app.notifications_after(self.position, self.batch_size):
+            while notifications := self._next():
                 self._apply(tx, notifications)
                 if progress:
                     progress(len(notifications))
@@ -194,7 +208,8 @@ class Rebuilder:
         p = self.projection
         with self.db.transaction() as tx:  # BEGIN IMMEDIATE: the projector's batches wait for this one
             lock_projection(self.db, tx, p.name)
-            while notifications := self.app.notifications_after(self.position, self.batch_size):
+            self._under_lock(tx)
+            while notifications := self._next():
                 with self.staging.transaction() as staged:
                     self._apply(staged, notifications)
                 if progress:
@@ -218,6 +233,54 @@ class Rebuilder:
         tx.run("INSERT INTO projection_position (name, version, position) VALUES (?, ?, ?) "
                "ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position",
                (self.projection.name, self.projection.version, self.position))
+
+
+class ViewRebuilder(Rebuilder):
+    """Rebuilds an upstream view from the upstream's log: the events this service's tracking holds."""
+
+    def __init__(self, app: ServiceApplication, db: Database, view: UpstreamView, upstream: ServiceApplication,
+                 publish: PublishMap, batch_size: int = 2000):
+        super().__init__(app, db, view, batch_size)
+        self.upstream, self.publish = upstream, publish
+        self.tracked: set[int] = set()
+        self.applied: set[int] = set()
+
+    def build(self, progress: Progress | None = None) -> int:
+        with self.db.transaction(write=False) as tx:
+            self.tracked = self._tracking(tx)
+        return super().build(progress)
+
+    def _tracking(self, tx: Transaction) -> set[int]:
+        _, tracking = table_names(self.app.name, self.app.settings)
+        return {r[0] for r in tx.all(f"SELECT notification_id FROM {tracking} WHERE application_name = ?",
+                                     (self.upstream.name,))}
+
+    def _under_lock(self, tx: Transaction) -> None:
+        # Applied since the build began, including a held gap below the build's position: read from there.
+        self.tracked = self._tracking(tx)
+        missed = [s for s in self.tracked if s <= self.position and s not in self.applied]
+        if missed:
+            self.position = min(missed) - 1
+
+    def _next(self) -> Any:
+        return self.upstream.notifications_after(self.position, self.batch_size)
+
+    def _apply(self, tx: Transaction, notifications: Any) -> None:
+        for n in notifications:
+            if n.id in self.tracked and n.id not in self.applied:
+                event = self._event(n)
+                if event is not None:
+                    self.projection.apply(tx, event)
+                self.applied.add(n.id)
+        self.position = max(self.position, notifications[-1].id)
+
+    def _event(self, notification: Any) -> IntegrationEvent | None:
+        """The event as the relay published it, and as the consumer parsed it (validated, upcast)."""
+        published = self.publish(self.upstream.domain_event(notification))
+        if published is None:
+            return None
+        body, _ = message_for(self.upstream.name, published, notification.id, None)
+        return from_cloudevent(body)
 
 
 def select_projections(projections: list[Projection], name: str | None) -> list[Projection]:

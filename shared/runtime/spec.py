@@ -49,7 +49,14 @@ def reactions() -> dict[str, dict[str, tuple[str, ...]]]:
 
 
 def built_services() -> tuple[str, ...]:
-    """Services whose HTTP adapter exists (`services/<name>/service.py`), in the design's order."""
+    """Event-sourced services built so far (`services/<name>/service.py` and the spec in `bootstrap.py`),
+    in the design's order: each has a log, a worker, read models and queues."""
+    return tuple(s for s in web_services() if importlib.util.find_spec(f"services.{s}.bootstrap") is not None)
+
+
+def web_services() -> tuple[str, ...]:
+    """Services whose HTTP adapter exists: the event-sourced ones and front ends that keep nothing of their own
+    (no `bootstrap.py`: no log, no worker, no queue; the portal reads the others over HTTP)."""
     return tuple(s for s in DEFAULT_PORTS if importlib.util.find_spec(f"services.{s}.service") is not None)
 
 

@@ -1,4 +1,4 @@
-"""`make run`: every built service's web and worker process, in the foreground; Ctrl-C stops all.
+"""`make run`: every built service's web and worker process (a front end: its web only), in the foreground; Ctrl-C stops all.
 
 Each service runs YISHI_WEB_PROCESSES (2) web processes on its one port (SO_REUSEPORT: the kernel spreads
 connections over them), so a dying web process closes no door, and one worker. A process that dies is
@@ -25,7 +25,7 @@ from prometheus_client import multiprocess
 
 from shared import clock
 from shared.config import Settings, http_port
-from shared.runtime.spec import built_services
+from shared.runtime.spec import built_services, web_services
 
 RESTART_POLL = 0.1  # seconds between looks at the children: a dead one is replaced this soon
 CRASH_WINDOW = 10.0  # a process that dies sooner than this after its start is crash-looping: back off
@@ -36,9 +36,9 @@ def web_processes() -> int:
     return max(1, int(os.environ.get("YISHI_WEB_PROCESSES", "2")))
 
 
-def roles() -> list[tuple[str, int]]:
-    """(role, instance) of every process a service runs."""
-    return [("web", i) for i in range(web_processes())] + [("worker", 0)]
+def roles(worker: bool = True) -> list[tuple[str, int]]:
+    """(role, instance) of every process a service runs (a front end has no worker)."""
+    return [("web", i) for i in range(web_processes())] + ([("worker", 0)] if worker else [])
 
 
 class StartRefused(Exception):
@@ -81,7 +81,7 @@ def check_ports(ports: dict[str, int]) -> None:
 
 def main() -> int:
     settings = Settings.from_env()
-    services = built_services()
+    services, evented = web_services(), built_services()
     try:
         lock = hold_var_dir(settings.var_dir)  # noqa: F841 (held until exit)
         check_ports({s: http_port(s) for s in services})
@@ -111,7 +111,7 @@ def main() -> int:
 
     for service in services:
         shutil.rmtree(settings.var_dir / "metrics" / service, ignore_errors=True)
-        for role, instance in roles():
+        for role, instance in roles(worker=service in evented):
             spawn((service, role, instance))
 
     stopping = False

@@ -17,11 +17,11 @@ from nameko.runners import ServiceRunner  # noqa: E402
 
 from shared.config import Settings, http_port  # noqa: E402
 from shared.store.persistence import use_green_psycopg  # noqa: E402
-from shared.runtime.spec import built_services, service_class  # noqa: E402
+from shared.runtime.spec import service_class, web_services  # noqa: E402
 
 def main(service: str) -> None:
-    if service not in built_services():
-        raise SystemExit(f"unknown or not yet built service {service!r}; one of {', '.join(built_services())}")
+    if service not in web_services():
+        raise SystemExit(f"unknown or not yet built service {service!r}; one of {', '.join(web_services())}")
     use_green_psycopg()
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {service}-web %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()

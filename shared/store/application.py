@@ -1,6 +1,7 @@
 """The base of every service's eventsourcing Application: store selection and upstream processing."""
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -11,9 +12,13 @@ from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
 
 from shared.config import Settings
 from shared.contracts import IntegrationEvent
-from shared.store.persistence import Database, event_store_env, table_names
+from shared.store.persistence import Database, event_store_env, ping_when_idle, table_names
 from shared.store.groupcommit import GroupCommit
+from shared.store.processing import Processing, project
+from shared.store.projection import UpstreamView, ensure_tables
 from shared.store.recorders import CommitSignal, batch_process_recorder
+
+log = logging.getLogger(__name__)
 
 
 class BatchRepository(Repository):
@@ -39,6 +44,7 @@ class BatchRepository(Repository):
         pending = getattr(self._local, "pending", None)
         if pending and not kwargs and aggregate_id in pending:
             return pending[aggregate_id]
+        kwargs.setdefault("projector_func", project)
         return super().get(aggregate_id, **kwargs)
 
 
@@ -52,6 +58,8 @@ class ServiceApplication(Application):
     name: ClassVar[str] = ""
     # upstream service -> the event types its policy reacts to ("#": all of them); queues bind only these
     reacts_to: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    # read models of upstream events, written with their tracking (shared/store/projection.py UpstreamView)
+    views: ClassVar[tuple[UpstreamView, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         own = "name" in cls.__dict__
@@ -63,6 +71,20 @@ class ServiceApplication(Application):
         self.settings = settings or Settings.from_env()
         self._db = Database(self.name, self.settings) if self.settings.uses_postgres else None  # creates the schema
         super().__init__(env=event_store_env(self.name, self.settings) | (env or {}))
+        if self.views:
+            self._ensure_views()
+
+    def _ensure_views(self) -> None:
+        """A view's tables exist before the first upstream event; an older version's are kept, not reset:
+        their rows come from upstream, and only `yishi rebuild` replays that."""
+        db = self._db or Database(self.name, self.settings)
+        try:
+            for view in ensure_tables(db, list(self.views)):
+                log.error("%s: view %s is of an older version: run `yishi rebuild %s %s`", self.name, view.name,
+                          self.name, view.name)
+        finally:
+            if db is not self._db:
+                db.close()
 
     def construct_recorder(self) -> ProcessRecorder:
         if self._db is None:
@@ -70,6 +92,7 @@ class ServiceApplication(Application):
         else:
             with self._db.ddl_lock():  # eventsourcing creates its tables here
                 recorder = batch_process_recorder(self.factory)
+            ping_when_idle(recorder.datastore.pool)
         self.commits = recorder.commits = CommitSignal()  # type: ignore[attr-defined]
         return recorder
 
@@ -109,12 +132,13 @@ class ServiceApplication(Application):
         collected: list[Any] = []
         with self.repository.batch() as pending:
             for event in events:
-                processing = ProcessingEvent()
+                processing = Processing()
                 self.policy(event, processing)
                 pending.update(processing.aggregates)
                 collected += processing.events
         trackings = [Tracking(application_name=e.service, notification_id=e.sequence) for e in events]
-        self.events.put(collected, trackings=trackings)
+        views = [(v, e) for e in events for v in self.views if v.upstream == e.service]
+        self.events.put(collected, trackings=trackings, **({"views": views} if views else {}))
         return len(collected)
 
     # log access -----------------------------------------------------------------------------

@@ -12,8 +12,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
+
+from shared.store.processing import Processing
 
 
 class _Save:
@@ -34,7 +35,7 @@ class GroupCommit:
         self._writer = threading.Lock()  # green under eventlet's monkey-patching, real between worker threads
 
     def save(self, *objs: Any) -> None:
-        processing = ProcessingEvent()
+        processing = Processing()
         processing.collect_events(*objs)
         if not processing.events:
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 import queue
 import sqlite3
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,7 +56,7 @@ def event_store_env(service: str, settings: Settings) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": str(settings.pool_size),
             "POSTGRES_MAX_OVERFLOW": "0",
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
-            "POSTGRES_PRE_PING": "y",  # a connection broken by a restart is replaced, not handed out
+            "POSTGRES_PRE_PING": "y",  # a connection broken by a restart is replaced: see ping_when_idle
             # seconds a call waits for a pooled connection: with the server down a caller learns it this soon
             "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
         }
@@ -65,6 +66,29 @@ def event_store_env(service: str, settings: Settings) -> dict[str, str]:
         "SQLITE_DBNAME": str(settings.var_dir / f"{service}.sqlite3"),
         "SQLITE_LOCK_TIMEOUT": "30",
     }
+
+
+PING_AFTER_IDLE = 1.0  # seconds in the pool after which a connection is pinged before it is handed out
+
+
+def ping_when_idle(pool: Any, after: float = PING_AFTER_IDLE) -> None:
+    """Ping a pooled connection only when it rested in the pool longer than `after` seconds.
+
+    A ping on every checkout was one round trip per transaction (a fifth of the workers' wall time under
+    load, py-spy). A connection busy a moment ago is alive; one that rested through an outage is pinged and
+    replaced. psycopg_pool takes `check` and `reset` at construction, which eventsourcing does for us, so
+    they are swapped in here (tests/integration/shared/test_pool_ping.py holds the pool to it).
+    """
+    ping = pool._check
+
+    def check(conn: Any) -> None:
+        if ping is not None and time.monotonic() - getattr(conn, "_yishi_returned", 0.0) > after:
+            ping(conn)
+
+    def returned(conn: Any) -> None:
+        conn._yishi_returned = time.monotonic()
+
+    pool._check, pool._reset = check, returned
 
 
 def table_names(service: str, settings: Settings) -> tuple[str, str]:
@@ -186,7 +210,7 @@ class Database:
     def lock(self, tx: "Transaction", name: str) -> None:
         """Serialise DDL between processes; SQLite's BEGIN IMMEDIATE already does."""
         if self.postgres:
-            tx.run("SELECT pg_advisory_xact_lock(?)", (zlib.crc32(f"{self.service}.{name}".encode()),))
+            tx.run("SELECT pg_advisory_xact_lock(?)", (lock_key(self.service, name),))
 
     def close(self) -> None:
         while True:
@@ -198,6 +222,11 @@ class Database:
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self.transaction(write=False) as tx:
             return tx.all(sql, params)
+
+
+def lock_key(service: str, name: str) -> int:
+    """The PostgreSQL advisory lock of one of a service's named resources (a read model, DDL)."""
+    return zlib.crc32(f"{service}.{name}".encode())
 
 
 class Transaction:

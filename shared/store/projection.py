@@ -1,18 +1,22 @@
-"""Read models: projections of a service's own log, rows and position committed together.
+"""Read models: projections of a service's own log, rows and position committed together; and views of
+upstream events, rows and tracking committed together.
 
 A projection whose `version` changes is dropped and rebuilt from the start of the log, so a
-read model can always be thrown away and replayed (DESIGN.md §2).
+read model can always be thrown away and replayed (DESIGN.md §2). A view copies nothing into the
+service's own log: `yishi rebuild` rebuilds it from the upstream's archive (shared/ops/rebuild.py).
 """
 from __future__ import annotations
 
 import logging
 import threading
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import metrics
-from shared.store.application import ServiceApplication
 from shared.store.persistence import Database, Transaction
+
+if TYPE_CHECKING:  # the application holds its views: this module is below it
+    from shared.store.application import ServiceApplication
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,20 @@ class Projection(ABC):
     @abstractmethod
     def apply(self, tx: Transaction, event: Any) -> None:
         """Apply one of the service's own aggregate events; ignore the ones it does not need."""
+
+
+class UpstreamView(Projection):
+    """A read model of one upstream service's events, applied in the consumer's transaction.
+
+    The rows and the events' tracking commit together, so the view holds exactly the upstream events the
+    service has applied. Its writers: the consumer (under the view's lock, see lock_projection) and a rebuild.
+    """
+
+    upstream: str
+
+    @abstractmethod
+    def apply(self, tx: Transaction, event: Any) -> None:
+        """Apply one upstream IntegrationEvent; ignore the ones it does not need."""
 
 
 def ensure_tables(db: Database, projections: list[Projection]) -> list[Projection]:

@@ -1,7 +1,8 @@
 """Process recorders that apply a window of upstream events in one transaction, and say when they commit.
 
 eventsourcing's process recorder takes one `tracking` per transaction; a batch needs one tracking row per
-upstream event it applies (`trackings=`), written in the same transaction as the events the batch produced.
+upstream event it applies (`trackings=`), written in the same transaction as the events the batch produced,
+and the rows of the service's upstream views (`views=`: (view, event) pairs, shared/store/projection.py).
 Every commit through these recorders wakes this process's relay and projector (`on_commit`), so a local
 writer needs no polling to be seen.
 """
@@ -11,6 +12,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from psycopg.rows import tuple_row
+
 from eventsourcing.persistence import (InfrastructureFactory, IntegrityError, InterfaceError, OperationalError,
                                       ProcessRecorder, StoredEvent, Tracking)
 from eventsourcing.popo import POPOFactory, POPOProcessRecorder
@@ -18,6 +21,8 @@ from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteFactory, SQLiteProcessRecorder
 from eventsourcing.utils import retry
 from psycopg_pool.base import AttemptWithBackoff
+
+from shared.store.persistence import Transaction, lock_key
 
 
 class CommitSignal:
@@ -76,11 +81,23 @@ for _name in _RETRIED:
         getattr(PostgresProcessRecorder, _name).__wrapped__))
 
 
+def _apply_views(tx: Transaction, views: Sequence[tuple[Any, Any]], lock: Any) -> None:
+    for view in dict.fromkeys(v for v, _ in views):
+        lock(tx, view.name)  # a rebuild's swap takes it too
+    for view, event in views:
+        view.apply(tx, event)
+
+
 class BatchPostgresProcessRecorder(_Batching, _FailFastPostgres):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(curs, tracking)
         super()._insert_events(curs, stored_events, **kwargs)
+        if kwargs.get("views"):
+            tx = Transaction(curs.connection.cursor(row_factory=tuple_row), translate=True)
+            tx.run(f'SET LOCAL search_path TO "{self.datastore.schema}"')  # where the service's read models are
+            _apply_views(tx, kwargs["views"], lambda t, name: t.run(
+                "SELECT pg_advisory_xact_lock(?)", (lock_key(self.datastore.schema, f"projection.{name}"),)))
 
 
 class BatchSQLiteProcessRecorder(_Batching, SQLiteProcessRecorder):
@@ -88,6 +105,8 @@ class BatchSQLiteProcessRecorder(_Batching, SQLiteProcessRecorder):
         returning = super()._insert_events(c, stored_events, **kwargs)
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(c, tracking)
+        if kwargs.get("views"):  # the write transaction is the lock
+            _apply_views(Transaction(c, translate=False), kwargs["views"], lambda t, name: None)
         return returning
 
 
@@ -117,6 +136,8 @@ class BatchPOPOProcessRecorder(_Batching, POPOProcessRecorder):
             self._assert_tracking_uniqueness(tracking)
 
     def _update_table(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        if kwargs.get("views"):
+            raise TypeError("upstream views need a SQL store (SQLite or PostgreSQL), not the in-memory one")
         ids = super()._update_table(stored_events, **kwargs)
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(tracking)

@@ -1,4 +1,5 @@
-"""A meetings application on the in-memory store with a clock the test sets."""
+"""A meetings application on SQLite (its case digest is a view written with the consumer's tracking) with a
+clock the test sets."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -30,8 +31,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(tmp_path, clock):
-    app = MeetingsApplication(Settings(None, "", tmp_path / "var"), env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
-                              clock=clock)
+    app = MeetingsApplication(Settings(None, "", tmp_path / "var"), clock=clock)
     yield app
     app.close()
 

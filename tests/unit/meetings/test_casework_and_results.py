@@ -1,14 +1,15 @@
 """Meetings follows casework: escalations become proposed topics; case facts feed the monthly results release."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from services.meetings import results
 from services.meetings.application import MeetingsApplication
-from services.meetings.domain import followed_case_id, local_month, proposal_id_for
-from services.meetings.projections import CaseDigest, MeetingIndex, ProposalIndex, list_proposals, results_report
+from services.meetings.domain import local_month, proposal_id_for
+from services.meetings.projections import CaseSteps, MeetingIndex, ProposalIndex, list_proposals, results_report
 from services.meetings.rules import RuleBroken
 from shared.config import Settings
 from shared.contracts import IntegrationEvent, from_cloudevent, to_cloudevent
@@ -50,7 +51,7 @@ def db(tmp_path):
 
 
 def project(app, db) -> None:
-    projector = Projector(app, db, [MeetingIndex(), ProposalIndex(), CaseDigest()])
+    projector = Projector(app, db, [MeetingIndex(), ProposalIndex(), CaseSteps()])
     while projector.run_once():
         pass
 
@@ -58,7 +59,7 @@ def project(app, db) -> None:
 def test_a_case_escalated_to_the_assembly_is_proposed_and_confirmed_into_an_assembly_agenda(app, clock, db):
     casework = Casework(app)
     casework.opened("B", clock())
-    escalated = casework.send("CaseEscalated", clock(), case_id=CASE["B"], to="assembly",
+    escalated = casework.send("CaseEscalated", clock(), case_id=CASE["B"], to="assembly", category="停车交通",
                               reason="涉及住建、城管多部门,专班方案需提交居民代表大会审议")
     casework.send("CaseEscalated", clock(), case_id=CASE["A"], to="secretary", reason="超期未办结")
     project(app, db)
@@ -83,16 +84,16 @@ def test_a_case_escalated_to_the_assembly_is_proposed_and_confirmed_into_an_asse
     assert getattr(twice.value, "status", None) == 409
 
 
-def test_casework_fields_meetings_does_not_know_are_kept_and_do_no_harm(app):
+def test_casework_fields_meetings_does_not_know_are_kept_and_do_no_harm(app, db):
     event = IntegrationEvent(id="casework-7", service="casework", name="CaseEscalated", subject=CASE["C"],
                              time=datetime(2026, 11, 3, tzinfo=timezone.utc), sequence=7, prevsequence=None,
                              data={"case_id": CASE["C"], "to": "council", "reason": "需议事会协商",
                                    "title": "5号楼电动车充电", "category": "停车交通", "escalated_by": "网格员",
                                    "something_new": {"nested": [1, 2]}})
-    assert app.process(event) == 3  # the case followed, its fact, the proposal
+    assert app.process(event) == 1  # the proposal; the case's fact is a row of the view, not an event
     proposal = app.repository.get(proposal_id_for("casework-7"))
-    followed = app.repository.get(followed_case_id(CASE["C"]))
-    assert followed.facts[0]["data"]["something_new"] == {"nested": [1, 2]}
+    [(doc,)] = db.query("SELECT doc FROM case_digest")
+    assert json.loads(doc)["facts"][0]["data"]["something_new"] == {"nested": [1, 2]}
     assert (proposal.title, proposal.kinds) == ("5号楼电动车充电", ["regular", "mobile", "online"])
 
 

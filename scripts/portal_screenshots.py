@@ -1,0 +1,75 @@
+"""Screenshots of the portal's main pages for the README (docs/screenshots/), on a small seeded system.
+
+    .venv/bin/python scripts/portal_screenshots.py     (needs chromium: scripts/ensure-infra.sh --browser)
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.infra import create_vhost, delete_vhost  # noqa: E402
+from tests.support.processes import Process, System, wait_until  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+SERVICES = ("intake", "casework", "meetings", "notifications")
+REPORTS = [("3号楼楼道灯坏了", "晚上一片黑,消防通道也被杂物堵了", "3", "张三"),
+           ("小区东门电动车乱停", "占了消防通道,老人进出不便", "5", "李四"),
+           ("垃圾清运不及时", "7号楼垃圾站有异味", "7", "王五")]
+
+
+def seed(intake: str) -> str:
+    codes = []
+    for title, description, building, name in REPORTS:
+        body = {"channel": "online", "title": title, "description": description, "reporter": {"name": name},
+                "location": {"community": "幸福里", "building": building, "unit": "1", "room": "101"}}
+        codes.append(requests.post(f"{intake}/issues", json=body, timeout=5).json()["tracking_code"])
+    wait_until(lambda: all(requests.get(f"{intake}/issues/{c}", timeout=5).json()["case"] for c in codes))
+    return codes[0]
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "metrics").mkdir()
+    uri = create_vhost()
+    env = {"AMQP_URI": uri, "YISHI_VAR_DIR": str(tmp / "var"), "YISHI_POLL_INTERVAL": "0.05", "DATABASE_URL": "",
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"), "YISHI_TEST_CLOCK": "1"}
+    system, portal = System(env, tmp), None
+    try:
+        for service in SERVICES:
+            system.start(service, "web")
+            system.start(service, "worker")
+        portal = Process("portal", "web", env | {f"YISHI_{s.upper()}_URL": system.web(s).url for s in SERVICES},
+                         tmp).start()
+        code = seed(system.web("intake").url)
+        system.yishi("clock", "advance", "P3D")  # the urgent ones' deadlines pass: the board shows them overdue
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            page = browser.new_page(base_url=portal.url, viewport={"width": 390, "height": 844})
+            page.goto("/?community=幸福里")
+            page.screenshot(path=OUT / "board.png", full_page=True)
+            page.goto("/report?community=幸福里")
+            page.get_by_label("问题标题").type("5号楼电梯坏了")
+            page.wait_for_selector("#category-hint")
+            page.screenshot(path=OUT / "report.png", full_page=True)
+            page.goto("/track?size=large")
+            page.get_by_label("查询码").fill(code)
+            page.get_by_role("button", name="查看").click()
+            page.screenshot(path=OUT / "track-large.png", full_page=True)
+            browser.close()
+    finally:
+        if portal:
+            portal.stop()
+        system.stop()
+        delete_vhost(uri)
+
+
+if __name__ == "__main__":
+    OUT.mkdir(parents=True, exist_ok=True)
+    main()

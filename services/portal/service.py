@@ -1,0 +1,188 @@
+"""The portal's HTTP adapter (port 8005): the residents' pages, read from the other services' HTTP read models
+and sent to their commands. It keeps nothing of its own (no log, no worker, no queue)."""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from eventlet.greenpool import GreenPool
+from nameko.extensions import DependencyProvider
+from nameko.web.handlers import http
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from services.portal import board, report, track
+from services.portal.i18n import SHANGHAI, YEAR, Words, chosen
+from services.portal.pages import STATIC, is_htmx, page, render
+from services.portal.upstream import UPSTREAMS, Refused, Unavailable, Upstreams
+from shared import clock, metrics
+from shared.edge.http import json_response
+
+VOTER_COOKIE = "voter"  # a random id per browser: a resident backs a need once, and has no account
+
+
+class UpstreamsProvider(DependencyProvider):
+    def setup(self) -> None:
+        self.upstreams = Upstreams()
+        self.categories: list[dict[str, Any]] = []  # intake's published categories, read once they answer
+
+    def stop(self) -> None:
+        self.upstreams.close()
+
+    def get_dependency(self, worker_ctx: Any) -> "UpstreamsProvider":
+        return self
+
+
+def _lang(request: Request) -> str:
+    return chosen(request)["lang"]
+
+
+def _this_month() -> str:
+    return clock.utcnow().astimezone(SHANGHAI).strftime("%Y-%m")  # the test clock too, under `yishi clock`
+
+
+class PortalService:
+    name = "portal"
+    deps = UpstreamsProvider()
+
+    @property
+    def up(self) -> Upstreams:
+        return self.deps.upstreams
+
+    def _categories(self) -> list[dict[str, Any]]:
+        if not self.deps.categories:
+            self.deps.categories = report.categories(self.up.intake.get("/open311/v2/services.json"))
+        return self.deps.categories
+
+    # the public board (公示栏) -------------------------------------------------------------------------
+    @http("GET", "/")
+    @page("/")
+    def board_page(self, request: Request) -> Response:
+        lang, community = _lang(request), (request.args.get("community") or "").strip()[:50] or None
+        calls = board.sections(self.up, lang, community, _this_month())
+        parts = dict(zip(calls, GreenPool(len(calls)).imap(_or_none, calls.values())))
+        return render(request, "board.html", community=community, communities=board.communities(parts),
+                      notices=parts["notices"], results=parts["results"],
+                      overdue=None if parts["overdue"] is None else board.overdue_rows(parts["overdue"], community),
+                      demand=None if parts["demand"] is None else board.demand_rows(parts["demand"], community))
+
+    @http("POST", "/vote")
+    @page("/vote")
+    def vote(self, request: Request) -> Response:
+        """A resident backs a need (需求投票); without JavaScript the board is shown again."""
+        voter = request.cookies.get(VOTER_COOKIE) or secrets.token_urlsafe(16)
+        issue_id = request.form.get("issue_id", "")
+        try:
+            _, body = self.up.intake.post(f"/issues/{issue_id}/votes", {"voter": f"portal:{voter}"}, _lang(request))
+            votes, error = body["votes"], None
+        except Refused as exc:
+            votes, error = request.form.get("votes"), exc.detail(_lang(request))
+        if is_htmx(request):
+            response = render(request, "_vote.html", issue_id=issue_id, votes=votes, voted=error is None, error=error)
+        else:
+            back = request.form.get("next", "/")
+            response = redirect(back if back.startswith("/") and not back.startswith("//") else "/", code=303)
+        response.set_cookie(VOTER_COOKIE, voter, max_age=YEAR, samesite="Lax", httponly=True)
+        return response
+
+    # reporting (我要反映) --------------------------------------------------------------------------------
+    @http("GET", "/report")
+    @page("/report")
+    def report_form(self, request: Request) -> Response:
+        values = report.form_values({"community": request.args.get("community", "")[:50]})
+        return self._form(request, values, {})
+
+    @http("POST", "/report/suggest")
+    @page("/report/suggest")
+    def suggest(self, request: Request) -> Response:
+        """The category field again, the category the text suggests chosen (htmx, as the resident types).
+        By POST: what a resident types may hold a phone number, and a query string ends in access logs."""
+        values = report.form_values(request.form)
+        return render(request, "_category.html", values=values, errors={}, categories=self._categories(),
+                      suggested=report.suggest(values["title"] + values["description"], self._categories()))
+
+    @http("POST", "/report")
+    @page("/report")
+    def report_submit(self, request: Request) -> Response:
+        values = report.form_values(request.form)
+        key = report.idempotency_key(request.form.get("key"))
+        try:
+            status, body = self.up.intake.post("/issues", report.payload(values), _lang(request),
+                                               headers={"Idempotency-Key": key})
+        except Refused as exc:
+            field = report.FIELD_OF.get(exc.field or "", "form")
+            return self._form(request, values, {field: exc.detail(_lang(request))}, key, status=exc.status)
+        return render(request, "reported.html", 201 if status == 201 else 200, code=body["tracking_code"],
+                      merged_into=body.get("merged_into"))
+
+    def _form(self, request: Request, values: dict[str, str], errors: dict[str, str], key: str | None = None,
+              status: int = 200) -> Response:
+        try:
+            cats = self._categories()
+        except Unavailable:
+            cats = []  # intake tags the report itself; the form still works
+        return render(request, "report.html", status, values=values, errors=errors, categories=cats, suggested=[],
+                      key=key or report.idempotency_key(None))
+
+    # progress (查进度) and the resident's answer ---------------------------------------------------------
+    @http("GET", "/track")
+    @page("/track")
+    def track_form(self, request: Request) -> Response:
+        return render(request, "track.html", code="", errors={}, issue=None)
+
+    @http("POST", "/track")
+    @page("/track")
+    def track_page(self, request: Request) -> Response:
+        """By POST: a tracking code proves who reported, so it stays out of URLs and access logs."""
+        return self._track(request, (request.form.get("code") or "").strip().upper())
+
+    @http("POST", "/track/answer")
+    @page("/track/answer")
+    def answer(self, request: Request) -> Response:
+        code = (request.form.get("code") or "").strip().upper()
+        try:
+            self.up.intake.post(f"/issues/{code}/confirmation", track.answer(request.form), _lang(request))
+        except Refused as exc:
+            field = exc.field if exc.field in ("satisfaction", "comment") else "confirmed"
+            return self._track(request, code, {field: exc.detail(_lang(request))}, exc.status)
+        return self._track(request, code, answered=True)
+
+    def _track(self, request: Request, code: str, errors: dict[str, str] | None = None, status: int = 200,
+               answered: bool = False) -> Response:
+        errors = dict(errors or {})
+        issue = None
+        try:
+            issue = track.view(self.up.intake.get(f"/issues/{code}", _lang(request)), Words(_lang(request)))
+        except Refused as exc:
+            errors["code"], status = exc.detail(_lang(request)), exc.status
+        return render(request, "track.html", status, code=code, errors=errors, issue=issue, answered=answered)
+
+    # operations --------------------------------------------------------------------------------------
+    @http("GET", "/static/<string:name>")
+    def static(self, request: Request, name: str) -> Response:
+        return STATIC.response(name)
+
+    @http("GET", "/health")
+    def health(self, request: Request) -> Response:
+        """Up when it serves pages; each upstream's reachability is told, not required (pages degrade)."""
+        checks = {}
+        for name in UPSTREAMS:
+            try:
+                getattr(self.up, name).get("/health")
+                checks[name] = "ok"
+            except (Unavailable, Refused) as exc:
+                checks[name] = f"failed: {type(exc).__name__}"
+        return json_response({"status": "ok", "upstreams": checks})
+
+    @http("GET", "/metrics")
+    def prometheus(self, request: Request) -> Response:
+        body, content_type = metrics.exposition(request.headers.get("Accept"))
+        return Response(body, headers={"Content-Type": content_type})
+
+
+def _or_none(call: Any) -> Any:
+    """A board section's data, or None when its service does not answer (the section says so)."""
+    try:
+        return call()
+    except (Unavailable, Refused):
+        return None

@@ -1,0 +1,77 @@
+"""The other services as the portal reaches them: their HTTP read models and commands, never their stores."""
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from shared.config import service_url
+
+TIMEOUT = 5.0  # seconds: a page waits no longer for one upstream
+UPSTREAMS = ("intake", "casework", "meetings", "notifications")
+
+
+class Unavailable(Exception):
+    """An upstream did not answer, or answered 5xx: the page says so instead of failing."""
+
+    def __init__(self, service: str):
+        super().__init__(service)
+        self.service = service
+
+
+class Refused(Exception):
+    """A 4xx with RFC 9457 problem details: `field` names the input, shown beside it on the form."""
+
+    def __init__(self, status: int, problem: dict[str, Any]):
+        super().__init__(problem.get("detail"))
+        self.status, self.problem = status, problem
+
+    @property
+    def field(self) -> str | None:
+        return self.problem.get("field")
+
+    def detail(self, lang: str) -> str:
+        return str(self.problem.get("detail_en") if lang == "en" else self.problem.get("detail") or "")
+
+
+class Upstream:
+    """One service's HTTP API: JSON in and out, its problems raised as Refused."""
+
+    def __init__(self, service: str, session: requests.Session):
+        self.service, self.base, self.session = service, service_url(service), session
+
+    def get(self, path: str, lang: str = "zh-CN", params: dict[str, Any] | None = None) -> Any:
+        return self._call("GET", path, lang, params=params)[1]
+
+    def post(self, path: str, body: Any, lang: str = "zh-CN", headers: dict[str, str] | None = None
+             ) -> tuple[int, Any]:
+        return self._call("POST", path, lang, json=body, headers=headers)
+
+    def _call(self, method: str, path: str, lang: str, headers: dict[str, str] | None = None,
+              **kwargs: Any) -> tuple[int, Any]:
+        headers = {"Accept-Language": "en" if lang == "en" else "zh-CN", **(headers or {})}
+        try:
+            response = self.session.request(method, self.base + path, headers=headers, timeout=TIMEOUT, **kwargs)
+        except requests.RequestException:
+            raise Unavailable(self.service) from None
+        if response.status_code >= 500:
+            raise Unavailable(self.service)
+        body = response.json() if response.content else None
+        if response.status_code >= 400:
+            raise Refused(response.status_code, body if isinstance(body, dict) else {})
+        return response.status_code, body
+
+
+class Upstreams:
+    """Every service the portal reads, by name (`upstreams.intake.get(...)`)."""
+
+    def __init__(self) -> None:
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=len(UPSTREAMS), pool_maxsize=50)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        for name in UPSTREAMS:
+            setattr(self, name, Upstream(name, self.session))
+
+    def close(self) -> None:
+        self.session.close()
