@@ -17,9 +17,14 @@ from tests.support.processes import ROOT, free_port, wait_until
 
 def web_processes(supervisor: int, service: str) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(supervisor)], capture_output=True, text=True).stdout.split()
-    return [int(p) for p in out
-            if Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[1:4] == [b"-m", b"shared.runtime.web",
-                                                                              service.encode()]]
+    return [int(p) for p in out if _command(p)[1:4] == [b"-m", b"shared.runtime.web", service.encode()]]
+
+
+def _command(pid: str) -> list[bytes]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:  # exited meanwhile
+        return []
 
 
 @pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
