@@ -6,6 +6,7 @@ service (RabbitMQ's single-active-consumer picks one among instances).
 """
 from __future__ import annotations
 
+import faulthandler
 import logging
 import signal
 import sys
@@ -101,6 +102,7 @@ def _open_store(spec: ServiceSpec, settings: Settings, stop: threading.Event):
 
 def main(service: str) -> None:
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {service}-worker %(levelname)s %(name)s: %(message)s")
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack, to the log
     settings = Settings.from_env()
     spec = load_spec(service)
     stop = threading.Event()

@@ -111,6 +111,16 @@ def store_failed(exc: BaseException) -> bool:
 
 
 CONNECT_TIMEOUT = 2  # seconds to open a PostgreSQL connection (or wait for one from eventsourcing's pool)
+# A connection whose peer vanished without a word (a partition, a middlebox that dropped it) fails within ~10 s
+# instead of leaving its query waiting forever (seen behind a fault proxy: relay and projector stuck for good).
+DEAD_PEER = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+             "tcp_user_timeout": 10000}
+
+
+def notice_dead_peers(pool: Any) -> None:
+    """eventsourcing's pool opens its connections with DEAD_PEER too; those it opened already are replaced."""
+    pool.kwargs.update(DEAD_PEER)
+    pool.drain()
 POOL_WAIT = 30.0  # seconds a caller waits for a pooled connection before the store counts as unavailable
 
 
@@ -162,7 +172,8 @@ class Database:
             import psycopg
 
             conn = psycopg.connect(**pg_params(self.settings.database_url or ""), autocommit=True,
-                                   connect_timeout=CONNECT_TIMEOUT, options=f"-c search_path={self.service}")
+                                   connect_timeout=CONNECT_TIMEOUT, options=f"-c search_path={self.service}",
+                                   **DEAD_PEER)
             return _PgConnection(conn)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")

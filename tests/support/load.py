@@ -28,7 +28,7 @@ class ReportLoad:
     urls: list[str]
     rate: float = 10.0
     answers: list[Answer] = field(default_factory=list)
-    retried: int = 0  # requests sent again after a connection error
+    retried: int = 0  # requests sent again after a connection error or a timeout
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -60,9 +60,9 @@ class ReportLoad:
             try:
                 r = session.post(f"{url}/issues", json=body, headers=headers, timeout=10)
                 break
-            except requests.ConnectionError as exc:
-                # a kept-alive connection to a web process that died: a client retries once, with the same
-                # key (the report is recorded at most once), on a new connection
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                # a kept-alive connection to a web process that died, or no answer in 10 s: a client retries
+                # once, with the same key (the report is recorded at most once), on a new connection
                 if attempt == 0:
                     self.retried += 1
                     continue
