@@ -12,7 +12,7 @@ from typing import Any
 from services.casework.domain import ESCALATION_TARGETS, Actor, Forbidden
 from services.casework.triage import PARTY_KINDS, TIERS
 from shared.deadlines import end_of_day
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, refuse_unknown
 
 ROLES_ZH = {
     "council_member": "议事会成员", "community_worker": "社区工作者", "secretary": "社区书记",
@@ -30,6 +30,15 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "survey": ("community_worker", "secretary"),
     "rules": ("community_worker", "secretary"),
     "calendar": ("community_worker", "secretary"),  # entering the State Council's holiday notice
+}
+
+
+# the fields each command's body may carry besides `actor`: any other is refused by name
+FIELDS: dict[str, tuple[str, ...]] = {
+    "verification": ("note",), "plan": ("plan", "due"), "assignment": ("party_kind", "party", "reason"),
+    "escalation": ("to", "reason"), "resolution": ("summary",), "triage": ("tier", "reason"),
+    "survey": ("period", "items"), "rules": ("rule_id", "tier", "keywords", "categories", "note"),
+    "calendar": ("holidays", "workdays", "document"),
 }
 
 
@@ -79,9 +88,12 @@ def due(payload: dict, name: str, zh: str) -> datetime | None:
 
 
 def actor_for(payload: Any, command: str) -> Actor:
-    actor = _obj(payload).get("actor")
+    """The actor of a command whose body may carry `actor` and the command's FIELDS only."""
+    refuse_unknown(_obj(payload), ("actor", *FIELDS[command]))
+    actor = payload.get("actor")
     if not isinstance(actor, dict):
         raise InvalidInput("actor {role, name} is required", "actor", "须注明操作人 actor {role, name}")
+    refuse_unknown(actor, ("role", "name"), "actor.")
     role, name = actor.get("role"), actor.get("name")
     if role not in ROLES_ZH:
         raise InvalidInput(f"actor.role must be one of {', '.join(ROLES_ZH)}", "actor.role",
@@ -139,6 +151,7 @@ def parse_survey(payload: Any) -> tuple[Actor, str, list[dict[str, Any]]]:
         where = f"items[{i}]"
         if not isinstance(item, dict):
             raise InvalidInput(f"{where} must be an object", where, f"{where} 必须是对象")
+        refuse_unknown(item, ("case_id", "satisfied", "total"), f"{where}.")
         case_id = item.get("case_id")
         if not isinstance(case_id, str):
             raise InvalidInput(f"{where}.case_id is required", f"{where}.case_id", f"{where}.case_id 不能为空")

@@ -1,7 +1,7 @@
 """What casework tells the world: private Case events mapped onto integration contracts.
 
 Every event names the issue it came from, so intake answers the resident without asking casework.
-Staff notes and titles pass through `mask_text`: they are typed by people and may quote a phone number.
+Staff notes and titles pass through `mask_text`: typed by people, they may quote a phone number or a resident's name.
 """
 from __future__ import annotations
 
@@ -93,4 +93,7 @@ def _map(event: Any, base: dict[str, Any], facts: dict[str, Any]) -> tuple[str, 
         return "CaseMerged", base | {"into_case_id": event.into_case_id, "into_issue_id": event.into_issue_id}
     if isinstance(event, Case.Closed):
         return "CaseClosed", base | {"closed_at": rfc3339(event.at)}
-    return None  # Surveyed, Joined, CommandRemembered: kept inside casework
+    if isinstance(event, Case.Surveyed):  # the quarterly survey's result reaches the board (满意度测评)
+        return "CaseSurveyed", base | {"period": event.period, "satisfied": event.satisfied, "total": event.total,
+                                       "surveyed_at": rfc3339(event.at)}
+    return None  # Joined, CommandRemembered: kept inside casework

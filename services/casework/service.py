@@ -71,7 +71,7 @@ class CaseworkService(Operable):
     runtime = RuntimeProvider(SPEC)
 
     @http("GET", "/cases")
-    @api("casework", "/cases")
+    @api("casework", "/cases", query=("status", "tier", "overdue", "party", "limit", "offset"))
     def list_cases(self, request: Request) -> Response:
         """The ledger, newest first: ?status=&tier=&overdue=true|false&party=&limit=&offset=."""
         overdue = choice(request, "overdue", ("true", "false"))
@@ -115,7 +115,7 @@ class CaseworkService(Operable):
         return json_response({"items": self.runtime.app.record_survey(read_json(request))}, status=201)
 
     @http("GET", "/stats")
-    @api("casework", "/stats")
+    @api("casework", "/stats", query=("from", "to"))
     def stats(self, request: Request) -> Response:
         """Rates over cases opened in [from, to): response, on-time per tier, resolution, satisfaction."""
         now = self.runtime.app.clock()

@@ -1,45 +1,30 @@
-"""Intake use cases: report an issue, follow it, learn of its case's progress from casework."""
+"""Intake use cases: report an issue, follow it; its case's progress is a view of casework's events."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.codes import TrackingCode, tracking_code_id
 from services.intake.domain import Draft, Issue, issue_id_for, parse_answer, parse_report
 from services.intake.duplicates import Candidate, find_duplicate
-from services.intake.progress import answer_label
+from services.intake.progress import CASE_STEPS
+from services.intake.projections import CaseProgress, case_so_far
 from services.intake.reports import votes_follow_merge
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
-from shared.contracts import IntegrationEvent
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound, refuse_unknown
 
-RETRIES = 5  # optimistic-concurrency retries when casework's news and a command meet on one issue
-
-# casework event -> (timeline label, the issue's new status or None to keep it, facts the resident sees)
-CASE_STEPS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
-    "CaseOpened": ("已立案分级", "open", ("tier", "due")),
-    "CaseRetriaged": ("调整分级", None, ("tier", "due")),
-    "CaseRetimed": ("按节假日安排调整办理时限", None, ("deadline",)),
-    "CaseAssigned": ("已指派责任主体", None, ("party",)),
-    "SiteVerified": ("已现场核实", None, ("verified_at",)),
-    "PlanProposed": ("已提出解决方案", None, ("plan", "owner")),
-    "CaseEscalated": ("已上报协调", None, ("to",)),
-    "CaseResolved": ("已办结,待您确认", "resolved", ("summary",)),
-    "ResidentConfirmed": ("您已反馈", None, ("confirmed", "satisfaction")),
-    "CaseReopened": ("重新整改", "reopened", ("reason",)),
-    "CaseClosed": ("已结案", "closed", ()),
-    "CaseMerged": ("与相同诉求合并办理", "merged", ("into_issue_id",)),
-}
+RETRIES = 5  # optimistic-concurrency retries when two commands meet on one issue
 
 
 class IntakeApplication(ServiceApplication):
     name = "intake"
     reacts_to = {"casework": tuple(CASE_STEPS)}
+    views = (CaseProgress(),)  # casework's news about each issue: a view, not intake's own events
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -80,46 +65,26 @@ class IntakeApplication(ServiceApplication):
             raise NotFound(f"no issue {issue_id}", "issue_id", "未找到该诉求")
         return found
 
-    def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
-        """Record casework's news about an issue as intake's own fact (进度查询 answers from it)."""
-        if event.service != "casework" or event.name not in CASE_STEPS or "issue_id" not in event.data:
-            return
-        issue = self._find(UUID(event.data["issue_id"]))
-        if issue is None:
-            return
-        step_zh, status, facts = CASE_STEPS[event.name]
-        current = issue.case["status"] if issue.case else "open"
-        detail = {"step": event.name, "step_zh": step_zh, **{k: event.data[k] for k in facts if k in event.data}}
-        if event.name == "ResidentConfirmed":  # whose answer: 您已反馈 only on that resident's timeline
-            by = event.data.get("answered_issue_id") or event.data["issue_id"]
-            detail |= {"answered_issue_id": by, "step_zh": answer_label(by, event.data["issue_id"])}
-        if event.name == "CaseReopened":
-            detail["due"] = {"resolve_by": event.data.get("due")}
-        if event.name == "CaseRetimed":  # a year's holiday notice moved one working-day deadline
-            detail["due"] = {**(issue.case or {}).get("due", {}), f"{event.data['deadline']}_by": event.data["due"]}
-        if event.name == "PlanProposed" and event.data.get("due"):
-            detail["due"] = {**(issue.case or {}).get("due", {}), "resolve_by": event.data["due"]}
-        issue.record_case_progress(event.data["case_id"], status or current, event.time, detail)
-        processing.collect_events(issue)
-
     def answer_issue(self, issue_id: str, payload: Any) -> Issue:
         """The resident answers their resolved case (居民确认). Called only for whoever quoted the issue's
         tracking code: the code is checked here and never leaves intake; casework hears `ResidentAnswered`."""
         answer = parse_answer(payload)
         for attempt in range(5):
             issue = self.get_issue(issue_id)
-            followed = self.get_issue(issue.merged_into) if issue.merged_into else issue
-            issue.answer(answer, followed, self.clock())
+            case = case_so_far(self.read_models, issue.merged_into or str(issue.id))  # the case it follows
+            issue.answer(answer, case.status, case.resolutions, self.clock())
             try:
                 self.save(issue)
                 return issue
-            except IntegrityError:  # casework's news about the issue arrived meanwhile: decide again
+            except IntegrityError:  # the resident answered twice at once: decide again
                 if attempt == 4:
                     raise
         raise AssertionError("unreachable")
 
     def merge_issue(self, issue_id: str, payload: Any) -> Issue:
         """Staff merge a report into the issue it repeats (the automatic check missed it)."""
+        if isinstance(payload, dict):
+            refuse_unknown(payload, ("into_issue_id", "by"))
         if not isinstance(payload, dict) or not isinstance(payload.get("into_issue_id"), str):
             raise InvalidInput("into_issue_id is required", "into_issue_id", "须指明合并到的诉求 into_issue_id")
         by = payload.get("by")

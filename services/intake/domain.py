@@ -16,7 +16,7 @@ from eventsourcing.domain import event
 from shared.audit import Audited
 
 from shared.errors import Conflict, InvalidInput, refuse_unknown
-from shared.masking import mask_text
+from shared.masking import public_text as public_text_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NAMESPACE = UUID("6f1c0c1e-6a0e-4d7f-9a51-3f1f0e7a9b10")
@@ -199,7 +199,7 @@ class Draft:
 
 def public_text(text: str, report: dict[str, Any]) -> str:
     """A report's free text as it may leave intake: phones masked, the reporter's name and room hidden."""
-    return mask_text(text, names=[report["reporter"].get("name") or ""], private=[report.get("room") or ""])
+    return public_text_of(text, names=[report["reporter"].get("name") or ""], private=[report.get("room") or ""])
 
 
 @dataclass(frozen=True)
@@ -259,8 +259,6 @@ class Issue(Audited):
         self.reporter_ref = reporter_ref
         self.reported_at = reported_at
         self.fingerprint = fingerprint
-        self.case: dict[str, Any] | None = None
-        self.progress: list[dict[str, Any]] = []
         self.merged_into: str | None = None
         self.merged_at: datetime | None = None
         self.answered = 0  # the resolution (1st, 2nd after a reopening...) the resident answered last
@@ -295,24 +293,20 @@ class Issue(Audited):
 
     @event("CaseProgressed")
     def record_case_progress(self, case_id: str, status: str, at: datetime, detail: dict[str, Any]) -> None:
-        """casework's news about this issue, recorded as intake's own fact (so replay needs no upstream)."""
-        # `step` names the timeline entry; an answer is one resident's, not the case's
-        facts = {k: v for k, v in detail.items() if k != "step" and k not in ANSWER_FACTS}
-        self.case = {**(self.case or {}), **facts, "case_id": case_id, "status": status}
-        self.progress.append({"status": status, "at": at, **detail})
+        """Written no more: casework's news once copied into intake's log; now the case_progress view of
+        casework's events. Kept so that older logs still decode."""
 
-    def answer(self, answer: Answer, followed: "Issue", at: datetime) -> None:
+    def answer(self, answer: Answer, status: str, resolution: int, at: datetime) -> None:
         """The resident who holds the tracking code answers the resolved case, once per resolution.
 
-        `followed` is the issue whose case this one follows: itself, or its original when merged. A closed
-        case is answered too: by a co-reporter after the original reporter closed it (casework counts it
-        toward satisfaction), or by whichever resident has not answered this resolution yet.
+        `status` and `resolution` (how many times it was resolved) are of the case this issue follows: its
+        own, or its original's when merged. A closed case is answered too: by a co-reporter after the original
+        reporter closed it (casework counts it toward satisfaction), or by whichever resident has not
+        answered this resolution yet.
         """
-        status = followed.case["status"] if followed.case else "received"
         if status not in ANSWERABLE:
             raise Conflict(f"only a resolved case can be confirmed; this one is {status}", "tracking_code",
                            "案件尚未办结,暂不能确认")
-        resolution = sum(p["status"] == "resolved" for p in followed.progress)  # counted, not timed: clocks differ
         if self.answered == resolution:
             raise Conflict("this resolution was answered already", "tracking_code", "您已对本次办理结果作出反馈")
         self._answered(resolution=resolution, confirmed=answer.confirmed, satisfaction=answer.satisfaction,

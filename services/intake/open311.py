@@ -6,11 +6,13 @@ report needs, so it is the service definition's required attribute `community`.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Mapping
 
 from services.intake.domain import CATEGORIES, Issue, public_text
+from services.intake.progress import CaseSoFar
 from shared.contracts.envelope import rfc3339
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, refuse_unknown
 
 # service_code -> category: ASCII codes for systems that cannot key on Chinese names
 SERVICE_CODES: dict[str, str] = {
@@ -20,42 +22,50 @@ SERVICE_CODES: dict[str, str] = {
 CODE_OF = {category: code for code, category in SERVICE_CODES.items()}
 assert set(SERVICE_CODES.values()) == set(CATEGORIES), "every category needs a service code"
 
+# (zh-CN, English): Chinese first, English when the client asks for it (Accept-Language)
 DESCRIPTIONS = {
-    "safety": "安全隐患:消防通道堵塞、漏电、燃气等 (safety hazards: blocked fire exits, exposed wiring, gas)",
-    "facility": "设施维护:路灯、楼道照明、电梯、健身器材等 (facility repair: street and stairwell lights, lifts, "
-                "fitness equipment)",
-    "sanitation": "环境卫生:垃圾清运、卫生清扫、绿化等 (sanitation: garbage collection, cleaning, greenery)",
-    "parking": "停车交通:停车难、占道、电动车充电等 (parking and traffic)",
-    "neighbours": "邻里纠纷:噪音、邻里矛盾等 (neighbour disputes: noise, conflicts)",
-    "property": "物业管理:物业服务、业委会换届等 (property management, owners' committee)",
-    "services": "服务供给:养老助餐、托育、无障碍等 (community services: elderly meals, childcare, accessibility)",
-    "other": "其他诉求 (other)",
+    "safety": ("安全隐患:消防通道堵塞、漏电、燃气等", "Safety hazards: blocked fire exits, exposed wiring, gas"),
+    "facility": ("设施维护:路灯、楼道照明、电梯、健身器材等",
+                 "Facility repair: street and stairwell lights, lifts, fitness equipment"),
+    "sanitation": ("环境卫生:垃圾清运、卫生清扫、绿化等", "Sanitation: garbage collection, cleaning, greenery"),
+    "parking": ("停车交通:停车难、占道、电动车充电等", "Parking and traffic"),
+    "neighbours": ("邻里纠纷:噪音、邻里矛盾等", "Neighbour disputes: noise, conflicts"),
+    "property": ("物业管理:物业服务、业委会换届等", "Property management, owners' committee"),
+    "services": ("服务供给:养老助餐、托育、无障碍等", "Community services: elderly meals, childcare, accessibility"),
+    "other": ("其他诉求", "Other"),
 }
-ATTRIBUTES = [
-    {"variable": True, "code": "community", "datatype": "string", "required": True, "datatype_description":
-     "所在社区 (community)", "order": 1, "description": "所在社区 (the community, required)"},
-    {"variable": True, "code": "building", "datatype": "string", "required": False, "datatype_description":
-     "楼栋 (building)", "order": 2, "description": "楼栋 (building)"},
-    {"variable": True, "code": "unit", "datatype": "string", "required": False, "datatype_description":
-     "单元 (unit)", "order": 3, "description": "单元 (unit)"},
-    {"variable": True, "code": "title", "datatype": "string", "required": False, "datatype_description":
-     "标题 (title; the description's start when absent)", "order": 4, "description": "标题 (title)"},
-]
+_ATTRIBUTE_TEXT = {  # code -> (required, zh-CN, English)
+    "community": (True, "所在社区(必填)", "The community (required)"),
+    "building": (False, "楼栋", "Building"),
+    "unit": (False, "单元", "Unit"),
+    "title": (False, "标题(不填时取问题描述的开头)", "Title (the description's start when absent)"),
+}
+ATTRIBUTES = [{"variable": True, "code": code, "datatype": "string", "required": required, "order": order}
+              for order, (code, (required, _, _)) in enumerate(_ATTRIBUTE_TEXT.items(), 1)]
+# what GeoReport lets a client send: every request may name its jurisdiction and key (neither is used here);
+# a request's fields, of which email, device_id, account_id, address_id and media_url are accepted and not kept
+QUERY = ("jurisdiction_id", "api_key")
+REQUEST_FIELDS = (*QUERY, "service_code", "lat", "long", "address_string", "address_id", "email", "device_id",
+                  "account_id", "first_name", "last_name", "phone", "description", "media_url",
+                  *(f"attribute[{a['code']}]" for a in ATTRIBUTES))
 # our status -> GeoReport's open/closed: a resolved case stays open until its resident confirms it
 CLOSED = ("closed", "merged")
 AGENCY = "社区居民议事会"
 
 
-def services() -> list[dict[str, Any]]:
-    return [{"service_code": code, "service_name": category, "description": DESCRIPTIONS[code], "metadata": True,
-             "type": "realtime", "keywords": "", "group": category} for code, category in SERVICE_CODES.items()]
+def services(english: bool = False) -> list[dict[str, Any]]:
+    return [{"service_code": code, "service_name": category, "description": DESCRIPTIONS[code][english],
+             "metadata": True, "type": "realtime", "keywords": "", "group": category}
+            for code, category in SERVICE_CODES.items()]
 
 
-def definition(service_code: str) -> dict[str, Any]:
+def definition(service_code: str, english: bool = False) -> dict[str, Any]:
     if service_code not in SERVICE_CODES:
         raise InvalidInput(f"service_code must be one of {', '.join(SERVICE_CODES)}", "service_code",
                            f"service_code 必须是 {'、'.join(SERVICE_CODES)} 之一")
-    return {"service_code": service_code, "attributes": ATTRIBUTES}
+    texts = {code: text[2 if english else 1] for code, text in _ATTRIBUTE_TEXT.items()}
+    return {"service_code": service_code, "attributes": [
+        a | {"datatype_description": texts[a["code"]], "description": texts[a["code"]]} for a in ATTRIBUTES]}
 
 
 def _number(form: Mapping[str, str], name: str) -> float | None:
@@ -74,6 +84,7 @@ def report_payload(form: Mapping[str, str]) -> dict[str, Any]:
     Personal data maps to the fields intake keeps private: the name and phone to `reporter`, the exact
     `address_string` to `location.room`; what the field checks then refuse is named by intake's field.
     """
+    refuse_unknown(form, REQUEST_FIELDS)
     code = form.get("service_code")
     if not code:
         raise InvalidInput("service_code is required", "service_code", "service_code 为必填项")
@@ -94,14 +105,17 @@ def report_payload(form: Mapping[str, str]) -> dict[str, Any]:
             "reporter": {k: v for k, v in (("name", name), ("phone", form.get("phone"))) if v}}
 
 
-def doc_of(issue: Issue) -> dict[str, Any]:
-    """An issue as its index entry reads (projections.IssueIndex), from the aggregate: no wait for the index."""
+def doc_of(issue: Issue, case: CaseSoFar) -> dict[str, Any]:
+    """An issue as lists show it (projections.issue_doc), from the aggregate and its case: no wait for the index."""
     report = issue.report
-    times = [issue.reported_at, *(p["at"] for p in issue.progress), *([issue.merged_at] if issue.merged_at else [])]
+    times = [rfc3339(issue.reported_at), *(p["at"] for p in case.timeline),
+             *([rfc3339(issue.merged_at)] if issue.merged_at else [])]
+    last = case.timeline[-1] if case.timeline else {}
     return {"issue_id": str(issue.id), "category": issue.category, "title": public_text(report["title"], report),
-            "location": report["location"], "reported_at": rfc3339(issue.reported_at), "updated_at": rfc3339(max(times)),
-            "status": "merged" if issue.merged_into else (issue.case or {}).get("status", "received"),
-            "step_zh": issue.progress[-1].get("step_zh") if issue.progress else None, "case": issue.case or {}}
+            "location": report["location"], "reported_at": rfc3339(issue.reported_at),
+            "updated_at": max(times, key=lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))),
+            "status": "merged" if issue.merged_into else case.status,
+            "step_zh": last.get("step_zh"), "case": case.case or {}}
 
 
 def request_view(doc: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,11 +4,72 @@ from __future__ import annotations
 
 from typing import Any
 
+from datetime import datetime
+
 from services.intake.domain import ANSWER_FACTS, Issue, public_text
 from shared.contracts.envelope import rfc3339
 from shared.masking import mask_name, mask_phone
 
 MERGED_ZH = "与相同诉求合并办理"
+
+# casework event -> (timeline label, the issue's new status or None to keep it, facts the resident sees)
+CASE_STEPS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
+    "CaseOpened": ("已立案分级", "open", ("tier", "due")),
+    "CaseRetriaged": ("调整分级", None, ("tier", "due")),
+    "CaseRetimed": ("按节假日安排调整办理时限", None, ("deadline",)),
+    "CaseAssigned": ("已指派责任主体", None, ("party",)),
+    "SiteVerified": ("已现场核实", None, ("verified_at",)),
+    "PlanProposed": ("已提出解决方案", None, ("plan", "owner")),
+    "CaseEscalated": ("已上报协调", None, ("to",)),
+    "CaseResolved": ("已办结,待您确认", "resolved", ("summary",)),
+    "ResidentConfirmed": ("您已反馈", None, ("confirmed", "satisfaction")),
+    "CaseReopened": ("重新整改", "reopened", ("reason",)),
+    "CaseClosed": ("已结案", "closed", ()),
+    "CaseMerged": ("与相同诉求合并办理", "merged", ("into_issue_id",)),
+}
+
+
+class CaseSoFar:
+    """What intake knows of an issue's case: its facts (status, tier, due, party…) and its timeline."""
+
+    def __init__(self, case: dict[str, Any] | None = None, timeline: list[dict[str, Any]] | None = None):
+        self.case = case
+        self.timeline = timeline or []  # entries {status, at (RFC 3339), step, step_zh, facts…}
+
+    @property
+    def status(self) -> str:
+        return self.case["status"] if self.case else "received"
+
+    @property
+    def resolutions(self) -> int:
+        """How many times the case was resolved (counted, not timed: clocks differ)."""
+        return sum(p["status"] == "resolved" for p in self.timeline)
+
+    def step(self, name: str, data: dict[str, Any], at: datetime) -> None:
+        """casework's news about the issue: one timeline entry, and the case's facts as they stand now."""
+        step_zh, status, facts = CASE_STEPS[name]
+        due = (self.case or {}).get("due", {})
+        detail = {"step": name, "step_zh": step_zh, **{k: data[k] for k in facts if k in data}}
+        if name == "ResidentConfirmed":  # whose answer: 您已反馈 only on that resident's timeline
+            by = data.get("answered_issue_id") or data["issue_id"]
+            detail |= {"answered_issue_id": by, "step_zh": answer_label(by, data["issue_id"])}
+        if name == "CaseReopened":
+            detail["due"] = {"resolve_by": data.get("due")}
+        if name == "CaseRetimed":  # a year's holiday notice moved one working-day deadline
+            detail["due"] = {**due, f"{data['deadline']}_by": data["due"]}
+        if name == "PlanProposed" and data.get("due"):
+            detail["due"] = {**due, "resolve_by": data["due"]}
+        status = status or (self.case["status"] if self.case else "open")
+        kept = {k: v for k, v in detail.items() if k != "step" and k not in ANSWER_FACTS}  # an answer is one resident's
+        self.case = {**(self.case or {}), **kept, "case_id": data["case_id"], "status": status}
+        self.timeline.append({"status": status, "at": rfc3339(at), **detail})
+
+    def summary(self) -> dict[str, Any]:
+        """The case as issue lists show it (projections.issue_doc)."""
+        last = self.timeline[-1] if self.timeline else {}
+        return {"status": self.status, "case_id": (self.case or {}).get("case_id"), "updated_at": last.get("at"),
+                "step_zh": last.get("step_zh"),
+                "case": {k: self.case[k] for k in ("tier", "due", "party") if self.case and k in self.case}}
 
 
 def answer_label(answered_by: str, viewer: str) -> str:
@@ -19,7 +80,7 @@ def answer_label(answered_by: str, viewer: str) -> str:
 def _entry(progress: dict[str, Any], owner: str, viewer: str) -> dict[str, Any]:
     """A timeline entry of `owner`'s issue as the resident of `viewer` reads it (another's rating is not shown).
     An answer recorded without `answered_issue_id` (before co-reporters were told apart) is the owner's."""
-    entry = {**progress, "at": rfc3339(progress["at"])}
+    entry = dict(progress)
     if entry.get("step") != "ResidentConfirmed":
         return entry
     by = entry.get("answered_issue_id", owner)
@@ -28,8 +89,10 @@ def _entry(progress: dict[str, Any], owner: str, viewer: str) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k not in ANSWER_FACTS} | {"step_zh": answer_label(by, viewer)}
 
 
-def progress_view(issue: Issue, original: Issue | None, by_tracking_code: bool) -> dict[str, Any]:
-    """The resident's view of `issue`; `original` is the issue it was merged into, whose case it follows.
+def progress_view(issue: Issue, own: CaseSoFar, original: tuple[Issue, CaseSoFar] | None,
+                  by_tracking_code: bool) -> dict[str, Any]:
+    """The resident's view of `issue` and its case; `original`: the issue it was merged into (whose case it
+    follows) and that case.
 
     The tracking code proves who raised the issue (it confirms the case), so it is shown only to
     whoever already quoted it: issue ids are public, tracking codes are not. Contact details are masked.
@@ -48,16 +111,21 @@ def progress_view(issue: Issue, original: Issue | None, by_tracking_code: bool) 
         "reporter": {"name": mask_name(reporter["name"]) if "name" in reporter else None,
                      "phone": mask_phone(reporter["phone"]) if "phone" in reporter else None},
         "reported_at": rfc3339(issue.reported_at),
-        "status": issue.case["status"] if issue.case else "received",
-        "case": issue.case,
+        "status": own.status,
+        "case": own.case,
         "timeline": [{"status": "received", "at": rfc3339(issue.reported_at)}]
-        + [_entry(p, me, me) for p in issue.progress],
+        + [_entry(p, me, me) for p in own.timeline],
     }
     if original is None:
         return view
-    merged = {"status": "merged", "at": rfc3339(issue.merged_at), "step": "IssueMerged", "step_zh": MERGED_ZH,
+    into, case = original
+    joined = rfc3339(issue.merged_at)
+    merged = {"status": "merged", "at": joined, "step": "IssueMerged", "step_zh": MERGED_ZH,
               "into_issue_id": issue.merged_into}
-    return view | {"merged_into": issue.merged_into, "case": original.case,
-                   "status": original.case["status"] if original.case else "received",
+    return view | {"merged_into": issue.merged_into, "case": case.case, "status": case.status,
                    "timeline": view["timeline"] + [merged]  # the case's steps since this report joined it
-                   + [_entry(p, str(original.id), me) for p in original.progress if p["at"] >= issue.merged_at]}
+                   + [_entry(p, str(into.id), me) for p in case.timeline if _at(p) >= issue.merged_at]}
+
+
+def _at(entry: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(entry["at"].replace("Z", "+00:00"))

@@ -1,4 +1,6 @@
-"""intake read models: the issue index (by tracking code, month, category), for residents and staff."""
+"""intake read models: the issue index (by tracking code, month, category), for residents and staff, a
+projection of intake's log; and each issue's case as casework tells it (its status and timeline), a view
+of casework's events (nothing of casework's is copied into intake's log)."""
 from __future__ import annotations
 
 import json
@@ -7,16 +9,22 @@ from typing import Any
 
 from services.intake.domain import SHANGHAI, Draft, Issue, public_text
 from services.intake.duplicates import OPEN, WINDOW, Candidate
+from services.intake.progress import CASE_STEPS, CaseSoFar
+from shared.contracts import IntegrationEvent
 from shared.contracts.envelope import rfc3339
 from shared.store.persistence import Database, Transaction
-from shared.store.projection import Projection
+from shared.store.projection import Projection, UpstreamView
+
+# an issue's status in lists: a merged duplicate stays merged; else its case's, once casework opened one
+STATUS = "(CASE WHEN i.status = 'merged' THEN 'merged' ELSE COALESCE(c.status, i.status) END)"
+JOINED = "issue_index i LEFT JOIN case_progress c ON c.issue_id = i.issue_id"
 
 
 class IssueIndex(Projection):
     """One row per issue; `month` is the Asia/Shanghai month it was reported in (for monthly lists)."""
 
     name = "issue_index"
-    version = 2
+    version = 4  # 4: the case's progress is the case_progress view's; 3: titles masked by shared/masking.py
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS issue_index (issue_id TEXT PRIMARY KEY, tracking_code TEXT NOT NULL "
@@ -49,15 +57,50 @@ class IssueIndex(Projection):
                                             "updated_at": rfc3339(event.at)}
                 tx.run("UPDATE issue_index SET status = ?, doc = ? WHERE issue_id = ?",
                        ("merged", json.dumps(doc, ensure_ascii=False), str(event.originator_id)))
-        elif isinstance(event, Issue.CaseProgressed):
-            row = tx.one("SELECT doc FROM issue_index WHERE issue_id = ?", (str(event.originator_id),))
-            if row is not None and json.loads(row[0]).get("status") != "merged":  # a duplicate stays merged
-                doc = json.loads(row[0])
-                facts = {k: event.detail[k] for k in ("tier", "due", "party") if k in event.detail}
-                doc |= {"status": event.status, "case_id": event.case_id, "updated_at": rfc3339(event.at),
-                        "step_zh": event.detail.get("step_zh"), "case": doc.get("case", {}) | facts}
-                tx.run("UPDATE issue_index SET status = ?, doc = ? WHERE issue_id = ?",
-                       (event.status, json.dumps(doc, ensure_ascii=False), str(event.originator_id)))
+
+
+class CaseProgress(UpstreamView):
+    """Each issue's case as casework tells it (进度查询): status, facts and timeline."""
+
+    name = "case_progress"
+    version = 1
+    upstream = "casework"
+
+    def create(self, tx: Transaction) -> None:
+        tx.run("CREATE TABLE IF NOT EXISTS case_progress (issue_id TEXT PRIMARY KEY, status TEXT NOT NULL, "
+               "doc TEXT NOT NULL)")
+
+    def drop(self, tx: Transaction) -> None:
+        tx.run("DROP TABLE IF EXISTS case_progress")
+
+    def apply(self, tx: Transaction, event: IntegrationEvent) -> None:
+        if event.name not in CASE_STEPS or "issue_id" not in event.data:
+            return
+        issue_id = str(event.data["issue_id"])
+        row = tx.one("SELECT doc FROM case_progress WHERE issue_id = ?", (issue_id,))
+        case = _case(row[0] if row else None)
+        case.step(event.name, event.data, event.time)
+        tx.run("INSERT INTO case_progress (issue_id, status, doc) VALUES (?, ?, ?) ON CONFLICT (issue_id) "
+               "DO UPDATE SET status = excluded.status, doc = excluded.doc",
+               (issue_id, case.status, json.dumps({"case": case.case, "timeline": case.timeline}, ensure_ascii=False)))
+
+
+def _case(doc: str | None) -> CaseSoFar:
+    stored = json.loads(doc) if doc else {}
+    return CaseSoFar(stored.get("case"), stored.get("timeline"))
+
+
+def case_so_far(db: Database, issue_id: str) -> CaseSoFar:
+    rows = db.query("SELECT doc FROM case_progress WHERE issue_id = ?", (issue_id,))
+    return _case(rows[0][0] if rows else None)
+
+
+def issue_doc(doc: str, case_doc: str | None) -> dict[str, Any]:
+    """An issue as lists show it: its index entry, and its case's summary unless it stays merged."""
+    entry = json.loads(doc)
+    if entry.get("status") == "merged" or case_doc is None:
+        return entry
+    return entry | {k: v for k, v in _case(case_doc).summary().items() if v is not None}
 
 
 def issue_id_by_tracking_code(db: Database, code: str) -> str | None:
@@ -66,26 +109,29 @@ def issue_id_by_tracking_code(db: Database, code: str) -> str | None:
 
 
 def list_issues(db: Database, filters: dict[str, str], limit: int, offset: int) -> list[dict[str, Any]]:
-    where = [f"{column} = ?" for column in filters]
-    sql = "SELECT doc FROM issue_index" + (" WHERE " + " AND ".join(where) if where else "")
-    rows = db.query(sql + " ORDER BY reported_at DESC, issue_id LIMIT ? OFFSET ?", (*filters.values(), limit, offset))
-    return [json.loads(r[0]) for r in rows]
+    where = [f"{STATUS if column == 'status' else 'i.' + column} = ?" for column in filters]
+    sql = f"SELECT i.doc, c.doc FROM {JOINED}" + (" WHERE " + " AND ".join(where) if where else "")
+    rows = db.query(sql + " ORDER BY i.reported_at DESC, i.issue_id LIMIT ? OFFSET ?",
+                    (*filters.values(), limit, offset))
+    return [issue_doc(*r) for r in rows]
 
 
 def find_issues(db: Database, ids: list[str], category: str | None, since: str | None, until: str | None,
                 statuses: tuple[str, ...], limit: int) -> list[dict[str, Any]]:
     """Issues by id, category, statuses and reporting time (RFC 3339 bounds), newest first."""
     where, params = [], []
-    for column, values in (("issue_id", ids), ("status", statuses)):
+    for column, values in (("i.issue_id", ids), (STATUS, statuses)):
         if values:
             where.append(f"{column} IN ({', '.join('?' * len(values))})")
             params += list(values)
-    for clause, value in (("category = ?", category), ("reported_at >= ?", since), ("reported_at <= ?", until)):
+    for clause, value in (("i.category = ?", category), ("i.reported_at >= ?", since),
+                          ("i.reported_at <= ?", until)):
         if value is not None:
             where.append(clause)
             params.append(value)
-    sql = "SELECT doc FROM issue_index" + (" WHERE " + " AND ".join(where) if where else "")
-    return [json.loads(r[0]) for r in db.query(sql + " ORDER BY reported_at DESC, issue_id LIMIT ?", (*params, limit))]
+    sql = f"SELECT i.doc, c.doc FROM {JOINED}" + (" WHERE " + " AND ".join(where) if where else "")
+    return [issue_doc(*r) for r in db.query(sql + " ORDER BY i.reported_at DESC, i.issue_id LIMIT ?",
+                                            (*params, limit))]
 
 
 def similar_issues(db: Database, draft: Draft) -> list[Candidate]:
@@ -94,10 +140,10 @@ def similar_issues(db: Database, draft: Draft) -> list[Candidate]:
     since = rfc3339(draft.reported_at - WINDOW)
     location = draft.location
     building = location.get("building")
-    rows = db.query("SELECT doc FROM issue_index WHERE community = ? AND category = ? AND reported_at >= ? AND "
-                    + ("(building = ? OR building IS NULL) AND " if building else "")
-                    + f"status IN ({', '.join('?' * len(OPEN))}) ORDER BY reported_at DESC LIMIT 200",
+    rows = db.query(f"SELECT i.doc, c.doc FROM {JOINED} WHERE i.community = ? AND i.category = ? AND "
+                    "i.reported_at >= ? AND " + ("(i.building = ? OR i.building IS NULL) AND " if building else "")
+                    + f"{STATUS} IN ({', '.join('?' * len(OPEN))}) ORDER BY i.reported_at DESC LIMIT 200",
                     (location["community"], draft.category, since, *([building] if building else []), *OPEN))
-    docs = [json.loads(r[0]) for r in rows]
+    docs = [issue_doc(*r) for r in rows]
     return [Candidate(d["issue_id"], d["title"], d["category"], d["location"],
                       datetime.fromisoformat(d["reported_at"].replace("Z", "+00:00")), d["status"]) for d in docs]

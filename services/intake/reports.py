@@ -13,7 +13,7 @@ from eventsourcing.persistence import IntegrityError
 from services.intake.demand import DemandVotes, demand_id_for
 from services.intake.domain import SHANGHAI, Issue, public_text
 from shared.contracts.envelope import rfc3339
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput, NotFound, refuse_unknown
 from shared.store.persistence import Database, Transaction
 from shared.store.projection import Projection
 
@@ -25,6 +25,7 @@ def vote_for_issue(app: Any, issue_id: str, payload: Any) -> tuple[int, bool]:
     """A resident backs an issue: {voter}. Returns (votes, counted); a voter counts once per issue."""
     if not isinstance(payload, dict):
         raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
+    refuse_unknown(payload, ("voter",))
     voter = payload.get("voter")
     if not isinstance(voter, str) or not voter.strip() or len(voter) > 100 or "\x00" in voter:
         raise InvalidInput("voter is required: the resident's reference (1 to 100 characters)", "voter",
@@ -68,8 +69,9 @@ class DemandList(Projection):
     """One row per issue: month reported (Asia/Shanghai), category, channel, building and votes."""
 
     name = "demand_list"
-    version = 3  # 2: merged duplicates leave the list, their votes counted on the issue they joined; 3: titles
-    # masked as every public text of a report is (the reporter's name and room too, not only phone numbers)
+    version = 4  # 2: merged duplicates leave the list, their votes counted on the issue they joined; 3: titles
+    # masked as every public text of a report is (the reporter's name and room too, not only phone numbers);
+    # 4: and by the one public rule (shared/masking.py: exact addresses, names where a person is addressed)
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS demand_list (issue_id TEXT PRIMARY KEY, month TEXT NOT NULL, "

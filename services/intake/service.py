@@ -13,11 +13,14 @@ from services.intake import contacts, open311, reports
 from services.intake.bootstrap import SPEC
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
 from services.intake.progress import progress_view
-from services.intake.projections import find_issues, issue_id_by_tracking_code, list_issues, similar_issues
+from services.intake.projections import (
+    case_so_far, find_issues, issue_id_by_tracking_code, list_issues, similar_issues,
+)
 from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
-from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json, wants_english
+from shared.edge.http import (Operable, RuntimeProvider, api, choice, json_response, known_args, page, read_json,
+                              wants_english)
 
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -78,9 +81,12 @@ class IntakeService(Operable):
     def get_issue(self, request: Request, key: str) -> Response:
         """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
         by_code = key.upper().startswith("YS-")
-        issue = self.runtime.app.get_issue(self._by_tracking_code(key) if by_code else key)
-        original = self.runtime.app.get_issue(issue.merged_into) if issue.merged_into else None  # whose case it follows
-        return json_response(progress_view(issue, original, by_code))
+        app, db = self.runtime.app, self.runtime.db
+        issue = app.get_issue(self._by_tracking_code(key) if by_code else key)
+        original = None
+        if issue.merged_into:  # the case it follows
+            original = app.get_issue(issue.merged_into), case_so_far(db, issue.merged_into)
+        return json_response(progress_view(issue, case_so_far(db, str(issue.id)), original, by_code))
 
     @http("POST", "/issues/<string:tracking_code>/confirmation")
     @api("intake", "/issues/{tracking_code}/confirmation")
@@ -116,21 +122,25 @@ class IntakeService(Operable):
 
     # Open311 GeoReport v2 (services/intake/open311.py): city systems report and follow requests ---------
     @http("GET", "/open311/v2/services.json")
-    @api("intake", "/open311/v2/services.json")
+    @api("intake", "/open311/v2/services.json", query=None)
+    @_open311
     def open311_services(self, request: Request) -> Response:
-        return json_response(open311.services())
+        known_args(request, open311.QUERY)
+        return json_response(open311.services(wants_english(request)))
 
     @http("GET", "/open311/v2/services/<string:service_code>.json")
-    @api("intake", "/open311/v2/services/{service_code}.json")
+    @api("intake", "/open311/v2/services/{service_code}.json", query=None)
     @_open311
     def open311_definition(self, request: Request, service_code: str) -> Response:
-        return json_response(open311.definition(service_code))
+        known_args(request, open311.QUERY)
+        return json_response(open311.definition(service_code, wants_english(request)))
 
     @http("POST", "/open311/v2/requests.json")
-    @api("intake", "/open311/v2/requests.json")
+    @api("intake", "/open311/v2/requests.json", query=None)
     @_open311
     def open311_report(self, request: Request) -> Response:
         """A service request (form-encoded, or JSON): the report of channel open311, merged like any other."""
+        known_args(request, open311.QUERY)
         form = read_json(request) if request.mimetype == "application/json" else request.form.to_dict()
         if not isinstance(form, dict):
             raise InvalidInput("body must be a form or a JSON object", "body", "请求内容须为表单或 JSON 对象")
@@ -142,11 +152,12 @@ class IntakeService(Operable):
                                "tracking_code": issue.tracking_code}], status=201 if created else 200)
 
     @http("GET", "/open311/v2/requests.json")
-    @api("intake", "/open311/v2/requests.json")
+    @api("intake", "/open311/v2/requests.json", query=None)
     @_open311
     def open311_requests(self, request: Request) -> Response:
         """?service_request_id=a,b &service_code= &start_date= &end_date= &status=open|closed: newest first,
         the last 90 days and 1000 requests at most unless the dates say otherwise (GeoReport's defaults)."""
+        known_args(request, (*open311.QUERY, "service_request_id", "service_code", "start_date", "end_date", "status"))
         ids = [i for i in (request.args.get("service_request_id") or "").split(",") if i]
         code = request.args.get("service_code")
         if code is not None:
@@ -161,10 +172,12 @@ class IntakeService(Operable):
         return json_response([open311.request_view(d) for d in docs])
 
     @http("GET", "/open311/v2/requests/<string:request_id>.json")
-    @api("intake", "/open311/v2/requests/{id}.json")
+    @api("intake", "/open311/v2/requests/{id}.json", query=None)
     @_open311
     def open311_request(self, request: Request, request_id: str) -> Response:
-        return json_response([open311.request_view(open311.doc_of(self.runtime.app.get_issue(request_id)))])
+        known_args(request, open311.QUERY)
+        issue = self.runtime.app.get_issue(request_id)
+        return json_response([open311.request_view(open311.doc_of(issue, case_so_far(self.runtime.db, request_id)))])
 
     @http("GET", "/internal/contacts/<string:reporter_ref>")
     @api("intake", "/internal/contacts/{reporter_ref}")

@@ -20,7 +20,7 @@ from services.meetings.rules import OPENING, RESULTS_DAY, SHANGHAI, RuleBroken, 
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput, NotFound, refuse_unknown
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -88,6 +88,7 @@ class MeetingsApplication(ServiceApplication):
     def confirm_proposal(self, proposal_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
         """Put a topic escalated by casework on a meeting's agenda: {meeting_id, draft_plan, background?}."""
         body = payload if isinstance(payload, dict) else {}
+        refuse_unknown(body, ("meeting_id", "title", "background", "draft_plan"))
         meeting_id = commands.text(body, "meeting_id", max_len=40) if isinstance(payload, dict) else None
         if meeting_id is None:
             raise InvalidInput("meeting_id is required", "meeting_id", "请指定会议(meeting_id)")
@@ -184,6 +185,7 @@ class MeetingsApplication(ServiceApplication):
         return self.get_meeting(meeting_id).motion(motion_id)["result"]
 
     def close_meeting(self, meeting_id: str, payload: Any = None, key: str | None = None) -> tuple[Any, bool]:
+        commands.closing(payload)
         return self._command(meeting_id, key, payload or {}, lambda m, d: (m.close(self.clock(), key, d), []))
 
     def record_minutes(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:

@@ -11,7 +11,7 @@ from uuid import UUID
 from services.meetings.domain import CHOICES
 from services.meetings.rules import KINDS, MAJORITIES, ROLES
 from shared.deadlines import end_of_day
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, refuse_unknown
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -36,9 +36,12 @@ def digest(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
-def _object(payload: Any, name: str = "body") -> dict[str, Any]:
+def _object(payload: Any, name: str = "body", fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """A JSON object that carries `fields` only (when given): any other key is refused by its path."""
     if not isinstance(payload, dict):
         raise InvalidInput(f"{name} must be a JSON object", name, f"{_zh(name)}必须是一个 JSON 对象")
+    if fields is not None:
+        refuse_unknown(payload, fields, "" if name == "body" else f"{name}.")
     return payload
 
 
@@ -116,7 +119,7 @@ def _choice(obj: dict, key: str, allowed: dict | tuple, default: str | None = No
 
 
 def schedule(payload: Any, now: datetime) -> dict[str, Any]:
-    body = _object(payload)
+    body = _object(payload, fields=("kind", "meeting_at", "title", "place"))
     kind = _choice(body, "kind", KINDS)
     when = moment(body.get("meeting_at"), "meeting_at")
     if when <= now:
@@ -126,7 +129,7 @@ def schedule(payload: Any, now: datetime) -> dict[str, Any]:
 
 
 def reschedule(payload: Any, now: datetime) -> dict[str, Any]:
-    body = _object(payload)
+    body = _object(payload, fields=("meeting_at", "place", "reason"))
     when = moment(body.get("meeting_at"), "meeting_at")
     if when <= now:
         raise InvalidInput("meeting_at must be in the future", "meeting_at", "会议时间须晚于当前时间")
@@ -135,16 +138,19 @@ def reschedule(payload: Any, now: datetime) -> dict[str, Any]:
 
 
 def cancellation(payload: Any) -> str:
-    return text(_object(payload), "reason", max_len=500) or ""
+    return text(_object(payload, fields=("reason",)), "reason", max_len=500) or ""
+
+
+TOPIC_FIELDS = ("title", "background", "draft_plan", "case_id", "proposal_id")
 
 
 def topics(payload: Any) -> list[dict[str, Any]]:
     """Agenda topics: {title?, background, draft_plan, case_id?} or {proposal_id, draft_plan, background?}."""
-    body = _object(payload)
+    body = _object(payload, fields=("topics",))
     out = []
     for i, raw in enumerate(_list(body, "topics", 30)):
         prefix = f"topics[{i}]."
-        item = _object(raw, f"topics[{i}]")
+        item = _object(raw, f"topics[{i}]", TOPIC_FIELDS)
         proposal = case_ref(item, "proposal_id", prefix)
         out.append({
             "title": text(item, "title", required=False, max_len=100, prefix=prefix),
@@ -157,11 +163,11 @@ def topics(payload: Any) -> list[dict[str, Any]]:
 
 
 def participants(payload: Any) -> list[dict[str, Any]]:
-    body = _object(payload)
+    body = _object(payload, fields=("participants",))
     out = []
     for i, raw in enumerate(_list(body, "participants", 200)):
         prefix = f"participants[{i}]."
-        item = _object(raw, f"participants[{i}]")
+        item = _object(raw, f"participants[{i}]", ("name", "role", "organisation", "topic_id", "present"))
         role = item.get("role")
         if role not in ROLES:
             raise InvalidInput(f"{prefix}role must be one of {', '.join(ROLES)}", prefix + "role",
@@ -177,7 +183,7 @@ def participants(payload: Any) -> list[dict[str, Any]]:
 
 
 def opening(payload: Any) -> dict[str, Any]:
-    body = _object(payload)
+    body = _object(payload, fields=("present", "chair", "recorder"))
     present = body.get("present", [])
     if not isinstance(present, list) or not all(isinstance(p, str) for p in present):
         raise InvalidInput("present must be a list of participant ids", "present", "到会人员须为参会人员编号列表")
@@ -186,7 +192,7 @@ def opening(payload: Any) -> dict[str, Any]:
 
 
 def statement(payload: Any) -> dict[str, Any]:
-    body = _object(payload)
+    body = _object(payload, fields=("participant_id", "topic_id", "seconds", "summary"))
     seconds = body.get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= 3600:
         raise InvalidInput("seconds must be a whole number from 1 to 3600", "seconds", "发言时长须为 1 到 3600 之间的整数秒")
@@ -195,7 +201,7 @@ def statement(payload: Any) -> dict[str, Any]:
 
 
 def disagreement(payload: Any) -> dict[str, Any]:
-    body = _object(payload)
+    body = _object(payload, fields=("topic_id", "point", "positions"))
     positions = body.get("positions", [])
     if not isinstance(positions, list) or len(positions) > 20 or not all(
             isinstance(p, str) and 0 < len(p.strip()) <= 500 for p in positions):
@@ -205,7 +211,7 @@ def disagreement(payload: Any) -> dict[str, Any]:
 
 
 def motion(payload: Any) -> dict[str, Any]:
-    body = _object(payload)
+    body = _object(payload, fields=("text", "topic_id", "mode", "major", "majority"))
     major = body.get("major", False)
     if not isinstance(major, bool):
         raise InvalidInput("major must be true or false", "major", "是否重大事项须为 true 或 false")
@@ -215,7 +221,7 @@ def motion(payload: Any) -> dict[str, Any]:
 
 
 def vote(payload: Any) -> dict[str, Any]:
-    body = _object(payload)
+    body = _object(payload, fields=("motion_id", "choice", "participant_id", "ballot"))
     out = {"motion_id": text(body, "motion_id", max_len=20), "choice": _choice(body, "choice", CHOICES),
            "participant_id": text(body, "participant_id", required=False, max_len=20),
            "ballot": text(body, "ballot", required=False, max_len=64)}
@@ -226,14 +232,14 @@ def vote(payload: Any) -> dict[str, Any]:
 
 
 def minutes(payload: Any) -> dict[str, Any]:
-    body = _object(payload)
+    body = _object(payload, fields=("resolutions", "summary"))
     raw = body.get("resolutions", [])
     if not isinstance(raw, list) or len(raw) > 50:
         raise InvalidInput("resolutions must be a list of up to 50", "resolutions", "决议须为不超过50项的列表")
     out = []
     for i, item in enumerate(raw):
         prefix = f"resolutions[{i}]."
-        item = _object(item, f"resolutions[{i}]")
+        item = _object(item, f"resolutions[{i}]", ("text", "owner", "due", "case_id", "topic_id", "motion_id"))
         if item.get("due") is None:
             raise InvalidInput(f"{prefix}due is required", prefix + "due", "每项决议须明确完成时限")
         out.append({"text": text(item, "text", max_len=1000, prefix=prefix),
@@ -243,6 +249,17 @@ def minutes(payload: Any) -> dict[str, Any]:
                     "topic_id": text(item, "topic_id", required=False, max_len=20, prefix=prefix),
                     "motion_id": text(item, "motion_id", required=False, max_len=20, prefix=prefix)})
     return {"resolutions": out, "summary": text(body, "summary", required=False, max_len=8000) or ""}
+
+
+def closing(payload: Any) -> None:
+    """Closing takes no fields: an empty body or {}."""
+    if payload is not None:
+        _object(payload, fields=())
+
+
+def release(payload: Any) -> Any:
+    """The month a results release names: {month}."""
+    return _object(payload, fields=("month",)).get("month")
 
 
 def month(value: Any, name: str = "month") -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from services.meetings.domain import month_bounds
 from services.meetings.rules import KINDS, SHANGHAI
 from shared.contracts.envelope import rfc3339
+from shared.masking import public_data
 
 log = logging.getLogger(__name__)
 STATES = {"opened": "open", "resolved": "resolved", "closed": "closed", "reopened": "reopened", "merged": "merged"}
@@ -46,7 +47,7 @@ def build(month: str, cases: list[dict[str, Any]], meetings: dict[str, dict[str,
         if placed is not None:
             lists[placed[0]].append(placed[1])
     return {"month": month, "as_of": rfc3339(as_of.astimezone(timezone.utc)),
-            "counts": {k: len(v) for k, v in lists.items()}, **lists}
+            "counts": {k: len(v) for k, v in lists.items()}, **public_data(lists)}  # the release is public
 
 
 def _head(case: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +75,8 @@ def _place(case: dict[str, Any], start: datetime, as_of: datetime,
     if state in ("resolved", "closed"):
         if settled_this_month is None:
             return None
-        return "resolved", _head(case) | {"resolved_at": settled_this_month["at"],
+        return "resolved", _head(case) | {"reported_at": case.get("reported_at") or facts[0]["at"],
+                                          "resolved_at": settled_this_month["at"],
                                           "summary": settled_this_month["data"].get("summary")}
     since = case.get("reported_at") or facts[0]["at"]
     return "unresolved", _head(case) | {"status": state, "since": since, **_why(case, facts, as_of, meetings)}
@@ -167,12 +169,13 @@ def document(report: dict[str, Any], lang: str) -> list[tuple]:
         ("p", f"本月已解决 {counts['resolved']} 件,未解决 {counts['unresolved']} 件。" if zh
          else f"{counts['resolved']} resolved this month, {counts['unresolved']} unresolved."),
         ("h2", "一、本月已解决问题清单" if zh else "1. Resolved this month"),
-        ("table", ["问题", "分类", "解决时间", "处理结果"] if zh else ["Issue", "Category", "Resolved", "Outcome"],
-         [[c["title"], c.get("category"), _day(c["resolved_at"], lang), c.get("summary") or "—"]
-          for c in report["resolved"]]),
+        ("table", ["问题", "分类", "反映时间", "解决时间", "处理结果"] if zh
+         else ["Issue", "Category", "Reported", "Resolved", "Outcome"],
+         [[c["title"], c.get("category"), _day(c.get("reported_at"), lang), _day(c["resolved_at"], lang),
+           c.get("summary") or "—"] for c in report["resolved"]]),
         ("h2", "二、未解决问题及原因" if zh else "2. Unresolved, and why"),
-        ("table", ["问题", "分类", "状态", "原因"] if zh else ["Issue", "Category", "Status", "Reason"],
-         [[c["title"], c.get("category"), STATUS_NAMES[c["status"]][0 if zh else 1],
+        ("table", ["问题", "分类", "反映时间", "状态", "原因"] if zh else ["Issue", "Category", "Reported", "Status", "Reason"],
+         [[c["title"], c.get("category"), _day(c.get("since"), lang), STATUS_NAMES[c["status"]][0 if zh else 1],
            ";".join(reason_text(r, lang) for r in c["reasons"]) if zh
            else "; ".join(reason_text(r, lang) for r in c["reasons"])] for c in report["unresolved"]]),
         ("h2", "三、下一步计划" if zh else "3. Next steps"),

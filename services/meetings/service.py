@@ -98,7 +98,7 @@ class MeetingsService(Operable):
                              headers={"Location": f"/meetings/{meeting.id}"})
 
     @http("GET", "/meetings")
-    @api("meetings", "/meetings")
+    @api("meetings", "/meetings", query=("from", "to", "kind", "limit", "offset"))
     def list_meetings(self, request: Request) -> Response:
         """The archive index (议事档案库): ?from=&to= (dates or times) &kind= &limit= &offset=, by meeting time."""
         kind = choice(request, "kind", KINDS)
@@ -109,7 +109,7 @@ class MeetingsService(Operable):
                               "limit": limit, "offset": offset})
 
     @http("GET", "/meetings/<string:meeting_id>")
-    @api("meetings", "/meetings/{id}")
+    @api("meetings", "/meetings/{id}", query=("format", "lang"))
     def get_meeting(self, request: Request, meeting_id: str) -> Response:
         """The meeting's full record; ?format=markdown|html (&lang=en) exports it as one document."""
         meeting = self.runtime.app.get_meeting(meeting_id)
@@ -246,7 +246,7 @@ class MeetingsService(Operable):
 
     # topics escalated by casework --------------------------------------------------------------------
     @http("GET", "/proposals")
-    @api("meetings", "/proposals")
+    @api("meetings", "/proposals", query=("status",))
     def list_proposals(self, request: Request) -> Response:
         """Topics casework escalated to the council or assembly (?status=proposed|confirmed), with their next meeting."""
         status = request.args.get("status")
@@ -270,7 +270,7 @@ class MeetingsService(Operable):
 
     # the monthly results release ---------------------------------------------------------------
     @http("GET", "/reports/results")
-    @api("meetings", "/reports/results")
+    @api("meetings", "/reports/results", query=("month", "format", "lang"))
     def get_results(self, request: Request) -> Response:
         """?month=YYYY-MM: the release as published, or a preview; ?format=markdown|html (&lang=en) to print."""
         month = commands.month(request.args.get("month"))
@@ -287,7 +287,7 @@ class MeetingsService(Operable):
     def release_results(self, request: Request) -> Response:
         """Release a month's results (from its 25th): {month}. A second release of a month is a 409."""
         body = read_json(request)
-        month = commands.month(body.get("month") if isinstance(body, dict) else None)
+        month = commands.month(commands.release(body))
         report = results_report(self.runtime.db, month, self.runtime.app.clock(), self.runtime.app.carried_from(month))
         release = self.runtime.app.release_results(month, report, by="staff")
         return json_response(release.report | {"released": True, "released_at": rfc3339(release.released_at)},

@@ -14,16 +14,17 @@ from prometheus_client import Counter
 
 from services.notifications.addresses import check_subscription_url
 from services.notifications.domain import (
-    CHANNEL_OF, NAMESPACE, SUBSCRIPTION_BOOK_ID, About, CaseLink, Delivery, Matter, Notice, SubscriptionBook,
-    Tell, case_link_id, decide, delivery_id_for, matter_id, notice_id_for, public_data, valid_pattern,
+    CHANNEL_OF, NAMESPACE, SUBSCRIPTION_BOOK_ID, About, CaseLink, Delivery, MatterFact, Notice, SubscriptionBook,
+    Tell, case_link_id, decide, delivery_id_for, notice_id_for, public_data, valid_pattern,
 )
+from services.notifications.projections import Matters, find_matter
 from services.notifications.channels import ChannelSettings, configured
 from services.notifications.templates import render
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent, to_cloudevent
 from shared.contracts.catalogue import CATALOGUE
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound, refuse_unknown
 
 
 def _recipient(tell: Tell, about: About) -> dict[str, Any]:
@@ -44,6 +45,7 @@ class NotificationsApplication(ServiceApplication):
     name = "notifications"
     # every event: city systems may subscribe to any type (webhooks), and the board follows all three
     reacts_to = {"intake": ("#",), "casework": ("#",), "meetings": ("#",)}
+    views = (Matters(),)  # what each issue is about: a view of intake's IssueReported, not an event here
 
     def __init__(self, *args: Any, clock: Clock = utcnow, channels: Collection[str] | None = None, **kwargs: Any):
         """`channels`: those that can send here (default: as configured in the environment)."""
@@ -91,11 +93,7 @@ class NotificationsApplication(ServiceApplication):
         """notifications' own record of what an issue or case is about, and what it knows now."""
         data = event.data
         if (event.service, event.name) == ("intake", "IssueReported"):
-            matter = self._find(matter_id(data["issue_id"]))
-            if matter is None:
-                matter = Matter.record(data, event.time)
-                processing.collect_events(matter)
-            return self._about(matter, None)
+            return self._about(MatterFact.of(data, event.time), None)  # kept by the matters view
         if event.service != "casework" or "case_id" not in data:
             return About()
         link = self._find(case_link_id(data["case_id"]))
@@ -110,10 +108,10 @@ class NotificationsApplication(ServiceApplication):
             processing.collect_events(link)
         if link is None:  # a case notifications never saw open: say what the event itself says
             return About(case_id=data["case_id"], title=data.get("title"), category=data.get("category"))
-        return self._about(self._find(matter_id(link.issue_id)), link)
+        return self._about(find_matter(self.read_models, link.issue_id), link)
 
     @staticmethod
-    def _about(matter: Matter | None, link: CaseLink | None) -> About:
+    def _about(matter: MatterFact | None, link: CaseLink | None) -> About:
         """A case's own facts (carried by CaseOpened) first, so a notice never depends on whether intake's
         queue delivered first; the matter fills in only what links recorded before CaseOpened carried it."""
         m, k = matter, link
@@ -227,6 +225,7 @@ class NotificationsApplication(ServiceApplication):
 def _parse_subscription(payload: Any) -> tuple[str, list[str], str]:
     if not isinstance(payload, dict):
         raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
+    refuse_unknown(payload, ("url", "types", "event_types", "secret"))
     url = payload.get("url")
     parts = urlparse(url) if isinstance(url, str) else None
     if not parts or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:

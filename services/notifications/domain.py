@@ -15,7 +15,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.masking import mask_text
+from shared.contracts.envelope import rfc3339
+from shared.masking import public_data, public_text  # noqa: F401 (public_data: the application's)
 
 NAMESPACE = UUID("3c5b8f0e-2d7a-4e61-9b0c-5a8e1f2d4c77")
 SUBSCRIPTION_BOOK_ID = uuid5(NAMESPACE, "subscription-book")
@@ -28,7 +29,7 @@ CHANNEL_OF = {"wechat": "wechat", "reporter": "sms", "party": "email", "secretar
 DELIVERY_STATUSES = ("pending", "delivered", "failed", "skipped")
 
 
-def matter_id(issue_id: str) -> UUID:
+def matter_id(issue_id: str) -> UUID:  # the Matter aggregates of older logs
     return uuid5(NAMESPACE, f"matter:{issue_id}")
 
 
@@ -47,41 +48,7 @@ def delivery_id_for(source_event: str, channel: str, recipient: dict[str, Any], 
     return uuid5(NAMESPACE, f"delivery:{source_event}:{channel}:{key}:{kind}")
 
 
-# --- what may be said in public ---------------------------------------------------------------
-# Exact addresses (门牌号): "2单元502室", "3-2-502", "502室", "1201房" are hidden; "3号楼" stays,
-# since the building is what neighbours need to know.
-_UNIT_ROOM = re.compile(r"(\d+)\s*(单元|门)\s*(\d{2,5})\s*(室|号|房|户)?")
-_DASHED = re.compile(r"(?<![\d.:])\d{1,3}\s*-\s*\d{1,3}\s*-\s*\d{2,5}(?![\d.:])|(?<![\d.:-])\d{1,3}-\d{3,5}(?![\d.:-])")
-_ROOM = re.compile(r"(?<!\d)\d{3,5}\s*(室|号房|房间|房|户)")
-_UNIT = re.compile(r"(?<!\d)\d{1,2}\s*单元")
-
-
-def mask_address(text: str) -> str:
-    text = _UNIT_ROOM.sub(lambda m: "*" + m[2] + "***" + (m[4] or ""), text)
-    text = _DASHED.sub("*-***", text)
-    text = _ROOM.sub(lambda m: "***" + m[1], text)
-    return _UNIT.sub("*单元", text)
-
-
-def public_text(text: str | None) -> str:
-    """Text fit for a public notice or an outgoing event: phone numbers and exact addresses hidden."""
-    return mask_address(mask_text(text or ""))
-
-
-FREE_TEXT = frozenset({"title", "description", "reason", "summary", "background", "draft_plan", "text", "plan",
-                       "note", "owner", "disagreements", "triage_reason", "place"})
-
-
-def public_data(value: Any, key: str = "") -> Any:
-    """An event's payload as it may leave for a city system's webhook: free text masked (ids, codes
-    and times are left alone) and the unit number (单元) dropped: the building is as exact as it gets."""
-    if isinstance(value, dict):
-        return {k: (None if k == "unit" and key == "location" else public_data(v, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [public_data(v, key) for v in value]
-    if isinstance(value, str) and key in FREE_TEXT:
-        return public_text(value)
-    return value
+# what may be said in public: one rule for every public output, shared/masking.py
 
 
 # --- who is told what -------------------------------------------------------------------------
@@ -161,6 +128,9 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
                 tell(("board", "wechat"), "urgent_resolved", case, summary=data.get("summary") or "")
         case ("casework", "CaseClosed"):
             tell(("board",), "case_closed", case)
+        case ("casework", "CaseSurveyed"):  # the survey's result is public, item by item (满意度测评结果)
+            tell(("board",), "case_surveyed", case, period=data["period"], satisfied=data["satisfied"],
+                 total=data["total"])
         case ("casework", "CaseReopened"):  # the board said 办结 (or 待确认): it must not go on saying so
             tell(("board", "wechat"), "case_reopened", case, due=data.get("due"))
         case ("casework", "CaseRetriaged"):  # lowered from urgent, or raised to complex: the board says so
@@ -207,9 +177,31 @@ class RetryPolicy:
         return now + timedelta(seconds=min(self.base_seconds * 2 ** (attempts - 1), self.cap_seconds))
 
 
+@dataclass(frozen=True)
+class MatterFact:
+    """What a reported issue is about (事项), from intake's IssueReported: masked, no contact details."""
+
+    issue_id: str
+    title: str
+    category: str
+    community: str
+    building: str | None
+    reporter_ref: str
+    reported_at: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any], reported_at: datetime) -> "MatterFact":
+        location = data.get("location") or {}
+        return cls(issue_id=data["issue_id"], title=public_text(data["title"]), category=data["category"],
+                   community=public_text(location.get("community")),
+                   building=public_text(location["building"]) if location.get("building") else None,
+                   reporter_ref=data["reporter_ref"], reported_at=rfc3339(reported_at))
+
+
 # --- aggregates -------------------------------------------------------------------------------
 class Matter(Aggregate):
-    """What a reported issue is about (事项), recorded from IssueReported: masked, no contact details."""
+    """Written no more: the matter is now a view of intake's IssueReported (projections.Matters). Kept so that
+    older logs still decode."""
 
     @event("Recorded")
     def __init__(self, id: UUID, issue_id: str, title: str, category: str, community: str,
@@ -221,14 +213,6 @@ class Matter(Aggregate):
         self.building = building
         self.reporter_ref = reporter_ref
         self.reported_at = reported_at
-
-    @classmethod
-    def record(cls, data: dict[str, Any], reported_at: datetime) -> "Matter":
-        location = data.get("location") or {}
-        return cls(id=matter_id(data["issue_id"]), issue_id=data["issue_id"], title=public_text(data["title"]),
-                   category=data["category"], community=public_text(location.get("community")),
-                   building=public_text(location["building"]) if location.get("building") else None,
-                   reporter_ref=data["reporter_ref"], reported_at=reported_at)
 
 
 class CaseLink(Aggregate):

@@ -1,14 +1,43 @@
-"""notifications read models: the public board (公告栏) and the delivery log, from its own log."""
+"""notifications read models: the public board (公告栏) and the delivery log, from its own log; and what
+each reported issue is about, a view of intake's IssueReported."""
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
 from typing import Any
 
-from services.notifications.domain import Delivery, Notice
+import dataclasses
+
+from services.notifications.domain import Delivery, MatterFact, Notice
+from shared.contracts import IntegrationEvent
 from shared.contracts.envelope import rfc3339
 from shared.store.persistence import Database, Transaction
-from shared.store.projection import Projection
+from shared.store.projection import Projection, UpstreamView
+
+
+class Matters(UpstreamView):
+    """What each reported issue is about (事项): the notices' title and place when a case event lacks them."""
+
+    name = "matters"
+    version = 1
+    upstream = "intake"
+
+    def create(self, tx: Transaction) -> None:
+        tx.run("CREATE TABLE IF NOT EXISTS matters (issue_id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+
+    def drop(self, tx: Transaction) -> None:
+        tx.run("DROP TABLE IF EXISTS matters")
+
+    def apply(self, tx: Transaction, event: IntegrationEvent) -> None:
+        if event.name == "IssueReported":
+            fact = MatterFact.of(event.data, event.time)
+            tx.run("INSERT INTO matters (issue_id, doc) VALUES (?, ?) ON CONFLICT (issue_id) DO NOTHING",
+                   (fact.issue_id, json.dumps(dataclasses.asdict(fact), ensure_ascii=False)))
+
+
+def find_matter(db: Database, issue_id: str) -> MatterFact | None:
+    rows = db.query("SELECT doc FROM matters WHERE issue_id = ?", (issue_id,))
+    return MatterFact(**json.loads(rows[0][0])) if rows else None
 
 
 class NoticeBoard(Projection):

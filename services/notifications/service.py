@@ -24,7 +24,7 @@ from services.notifications.domain import CHANNELS, DELIVERY_STATUSES, Delivery,
 from services.notifications.projections import list_deliveries, list_notices, sent_to_subscription
 from shared.config import Settings
 from shared.contracts.envelope import rfc3339
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput, NotFound, refuse_unknown
 from shared.edge.http import Operable, Runtime, RuntimeProvider, api, choice, json_response, page, read_json, wants_english
 from shared.store.leadership import Leadership
 
@@ -186,6 +186,7 @@ class NotificationsService(Operable):
         body = read_json(request)
         if not isinstance(body, dict):
             raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
+        refuse_unknown(body, ("from_sequence", "source"))
         start = body.get("from_sequence")
         if isinstance(start, bool) or not isinstance(start, int) or start < 1:
             raise InvalidInput("from_sequence must be a positive integer", "from_sequence", "from_sequence 必须是正整数")

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.notifications.domain import public_text
+from shared.masking import public_data, public_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LANGS = ("zh", "en")
@@ -79,6 +79,12 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "case_closed": {
         "zh": ("办结公示:{title}", "{place}反映的“{title}”({category})经反映人确认,已办结。"),
         "en": ("Closed: {title}", "\"{title}\" ({category}) at {place} is closed, confirmed by the resident."),
+    },
+    "case_surveyed": {
+        "zh": ("满意度测评结果公示:{title}", "{place}反映的“{title}”({category}){period}居民满意度测评:"
+                                          "满意{satisfied}人,共{total}人,满意度{rate}。"),
+        "en": ("Survey result: {title}", "\"{title}\" ({category}) at {place}, satisfaction survey {period}: "
+                                       "{satisfied} of {total} satisfied ({rate})."),
     },
     "case_reopened": {
         "zh": ("重新整改公示:{title}", "{place}反映的“{title}”({category})经评价未达办结要求,已重新整改,{due}前办结。"),
@@ -151,12 +157,14 @@ def _params(kind: str, params: dict[str, Any], lang: str) -> "_Values":
     if "month" in p:
         year, month = str(p["month"]).split("-")
         p["month"] = f"{year}年{int(month)}月" if zh else p["month"]
+    if "total" in p:  # a survey's result; when it reopens the item, casework's CaseReopened is announced too
+        p["rate"] = f"{p['satisfied'] / p['total']:.0%}" if p["total"] else "—"
     summary = p.get("summary") or ""
     p["summary_zh"], p["summary_en"] = (f":{summary}", f": {summary}") if summary else ("", "")
     p.setdefault("party", "")
     p.setdefault("category", "")
     # even a message to the reporter masks what others wrote into it (a summary with a phone number)
-    p = {k: public_text(v) if isinstance(v, str) and k not in UNMASKED else v for k, v in p.items()}
+    p = {k: v if k in UNMASKED else public_text(v) if isinstance(v, str) else public_data(v, k) for k, v in p.items()}
     return _Values({k: str(v) for k, v in p.items()})
 
 

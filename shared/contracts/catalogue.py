@@ -173,6 +173,10 @@ _c(Contract("casework", "CaseReopened", 1, _obj(["case_id", "reason"], case_id=U
 _c(Contract("casework", "CaseMerged", 1, _obj(
     ["case_id", "into_case_id"], case_id=UUID, into_case_id=UUID, into_issue_id=UUID, **_ISSUE)))
 _c(Contract("casework", "CaseClosed", 1, _obj(["case_id", "closed_at"], case_id=UUID, closed_at=TIME, **_ISSUE)))
+# one item's result in the quarterly satisfaction survey (居民满意度测评); under 80 % a CaseReopened follows
+_c(Contract("casework", "CaseSurveyed", 1, _obj(
+    ["case_id", "period", "satisfied", "total", "surveyed_at"], case_id=UUID, period=STR,
+    satisfied={"type": "integer", "minimum": 0}, total={"type": "integer", "minimum": 1}, surveyed_at=TIME, **_ISSUE)))
 # a working-day deadline recounted when the State Council's notice for a year is entered (节假日安排录入)
 _c(Contract("casework", "CaseRetimed", 1, _obj(
     ["case_id", "deadline", "old_due", "due", "reason"], case_id=UUID, deadline=_enum("verify", "plan", "resolve"),

@@ -169,9 +169,9 @@ def _failed(request: Request, route: str, exc: Exception) -> Response:
                    title_zh="服务内部错误", detail_zh="请求失败,请稍后重试;不会重复记录")
 
 
-def api(service: str, route: str, query: tuple[str, ...] | None = None) -> Callable:
+def api(service: str, route: str, query: tuple[str, ...] | None = ()) -> Callable:
     """Wrap an entrypoint: domain errors become problems, every request is timed. `query` names the query
-    parameters the endpoint reads; any other is refused by name (None: not checked)."""
+    parameters the endpoint reads; any other is refused by name (None: the endpoint checks them itself)."""
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)

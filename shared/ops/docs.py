@@ -22,7 +22,7 @@ from shared.config import DEFAULT_PORTS
 from shared.contracts import CATALOGUE
 from shared.contracts.catalogue import Catalogue, Contract
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository: shared/ops/docs.py
 DOCS = ROOT / "docs"
 ASYNCAPI = DOCS / "asyncapi.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from eventsourcing.application import Application, ProcessingEvent, Repository
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
 
 from shared.config import Settings
@@ -22,10 +22,12 @@ log = logging.getLogger(__name__)
 
 
 class BatchRepository(Repository):
-    """A repository that, while a batch is being decided on this thread, returns the batch's own aggregates.
+    """A repository that, while a batch is being decided on this thread, returns the batch's own aggregates,
+    and reads each stored aggregate once per batch.
 
     A window of upstream events is decided before anything is written: the second event about a case must
-    see what the first did to it, not the stored version.
+    see what the first did to it, not the stored version; and aggregates every event consults (triage rules,
+    the calendar) are read once per window, not once per event.
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -35,17 +37,28 @@ class BatchRepository(Repository):
     @contextmanager
     def batch(self) -> Iterator[dict[Any, Any]]:
         self._local.pending = pending = {}
+        self._local.read = {}
         try:
             yield pending
         finally:
-            self._local.pending = None
+            self._local.pending = self._local.read = None
 
     def get(self, aggregate_id: Any, **kwargs: Any) -> Any:
         pending = getattr(self._local, "pending", None)
-        if pending and not kwargs and aggregate_id in pending:
+        if pending is None or kwargs:
+            kwargs.setdefault("projector_func", project)
+            return super().get(aggregate_id, **kwargs)
+        if aggregate_id in pending:
             return pending[aggregate_id]
-        kwargs.setdefault("projector_func", project)
-        return super().get(aggregate_id, **kwargs)
+        read = self._local.read
+        if aggregate_id not in read:
+            try:
+                read[aggregate_id] = super().get(aggregate_id, projector_func=project)
+            except AggregateNotFoundError as missing:
+                read[aggregate_id] = missing
+        if isinstance(read[aggregate_id], AggregateNotFoundError):
+            raise AggregateNotFoundError(*read[aggregate_id].args)
+        return read[aggregate_id]
 
 
 class ServiceApplication(Application):
@@ -74,20 +87,27 @@ class ServiceApplication(Application):
         if self.views:
             self._ensure_views()
 
+    def close(self) -> None:
+        super().close()
+        if self._db is not None:
+            self._db.close()
+
+    @property
+    def read_models(self) -> Database:
+        """The service's read-model store, for commands that decide on a view (the same database or file)."""
+        if self._db is None:
+            self._db = Database(self.name, self.settings)
+        return self._db
+
     def _ensure_views(self) -> None:
         """A view's tables exist before the first upstream event; an older version's are kept, not reset:
         their rows come from upstream, and only `yishi rebuild` replays that."""
-        db = self._db or Database(self.name, self.settings)
-        try:
-            for view in ensure_tables(db, list(self.views)):
-                log.error("%s: view %s is of an older version: run `yishi rebuild %s %s`", self.name, view.name,
-                          self.name, view.name)
-        finally:
-            if db is not self._db:
-                db.close()
+        for view in ensure_tables(self.read_models, list(self.views)):
+            log.error("%s: view %s is of an older version: run `yishi rebuild %s %s`", self.name, view.name,
+                      self.name, view.name)
 
     def construct_recorder(self) -> ProcessRecorder:
-        if self._db is None:
+        if not self.settings.uses_postgres:
             recorder = batch_process_recorder(self.factory)
         else:
             with self._db.ddl_lock():  # eventsourcing creates its tables here

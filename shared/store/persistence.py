@@ -72,23 +72,23 @@ PING_AFTER_IDLE = 1.0  # seconds in the pool after which a connection is pinged 
 
 
 def ping_when_idle(pool: Any, after: float = PING_AFTER_IDLE) -> None:
-    """Ping a pooled connection only when it rested in the pool longer than `after` seconds.
+    """Ping a pooled connection only when it was last handed out more than `after` seconds ago.
 
     A ping on every checkout was one round trip per transaction (a fifth of the workers' wall time under
-    load, py-spy). A connection busy a moment ago is alive; one that rested through an outage is pinged and
-    replaced. psycopg_pool takes `check` and `reset` at construction, which eventsourcing does for us, so
-    they are swapped in here (tests/integration/shared/test_pool_ping.py holds the pool to it).
+    load, py-spy). A connection in use a moment ago is alive; one that rested through an outage is pinged and
+    replaced. psycopg_pool takes `check` at construction, which eventsourcing does for us, so it is swapped
+    in here (tests/integration/shared/test_pool_ping.py holds the pool to it). Not with a `reset` callback:
+    the pool then hands every returned connection to its worker thread (a queue and a wake-up each).
     """
     ping = pool._check
 
     def check(conn: Any) -> None:
-        if ping is not None and time.monotonic() - getattr(conn, "_yishi_returned", 0.0) > after:
+        now = time.monotonic()
+        if ping is not None and now - getattr(conn, "_yishi_handed_out", 0.0) > after:
             ping(conn)
+        conn._yishi_handed_out = now
 
-    def returned(conn: Any) -> None:
-        conn._yishi_returned = time.monotonic()
-
-    pool._check, pool._reset = check, returned
+    pool._check = check
 
 
 def table_names(service: str, settings: Settings) -> tuple[str, str]:

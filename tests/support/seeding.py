@@ -19,10 +19,13 @@ def upstream_event(service: str, name: str, seq: int, data: dict, subject: str):
 
 
 def seed_intake(app, n: int, start: int = 0) -> None:
-    """n reports; every third one hears that casework opened its case."""
+    """n reports; every third one repeats the one before it (merged: a second event) and hears that casework
+    opened its case (the case_progress view)."""
     batch = issues(n, start)
+    for k in range(1, len(batch), 3):
+        batch[k].merge_into(str(batch[k - 1].id), 0.9, "seed", batch[k].reported_at)
     app.save(*batch)
-    for k, issue in enumerate(batch[::3]):
+    for k, issue in enumerate(batch[1::3]):
         seq = 10_000 + start + k
         app.process(upstream_event("casework", "CaseOpened", seq, {
             "case_id": str(uuid4()), "issue_id": str(issue.id), "tier": "routine", "category": issue.category,

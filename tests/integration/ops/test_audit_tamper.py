@@ -28,7 +28,7 @@ def pg_settings(pg_url, amqp_uri, tmp_path: Path) -> Settings:
 @pytest.fixture
 def intake(pg_settings):
     app = IntakeApplication(pg_settings)
-    seed_intake(app, 9)  # issues 0, 3 and 6 have two events: Reported, CaseProgressed
+    seed_intake(app, 9)  # issues 1, 4 and 7 have two events: Reported, Merged
     yield app
     app.close()
 

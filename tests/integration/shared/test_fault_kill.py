@@ -3,7 +3,7 @@ takes effect exactly once.
 
 intake's log is seeded with N `Issue.Reported` events; the intake worker's relay publishes them to
 `intake.events`; the casework worker applies each (one case per issue) and its own relay publishes
-`CaseOpened`, which the intake worker applies (`Issue.CaseProgressed`). The first test SIGKILLs the
+`CaseOpened`, which the intake worker applies (its case_progress view). The first test SIGKILLs the
 intake worker (relay, and intake's consumer) several times mid-batch, the second SIGKILLs the casework
 worker (consumer, and casework's relay) several times mid-stream; each is restarted at once. Then, on
 the embedded SQLite default and on PostgreSQL, both directions must hold exactly N effects, N tracking
@@ -15,6 +15,7 @@ YISHI_FAULT_KILLS (default 3), the random seed from YISHI_FAULT_SEED (printed on
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -26,10 +27,9 @@ import pytest
 
 from services.casework.application import CaseworkApplication
 from services.casework.domain import Case
-from services.intake.application import IntakeApplication
-from services.intake.domain import Issue
 from shared.messaging import topology
 from shared.config import Settings
+from shared.store.persistence import Database
 from tests.support.faults import (consumer_queues_ready, domain_events, metric_sum, queue_ready, reading,
                                   seed_issues)
 from tests.support.processes import System, wait_until
@@ -126,11 +126,15 @@ def assert_exactly_once(settings: Settings, seeded: dict[int, str], metrics_dir:
     with reading("casework", settings) as casework:
         assert casework.tracked_ids("intake") == sorted(seeded)
 
-    # casework -> intake: one CaseProgressed per casework event (CaseOpened, CaseAssigned), one tracking row each
-    issue_log = domain_events(IntakeApplication, settings)
-    progressed = Counter(str(e.originator_id) for _, e in issue_log if isinstance(e, Issue.CaseProgressed))
-    assert len(progressed) == N and set(progressed.values()) == {2}, \
-        f"{sum(progressed.values())} CaseProgressed for {len(progressed)} issues, expected {N} x 2"
+    # casework -> intake: one timeline entry per casework event (CaseOpened, CaseAssigned), one tracking row each
+    db = Database("intake", settings)
+    try:
+        timelines = {issue_id: len(json.loads(doc)["timeline"])
+                     for issue_id, doc in db.query("SELECT issue_id, doc FROM case_progress")}
+    finally:
+        db.close()
+    assert len(timelines) == N and set(timelines.values()) == {2}, \
+        f"{sum(timelines.values())} timeline entries for {len(timelines)} issues, expected {N} x 2"
     with reading("intake", settings) as intake:
         assert intake.tracked_ids("casework") == [nid for nid, _ in case_log]
 

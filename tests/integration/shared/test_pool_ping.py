@@ -17,7 +17,7 @@ def test_a_busy_connection_is_not_pinged_and_a_rested_broken_one_is_replaced(set
     pings = []
 
     def counted(conn):
-        pings.append(hasattr(conn, "_yishi_returned"))  # a connection new to the pool is always checked
+        pings.append(hasattr(conn, "_yishi_handed_out"))  # a connection new to the pool is always checked
         ConnectionPool.check_connection(conn)
 
     pool._check = counted
@@ -26,6 +26,7 @@ def test_a_busy_connection_is_not_pinged_and_a_rested_broken_one_is_replaced(set
         for n in range(6):  # back to back: each connection rested for milliseconds
             app.save(*issues(1, start=n))
         assert not any(pings)
+        assert pool._reset is None  # returned connections go straight back, not through the pool's worker
         before = len(pings)
 
         time.sleep(0.7)

@@ -37,3 +37,36 @@ def test_a_full_lifecycle_publishes_valid_contracts(tmp_path):
                      "CaseEscalated", "CaseResolved", "ResidentConfirmed", "CaseReopened", "CaseResolved",
                      "ResidentConfirmed", "CaseClosed"]
     app.close()
+
+
+def test_a_survey_result_is_published_for_the_board(tmp_path):
+    clock = Clock(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))
+    app = memory_app(tmp_path, clock)
+    data = issue("小区路灯故障")
+    app.process(reported(1, data))
+    cid = str(case_id_for(data["issue_id"]))
+    app.command(cid, "resolution", {"actor": PROPERTY, "summary": "已更换"})
+    app.record_survey({"actor": STAFF, "period": "2026年第四季度", "items": [{"case_id": cid, "satisfied": 6, "total": 9}]})
+    publish = publisher(app)
+    published = [p for p in (publish(app.domain_event(n)) for n in app.notifications_after(0)) if p]
+    [surveyed] = [p for p in published if p.name == "CaseSurveyed"]
+    body = to_cloudevent("casework", surveyed.name, sequence=9, prevsequence=None, subject=surveyed.subject,
+                         time=surveyed.time, data=surveyed.data)  # validates against the catalogue
+    assert {k: body["data"][k] for k in ("issue_id", "period", "satisfied", "total")} == {
+        "issue_id": data["issue_id"], "period": "2026年第四季度", "satisfied": 6, "total": 9}
+    app.close()
+
+
+def test_a_residents_name_staff_typed_into_a_plan_or_summary_is_masked_in_the_events(tmp_path):
+    clock = Clock(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))
+    app = memory_app(tmp_path, clock)
+    data = issue("小区路灯故障")
+    app.process(reported(1, data))
+    cid = str(case_id_for(data["issue_id"]))
+    app.command(cid, "plan", {"actor": PROPERTY, "plan": "明天更换,完成后告知欧阳娜娜"})
+    app.command(cid, "resolution", {"actor": PROPERTY, "summary": "已更换,联系王建国先生确认"})
+    publish = publisher(app)
+    texts = json.dumps([p.data for p in (publish(app.domain_event(n)) for n in app.notifications_after(0)) if p],
+                       ensure_ascii=False)
+    assert "欧阳娜娜" not in texts and "王建国" not in texts and "告知欧***" in texts
+    app.close()

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from services.intake.progress import CaseSoFar
 from services.intake.application import IntakeApplication
 from services.intake.projections import IssueIndex
 from services.intake.published import publish
@@ -124,3 +125,17 @@ def test_the_demand_list_masks_the_reporters_name_and_room_typed_into_a_title(in
     title = listed["items"][0]["title"]
     assert "欧阳娜娜" not in title and "1-502" not in title and "13812345678" not in title
     assert title.startswith("欧*** 反映") or title.startswith("欧***反映")
+
+
+def test_a_full_name_written_in_a_title_is_masked_on_the_demand_list_open311_and_the_issue_list(intake):
+    from services.intake import open311
+    from services.intake.projections import find_issues
+    app, db, _ = intake
+    issue, _ = app.report_issue(report(title="5号楼电梯停运,请告知王建国,住2单元301室", reporter={"name": "李四"}))
+    projector = Projector(app, db, [IssueIndex(), DemandList()])
+    while projector.run_once():
+        pass
+    titles = [demand_list(db, "2026-10")["items"][0]["title"], open311.doc_of(app.get_issue(str(issue.id)), CaseSoFar())["title"],
+              *(d["title"] for d in find_issues(db, [str(issue.id)], None, None, None, (), 10))]
+    for title in titles:
+        assert "王建国" not in title and "301" not in title and title.startswith("5号楼电梯停运"), title

@@ -9,6 +9,7 @@ import pytest
 from services.intake.application import IntakeApplication
 from services.intake.duplicates import Candidate
 from services.intake.progress import progress_view
+from services.intake.projections import case_so_far
 from services.intake.published import publish
 from shared.config import Settings
 from shared.contracts import from_cloudevent, to_cloudevent
@@ -22,7 +23,7 @@ _SEQ = count(1)
 
 @pytest.fixture
 def app(tmp_path):
-    app = IntakeApplication(Settings(None, "", tmp_path), env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+    app = IntakeApplication(Settings(None, "", tmp_path),
                             clock=lambda: NOW + timedelta(days=1))
     yield app
     app.close()
@@ -53,7 +54,9 @@ def published(app) -> list:
 
 def view(app, issue_id: str) -> dict:
     issue = app.get_issue(issue_id)
-    return progress_view(issue, app.get_issue(issue.merged_into) if issue.merged_into else None, True)
+    original = (app.get_issue(issue.merged_into), case_so_far(app.read_models, issue.merged_into)) \
+        if issue.merged_into else None
+    return progress_view(issue, case_so_far(app.read_models, issue_id), original, True)
 
 
 def test_a_report_merged_as_it_came_in_says_which_issue_it_repeats(app):

@@ -5,6 +5,7 @@ from uuid import uuid4
 import pytest
 
 from services.intake import open311
+from services.intake.progress import CaseSoFar
 from services.intake.domain import CATEGORIES, Issue, parse_report
 from shared.errors import InvalidInput
 
@@ -52,8 +53,9 @@ def test_a_request_shows_open_until_the_case_is_closed_and_carries_no_personal_d
 
 def test_a_request_read_from_the_aggregate_reads_as_from_the_index():
     issue = Issue.report_new(uuid4(), parse_report(open311.report_payload(FORM), NOW), NOW)
-    issue.record_case_progress("c-1", "open", NOW + timedelta(minutes=1), {
-        "step": "CaseOpened", "step_zh": "已立案分级", "tier": "routine", "due": {"resolve_by": "2026-12-02T15:59:59Z"}})
-    view = open311.request_view(open311.doc_of(issue))
+    case = CaseSoFar()
+    case.step("CaseOpened", {"case_id": "c-1", "issue_id": str(issue.id), "tier": "routine",
+                             "due": {"resolve_by": "2026-12-02T15:59:59Z"}}, NOW + timedelta(minutes=1))
+    view = open311.request_view(open311.doc_of(issue, case))
     assert view["expected_datetime"] == "2026-12-02T15:59:59Z" and view["status_notes"] == "已立案分级"
     assert view["updated_datetime"] == "2026-11-23T02:01:00Z" and "13812345678" not in view["description"]

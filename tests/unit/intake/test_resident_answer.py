@@ -7,6 +7,7 @@ from itertools import count
 import pytest
 
 from services.intake.application import IntakeApplication
+from services.intake.projections import case_so_far
 from services.intake.published import publish
 from shared.config import Settings
 from shared.contracts import from_cloudevent, to_cloudevent
@@ -21,7 +22,7 @@ REPORT = {"channel": "hotline", "title": "3号楼楼道灯坏了", "description"
 
 @pytest.fixture
 def app(tmp_path):
-    app = IntakeApplication(Settings(None, "", tmp_path), env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+    app = IntakeApplication(Settings(None, "", tmp_path),
                             clock=lambda: NOW + timedelta(days=1))
     yield app
     app.close()
@@ -101,6 +102,6 @@ def test_a_deadline_retimed_by_a_holiday_notice_shows_on_the_residents_timeline_
              due={"resolve_by": "2027-02-10T15:59:59Z"}, opened_at="2026-11-23T02:00:00Z")
     casework(app, "CaseRetimed", str(issue.id), deadline="resolve", old_due="2027-02-10T15:59:59Z",
              due="2027-02-18T15:59:59Z", reason="2027年节假日安排", calendar_years=[2027])
-    shown = app.get_issue(str(issue.id))
+    shown = case_so_far(app.read_models, str(issue.id))
     assert shown.case["due"] == {"resolve_by": "2027-02-18T15:59:59Z"}
-    assert shown.progress[-1]["step_zh"] == "按节假日安排调整办理时限"
+    assert shown.timeline[-1]["step_zh"] == "按节假日安排调整办理时限"

@@ -312,5 +312,28 @@ def test_an_unresolved_case_is_dated_from_the_residents_report(app, clock, db):
                   reported_at=rfc3339(reported))
     project(app, db)
     clock.now = datetime(2026, 11, 25, 9, tzinfo=SH)
-    [case] = results_report(db, "2026-11", clock())["unresolved"]
+    report = results_report(db, "2026-11", clock())
+    [case] = report["unresolved"]
     assert case["since"] == rfc3339(reported)
+    assert "| 反映时间 |" in markdown(results.document(report, "zh")) and "2026年11月02日" in markdown(
+        results.document(report, "zh"))  # printed too: the day the resident reported it, not the 3rd it opened
+    casework.send("CaseResolved", datetime(2026, 11, 10, 9, tzinfo=SH), case_id=CASE["A"], summary="已修复",
+                  resolved_at=rfc3339(datetime(2026, 11, 10, 9, tzinfo=SH)))
+    project(app, db)
+    [done] = results_report(db, "2026-11", clock())["resolved"]
+    assert done["reported_at"] == rfc3339(reported)
+
+
+def test_the_results_release_never_carries_a_name_or_a_room_typed_into_a_case():
+    digest = {"case_id": CASE["A"], "title": "2单元502室门口积水", "next_steps": [], "facts": [
+        {"fact": "opened", "at": "2026-11-03T01:00:00Z", "data": {}},
+        {"fact": "resolved", "at": "2026-11-10T01:00:00Z", "data": {"summary": "已疏通,完成后告知欧阳娜娜"}}]}
+    stuck = {"case_id": CASE["B"], "title": "路灯不亮", "facts": [
+        {"fact": "opened", "at": "2026-11-03T01:00:00Z", "data": {}},
+        {"fact": "reopened", "at": "2026-11-12T01:00:00Z", "data": {"reason": "居民张伟伟说还是不亮"}}],
+        "next_steps": [{"kind": "resolution", "text": "联系刘洋女士后复查", "owner": "物业", "due": "2026-11-30T10:00:00Z"}]}
+    report = results.build("2026-11", [digest, stuck], {}, datetime(2026, 11, 25, 9, tzinfo=SH))
+    printed = markdown(results.document(report, "zh")) + str(report)
+    for private in ("欧阳娜娜", "张伟伟", "刘洋", "502"):
+        assert private not in printed, private
+    assert "告知欧***" in printed and "居民张**" in printed

@@ -36,3 +36,15 @@ def test_a_report_merged_as_it_came_in_is_announced_by_its_original_only(app):
     app.process(case_event("CaseMerged", 2, into_case_id="8a4f7c62-1d2b-4c1e-9a4f-0000000000c2", into_issue_id=original))
     assert board(app) == []
     assert not [e for e in recorded(app) if isinstance(e, Delivery.Requested)]  # no urgent WeChat message either
+
+
+def test_a_name_staff_typed_into_a_plan_or_a_summary_never_reaches_the_board(app):
+    app.process(REPORTED)
+    app.process(OPENED)
+    app.process(case_event("PlanProposed", 2, plan="今晚更换灯具,完成后告知欧阳娜娜", proposed_at="2026-11-23T03:00:00Z"))
+    app.process(case_event("CaseResolved", 3, summary="已更换,联系王建国先生确认", resolved_at="2026-11-23T08:00:00Z"))
+    bodies = [body for kind, body in board(app) if kind in ("urgent_plan", "urgent_resolved")]
+    assert len(bodies) == 2 and "告知欧***" in bodies[0] and "王**先生" in bodies[1]
+    everything = " ".join(e.texts[lang]["body"] + e.texts[lang]["title"] for e in recorded(app)
+                          if isinstance(e, Notice.Published) for lang in ("zh", "en"))
+    assert "欧阳娜娜" not in everything and "王建国" not in everything

@@ -43,7 +43,7 @@ def clock():
 
 def make(app_class, tmp_path, clock, channels=("webhook", "sms", "wechat", "email")):
     app = app_class(Settings(database_url=None, amqp_uri="", var_dir=tmp_path),
-                    env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: clock["now"], channels=channels)
+                    clock=lambda: clock["now"], channels=channels)
     app.subscribe({"url": "https://grid.example/hooks", "types": ["casework.*"], "secret": SECRET})
     app.process(REPORTED)
     app.process(OPENED)

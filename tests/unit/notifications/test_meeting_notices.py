@@ -61,3 +61,15 @@ def test_a_cancelled_or_rescheduled_meeting_is_announced():
                                           "reason": None})
     assert moved["title"] == "会议改期公告"
     assert "2026-11-28 15:00" in moved["body"] and "2026-12-05 15:00" in moved["body"] and "社区会议室" in moved["body"]
+
+
+def test_a_survey_result_reaches_the_board_with_its_counts():
+    about = About(case_id="c-1", title="3号楼楼道灯坏了", category="设施维护", community="幸福里", building="3")
+    [board] = [t for t in decide("casework", "CaseSurveyed", {"case_id": "c-1", "period": "2026年第四季度",
+                                                               "satisfied": 7, "total": 10,
+                                                               "surveyed_at": "2026-12-01T02:00:00Z"}, about)
+               if t.audience == "board"]
+    texts = render(board.kind, board.params)
+    assert texts["zh"]["title"] == "满意度测评结果公示:3号楼楼道灯坏了"
+    assert "幸福里3号楼" in texts["zh"]["body"] and "满意7人,共10人,满意度70%" in texts["zh"]["body"]
+    assert "7 of 10 satisfied (70%)" in texts["en"]["body"]

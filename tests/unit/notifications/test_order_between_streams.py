@@ -1,5 +1,6 @@
 """notifications says the same, to the same people, whichever of intake's and casework's queues delivers first."""
 from datetime import datetime, timezone
+from uuid import uuid4
 
 from hypothesis import given, settings, strategies as st
 
@@ -24,7 +25,7 @@ CASEWORK = [upstream("casework", name, seq, {"case_id": CASE, "issue_id": ISSUE,
 
 def told(tmp_path, reported_at: int) -> list:
     """Every notice and message decided when IssueReported arrives after `reported_at` of casework's events."""
-    app = NotificationsApplication(Settings(None, "", tmp_path), env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+    app = NotificationsApplication(Settings(None, "", tmp_path / uuid4().hex),  # a store of its own
                                    channels=("webhook", "sms", "wechat", "email"),
                                    clock=lambda: NOW)
     stream = CASEWORK[:reported_at] + [REPORTED] + CASEWORK[reported_at:]

@@ -39,7 +39,7 @@ RESOLVED = upstream("casework", "CaseResolved", 2, {"case_id": CASE, "resolved_a
 @pytest.fixture
 def app(tmp_path):
     settings = Settings(database_url=None, amqp_uri="", var_dir=tmp_path)
-    application = NotificationsApplication(settings, env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: NOW,
+    application = NotificationsApplication(settings, clock=lambda: NOW,
                                            channels=("webhook", "sms", "wechat", "email"))
     yield application
     application.close()

@@ -23,7 +23,7 @@ PUBLIC = "93.184.216.34"
 @pytest.fixture
 def app(tmp_path):
     app = NotificationsApplication(Settings(database_url=None, amqp_uri="", var_dir=tmp_path),
-                                   env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: NOW)
+                                   clock=lambda: NOW)
     yield app
     app.close()
 
