@@ -20,6 +20,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 run: $(STAMP)
 	@bash scripts/ensure-infra.sh
+	@$(BIN)/python -m shared.ops.cli token --every-role
 	$(BIN)/python -m shared.runtime.supervisor
 
 test: $(STAMP)

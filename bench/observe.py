@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.stack import SERVICES, Stack
 from tests.support.infra import ADMIN_DSN
+from shared.edge.signing import issue_token, key_dir
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -58,8 +59,10 @@ def parse_metrics(text: str) -> dict[str, float]:
 
 def scrape(stack: Stack) -> dict[str, float]:
     values: dict[str, float] = {}
+    token = issue_token("operator", "bench", directory=key_dir(stack.tmp / "var"))  # /metrics is the operator's
     for service in SERVICES:
-        with urllib.request.urlopen(stack.url(service) + "/metrics", timeout=10) as r:
+        request = urllib.request.Request(stack.url(service) + "/metrics", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as r:
             values.update(parse_metrics(r.read().decode()))
     return values
 

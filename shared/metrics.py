@@ -36,6 +36,9 @@ RELAY_POSITION = Gauge("yishi_relay_position", "Last notification id the relay s
                        ["service"], multiprocess_mode="livemax")
 PROJECTION_POSITION = Gauge("yishi_projection_position", "Last notification id applied to a read model",
                             ["service", "projection"], multiprocess_mode="livemax")
+AUTHORIZATION_DECISIONS = Counter("yishi_authorization_decisions_total",
+                                  "Access decisions (outcome: allowed|denied|unauthenticated|undeclared)",
+                                  ["service", "outcome"])
 HTTP_SECONDS = Histogram("yishi_http_request_duration_seconds", "HTTP request latency",
                          ["service", "method", "route", "status"])
 

@@ -5,9 +5,18 @@ afterwards, so runs never see each other's leftovers.
 """
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# one embedded signing key for the session: every process started here verifies tokens of tests/support/identity.py
+if "YISHI_IDENTITY_DIR" not in os.environ:
+    os.environ["YISHI_IDENTITY_DIR"] = tempfile.mkdtemp(prefix="yishi-identity-")
+    atexit.register(shutil.rmtree, os.environ["YISHI_IDENTITY_DIR"], True)
 
 from shared.config import Settings
 from tests.support.infra import create_database, create_vhost, delete_vhost, drop_database

@@ -1,7 +1,8 @@
 """Validation of casework's HTTP commands: who may do what (role-appropriate), and each field by name.
 
-Identity comes from the street office's sign-on in front of Yishi; a command names its actor
-({role, name}) and the role must be one that the council's procedure gives the step to.
+Identity comes from the sign-on token (shared/edge/access.py): the HTTP edge puts the token's actor
+({role, name, subject}) into the command; ALLOWED is the one table of which roles the council's procedure
+gives each step to, declared on the routes and checked again here.
 """
 from __future__ import annotations
 
@@ -12,13 +13,10 @@ from typing import Any
 from services.casework.domain import ESCALATION_TARGETS, Actor, Forbidden
 from services.casework.triage import PARTY_KINDS, TIERS
 from shared.deadlines import end_of_day
+from shared.edge.access import ROLES
 from shared.errors import InvalidInput, refuse_unknown
 
-ROLES_ZH = {
-    "council_member": "议事会成员", "community_worker": "社区工作者", "secretary": "社区书记",
-    "emergency_team": "社区应急小组", "property": "物业", "sanitation": "环卫", "department": "职能部门",
-    "task_force": "专班",
-}
+ROLES_ZH = ROLES  # one table of the roles and their Chinese names (shared/edge/access.py)
 PARTIES = ("property", "sanitation", "department", "task_force")
 ALLOWED: dict[str, tuple[str, ...]] = {
     "verification": ("council_member", "community_worker", "emergency_team", "secretary", "task_force"),
@@ -104,7 +102,8 @@ def actor_for(payload: Any, command: str) -> Actor:
         allowed = "、".join(ROLES_ZH[r] for r in ALLOWED[command])
         raise Forbidden(f"a {role} may not perform {command}; allowed: {', '.join(ALLOWED[command])}", "actor.role",
                         f"{ROLES_ZH[role]}无权执行该操作,限:{allowed}")
-    return {"role": role, "name": name.strip()}
+    subject = actor.get("subject")
+    return {"role": role, "name": name.strip(), **({"subject": subject} if isinstance(subject, str) else {})}
 
 
 def parse(command: str, payload: Any) -> Command:

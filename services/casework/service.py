@@ -9,14 +9,16 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.casework.bootstrap import SPEC
+from services.casework.commands import ALLOWED, PARTIES
 from services.casework.calendar import SHANGHAI
 from services.casework.domain import Case
-from services.casework.projections import case_view, cases_opened_between, list_cases, open_cases
+from services.casework.projections import case_view, cases_opened_between, get_case_row, list_cases, open_cases
 from services.casework.stats import rates
 from services.casework.triage import BUILT_IN_RULES, TIERS
 from shared.audit import trail
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound
+from shared.edge.access import STAFF, Forbidden, allow, allow_per, caller, identified, public, with_actor
 from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
@@ -29,6 +31,8 @@ EVENT_ZH = {
     "CommandRemembered": "指令幂等登记", "Retimed": "按节假日安排调整时限",
 }
 SYSTEM_ACTOR = {"role": "system", "name": "yishi"}
+PUBLIC_COLUMNS = ("case_id", "status", "tier", "category", "title", "community", "building", "party", "party_kind",
+                  "deadlines", "due", "alert_level", "overdue", "reported_at", "opened_at", "resolved_at", "closed_at")
 
 
 def history_view(trail: dict[str, Any]) -> dict[str, Any]:
@@ -70,23 +74,32 @@ class CaseworkService(Operable):
     name = "casework"
     runtime = RuntimeProvider(SPEC)
 
+    @public("the public board's ledger: public columns only; staff with a token see whole cases")
     @http("GET", "/cases")
     @api("casework", "/cases", query=("status", "tier", "overdue", "party", "limit", "offset"))
     def list_cases(self, request: Request) -> Response:
         """The ledger, newest first: ?status=&tier=&overdue=true|false&party=&limit=&offset=."""
         overdue = choice(request, "overdue", ("true", "false"))
         limit, offset = page(request)
+        staff = identified(self.name, "/cases", request, STAFF)
+        party = staff.party if staff and staff.role in PARTIES and staff.party else request.args.get("party")
         cases = list_cases(self.runtime.db, choice(request, "status", STATUSES), choice(request, "tier", TIERS),
-                           None if overdue is None else overdue == "true", request.args.get("party"), limit, offset,
+                           None if overdue is None else overdue == "true", party, limit, offset,
                            now=self.runtime.app.clock())
+        if staff is None:  # plans, resolutions and who escalated are staff's: text they typed may name a resident
+            cases = [{k: c[k] for k in PUBLIC_COLUMNS} for c in cases]
         return json_response({"cases": cases, "limit": limit, "offset": offset})
 
+    @allow(*STAFF)
     @http("GET", "/cases/<string:case_id>")
     @api("casework", "/cases/{id}")
     def get_case(self, request: Request, case_id: str) -> Response:
         """A case as of its latest event (read from its own events, not the ledger, so a command is visible at once)."""
-        return json_response(case_view(self._case(case_id), self.runtime.app.clock()))
+        case = self._case(case_id)
+        self._scoped(request, case.community, case.party)
+        return json_response(case_view(case, self.runtime.app.clock()))
 
+    @allow(*STAFF)
     @http("GET", "/cases/<string:case_id>/history")
     @api("casework", "/cases/{id}/history")
     def history(self, request: Request, case_id: str) -> Response:
@@ -94,26 +107,33 @@ class CaseworkService(Operable):
         history = trail(self.runtime.app, UUID(case_id), of=Case) if _uuid(case_id) else None
         if history is None:  # read off the stored events: a case that no longer rebuilds still shows its break
             raise NotFound(f"no case {case_id}", "case_id", "未找到该案件")
+        row = get_case_row(self.runtime.db, case_id)
+        if row is not None:
+            self._scoped(request, row["community"], row["party"])
         return json_response({"case_id": case_id, **history_view(history)})
 
+    @allow_per("command", ALLOWED)
     @http("POST", "/cases/<string:case_id>/<string:command>")
     @api("casework", "/cases/{id}/{command}")
     def command(self, request: Request, case_id: str, command: str) -> Response:
         """verification | plan | assignment | escalation | resolution | triage (residents confirm through intake)."""
         if command not in COMMANDS:
             raise NotFound(f"no command {command}; one of {', '.join(COMMANDS)}", "command", "不支持该操作")
-        self._case(case_id)
-        case, applied = self.runtime.app.command(case_id, command, read_json(request),
+        case = self._case(case_id)
+        self._scoped(request, case.community, case.party)
+        case, applied = self.runtime.app.command(case_id, command, with_actor(read_json(request), request),
                                                  request.headers.get("Idempotency-Key"))
         return json_response(case_view(case, self.runtime.app.clock()), status=200,
                              headers={"Idempotent-Replayed": "false" if applied else "true"})
 
+    @allow(*ALLOWED["survey"])
     @http("POST", "/surveys")
     @api("casework", "/surveys")
     def survey(self, request: Request) -> Response:
         """A quarterly satisfaction survey: items under 80 % satisfied are reopened for rectification."""
-        return json_response({"items": self.runtime.app.record_survey(read_json(request))}, status=201)
+        return json_response({"items": self.runtime.app.record_survey(with_actor(read_json(request), request))}, status=201)
 
+    @public("aggregate rates, no personal data")
     @http("GET", "/stats")
     @api("casework", "/stats", query=("from", "to"))
     def stats(self, request: Request) -> Response:
@@ -128,24 +148,27 @@ class CaseworkService(Operable):
         body = rates(cases_opened_between(self.runtime.db, start, end), now)
         return json_response({"from": rfc3339(start), "to": rfc3339(end), **body})
 
+    @public("the working-day calendar")
     @http("GET", "/calendar")
     @api("casework", "/calendar")
     def calendar(self, request: Request) -> Response:
         """The working-day calendar per year: the State Council's notice entered, the package's, or a fallback."""
         return json_response(self.runtime.app.calendar_view())
 
+    @allow(*ALLOWED["calendar"])
     @http("PUT", "/calendar/<string:year>")
     @api("casework", "/calendar/{year}")
     def set_calendar_year(self, request: Request, year: str) -> Response:
         """Staff enter the State Council's holiday notice for a year (节假日安排).
 
-        Body {actor, holidays[], workdays[], document?}: dates or ranges `YYYY-MM-DD..YYYY-MM-DD`. The open cases
+        Body {holidays[], workdays[], document?}: dates or ranges `YYYY-MM-DD..YYYY-MM-DD`. The open cases
         whose working-day deadlines it moves are re-timed (`CaseRetimed`); the same notice again records nothing."""
         app = self.runtime.app
-        body = app.set_calendar_year(year, read_json(request))
+        body = app.set_calendar_year(year, with_actor(read_json(request), request))
         moved = app.retime(open_cases(self.runtime.db))
         return json_response(body | {"retimed": [{"case_id": case_id, "deadline": name} for case_id, name in moved]})
 
+    @allow(*STAFF)
     @http("GET", "/triage-rules")
     @api("casework", "/triage-rules")
     def list_rules(self, request: Request) -> Response:
@@ -153,11 +176,25 @@ class CaseworkService(Operable):
         return json_response({"rules": [r.to_dict() | {"source": "staff" if r.rule_id in staff else "built-in"}
                                         for r in self.runtime.app.rules()]})
 
+    @allow(*ALLOWED["rules"])
     @http("POST", "/triage-rules")
     @api("casework", "/triage-rules")
     def add_rule(self, request: Request) -> Response:
         """A staff member extends the rule table; it applies to reports triaged from now on."""
-        return json_response(self.runtime.app.add_rule(read_json(request)).to_dict(), status=201)
+        return json_response(self.runtime.app.add_rule(with_actor(read_json(request), request)).to_dict(), status=201)
+
+    @staticmethod
+    def _scoped(request: Request, community: str, party: str | None) -> None:
+        """A property company, sanitation team or department sees and acts on the cases assigned to it (the
+        token's `party` claim); other staff whose token names a community, on that community's cases."""
+        staff = caller(request)
+        if staff.role in PARTIES:
+            if staff.party is not None and staff.party != party:
+                raise Forbidden(f"the case is assigned to another party, not {staff.party}", "case_id",
+                                "该案件未指派给您所在的单位")
+        elif staff.community is not None and staff.community != community:
+            raise Forbidden(f"the case is in another community, not {staff.community}", "case_id",
+                            "该案件不属于您所在的社区")
 
     def _case(self, case_id: str):
         if not _uuid(case_id):

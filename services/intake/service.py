@@ -19,6 +19,7 @@ from services.intake.projections import (
 from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
+from shared.edge.access import allow, caller, public
 from shared.edge.http import (Operable, RuntimeProvider, api, choice, json_response, known_args, page, read_json,
                               wants_english)
 
@@ -58,6 +59,7 @@ class IntakeService(Operable):
     name = "intake"
     runtime = RuntimeProvider(SPEC)
 
+    @public("residents report without an account")
     @http("POST", "/issues")
     @api("intake", "/issues")
     def report_issue(self, request: Request) -> Response:
@@ -76,6 +78,7 @@ class IntakeService(Operable):
             raise NotFound(f"no issue with tracking code {code}", "tracking_code", "查询码无效或不存在,请核对后再试")
         return issue_id
 
+    @public("a resident follows their issue by its tracking code")
     @http("GET", "/issues/<string:key>")
     @api("intake", "/issues/{id}", query=())
     def get_issue(self, request: Request, key: str) -> Response:
@@ -88,6 +91,7 @@ class IntakeService(Operable):
             original = app.get_issue(issue.merged_into), case_so_far(db, issue.merged_into)
         return json_response(progress_view(issue, case_so_far(db, str(issue.id)), original, by_code))
 
+    @public("the resident answers by the tracking code")
     @http("POST", "/issues/<string:tracking_code>/confirmation")
     @api("intake", "/issues/{tracking_code}/confirmation")
     def confirm_issue(self, request: Request, tracking_code: str) -> Response:
@@ -96,6 +100,7 @@ class IntakeService(Operable):
         issue = self.runtime.app.answer_issue(self._by_tracking_code(tracking_code), read_json(request))
         return json_response({"issue_id": str(issue.id), "answered_at": rfc3339(issue.answered_at)}, status=202)
 
+    @public("public read: masked issues")
     @http("GET", "/issues")
     @api("intake", "/issues", query=("month", "category", "channel", "status", "limit", "offset"))
     def list_issues(self, request: Request) -> Response:
@@ -113,14 +118,22 @@ class IntakeService(Operable):
         return json_response({"issues": list_issues(self.runtime.db, filters, limit, offset),
                               "limit": limit, "offset": offset})
 
+    @allow("community_worker", "secretary")
     @http("POST", "/issues/<string:issue_id>/merge")
     @api("intake", "/issues/{id}/merge")
     def merge_issue(self, request: Request, issue_id: str) -> Response:
-        """Staff merge a repeated report into the issue already raised: {into_issue_id, by}."""
-        issue = self.runtime.app.merge_issue(issue_id, read_json(request))
+        """Staff merge a repeated report into the issue already raised: {into_issue_id}; who merged is the token's."""
+        body = read_json(request)
+        if isinstance(body, dict):
+            if "by" in body:
+                raise InvalidInput("by comes from the sign-on token; remove it from the body", "by",
+                                   "操作人取自登录身份,请求内容中不应包含 by")
+            body = body | {"by": caller(request).name}
+        issue = self.runtime.app.merge_issue(issue_id, body)
         return json_response({"issue_id": str(issue.id), "merged_into": issue.merged_into})
 
     # Open311 GeoReport v2 (services/intake/open311.py): city systems report and follow requests ---------
+    @public("Open311 read")
     @http("GET", "/open311/v2/services.json")
     @api("intake", "/open311/v2/services.json", query=None)
     @_open311
@@ -128,6 +141,7 @@ class IntakeService(Operable):
         known_args(request, open311.QUERY)
         return json_response(open311.services(wants_english(request)))
 
+    @public("Open311 read")
     @http("GET", "/open311/v2/services/<string:service_code>.json")
     @api("intake", "/open311/v2/services/{service_code}.json", query=None)
     @_open311
@@ -135,6 +149,7 @@ class IntakeService(Operable):
         known_args(request, open311.QUERY)
         return json_response(open311.definition(service_code, wants_english(request)))
 
+    @allow("city_system")
     @http("POST", "/open311/v2/requests.json")
     @api("intake", "/open311/v2/requests.json", query=None)
     @_open311
@@ -151,6 +166,7 @@ class IntakeService(Operable):
         return json_response([{"service_request_id": str(issue.id), "service_notice": notice, "account_id": None,
                                "tracking_code": issue.tracking_code}], status=201 if created else 200)
 
+    @public("Open311 read")
     @http("GET", "/open311/v2/requests.json")
     @api("intake", "/open311/v2/requests.json", query=None)
     @_open311
@@ -171,6 +187,7 @@ class IntakeService(Operable):
                            end and rfc3339(end), statuses, 1000)
         return json_response([open311.request_view(d) for d in docs])
 
+    @public("Open311 read")
     @http("GET", "/open311/v2/requests/<string:request_id>.json")
     @api("intake", "/open311/v2/requests/{id}.json", query=None)
     @_open311
@@ -179,6 +196,7 @@ class IntakeService(Operable):
         issue = self.runtime.app.get_issue(request_id)
         return json_response([open311.request_view(open311.doc_of(issue, case_so_far(self.runtime.db, request_id)))])
 
+    @public("service to service: the handler checks YISHI_INTERNAL_TOKEN")
     @http("GET", "/internal/contacts/<string:reporter_ref>")
     @api("intake", "/internal/contacts/{reporter_ref}")
     def get_contact(self, request: Request, reporter_ref: str) -> Response:
@@ -187,6 +205,7 @@ class IntakeService(Operable):
         return json_response(contacts.contact_of(self.runtime.app, self.runtime.db, reporter_ref))
 
     # demand votes and the monthly demand list (services/intake/reports.py) ---------------------------
+    @public("a resident backs an issue")
     @http("POST", "/issues/<string:issue_id>/votes")
     @api("intake", "/issues/{id}/votes")
     def vote_for_issue(self, request: Request, issue_id: str) -> Response:
@@ -194,6 +213,7 @@ class IntakeService(Operable):
         votes, counted = reports.vote_for_issue(self.runtime.app, issue_id, read_json(request))
         return json_response({"issue_id": issue_id, "votes": votes, "counted": counted}, status=201 if counted else 200)
 
+    @public("the monthly demand list is published")
     @http("GET", "/reports/demand-list")
     @api("intake", "/reports/demand-list", query=("month", "format", "lang"))
     def demand_list(self, request: Request) -> Response:

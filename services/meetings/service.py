@@ -28,11 +28,15 @@ from shared.audit import trail
 from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import InvalidInput, NotFound
+from shared.edge.access import STAFF, Policy, allow, authorize, caller, public
 from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, page, problem, read_json
 
 log = logging.getLogger(__name__)
 RESULTS_CHECK_SECONDS = float(os.environ.get("YISHI_RESULTS_CHECK_SECONDS", "300"))
 DAY = re.compile(r"^\d{4}-\d\d-\d\d$")
+ORGANISERS = ("secretary", "community_worker")  # who runs a meeting's record
+RECORDER = "secretary"  # the meeting's recorder: the only one shown secret-ballot codes
+VOTERS = Policy(roles=("council_member", "resident_representative", "secretary"))  # an open, named vote
 
 
 def ruled(fn: Callable) -> Callable:
@@ -88,6 +92,7 @@ class MeetingsService(Operable):
     runtime = RuntimeProvider(SPEC)
 
     # schedule and archive ---------------------------------------------------------------------------
+    @allow(*ORGANISERS)
     @http("POST", "/meetings")
     @api("meetings", "/meetings")
     @ruled
@@ -97,6 +102,7 @@ class MeetingsService(Operable):
         return json_response(record.view(meeting), status=201 if created else 200,
                              headers={"Location": f"/meetings/{meeting.id}"})
 
+    @allow(*STAFF)
     @http("GET", "/meetings")
     @api("meetings", "/meetings", query=("from", "to", "kind", "limit", "offset"))
     def list_meetings(self, request: Request) -> Response:
@@ -108,6 +114,7 @@ class MeetingsService(Operable):
         return json_response({"meetings": list_meetings(self.runtime.db, start, end, kind, limit, offset),
                               "limit": limit, "offset": offset})
 
+    @allow(*STAFF)
     @http("GET", "/meetings/<string:meeting_id>")
     @api("meetings", "/meetings/{id}", query=("format", "lang"))
     def get_meeting(self, request: Request, meeting_id: str) -> Response:
@@ -117,6 +124,7 @@ class MeetingsService(Operable):
         return document_response(request, body, lambda lang: record.document(meeting, lang),
                                  f"meeting-{meeting.meeting_at.astimezone(SHANGHAI):%Y%m%d}")
 
+    @allow(*STAFF)
     @http("GET", "/meetings/<string:meeting_id>/history")
     @api("meetings", "/meetings/{id}/history")
     def history(self, request: Request, meeting_id: str) -> Response:
@@ -128,6 +136,7 @@ class MeetingsService(Operable):
         return json_response(history)
 
     # the five steps ------------------------------------------------------------------------------
+    @allow(*ORGANISERS)
     @http("POST", "/meetings/<string:meeting_id>/agenda")
     @api("meetings", "/meetings/{id}/agenda")
     @ruled
@@ -139,6 +148,7 @@ class MeetingsService(Operable):
         ids, created = self.runtime.app.publish_agenda(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, "topic_ids": ids}, created)
 
+    @allow(*ORGANISERS)
     @http("POST", "/meetings/<string:meeting_id>/cancel")
     @api("meetings", "/meetings/{id}/cancel")
     @ruled
@@ -147,6 +157,7 @@ class MeetingsService(Operable):
         _, created = self.runtime.app.cancel_meeting(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, "status": "cancelled"}, created)
 
+    @allow(*ORGANISERS)
     @http("POST", "/meetings/<string:meeting_id>/reschedule")
     @api("meetings", "/meetings/{id}/reschedule")
     @ruled
@@ -156,6 +167,7 @@ class MeetingsService(Operable):
         _, created = self.runtime.app.reschedule_meeting(meeting_id, read_json(request), _key(request))
         return _created(record.view(self.runtime.app.get_meeting(meeting_id)), created)
 
+    @allow(*ORGANISERS)
     @http("POST", "/meetings/<string:meeting_id>/participants")
     @api("meetings", "/meetings/{id}/participants")
     @ruled
@@ -164,6 +176,7 @@ class MeetingsService(Operable):
         ids, created = self.runtime.app.invite(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, "participant_ids": ids}, created)
 
+    @allow(*ORGANISERS)
     @http("POST", "/meetings/<string:meeting_id>/open")
     @api("meetings", "/meetings/{id}/open")
     @ruled
@@ -172,6 +185,7 @@ class MeetingsService(Operable):
         _, created = self.runtime.app.open_meeting(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, "status": "open"}, created)
 
+    @allow(*ORGANISERS)
     @http("POST", "/meetings/<string:meeting_id>/statements")
     @api("meetings", "/meetings/{id}/statements")
     @ruled
@@ -182,6 +196,7 @@ class MeetingsService(Operable):
         return _created({"meeting_id": meeting_id, **{k: statement[k] for k in (
             "statement_id", "seconds", "over_limit", "overrun_seconds")}}, created)
 
+    @allow(*ORGANISERS)
     @http("POST", "/meetings/<string:meeting_id>/disagreements")
     @api("meetings", "/meetings/{id}/disagreements")
     @ruled
@@ -190,6 +205,7 @@ class MeetingsService(Operable):
         did, created = self.runtime.app.record_disagreement(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, "disagreement_id": did}, created)
 
+    @allow(RECORDER)
     @http("POST", "/meetings/<string:meeting_id>/motions")
     @api("meetings", "/meetings/{id}/motions")
     @ruled
@@ -201,6 +217,7 @@ class MeetingsService(Operable):
         result, created = self.runtime.app.table_motion(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, **result}, created)
 
+    @allow(RECORDER)
     @http("POST", "/meetings/<string:meeting_id>/motions/<string:motion_id>/ballots")
     @api("meetings", "/meetings/{id}/motions/{motion_id}/ballots")
     @ruled
@@ -209,14 +226,19 @@ class MeetingsService(Operable):
         codes = self.runtime.app.reissue_ballots(meeting_id, motion_id)
         return json_response({"meeting_id": meeting_id, "motion_id": motion_id, "ballots": codes}, status=201)
 
+    @public("a secret ballot votes by its code; an open vote needs a voter's token (checked in the handler)")
     @http("POST", "/meetings/<string:meeting_id>/votes")
     @api("meetings", "/meetings/{id}/votes")
     @ruled
     def cast_vote(self, request: Request, meeting_id: str) -> Response:
         """A vote: {motion_id, choice: for|against|abstain} with ballot (secret) or participant_id (open)."""
-        result, created = self.runtime.app.cast_vote(meeting_id, read_json(request), _key(request))
+        body = read_json(request)
+        if not (isinstance(body, dict) and body.get("ballot") is not None):  # the ballot code is the credential
+            authorize(self.name, "/meetings/{id}/votes", request, VOTERS, {})
+        result, created = self.runtime.app.cast_vote(meeting_id, body, _key(request))
         return _created({"meeting_id": meeting_id, **result}, created)
 
+    @allow(*ORGANISERS)
     @http("POST", "/meetings/<string:meeting_id>/motions/<string:motion_id>/tally")
     @api("meetings", "/meetings/{id}/motions/{motion_id}/tally")
     @ruled
@@ -225,6 +247,7 @@ class MeetingsService(Operable):
         result = self.runtime.app.tally(meeting_id, motion_id)
         return json_response({"meeting_id": meeting_id, "motion_id": motion_id, "result": result})
 
+    @allow(*ORGANISERS)
     @http("POST", "/meetings/<string:meeting_id>/close")
     @api("meetings", "/meetings/{id}/close")
     @ruled
@@ -235,6 +258,7 @@ class MeetingsService(Operable):
         return _created({"meeting_id": meeting_id, "status": meeting.status, "closed_at": rfc3339(meeting.closed_at)},
                         created)
 
+    @allow(*ORGANISERS)
     @http("POST", "/meetings/<string:meeting_id>/minutes")
     @api("meetings", "/meetings/{id}/minutes")
     @ruled
@@ -245,6 +269,7 @@ class MeetingsService(Operable):
                         created)
 
     # topics escalated by casework --------------------------------------------------------------------
+    @allow(*STAFF)
     @http("GET", "/proposals")
     @api("meetings", "/proposals", query=("status",))
     def list_proposals(self, request: Request) -> Response:
@@ -259,6 +284,7 @@ class MeetingsService(Operable):
                 p["next_meeting"] = next((m for m in upcoming if m["kind"] in p["kinds"]), None)
         return json_response({"proposals": proposals})
 
+    @allow(*ORGANISERS)
     @http("POST", "/proposals/<string:proposal_id>/confirm")
     @api("meetings", "/proposals/{id}/confirm")
     @ruled
@@ -269,6 +295,7 @@ class MeetingsService(Operable):
         return _created({"proposal_id": proposal_id, "meeting_id": body["meeting_id"], "topic_id": ids[0]}, created)
 
     # the monthly results release ---------------------------------------------------------------
+    @public("the monthly results release is published")
     @http("GET", "/reports/results")
     @api("meetings", "/reports/results", query=("month", "format", "lang"))
     def get_results(self, request: Request) -> Response:
@@ -281,6 +308,7 @@ class MeetingsService(Operable):
             report = results_report(self.runtime.db, month, self.runtime.app.clock(), self.runtime.app.carried_from(month)) | {"released": False}
         return document_response(request, report, lambda lang: results.document(report, lang), f"results-{month}")
 
+    @allow(RECORDER)
     @http("POST", "/reports/results")
     @api("meetings", "/reports/results")
     @ruled
@@ -289,7 +317,7 @@ class MeetingsService(Operable):
         body = read_json(request)
         month = commands.month(commands.release(body))
         report = results_report(self.runtime.db, month, self.runtime.app.clock(), self.runtime.app.carried_from(month))
-        release = self.runtime.app.release_results(month, report, by="staff")
+        release = self.runtime.app.release_results(month, report, by=caller(request).name)
         return json_response(release.report | {"released": True, "released_at": rfc3339(release.released_at)},
                              status=201)
 

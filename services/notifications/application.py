@@ -133,7 +133,7 @@ class NotificationsApplication(ServiceApplication):
         return CATALOGUE.get(event.service, event.name).type_uri
 
     # subscriptions (city systems) ------------------------------------------------------------
-    def subscribe(self, payload: Any, idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
+    def subscribe(self, payload: Any, idempotency_key: str | None = None, owner: str | None = None) -> tuple[dict[str, Any], bool]:
         """Register a city system's webhook. Returns (subscription, created); a retried key returns the first."""
         url, types, secret = _parse_subscription(payload)
         subscription_id = str(uuid5(NAMESPACE, f"subscription:{idempotency_key}") if idempotency_key else uuid4())
@@ -145,7 +145,7 @@ class NotificationsApplication(ServiceApplication):
                     raise Conflict("this Idempotency-Key was used for a different subscription", "Idempotency-Key",
                                    "该 Idempotency-Key 已用于另一项不同的订阅")
                 return existing, False
-            book.subscribe(subscription_id, url, types, secret, self.clock())
+            book.subscribe(subscription_id, url, types, secret, self.clock(), owner)
             try:
                 self.save(book)
             except IntegrityError:

@@ -366,9 +366,11 @@ class SubscriptionBook(Aggregate):
         self.subscriptions: dict[str, dict[str, Any]] = {}
 
     @event("Subscribed")
-    def subscribe(self, subscription_id: str, url: str, types: list[str], secret: str, at: datetime) -> None:
+    def subscribe(self, subscription_id: str, url: str, types: list[str], secret: str, at: datetime,
+                  owner: str | None = None) -> None:
+        """`owner` is the subscribing city system's token subject (None: subscribed before sign-on)."""
         self.subscriptions[subscription_id] = {"subscription_id": subscription_id, "url": url, "types": list(types),
-                                               "secret": secret, "created_at": at, "active": True}
+                                               "secret": secret, "created_at": at, "active": True, "owner": owner}
 
     @event("Cancelled")
     def cancel(self, subscription_id: str, at: datetime) -> None:

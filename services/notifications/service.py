@@ -25,12 +25,14 @@ from services.notifications.projections import list_deliveries, list_notices, se
 from shared.config import Settings
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound, refuse_unknown
+from shared.edge.access import Forbidden, allow, caller, public
 from shared.edge.http import Operable, Runtime, RuntimeProvider, api, choice, json_response, page, read_json, wants_english
 from shared.store.leadership import Leadership
 
 log = logging.getLogger(__name__)
 DISPATCH_INTERVAL = float(os.environ.get("YISHI_DISPATCH_INTERVAL", "0.2"))
 SOURCES = ("intake", "casework", "meetings")
+DELIVERY_READERS = ("operator", "secretary", "community_worker")  # the delivery log and its dead letters
 
 
 def retry_policy_from_env() -> RetryPolicy:
@@ -136,6 +138,7 @@ class NotificationsService(Operable):
         """Send what is due (投递): first attempts and retries whose back-off has passed."""
         self.dispatch.tick(self.runtime)
 
+    @public("the public board")
     @http("GET", "/notices")
     @api("notifications", "/notices", query=("community", "lang", "limit", "offset"))
     def list_notices(self, request: Request) -> Response:
@@ -152,6 +155,7 @@ class NotificationsService(Operable):
         return json_response({"notices": notices, "limit": limit, "offset": offset},
                              headers={"Content-Language": "en" if english else "zh-CN"})
 
+    @allow("city_system")
     @http("POST", "/subscriptions")
     @api("notifications", "/subscriptions")
     def subscribe(self, request: Request) -> Response:
@@ -160,29 +164,31 @@ class NotificationsService(Operable):
         if key is not None and not 1 <= len(key) <= 200:
             raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key",
                                "Idempotency-Key 长度须为 1 到 200 个字符")
-        sub, created = self.runtime.app.subscribe(read_json(request), key)
+        sub, created = self.runtime.app.subscribe(read_json(request), key, owner=caller(request).subject)
         return json_response(subscription_view(sub), status=201 if created else 200,
                              headers={"Location": f"/subscriptions/{sub['subscription_id']}"})
 
+    @allow("city_system")
     @http("GET", "/subscriptions/<string:subscription_id>")
     @api("notifications", "/subscriptions/{id}")
     def get_subscription(self, request: Request, subscription_id: str) -> Response:
-        sid = _uuid(subscription_id, "subscription_id", "未找到该订阅")
-        return json_response(subscription_view(self.runtime.app.get_subscription(sid)))
+        return json_response(subscription_view(self._owned(request, subscription_id)))
 
+    @allow("city_system")
     @http("DELETE", "/subscriptions/<string:subscription_id>")
     @api("notifications", "/subscriptions/{id}")
     def cancel_subscription(self, request: Request, subscription_id: str) -> Response:
         """Stop deliveries to a subscription; pending ones end as failed ("subscription cancelled")."""
-        sid = _uuid(subscription_id, "subscription_id", "未找到该订阅")
+        sid = self._owned(request, subscription_id)["subscription_id"]
         self.runtime.app.cancel_subscription(sid)
         return Response(status=204)
 
+    @allow("city_system")
     @http("POST", "/subscriptions/<string:subscription_id>/redeliveries")
     @api("notifications", "/subscriptions/{id}/redeliveries")
     def redeliver(self, request: Request, subscription_id: str) -> Response:
         """Send again what this subscription was sent from a sequence on: {from_sequence, source?} → 202."""
-        sid = _uuid(subscription_id, "subscription_id", "未找到该订阅")
+        sid = self._owned(request, subscription_id)["subscription_id"]
         body = read_json(request)
         if not isinstance(body, dict):
             raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
@@ -200,6 +206,7 @@ class NotificationsService(Operable):
                                                        request.headers.get("Idempotency-Key"))
         return json_response({"redelivery_id": request_id, "deliveries": count}, status=202)
 
+    @allow(*DELIVERY_READERS)
     @http("GET", "/deliveries")
     @api("notifications", "/deliveries", query=("status", "channel", "subscription_id", "limit", "offset"))
     def list_deliveries(self, request: Request) -> Response:
@@ -214,8 +221,17 @@ class NotificationsService(Operable):
         return json_response({"deliveries": list_deliveries(self.runtime.db, filters, limit, offset),
                               "limit": limit, "offset": offset})
 
+    @allow(*DELIVERY_READERS)
     @http("GET", "/deliveries/<string:delivery_id>")
     @api("notifications", "/deliveries/{id}")
     def get_delivery(self, request: Request, delivery_id: str) -> Response:
         did = _uuid(delivery_id, "delivery_id", "未找到该投递")
         return json_response(delivery_view(self.runtime.app.get_delivery(did)))
+
+    def _owned(self, request: Request, subscription_id: str) -> dict[str, Any]:
+        """A subscription belongs to the city system that made it (its token's subject)."""
+        sub = self.runtime.app.get_subscription(_uuid(subscription_id, "subscription_id", "未找到该订阅"))
+        owner = sub.get("owner")
+        if owner is not None and owner != caller(request).subject:
+            raise Forbidden("the subscription belongs to another city system", "subscription_id", "该订阅属于其他系统")
+        return sub

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared import clock, metrics
 from shared.config import Settings
+from shared.edge.access import STAFF_KEY, allow, authorize, policy_of, public
 from shared.errors import DomainError, InvalidInput
 from shared.store.persistence import Database, store_failed
 from shared.store.projection import ensure_tables
@@ -170,25 +171,29 @@ def _failed(request: Request, route: str, exc: Exception) -> Response:
 
 
 def api(service: str, route: str, query: tuple[str, ...] | None = ()) -> Callable:
-    """Wrap an entrypoint: domain errors become problems, every request is timed. `query` names the query
-    parameters the endpoint reads; any other is refused by name (None: the endpoint checks them itself)."""
+    """Wrap an entrypoint: the caller is authorized by the policy declared on it (shared/edge/access.py:
+    none declared, none allowed), domain errors become problems, every request is timed. `query` names the
+    query parameters the endpoint reads; any other is refused by name (None: the endpoint checks them itself)."""
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(self: Any, request: Request, **kwargs: Any) -> Response:
             started = time.perf_counter()
+            name = getattr(self, "name", None) or service  # Operable's routes serve every service
             try:
+                request.environ[STAFF_KEY] = authorize(name, route, request, policy_of(wrapper), kwargs)
                 if query is not None:
                     known_args(request, query)
                 response = fn(self, request, **kwargs)
             except DomainError as exc:
                 response = problem(request, exc.status, exc.title, exc.detail, exc.field, exc.title_zh,
                                    exc.detail_zh)
+                response.headers.update(getattr(exc, "headers", {}))
             except HTTPException as exc:  # werkzeug's own: a client that disconnected, a body too large
                 response = problem(request, exc.code or 400, exc.name, exc.description or exc.name)
             except Exception as exc:
                 response = _failed(request, route, exc)
-            metrics.HTTP_SECONDS.labels(service, request.method, route, str(response.status_code)).observe(
+            metrics.HTTP_SECONDS.labels(name, request.method, route, str(response.status_code)).observe(
                 time.perf_counter() - started)
             return response
 
@@ -233,13 +238,17 @@ class Operable:
 
     runtime: Runtime
 
+    @public("health checks (load balancers, supervisors)")
     @http("GET", "/health")
+    @api("service", "/health")
     def health(self, request: Request) -> Response:
         """Store, broker and every consumer of this service (its queue has an active subscriber): a service
         whose worker died, or whose consumer the broker dropped, is not ok."""
         return self._health(consumers=True)
 
+    @public("container health checks; the web process before its worker starts")
     @http("GET", "/health/live")
+    @api("service", "/health/live")
     def liveness(self, request: Request) -> Response:
         """This process and what it needs itself (store, broker): what a container's health check waits for
         before its worker starts."""
@@ -264,7 +273,9 @@ class Operable:
         return json_response({"status": "ok" if healthy else "degraded", "checks": checks, "clock": clock.status()},
                              status=200 if healthy else 503)
 
+    @allow("operator")
     @http("GET", "/metrics")
+    @api("service", "/metrics")
     def prometheus(self, request: Request) -> Response:
         body, content_type = metrics.exposition(request.headers.get("Accept"), RelayLag(self.runtime),
                                                 *self.runtime.spec.collectors(self.runtime.db))

@@ -10,6 +10,7 @@ YISHI_VAR_DIR, AMQP_URI. Every command has --help; failures exit non-zero with a
     yishi calendar set <year> --holidays D,D..D --workdays D,... --role ROLE --name NAME [--document TEXT]
     yishi calendar show [--json]
     yishi clock set <RFC 3339> | advance <ISO 8601 duration> | show
+    yishi token --role ROLE --name NAME [--community C] [--party P] [--hours H] | --every-role
 """
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ from tqdm import tqdm
 
 from shared import clock
 from shared.config import Settings, http_port
+from shared.edge.access import ROLES
+from shared.edge.identity import IdentitySettings
+from shared.edge.signing import issue_token
 from shared.runtime.spec import built_services, load_spec
 
 
@@ -221,12 +225,44 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _casework(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+def _embedded_only() -> None:
+    identity = IdentitySettings.from_env()
+    if not identity.embedded:
+        raise Failure(f"tokens come from the identity provider {identity.issuer}: sign in there")
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    """A bearer token from the embedded provider (the local key under the var dir)."""
+    _embedded_only()
+    if args.every_role:
+        print("yishi: bearer tokens of the embedded sign-on (Authorization: Bearer <token>), valid "
+              f"{args.hours:g} h:", flush=True)
+        for role, zh in ROLES.items():
+            print(f"  {role:<24} {issue_token(role, f'{zh}(示例)', args.community, hours=args.hours)}")
+        return 0
+    if not args.role or not args.name:
+        raise Failure("--role and --name are required (or --every-role)")
+    print(issue_token(args.role, args.name, args.community, hours=args.hours, party=args.party))
+    return 0
+
+
+def _bearer(args: argparse.Namespace) -> str:
+    """The token a staff command sends: --token, else YISHI_TOKEN, else one of the embedded provider's."""
+    token = getattr(args, "token", None) or os.environ.get("YISHI_TOKEN")
+    if token:
+        return token
+    _embedded_only()
+    return issue_token(args.role, args.name)
+
+
+def _casework(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None,
+              token: str | None = None) -> Any:
     """One call to casework's HTTP API (the calendar is casework's data; the command is its client)."""
     url = args.url or os.environ.get("YISHI_CASEWORK_URL") or f"http://127.0.0.1:{http_port('casework')}"
     request = urllib.request.Request(url.rstrip("/") + path, method=method,
                                      data=None if body is None else json.dumps(body).encode(),
-                                     headers={"content-type": "application/json", "accept-language": "zh-CN"})
+                                     headers={"content-type": "application/json", "accept-language": "zh-CN"}
+                                     | ({"authorization": f"Bearer {token}"} if token else {}))
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
@@ -246,9 +282,9 @@ def _dates(value: str) -> list[str]:
 
 
 def cmd_calendar_set(args: argparse.Namespace, settings: Settings) -> int:
-    body = {"actor": {"role": args.role, "name": args.name}, "holidays": _dates(args.holidays),
-            "workdays": _dates(args.workdays), "document": args.document}
-    answer = _casework(args, "PUT", f"/calendar/{args.year}", {k: v for k, v in body.items() if v is not None})
+    body = {"holidays": _dates(args.holidays), "workdays": _dates(args.workdays), "document": args.document}
+    answer = _casework(args, "PUT", f"/calendar/{args.year}", {k: v for k, v in body.items() if v is not None},
+                       _bearer(args))
     year = answer["years"][0]
     print(f"{args.year}: {'recorded' if answer['recorded'] else 'already entered as given, nothing recorded'}; "
           f"{len(year['holidays'])} days off, {len(year['workdays'])} make-up workdays; "
@@ -382,8 +418,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--holidays", required=True, help="days off (放假), comma-separated dates or ranges")
     p.add_argument("--workdays", default="", help="weekend days worked instead (调休上班), comma-separated")
     p.add_argument("--document", help="the notice's title or number, e.g. 国办发明电〔2026〕N号")
-    p.add_argument("--role", required=True, choices=("community_worker", "secretary"), help="who enters it: role")
-    p.add_argument("--name", required=True, help="who enters it: name")
+    p.add_argument("--role", default="secretary", choices=("community_worker", "secretary"),
+                   help="who enters it (embedded sign-on): role")
+    p.add_argument("--name", default="社区书记", help="who enters it (embedded sign-on): name")
+    p.add_argument("--token", help="a bearer token from the identity provider (else YISHI_TOKEN)")
     p.add_argument("--url", help="casework's base URL")
     p.set_defaults(run=cmd_calendar_set)
     p = calendar_sub.add_parser("show", help="which years are entered, from the package, or a fallback",
@@ -409,6 +447,18 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_clock_advance)
     p = clock_sub.add_parser("show", help="the test clock's time", description="The test clock's time and offset.")
     p.set_defaults(run=cmd_clock_show)
+
+    p = sub.add_parser("token", help="print a bearer token of the embedded sign-on",
+                       description="A bearer token signed by the embedded identity provider (the key under "
+                                   "YISHI_IDENTITY_DIR, else <var dir>/identity; created on first use). Refused when "
+                                   "YISHI_OIDC_ISSUER names a real provider.")
+    p.add_argument("--role", choices=tuple(ROLES), help="the role the token carries")
+    p.add_argument("--name", help="the staff member's (or city system's) name, recorded as the actor")
+    p.add_argument("--community", help="the community the staff member works in")
+    p.add_argument("--party", help="the organisation a property company's or department's staff act for")
+    p.add_argument("--hours", type=float, default=12, help="how long it is valid (default 12)")
+    p.add_argument("--every-role", action="store_true", help="one token per role (what `make run` prints)")
+    p.set_defaults(run=cmd_token)
     return top
 
 

@@ -2,6 +2,7 @@
 import requests
 
 from tests.support.processes import Process, wait_until
+from tests.support.identity import http
 
 
 def test_reports_are_accepted_during_a_broker_outage_and_published_after(system, settings):
@@ -20,7 +21,7 @@ def test_reports_are_accepted_during_a_broker_outage_and_published_after(system,
     system.start("intake", "worker")  # the relay, with the broker back
     casework = system.start("casework", "web")
     system.start("casework", "worker")
-    cases = wait_until(lambda: requests.get(f"{casework.url}/cases", timeout=5).json()["cases"],
+    cases = wait_until(lambda: http.get(f"{casework.url}/cases", timeout=5).json()["cases"],
                        message="the report published after the outage")
     assert cases[0]["issue_id"] == created.json()["issue_id"]
 

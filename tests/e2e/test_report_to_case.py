@@ -12,6 +12,7 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 from tests.support.processes import wait_until
+from tests.support.identity import http
 
 REPORT = {"channel": "hotline", "title": "3号楼楼道灯坏了", "description": "晚上一片黑,联系13812345678",
           "location": {"community": "幸福里", "building": "3", "unit": "2", "room": "502"},
@@ -38,8 +39,8 @@ def test_report_becomes_a_case_visible_everywhere(system, city_system_queue):
     issue_id = created.json()["issue_id"]
     assert created.json()["tracking_code"].startswith("YS-")
 
-    cases = wait_until(lambda: requests.get(f"{casework}/cases", timeout=5).json()["cases"], message="case in ledger")
-    case = requests.get(f"{casework}/cases/{cases[0]['case_id']}", timeout=5).json()
+    cases = wait_until(lambda: http.get(f"{casework}/cases", timeout=5).json()["cases"], message="case in ledger")
+    case = http.get(f"{casework}/cases/{cases[0]['case_id']}", timeout=5).json()
     assert case["issue_id"] == issue_id and case["status"] == "open"
 
     progress = wait_until(lambda: requests.get(f"{intake}/issues/{issue_id}", timeout=5).json()["case"],
@@ -87,7 +88,7 @@ def test_bad_report_is_refused_and_nothing_is_stored_or_published(system):
     assert requests.get(f"{web.url}/issues", params={"limit": "²"}, timeout=5).json()["field"] == "limit"
     nested = requests.post(f"{web.url}/issues", data=b"[" * 100000, timeout=5, headers=JSON)
     assert nested.status_code == 422 and nested.json()["field"] == "body"
-    metrics = requests.get(f"{web.url}/metrics", timeout=5).text
+    metrics = http.get(f"{web.url}/metrics", timeout=5).text
     assert 'yishi_relay_lag_events{service="intake"} 0.0' in metrics
 
 
@@ -105,7 +106,7 @@ def test_retried_report_with_the_same_idempotency_key_is_recorded_once(system):
 def test_case_ids_that_cannot_exist_are_not_found(system):
     web = system.start("casework", "web")
     for bad in ("not-a-uuid", "%00", "8A4F7C62-1D2B-4C1E-9A4F-000000000001"):
-        response = requests.get(f"{web.url}/cases/{bad}", timeout=5)
+        response = http.get(f"{web.url}/cases/{bad}", timeout=5)
         assert response.status_code == 404 and response.json()["field"] == "case_id"
 
 

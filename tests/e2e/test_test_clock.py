@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.support.processes import wait_until
+from tests.support.identity import http
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 STREET_LIGHT = {"channel": "hotline", "title": "小区路灯故障", "description": "5号楼前路灯不亮",
@@ -28,9 +29,9 @@ def test_a_routine_case_turns_red_once_the_test_clock_passes_its_seven_working_d
     assert requests.get(f"{casework}/health", timeout=5).json()["clock"]["kind"] == "test"
 
     issue_id = requests.post(f"{intake}/issues", json=STREET_LIGHT, timeout=5).json()["issue_id"]
-    case_id = wait_until(lambda: next((c["case_id"] for c in requests.get(f"{casework}/cases", timeout=5)
+    case_id = wait_until(lambda: next((c["case_id"] for c in http.get(f"{casework}/cases", timeout=5)
                                        .json()["cases"] if c["issue_id"] == issue_id), None), message="the case")
-    case = requests.get(f"{casework}/cases/{case_id}", timeout=5).json()
+    case = http.get(f"{casework}/cases/{case_id}", timeout=5).json()
     assert case["tier"] == "routine" and case["alert_level"] is None
 
     system.yishi("clock", "advance", "P10D")
@@ -38,7 +39,7 @@ def test_a_routine_case_turns_red_once_the_test_clock_passes_its_seven_working_d
     assert all(c["offset_seconds"] == timedelta(days=10).total_seconds() for c in health.values())
     assert at(health["casework"]["now"]) > at(case["due"]["resolve_by"])
 
-    red = wait_until(lambda: (c := requests.get(f"{casework}/cases/{case_id}", timeout=5).json())["alert_level"]
+    red = wait_until(lambda: (c := http.get(f"{casework}/cases/{case_id}", timeout=5).json())["alert_level"]
                      == "red" and c, message="the red alert, on the watcher's next tick")
     assert red["overdue"] is True and red["deadlines"]["resolve"]["alert"] == "red"
     assert red["escalations"] == ["secretary"]  # overdue routine work goes to the community secretary

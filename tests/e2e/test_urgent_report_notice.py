@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from tests.support.processes import wait_until
+from tests.support.identity import http
 
 REPORT = {"channel": "visit", "title": "5号楼消防通道堵塞,张三家门口堆满杂物", "description": "联系电话 13912345678,2单元502室",
           "location": {"community": "幸福里", "building": "5", "unit": "2", "room": "502"},
@@ -24,7 +25,7 @@ def test_an_urgent_report_is_on_the_public_board_masked(system):
 
     created = requests.post(f"{intake}/issues", json=REPORT, timeout=5)
     assert created.status_code == 201, created.text
-    case = wait_until(lambda: requests.get(f"{casework}/cases", timeout=5).json()["cases"], message="case")[0]
+    case = wait_until(lambda: http.get(f"{casework}/cases", timeout=5).json()["cases"], message="case")[0]
     assert case["tier"] == "urgent" and "消防通道" in case["triage_reason"]
 
     notices = wait_until(lambda: [n for n in requests.get(f"{notifications}/notices", timeout=5).json()["notices"]

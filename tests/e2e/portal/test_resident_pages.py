@@ -8,6 +8,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.e2e.portal.conftest import axe_violations
+from tests.support.identity import staff
 from tests.support.processes import wait_until
 
 # per page, fresh cache: the HTML, the stylesheet, htmx (52 KB) and nothing else
@@ -58,7 +59,7 @@ def test_a_resident_reports_tracks_and_confirms_the_resolution(page, portal):
     case_id = wait_until(lambda: requests.get(f"{up['intake']}/issues/{code}", timeout=5).json()["case"],
                          message="the report has its case")["case_id"]
     requests.post(f"{up['casework']}/cases/{case_id}/resolution", timeout=5,
-                  json={"actor": {"role": "property", "name": "王师傅"}, "summary": "已更换灯泡"}).raise_for_status()
+                  json={"summary": "已更换灯泡"}, headers=staff("property", "王师傅")).raise_for_status()
     wait_until(lambda: requests.get(f"{up['intake']}/issues/{code}", timeout=5).json()["status"] == "resolved",
                message="intake hears the case resolved")
 

@@ -13,6 +13,7 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 from tests.support.processes import wait_until
+from tests.support.identity import acting, http
 
 pytestmark = pytest.mark.parametrize("settings", ["postgres"], indirect=True)
 STAFF = {"role": "community_worker", "name": "李娜"}
@@ -61,7 +62,7 @@ def post(url: str, body: dict, **kw) -> dict:
 
 def case_of(casework: str, issue_id: str) -> dict:
     def find():
-        cases = requests.get(f"{casework}/cases", params={"limit": 1000}, timeout=5).json()["cases"]
+        cases = http.get(f"{casework}/cases", params={"limit": 1000}, timeout=5).json()["cases"]
         return next((c for c in cases if c["issue_id"] == issue_id), None)
     return wait_until(find, message=f"case of {issue_id}")
 
@@ -81,7 +82,7 @@ def test_overdue_cases_alert_once_with_two_instances_and_routine_ones_go_to_the_
     escalated = wait_until(lambda: [e for e in city() if e["type"].endswith("CaseEscalated.v1")
                                     and e["data"]["to"] == "secretary"], message="escalations")
     # let both watchers tick a few more times: nothing more may come
-    wait_until(lambda: requests.get(f"{casework}/cases", params={"overdue": "true"}, timeout=5)
+    wait_until(lambda: http.get(f"{casework}/cases", params={"overdue": "true"}, timeout=5)
                .json()["cases"], message="overdue ledger")
     time.sleep(2)
     events = city()
@@ -93,13 +94,13 @@ def test_overdue_cases_alert_once_with_two_instances_and_routine_ones_go_to_the_
     assert to_secretary == Counter(routine) and len(escalated) <= 5
     assert not any(e["data"].get("issue_id") == fresh for e in events if "DeadlineWarned" in e["type"])
 
-    overdue = requests.get(f"{casework}/cases", params={"overdue": "true", "tier": "routine"}, timeout=5).json()
+    overdue = http.get(f"{casework}/cases", params={"overdue": "true", "tier": "routine"}, timeout=5).json()
     assert {c["issue_id"] for c in overdue["cases"]} == set(routine)
     assert all(c["alert_level"] == "red" and "secretary" in c["escalations"] for c in overdue["cases"])
     case = case_of(casework, urgent)
     assert case["tier"] == "urgent" and case["deadlines"]["verify"]["alert"] == "red"
     # the red alerts are on the operators' dashboard too
-    metrics = requests.get(f"{casework}/metrics", timeout=5).text
+    metrics = http.get(f"{casework}/metrics", timeout=5).text
     assert 'yishi_cases_open_alerts{level="red",tier="routine"} 5.0' in metrics
     assert 'yishi_deadline_breaches_total{deadline="resolve",tier="routine"} 5.0' in metrics
     assert "13812345678" not in json.dumps(events, ensure_ascii=False)
@@ -118,7 +119,7 @@ def test_resolved_and_confirmed_case_closes_and_a_rejected_one_reopens_as_intake
         case = case_of(casework, created["issue_id"])
         early = requests.post(f"{intake}/issues/{created['tracking_code']}/confirmation", json=confirmation, timeout=5)
         assert early.status_code == 409 and early.json()["field"] == "tracking_code"  # not resolved yet
-        post(f"{casework}/cases/{case['case_id']}/resolution", {"actor": PROPERTY, "summary": "已处理完毕"})
+        post(f"{casework}/cases/{case['case_id']}/resolution", {"summary": "已处理完毕"}, headers=acting(PROPERTY))
         wait_until(lambda: status(created)["status"] == "resolved", message="intake hears of the resolution")
         for wrong in ("YS-20260101-AAAAAAAA", created["issue_id"]):  # a guess, or the public issue id
             refused = requests.post(f"{intake}/issues/{wrong}/confirmation", json=confirmation, timeout=5)
@@ -126,7 +127,7 @@ def test_resolved_and_confirmed_case_closes_and_a_rejected_one_reopens_as_intake
         answered = requests.post(f"{intake}/issues/{created['tracking_code']}/confirmation", json=confirmation,
                                  timeout=5)
         assert answered.status_code == 202, answered.text
-    gone = requests.post(f"{casework}/cases/{case['case_id']}/confirmation", json={"confirmed": True}, timeout=5)
+    gone = http.post(f"{casework}/cases/{case['case_id']}/confirmation", json={"confirmed": True}, timeout=5)
     assert gone.status_code == 404 and gone.json()["field"] == "command"
     closed = wait_until(lambda: (s := status(happy))["status"] == "closed" and s, message="closed in intake")
     assert [t.get("step") for t in closed["timeline"]][-3:] == ["CaseResolved", "ResidentConfirmed", "CaseClosed"]
@@ -136,12 +137,12 @@ def test_resolved_and_confirmed_case_closes_and_a_rejected_one_reopens_as_intake
     types = [e["type"].split(".")[3] for e in city()]
     assert types.count("CaseClosed") == 1 and types.count("CaseReopened") == 1
 
-    trail = requests.get(f"{casework}/cases/{case_of(casework, happy['issue_id'])['case_id']}/history",
+    trail = http.get(f"{casework}/cases/{case_of(casework, happy['issue_id'])['case_id']}/history",
                          timeout=5).json()
     assert trail["verified"] is True and trail["broken_at"] is None
     history = trail["entries"]
     assert [e["type"] for e in history] == ["Opened", "Assigned", "Resolved", "Confirmed", "Closed"]
-    assert history[2]["by"] == PROPERTY and all(e["at"].endswith("Z") for e in history)
+    assert {k: history[2]["by"][k] for k in ("role", "name")} == PROPERTY and all(e["at"].endswith("Z") for e in history)
     assert "proof" not in json.dumps(history)
 
     stats = requests.get(f"{casework}/stats", timeout=5).json()
@@ -158,5 +159,5 @@ def test_complex_case_forms_a_task_force_and_is_escalated_to_the_assembly(runnin
                                  and e["data"]["to"] == "assembly"], message="escalated to the assembly")
     assert events[0]["data"]["case_id"] == case["case_id"] and events[0]["data"]["tier"] == "complex"
     assert any(e["type"].endswith("CaseEscalated.v1") and e["data"]["to"] == "task_force" for e in city())
-    bad = requests.post(f"{casework}/cases/{case['case_id']}/plan", json={"actor": STAFF}, timeout=5)
+    bad = requests.post(f"{casework}/cases/{case['case_id']}/plan", json={}, headers=acting(STAFF), timeout=5)
     assert bad.status_code == 422 and bad.json()["field"] == "plan"

@@ -3,6 +3,7 @@ import pytest
 import requests
 
 from tests.support.processes import wait_until
+from tests.support.identity import http, staff
 
 pytestmark = pytest.mark.parametrize("settings", ["postgres"], indirect=True)
 
@@ -27,7 +28,7 @@ def test_a_repeated_report_follows_the_first_case_and_its_reporter_can_answer_it
     assert other["merged_into"] is None
 
     def cases():
-        return {c["issue_id"]: c for c in requests.get(f"{casework}/cases", params={"limit": 100}, timeout=5)
+        return {c["issue_id"]: c for c in http.get(f"{casework}/cases", params={"limit": 100}, timeout=5)
                 .json()["cases"]}
     merged = wait_until(lambda: (c := cases()).get(second.json()["issue_id"], {}).get("status") == "merged" and c,
                         message="the duplicate's case merged")
@@ -37,8 +38,8 @@ def test_a_repeated_report_follows_the_first_case_and_its_reporter_can_answer_it
     view = requests.get(f"{intake}/issues/{second.json()['tracking_code']}", timeout=5).json()
     assert view["merged_into"] == first["issue_id"] and view["case"]["case_id"] == kept["case_id"]
 
-    requests.post(f"{casework}/cases/{kept['case_id']}/resolution", timeout=5,
-                  json={"actor": {"role": "property", "name": "王师傅"}, "summary": "已修复"}).raise_for_status()
+    http.post(f"{casework}/cases/{kept['case_id']}/resolution", timeout=5,
+                  json={"summary": "已修复"}, headers=staff("property", "王师傅")).raise_for_status()
     wait_until(lambda: requests.get(f"{intake}/issues/{second.json()['tracking_code']}", timeout=5).json()["status"]
                == "resolved", message="the merged report shows its case resolved")
     confirmed = requests.post(f"{intake}/issues/{second.json()['tracking_code']}/confirmation", timeout=5,

@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from tests.support.processes import wait_until
+from tests.support.identity import http, staff
 
 pytestmark = pytest.mark.parametrize("settings", ["postgres"], indirect=True)
 
@@ -31,13 +32,13 @@ def test_a_co_reporters_answer_is_heard_and_only_the_original_reporter_closes_th
     second = requests.post(f"{intake}/issues", json=report("8号楼路灯坏了,晚上很黑", "李四", "13912345678"),
                            timeout=5).json()
     assert second["merged_into"] == first["issue_id"]
-    dup_case = wait_until(lambda: (c := requests.get(f"{casework}/cases", params={"status": "merged"}, timeout=5)
+    dup_case = wait_until(lambda: (c := http.get(f"{casework}/cases", params={"status": "merged"}, timeout=5)
                                    .json()["cases"]) and c[0], message="the duplicate's case opened merged")
     assert dup_case["issue_id"] == second["issue_id"] and dup_case["party"] is None  # nobody assigned to it
 
     case_id = progress(first)["case"]["case_id"]
-    requests.post(f"{casework}/cases/{case_id}/resolution", timeout=5,
-                  json={"actor": {"role": "property", "name": "王师傅"}, "summary": "已修复"}).raise_for_status()
+    http.post(f"{casework}/cases/{case_id}/resolution", timeout=5,
+                  json={"summary": "已修复"}, headers=staff("property", "王师傅")).raise_for_status()
     wait_until(lambda: progress(second)["status"] == "resolved", message="the merged report shows its case resolved")
     answer(second, {"confirmed": True, "satisfaction": 5})
     mine = wait_until(lambda: (v := progress(second))["timeline"][-1].get("step") == "ResidentConfirmed" and v,
@@ -48,4 +49,4 @@ def test_a_co_reporters_answer_is_heard_and_only_the_original_reporter_closes_th
     answer(first, {"confirmed": True, "satisfaction": 4})
     for created in (first, second):
         wait_until(lambda: progress(created)["status"] == "closed", message="every reporter sees the case closed")
-    assert requests.get(f"{casework}/cases/{case_id}", timeout=5).json()["satisfaction"]["rate"] == 1.0
+    assert http.get(f"{casework}/cases/{case_id}", timeout=5).json()["satisfaction"]["rate"] == 1.0

@@ -3,6 +3,7 @@ import pytest
 import requests
 
 from tests.support.processes import wait_until
+from tests.support.identity import http, token
 
 pytestmark = pytest.mark.parametrize("settings", ["postgres"], indirect=True)
 
@@ -20,7 +21,8 @@ def test_a_geo_report_request_becomes_a_case_and_is_followed_without_personal_da
     services = requests.get(f"{base}/services.json", timeout=5).json()
     assert {"service_code": "facility", "service_name": "设施维护"}.items() <= services[1].items()
 
-    created = requests.post(f"{base}/requests.json", data=FORM, timeout=5)
+    assert requests.post(f"{base}/requests.json", data=FORM, timeout=5).status_code == 401  # not a city system's key
+    created = requests.post(f"{base}/requests.json", data=FORM | {"api_key": token("city_system", "网格平台")}, timeout=5)
     assert created.status_code == 201
     request_id = created.json()[0]["service_request_id"]
     assert created.json()[0]["tracking_code"] in created.json()[0]["service_notice"]
@@ -36,7 +38,7 @@ def test_a_geo_report_request_becomes_a_case_and_is_followed_without_personal_da
         assert "13812345678" not in text and "张三" not in text and "501" not in text
     assert requests.get(f"{base}/requests.json", params={"status": "closed"}, timeout=5).json() == []
 
-    refused = requests.post(f"{base}/requests.json", data={k: v for k, v in FORM.items() if k != "attribute[community]"},
+    refused = http.post(f"{base}/requests.json", data={k: v for k, v in FORM.items() if k != "attribute[community]"},
                             timeout=5)
     assert refused.status_code == 400 and refused.json()[0]["field"] == "attribute[community]"
     assert requests.get(f"{base}/requests/8a4f7c62-1d2b-4c1e-9a4f-000000000001.json", timeout=5).status_code == 404

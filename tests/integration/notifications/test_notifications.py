@@ -15,6 +15,7 @@ from standardwebhooks import Webhook
 from services.notifications.application import NotificationsApplication
 from tests.support.faults import domain_events
 from tests.support.processes import wait_until
+from tests.support.identity import http, staff
 
 ISSUE = "8a4f7c62-1d2b-4c1e-9a4f-000000000001"
 CASE = "8a4f7c62-1d2b-4c1e-9a4f-0000000000c1"
@@ -54,20 +55,20 @@ def report_known(base, upstreams, data=None):
 
 def _applied(base, upstream, event_type):
     """Whether notifications applied an upstream event: its consumer's counter, scraped like an operator would."""
-    metrics = requests.get(f"{base}/metrics", timeout=5).text
+    metrics = http.get(f"{base}/metrics", timeout=5).text
     return any(line.startswith("yishi_events_consumed_total{") and f'upstream="{upstream}"' in line
                and f'type="{event_type}"' in line and 'outcome="applied"' in line and not line.endswith(" 0.0")
                for line in metrics.splitlines())
 
 
 def get(url, **params):
-    response = requests.get(url, params=params, timeout=5)
+    response = (http if "/deliveries" in url else requests).get(url, params=params, timeout=5)
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def subscribe(base, url, types):
-    response = requests.post(f"{base}/subscriptions", json={"url": url, "types": types, "secret": SECRET}, timeout=5)
+    response = http.post(f"{base}/subscriptions", json={"url": url, "types": types, "secret": SECRET}, timeout=5)
     assert response.status_code == 201, response.text
     assert "secret" not in response.json()
     return response.json()["subscription_id"]
@@ -102,10 +103,14 @@ def test_an_urgent_case_is_posted_on_the_board_and_in_the_wechat_group(system, u
 def test_a_subscription_receives_signed_cloudevents_once_each(system, upstreams, receiver):
     base = start(system)
     for internal in ("http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:8001/internal/contacts/x"):
-        refused = requests.post(f"{base}/subscriptions", json={"url": internal, "types": ["*"], "secret": SECRET},
+        refused = http.post(f"{base}/subscriptions", json={"url": internal, "types": ["*"], "secret": SECRET},
                                 timeout=5)
         assert refused.status_code == 422 and refused.json()["field"] == "url"  # SSRF: not on the allow-list
     sid = subscribe(base, receiver.url + "/grid", ["casework.*"])
+    other_system = staff("city_system", "另一城市系统")  # a subscription belongs to the city system that made it
+    assert requests.get(f"{base}/subscriptions/{sid}", headers=other_system, timeout=5).status_code == 403
+    assert requests.delete(f"{base}/subscriptions/{sid}", headers=other_system, timeout=5).status_code == 403
+    assert requests.delete(f"{base}/subscriptions/{sid}", timeout=5).status_code == 401
     upstreams["intake"].publish("IssueReported", reported(), ISSUE)  # not subscribed
     case_opened = upstreams["casework"].publish("CaseOpened", opened("routine"), CASE)
     upstreams["casework"].republish(1)  # a relay's republish after a crash: no second message
@@ -166,14 +171,14 @@ def test_a_receiver_that_always_fails_is_dead_lettered_and_can_ask_for_a_redeliv
                                "channel": "webhook", "about": CASE}
 
     receiver.always["/down"] = 200
-    asked = requests.post(f"{base}/subscriptions/{sid}/redeliveries", json={"from_sequence": 1, "source": "casework"},
+    asked = http.post(f"{base}/subscriptions/{sid}/redeliveries", json={"from_sequence": 1, "source": "casework"},
                           timeout=5)
     assert asked.status_code == 202 and asked.json()["deliveries"] == 1
     copy = wait_until(lambda: get(f"{base}/deliveries", status="delivered")["deliveries"], message="redelivered")
     assert copy[0]["redelivery_of"] == failed[0]["delivery_id"] and copy[0]["webhook_id"] != failed[0]["webhook_id"]
     last = receiver.at("/down")[-1]
     assert last["status"] == 200 and Webhook(SECRET).verify(last["body"], last["headers"]) == event
-    bad = requests.post(f"{base}/subscriptions/{sid}/redeliveries", json={"from_sequence": 0}, timeout=5)
+    bad = http.post(f"{base}/subscriptions/{sid}/redeliveries", json={"from_sequence": 0}, timeout=5)
     assert bad.status_code == 422 and bad.json()["field"] == "from_sequence"
 
 

@@ -18,6 +18,7 @@ from shared.config import Settings
 from shared.store.persistence import pg_params
 from tests.support.processes import ROOT, Process
 from tests.support.seeding import seed_casework, seed_intake, store_env
+from tests.support.identity import http
 
 
 @pytest.fixture
@@ -107,11 +108,11 @@ def test_a_case_history_with_a_deleted_event_answers_not_verified_naming_the_gap
         (case_id,))
     web = Process("casework", "web", store_env(pg_settings), tmp_path).start()
     try:
-        answer = requests.get(f"{web.url}/cases/{case_id}/history", timeout=10)
+        answer = http.get(f"{web.url}/cases/{case_id}/history", timeout=10)
         assert answer.status_code == 200, answer.text
         history = answer.json()
         assert history["verified"] is False and history["broken_at"] == 1 and "missing" in history["reason"]
-        assert requests.get(f"{web.url}/cases/{uuid4()}/history", timeout=10).status_code == 404
+        assert http.get(f"{web.url}/cases/{uuid4()}/history", timeout=10).status_code == 404
     finally:
         web.stop()
 

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from tests.support.factories import report
+from tests.support.identity import http
 
 GREEN_OVERLAP = textwrap.dedent("""
     import eventlet
@@ -46,7 +47,7 @@ def test_concurrent_reports_are_all_recorded_without_deadlock(system):
         responses = list(pool.map(post, range(200)))
     assert [r.status_code for r in responses] == [201] * 200
     assert len({r.json()["issue_id"] for r in responses}) == 200
-    metrics = requests.get(f"{web.url}/metrics", timeout=5).text
+    metrics = http.get(f"{web.url}/metrics", timeout=5).text
     # nothing relayed yet (no worker): the whole log is lag, exactly two events per report (the issue and its
     # tracking code's entry, saved together so the code is found at once)
     assert 'yishi_relay_lag_events{service="intake"} 400.0' in metrics
