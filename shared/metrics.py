@@ -26,6 +26,12 @@ CONSUMER_LAG = Gauge("yishi_consumer_lag_messages", "Messages waiting in a consu
                      ["service", "queue"], multiprocess_mode="livemax")
 DEAD_LETTERS_WAITING = Gauge("yishi_dead_letter_queue_messages", "Messages waiting in a dead-letter queue",
                              ["service", "queue"], multiprocess_mode="livemax")
+CONSUMER_HELD = Gauge("yishi_consumer_held_messages", "Messages held unacked, waiting for their predecessor",
+                      ["service", "queue"], multiprocess_mode="livemax")
+CONSUMER_CONNECTED = Gauge("yishi_consumer_connected", "1 while a consumer has an open channel on its queue",
+                           ["service", "queue"], multiprocess_mode="livemax")
+POOL_EXHAUSTED = Counter("yishi_pool_exhausted_total", "Callers that waited in vain for a pooled store connection",
+                         ["service"])
 RELAY_POSITION = Gauge("yishi_relay_position", "Last notification id the relay saw confirmed",
                        ["service"], multiprocess_mode="livemax")
 PROJECTION_POSITION = Gauge("yishi_projection_position", "Last notification id applied to a read model",

@@ -22,6 +22,7 @@ from shared.edge.access import STAFF_KEY, allow, authorize, policy_of, public
 from shared.errors import DomainError, InvalidInput
 from shared.store.persistence import Database, store_failed
 from shared.store.projection import ensure_tables
+from shared.messaging import topology
 from shared.messaging.relay import RelayState
 from shared.runtime.spec import ServiceSpec
 
@@ -218,6 +219,20 @@ class RelayLag(Collector):
         yield gauge
 
 
+def consumer_states(conn: Connection, service: str) -> dict[str, str]:
+    """`consumer:<upstream>` -> "ok" while the service's queue for that upstream has a subscriber."""
+    states = {}
+    for upstream in topology.upstreams(service):
+        queue = topology.consumer_queue(service, upstream).name
+        try:
+            with conn.channel() as channel:  # a passive declare of a missing queue closes its channel
+                _, depth, subscribers = channel.queue_declare(queue, passive=True)
+            states[f"consumer:{upstream}"] = "ok" if subscribers else f"failed: no consumer ({depth} waiting)"
+        except Exception as exc:
+            states[f"consumer:{upstream}"] = f"failed: {type(exc).__name__}"
+    return states
+
+
 class Operable:
     """Mixin giving every service `GET /health` and `GET /metrics`."""
 
@@ -227,6 +242,19 @@ class Operable:
     @http("GET", "/health")
     @api("service", "/health")
     def health(self, request: Request) -> Response:
+        """Store, broker and every consumer of this service (its queue has an active subscriber): a service
+        whose worker died, or whose consumer the broker dropped, is not ok."""
+        return self._health(consumers=True)
+
+    @public("container health checks; the web process before its worker starts")
+    @http("GET", "/health/live")
+    @api("service", "/health/live")
+    def liveness(self, request: Request) -> Response:
+        """This process and what it needs itself (store, broker): what a container's health check waits for
+        before its worker starts."""
+        return self._health(consumers=False)
+
+    def _health(self, consumers: bool) -> Response:
         checks = {}
         try:
             self.runtime.app.log_head()
@@ -236,9 +264,11 @@ class Operable:
         try:
             with Connection(self.runtime.settings.amqp_uri, connect_timeout=2) as conn:
                 conn.ensure_connection(max_retries=1)
-            checks["broker"] = "ok"
+                checks["broker"] = "ok"
+                if consumers:
+                    checks |= consumer_states(conn, self.runtime.spec.name)
         except Exception as exc:
-            checks["broker"] = f"failed: {type(exc).__name__}"
+            checks.setdefault("broker", f"failed: {type(exc).__name__}")
         healthy = all(v == "ok" for v in checks.values())
         return json_response({"status": "ok" if healthy else "degraded", "checks": checks, "clock": clock.status()},
                              status=200 if healthy else 503)

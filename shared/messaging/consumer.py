@@ -48,7 +48,8 @@ class Delivery:
 class Consumer:
     def __init__(self, app: ServiceApplication, db: Database, upstream: str, amqp_uri: str,
                  max_attempts: int = 5, prefetch: int = 500, hold_timeout: float = 5.0,
-                 window: int = 200, window_seconds: float = 0.01, lag_interval: float = 5.0):
+                 window: int = 200, window_seconds: float = 0.01, lag_interval: float = 5.0,
+                 max_prefetch: int | None = None):
         self.app = app
         self.db = db
         self.service = app.name
@@ -56,6 +57,8 @@ class Consumer:
         self.amqp_uri = amqp_uri
         self.max_attempts = max_attempts
         self.prefetch = prefetch
+        self.max_prefetch = max_prefetch or prefetch * 8  # held messages at most, subscribed past a full window
+        self._limit = prefetch  # unacked messages the broker may have delivered on this channel
         self.window = window
         self.window_seconds = window_seconds
         self.lag_interval = lag_interval
@@ -97,24 +100,34 @@ class Consumer:
             self._dead_letter_producer = Producer(dl_conn.default_channel, exchange=topology.DEAD_LETTERS)
             channel = conn.channel()
             channel.basic_qos(0, self.prefetch, False)
+            self._limit = self.prefetch
             # Unacked messages of an old channel are being redelivered: what was held or buffered is void.
             self._held.clear()
             self._inbox.clear()
             self._unacked.clear()
-            with KombuConsumer(channel, queues=[self.queue], on_message=self._inbox.append, no_ack=False):
-                last_lag = 0.0
-                while not stop.is_set():
-                    self._fill(conn)
-                    if self._inbox:
-                        self._flush()
-                    self._release_stale()
-                    conn.heartbeat_check()
-                    if time.monotonic() - last_lag > self.lag_interval:
-                        last_lag = time.monotonic()
-                        if self._report_lag(conn) == 0:
-                            # The broker cancelled us (a quorum queue's leader moved, a missed heartbeat) and
-                            # nothing said so: start over rather than wait on a channel with no consumer.
-                            raise ConnectionError(f"{self.queue.name} has no consumer; reconnecting")
+            with KombuConsumer(channel, queues=[self.queue], on_message=self._inbox.append,
+                               no_ack=False) as subscription:
+                metrics.CONSUMER_CONNECTED.labels(self.service, self.queue.name).set(1)
+                try:
+                    self._consume_on(conn, channel, subscription, stop)
+                finally:
+                    metrics.CONSUMER_CONNECTED.labels(self.service, self.queue.name).set(0)
+
+    def _consume_on(self, conn: Connection, channel: Any, subscription: KombuConsumer, stop: threading.Event) -> None:
+        last_lag = 0.0
+        while not stop.is_set():
+            self._fill(conn)
+            if self._inbox:
+                self._flush()
+            self._make_room(channel, subscription)
+            self._release_stale()
+            conn.heartbeat_check()
+            if time.monotonic() - last_lag > self.lag_interval:
+                last_lag = time.monotonic()
+                if self._report_lag(conn) == 0:
+                    # The broker cancelled us (a quorum queue's leader moved, a missed heartbeat) and
+                    # nothing said so: start over rather than wait on a channel with no consumer.
+                    raise ConnectionError(f"{self.queue.name} has no consumer; reconnecting")
 
     def _fill(self, conn: Connection) -> None:
         """Wait up to 0.5 s for a delivery, then gather what arrives within the window."""
@@ -176,6 +189,23 @@ class Consumer:
                 d.held_since = d.held_since or time.monotonic()
                 self._held[seq] = d
         self._apply(ready)
+
+    def _make_room(self, channel: Any, subscription: KombuConsumer) -> None:
+        """Held messages keep their prefetch credit: when they fill the window, the predecessor they wait for
+        sits behind them in the queue, out of the broker's reach, and the hold would time out and apply them out
+        of order. Then subscribe again with room for as many more (up to max_prefetch in all), so it comes.
+
+        A quorum queue with a single active consumer refuses basic.get, and a prefetch changed on a channel
+        applies to its next subscriptions only. Held messages stay this channel's, acked by their tags."""
+        metrics.CONSUMER_HELD.labels(self.service, self.queue.name).set(len(self._held))
+        room = min(self._limit, self.max_prefetch - self._limit)
+        if len(self._held) < self._limit or room <= 0:
+            return  # every message the broker may deliver is held only when held == limit: nothing in flight
+        log.info("consumer %s: %d held fill the window; room for %d more", self.queue.name, len(self._held), room)
+        subscription.cancel()
+        channel.basic_qos(0, room, False)
+        subscription.consume()
+        self._limit += room
 
     def _release_stale(self) -> None:
         """Apply, in sequence order, held messages whose predecessor did not come within hold_timeout.

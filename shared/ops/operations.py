@@ -23,11 +23,17 @@ DEAD = ".dead"
 
 def queue_depth(conn: Connection, name: str) -> int | None:
     """Ready messages in a queue; None when it does not exist."""
+    return queue_info(conn, name)[0]
+
+
+def queue_info(conn: Connection, name: str) -> tuple[int | None, int | None]:
+    """(ready messages, subscribed consumers) of a queue; (None, None) when it does not exist."""
     channel = conn.channel()
     try:
-        return channel.queue_declare(name, passive=True)[1]
+        _, depth, subscribers = channel.queue_declare(name, passive=True)
+        return depth, subscribers
     except QueueNotFound:
-        return None
+        return None, None
     finally:
         try:
             channel.close()
@@ -49,9 +55,10 @@ def service_status(service: str, settings: Settings, conn: Connection | None) ->
         consumers = []
         for upstream in topology.upstreams(service):
             queue = topology.consumer_queue(service, upstream).name
+            waiting, subscribers = queue_info(conn, queue) if conn else (None, None)
             consumers.append({"upstream": upstream, "queue": queue,
                               **tracked.get(upstream, {"position": 0, "applied": 0}),
-                              "waiting": queue_depth(conn, queue) if conn else None,
+                              "state": consumer_state(conn, subscribers), "waiting": waiting,
                               "dead_letters": queue_depth(conn, queue + DEAD) if conn else None})
         models = [{"name": p.name, "version": p.version, "position": _projection_position(db, p.name),
                    "behind": None} for p in spec.projections()]
@@ -63,6 +70,15 @@ def service_status(service: str, settings: Settings, conn: Connection | None) ->
     finally:
         db.close()
         app.close()
+
+
+def consumer_state(conn: Connection | None, subscribers: int | None) -> str:
+    """consuming: a worker holds the queue (one active, the others standing by); else why not."""
+    if conn is None:
+        return "unknown (broker unreachable)"
+    if subscribers is None:
+        return "no queue"
+    return "consuming" if subscribers else "no consumer"
 
 
 def _projection_position(db: Database, name: str) -> int | None:
@@ -84,7 +100,7 @@ def format_status(statuses: list[dict[str, Any]]) -> str:
         for c in s["consumers"]:
             waiting = "?" if c["waiting"] is None else c["waiting"]
             dead = "?" if c["dead_letters"] is None else c["dead_letters"]
-            lines.append(f"  consumes {c['upstream']}: tracked up to {c['position']} ({c['applied']} applied), "
+            lines.append(f"  consumes {c['upstream']}: {c['state']}, tracked up to {c['position']} ({c['applied']} applied), "
                          f"queue {c['queue']}: {waiting} waiting, {dead} dead letters")
         for m in s["read_models"]:
             where = "not built" if m["position"] is None else f"at {m['position']} (behind {m['behind']})"

@@ -1,6 +1,9 @@
 """`make run`: every built service's web and worker process (a front end: its web only), in the foreground; Ctrl-C stops all.
 
-A process that dies is restarted (with back-off), as a container orchestrator would. It refuses to
+Each service runs YISHI_WEB_PROCESSES (2) web processes on its one port (SO_REUSEPORT: the kernel spreads
+connections over them), so a dying web process closes no door, and one worker. A process that dies is
+restarted at once (within RESTART_POLL); one that keeps dying soon after its start is restarted with back-off,
+without holding up the others. It refuses to
 start beside another system: the web servers set SO_REUSEPORT, so a second system on the same ports
 would silently share their traffic, and two supervisors on one var dir would share its SQLite files.
 """
@@ -24,7 +27,18 @@ from shared import clock
 from shared.config import Settings, http_port
 from shared.runtime.spec import built_services, web_services
 
-ROLES = ("web", "worker")
+RESTART_POLL = 0.1  # seconds between looks at the children: a dead one is replaced this soon
+CRASH_WINDOW = 10.0  # a process that dies sooner than this after its start is crash-looping: back off
+MAX_BACKOFF = 30.0
+
+
+def web_processes() -> int:
+    return max(1, int(os.environ.get("YISHI_WEB_PROCESSES", "2")))
+
+
+def roles(worker: bool = True) -> list[tuple[str, int]]:
+    """(role, instance) of every process a service runs (a front end has no worker)."""
+    return [("web", i) for i in range(web_processes())] + ([("worker", 0)] if worker else [])
 
 
 class StartRefused(Exception):
@@ -82,19 +96,23 @@ def main() -> int:
               flush=True)
     for service in services:
         print(f"yishi: {service:<9} http://127.0.0.1:{http_port(service)}  (/health, /metrics)", flush=True)
-    procs: dict[tuple[str, str], subprocess.Popen] = {}
-    restarts: dict[tuple[str, str], float] = {}
+    procs: dict[tuple[str, str, int], subprocess.Popen] = {}
+    started: dict[tuple[str, str, int], float] = {}
+    backoff: dict[tuple[str, str, int], float] = {}
+    due: dict[tuple[str, str, int], float] = {}  # a dead process's restart time
 
-    def spawn(service: str, role: str) -> None:
+    def spawn(key: tuple[str, str, int]) -> None:
+        service, role, _ = key
         metrics_dir = settings.var_dir / "metrics" / service
         metrics_dir.mkdir(parents=True, exist_ok=True)
         env = os.environ | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "YISHI_VAR_DIR": str(settings.var_dir)}
-        procs[(service, role)] = subprocess.Popen([sys.executable, "-m", f"shared.runtime.{role}", service], env=env)
+        procs[key] = subprocess.Popen([sys.executable, "-m", f"shared.runtime.{role}", service], env=env)
+        started[key] = time.monotonic()
 
     for service in services:
         shutil.rmtree(settings.var_dir / "metrics" / service, ignore_errors=True)
-        for role in ROLES if service in evented else ("web",):
-            spawn(service, role)
+        for role, instance in roles(worker=service in evented):
+            spawn((service, role, instance))
 
     stopping = False
 
@@ -105,15 +123,21 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     while not stopping:
-        time.sleep(0.5)
+        time.sleep(RESTART_POLL)
+        now = time.monotonic()
         for key, proc in list(procs.items()):
-            if proc.poll() is not None and not stopping:
-                multiprocess.mark_process_dead(proc.pid, str(settings.var_dir / "metrics" / key[0]))
-                delay = min(30.0, 2 * restarts.get(key, 0.5))
-                print(f"yishi: {key[0]} {key[1]} exited with {proc.returncode}; restarting in {delay:.0f}s", flush=True)
-                restarts[key] = delay
-                time.sleep(delay)
-                spawn(*key)
+            if stopping or key in due or proc.poll() is None:
+                continue
+            multiprocess.mark_process_dead(proc.pid, str(settings.var_dir / "metrics" / key[0]))
+            crashed_at_start = now - started[key] < CRASH_WINDOW
+            backoff[key] = min(MAX_BACKOFF, 2 * backoff.get(key, 0.5)) if crashed_at_start else 0.0
+            due[key] = now + backoff[key]
+            print(f"yishi: {key[0]} {key[1]} exited with {proc.returncode}; restarting "
+                  f"{f'in {backoff[key]:.0f}s' if backoff[key] else 'now'}", flush=True)
+        for key, when in list(due.items()):
+            if not stopping and when <= now:
+                del due[key]
+                spawn(key)
     print("yishi: stopping", flush=True)
     for proc in procs.values():
         proc.send_signal(signal.SIGTERM)

@@ -6,6 +6,7 @@ service (RabbitMQ's single-active-consumer picks one among instances).
 """
 from __future__ import annotations
 
+import faulthandler
 import logging
 import signal
 import sys
@@ -15,7 +16,7 @@ from shared.messaging import topology
 from shared.config import Settings
 from shared.messaging.consumer import Consumer
 from shared.store.leadership import Leadership
-from shared.store.persistence import Database
+from shared.store.persistence import Database, store_failed
 from shared.store.projection import Projector
 from shared.messaging.relay import Relay
 from shared.store.wakeup import await_other_writers, watch_wal
@@ -78,20 +79,42 @@ def tick(ticker: Ticker, app, db: Database, settings: Settings, stop: threading.
             log.exception("%s: %s failed; retrying in %ss", app.name, ticker.name, interval)
 
 
+def _open_store(spec: ServiceSpec, settings: Settings, stop: threading.Event):
+    """The application, its database and its consumers, once the store answers (a worker started during an
+    outage waits for it rather than exit); None when stopped first."""
+    while not stop.is_set():
+        app = None
+        try:
+            app = spec.application(settings)
+            db = Database(spec.name, settings)
+            consumers = [Consumer(app, db, upstream, settings.amqp_uri, max_attempts=settings.max_attempts)
+                         for upstream in topology.upstreams(spec.name)]
+            return app, db, consumers
+        except Exception as exc:
+            if app is not None:
+                app.close()  # its pool would go on reconnecting in the background
+            if not store_failed(exc):
+                raise
+            log.warning("%s: store unavailable at start (%s); retrying", spec.name, type(exc).__name__)
+            stop.wait(1.0)
+    return None
+
+
 def main(service: str) -> None:
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {service}-worker %(levelname)s %(name)s: %(message)s")
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack, to the log
     settings = Settings.from_env()
     spec = load_spec(service)
-    app = spec.application(settings)
-    db = Database(service, settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    started = _open_store(spec, settings, stop)
+    if started is None:
+        return
+    app, db, consumers = started
     threads = [threading.Thread(target=lead, args=(spec, app, db, settings, stop), name="leader")]
-    for upstream in topology.upstreams(service):
-        consumer = Consumer(app, db, upstream, settings.amqp_uri,
-                            max_attempts=settings.max_attempts)
-        threads.append(threading.Thread(target=consumer.run, args=(stop,), name=f"consumer-{upstream}"))
+    for consumer in consumers:
+        threads.append(threading.Thread(target=consumer.run, args=(stop,), name=f"consumer-{consumer.upstream}"))
     for ticker in spec.tickers:
         threads.append(threading.Thread(target=tick, args=(ticker, app, db, settings, stop),
                                         name=f"ticker-{ticker.name}"))

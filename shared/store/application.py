@@ -12,7 +12,7 @@ from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
 
 from shared.config import Settings
 from shared.contracts import IntegrationEvent
-from shared.store.persistence import Database, event_store_env, ping_when_idle, table_names
+from shared.store.persistence import Database, event_store_env, notice_dead_peers, ping_when_idle, table_names
 from shared.store.groupcommit import GroupCommit
 from shared.store.processing import Processing, project
 from shared.store.projection import UpstreamView, ensure_tables
@@ -113,6 +113,7 @@ class ServiceApplication(Application):
             with self._db.ddl_lock():  # eventsourcing creates its tables here
                 recorder = batch_process_recorder(self.factory)
             ping_when_idle(recorder.datastore.pool)
+            notice_dead_peers(recorder.datastore.pool)
         self.commits = recorder.commits = CommitSignal()  # type: ignore[attr-defined]
         return recorder
 

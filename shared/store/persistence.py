@@ -57,6 +57,8 @@ def event_store_env(service: str, settings: Settings) -> dict[str, str]:
             "POSTGRES_MAX_OVERFLOW": "0",
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
             "POSTGRES_PRE_PING": "y",  # a connection broken by a restart is replaced: see ping_when_idle
+            # seconds a call waits for a pooled connection: with the server down a caller learns it this soon
+            "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
         }
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     return common | {
@@ -108,6 +110,17 @@ def store_failed(exc: BaseException) -> bool:
                             psycopg.InterfaceError, PoolExhausted))
 
 
+CONNECT_TIMEOUT = 2  # seconds to open a PostgreSQL connection (or wait for one from eventsourcing's pool)
+# A connection whose peer vanished without a word (a partition, a middlebox that dropped it) fails within ~10 s
+# instead of leaving its query waiting forever (seen behind a fault proxy: relay and projector stuck for good).
+DEAD_PEER = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+             "tcp_user_timeout": 10000}
+
+
+def notice_dead_peers(pool: Any) -> None:
+    """eventsourcing's pool opens its connections with DEAD_PEER too; those it opened already are replaced."""
+    pool.kwargs.update(DEAD_PEER)
+    pool.drain()
 POOL_WAIT = 30.0  # seconds a caller waits for a pooled connection before the store counts as unavailable
 
 
@@ -159,7 +172,8 @@ class Database:
             import psycopg
 
             conn = psycopg.connect(**pg_params(self.settings.database_url or ""), autocommit=True,
-                                   options=f"-c search_path={self.service}")
+                                   connect_timeout=CONNECT_TIMEOUT, options=f"-c search_path={self.service}",
+                                   **DEAD_PEER)
             return _PgConnection(conn)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -173,6 +187,9 @@ class Database:
             yield from self._transaction(write)
             return
         if not self._slots.acquire(timeout=POOL_WAIT):
+            from shared import metrics
+
+            metrics.POOL_EXHAUSTED.labels(self.service).inc()
             raise PoolExhausted(f"{self.service}: all {self.settings.pool_size} connections busy for {POOL_WAIT}s")
         try:
             yield from self._transaction(write)

@@ -14,10 +14,13 @@ from typing import Any
 
 from psycopg.rows import tuple_row
 
-from eventsourcing.persistence import InfrastructureFactory, IntegrityError, ProcessRecorder, StoredEvent, Tracking
+from eventsourcing.persistence import (InfrastructureFactory, IntegrityError, InterfaceError, OperationalError,
+                                      ProcessRecorder, StoredEvent, Tracking)
 from eventsourcing.popo import POPOFactory, POPOProcessRecorder
 from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteFactory, SQLiteProcessRecorder
+from eventsourcing.utils import retry
+from psycopg_pool.base import AttemptWithBackoff
 
 from shared.store.persistence import Transaction, lock_key
 
@@ -56,6 +59,28 @@ class _Batching:
         return ids
 
 
+# eventsourcing retries a failed PostgreSQL call 10 times, each waiting up to the pool's connect timeout for a
+# connection: a request would hang ~50 s in an outage before anyone answered it. Two attempts still replace a
+# connection the server closed; then the failure goes to the caller (503 with Retry-After, a consumer's pause).
+STORE_ATTEMPTS = 2
+_RETRIED = ("insert_events", "select_events", "select_notifications", "max_notification_id", "insert_tracking",
+            "max_tracking_id", "has_tracking_id")
+
+
+# psycopg_pool doubles its wait between attempts to reopen a pooled connection (1, 2, 4 ... s, for up to 5 min):
+# after a 16 s outage the pools tried again only ~15 s after the server was back. Try every second instead.
+AttemptWithBackoff.DELAY_BACKOFF = 1.0
+
+
+class _FailFastPostgres(PostgresProcessRecorder):
+    """PostgreSQL's process recorder with STORE_ATTEMPTS attempts per call instead of eventsourcing's ten."""
+
+
+for _name in _RETRIED:
+    setattr(_FailFastPostgres, _name, retry((InterfaceError, OperationalError), max_attempts=STORE_ATTEMPTS, wait=0.2)(
+        getattr(PostgresProcessRecorder, _name).__wrapped__))
+
+
 def _apply_views(tx: Transaction, views: Sequence[tuple[Any, Any]], lock: Any) -> None:
     for view in dict.fromkeys(v for v, _ in views):
         lock(tx, view.name)  # a rebuild's swap takes it too
@@ -63,7 +88,7 @@ def _apply_views(tx: Transaction, views: Sequence[tuple[Any, Any]], lock: Any) -
         view.apply(tx, event)
 
 
-class BatchPostgresProcessRecorder(_Batching, PostgresProcessRecorder):
+class BatchPostgresProcessRecorder(_Batching, _FailFastPostgres):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(curs, tracking)

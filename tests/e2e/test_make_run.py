@@ -26,7 +26,7 @@ def healthy(url: str) -> bool:
 @pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 def test_supervisor_runs_restarts_and_stops_the_system(settings, tmp_path):
     ports = {s: free_port() for s in web_services()}
-    expected = len(ports) + len(built_services())  # a web per service, a worker per event-sourced one
+    expected = 2 * len(ports) + len(built_services())  # two web processes per service, a worker per event-sourced one
     env = os.environ | {"AMQP_URI": settings.amqp_uri, "YISHI_VAR_DIR": str(settings.var_dir),
                         **{f"YISHI_{s.upper()}_PORT": str(p) for s, p in ports.items()}}
     env.pop("YISHI_HTTP_PORT", None)

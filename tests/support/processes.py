@@ -48,7 +48,8 @@ class Process:
             if self.proc and self.proc.poll() is not None:
                 raise RuntimeError(f"{self.service}-{self.role} exited: {self.log_path.read_text()[-2000:]}")
             try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                # live: its store and broker answer (its consumers run in the worker, maybe not started yet)
+                if requests.get(self.url + "/health/live", timeout=1).status_code == 200:
                     return
             except requests.RequestException:
                 pass

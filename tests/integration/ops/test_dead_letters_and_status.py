@@ -117,6 +117,30 @@ def test_status_shows_heads_positions_consumers_dead_letters_and_read_models(set
     app.close()
 
 
+def test_status_shows_each_consumers_state(settings):
+    app = CaseworkApplication(settings)
+    consumer = Consumer(app, Database("casework", settings), "intake", settings.amqp_uri)
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,))
+    thread.start()
+    try:
+        def states():
+            result = yishi(settings, "status", "--json")
+            assert result.returncode == 0, result.stderr
+            return {(s["service"], c["upstream"]): c["state"] for s in json.loads(result.stdout) for c in s["consumers"]}
+
+        deadline = time.monotonic() + 30
+        while (now := states())[("casework", "intake")] != "consuming" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert now[("casework", "intake")] == "consuming"
+        assert now[("intake", "casework")] == "no consumer"  # no intake worker runs here
+        assert "consumes intake: consuming" in yishi(settings, "status").stdout
+    finally:
+        stop.set()
+        thread.join()
+        app.close()
+
+
 def test_status_exits_non_zero_when_a_store_cannot_be_read(settings, tmp_path):
     result = yishi(settings, "status", env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere"})
     assert result.returncode == 1
