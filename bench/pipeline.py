@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bench.load import Client, Reports
-from bench.observe import Observer, Watcher, behind, cpu_delta
+from bench.observe import Observer, Watcher, behind, cpu_delta, signed_in
 from bench.stack import SERVICES, Stack
 from tests.support.processes import ROOT
 
@@ -275,7 +275,9 @@ class Bench:
         cases: dict[str, int] = {}
         offset = 0
         while True:
-            with urllib.request.urlopen(f"{self.stack.url('casework')}/cases?limit=1000&offset={offset}", timeout=60) as r:
+            request = urllib.request.Request(f"{self.stack.url('casework')}/cases?limit=1000&offset={offset}",
+                                             headers=signed_in(self.stack))
+            with urllib.request.urlopen(request, timeout=60) as r:
                 page = json.loads(r.read())["cases"]
             for c in page:
                 cases[c["issue_id"]] = cases.get(c["issue_id"], 0) + 1
