@@ -179,6 +179,11 @@ class PortalService:
                 checks[name] = f"failed: {type(exc).__name__}"
         return json_response({"status": "ok", "upstreams": checks})
 
+    @http("GET", "/health/live")
+    def liveness(self, request: Request) -> Response:
+        """This process serves pages (what container checks and the tests wait for, like every service's)."""
+        return json_response({"status": "ok"})
+
     @http("GET", "/metrics")
     def prometheus(self, request: Request) -> Response:
         body, content_type = metrics.exposition(request.headers.get("Accept"))

@@ -21,6 +21,7 @@ def test_the_board_says_which_parts_are_unavailable(portal_alone):
     assert board.status_code == 200
     assert board.text.count("暂时无法获取") == 4
     assert requests.get(portal_alone + "/health", timeout=10).json()["upstreams"]["intake"].startswith("failed")
+    assert requests.get(portal_alone + "/health/live", timeout=10).status_code == 200  # alive without upstreams
 
 
 def test_a_report_that_cannot_be_sent_says_so(portal_alone):
