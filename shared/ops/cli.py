@@ -359,12 +359,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_status)
 
-    p = sub.add_parser("rebuild", help="rebuild read models from the service's own log, online",
-                       description="Rebuild one read model (or all of a service's) from its own log into a staging "
-                                   "area while the service keeps answering from the old one, then swap it in, in "
-                                   "one transaction.")
+    p = sub.add_parser("rebuild", help="rebuild read models from the service's log (views: upstream's), online",
+                       description="Rebuild one read model (or all of a service's) from its own log, or an upstream "
+                                   "view from its upstream's archive, into a staging area while the service keeps "
+                                   "answering from the old one, then swap it in, in one transaction.")
     p.add_argument("service", type=_service)
-    p.add_argument("read_model", nargs="?", help="projection name (default: every read model of the service)")
+    p.add_argument("read_model", nargs="?", help="projection or view name (default: every read model of the service)")
     p.add_argument("--batch", type=int, default=2000, help="events per staging transaction (default 2000)")
     p.set_defaults(run=cmd_rebuild)
 
