@@ -90,15 +90,16 @@ def _entry(progress: dict[str, Any], owner: str, viewer: str) -> dict[str, Any]:
 
 
 def progress_view(issue: Issue, own: CaseSoFar, original: tuple[Issue, CaseSoFar] | None,
-                  by_tracking_code: bool) -> dict[str, Any]:
+                  by_tracking_code: bool, contact: dict[str, str] | None = None) -> dict[str, Any]:
     """The resident's view of `issue` and its case; `original`: the issue it was merged into (whose case it
     follows) and that case.
 
     The tracking code proves who raised the issue (it confirms the case), so it is shown only to
-    whoever already quoted it: issue ids are public, tracking codes are not. Contact details are masked.
+    whoever already quoted it: issue ids are public, tracking codes are not. `contact` (opened for the
+    reporter who quoted their code) is shown masked; None once erased, and to whoever asks by issue id.
     """
     report, me = issue.report, str(issue.id)
-    reporter = report["reporter"]
+    reporter = contact or {}
     view = {
         "issue_id": me,
         **({"tracking_code": issue.tracking_code} if by_tracking_code else {}),
@@ -109,7 +110,7 @@ def progress_view(issue: Issue, own: CaseSoFar, original: tuple[Issue, CaseSoFar
         "description": public_text(report["description"], report),
         "location": report["location"],
         "reporter": {"name": mask_name(reporter["name"]) if "name" in reporter else None,
-                     "phone": mask_phone(reporter["phone"]) if "phone" in reporter else None},
+                     "phone": mask_phone(reporter["phone"]) if "phone" in reporter else None} if contact else None,
         "reported_at": rfc3339(issue.reported_at),
         "status": own.status,
         "case": own.case,

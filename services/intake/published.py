@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.intake.demand import DemandVotes
+from services.intake import erasure
 from services.intake.domain import Issue, public_text
 from shared.contracts.envelope import rfc3339
 from shared.messaging.relay import Published
@@ -36,7 +37,7 @@ def publish(event: Any) -> Published | None:
     if isinstance(event, Issue.Merged):
         return Published("IssueMerged", str(event.originator_id), event.timestamp,
                          {"issue_id": str(event.originator_id), "into_issue_id": event.into_issue_id})
-    return publish_demand(event)
+    return publish_demand(event) or erasure.published(event)
 
 
 def publish_demand(event: Any) -> Published | None:

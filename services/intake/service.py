@@ -9,7 +9,7 @@ from typing import Any, Callable
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.intake import contacts, open311, reports
+from services.intake import contacts, erasure, open311, reports
 from services.intake.bootstrap import SPEC
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
 from services.intake.progress import progress_view
@@ -89,7 +89,8 @@ class IntakeService(Operable):
         original = None
         if issue.merged_into:  # the case it follows
             original = app.get_issue(issue.merged_into), case_so_far(db, issue.merged_into)
-        return json_response(progress_view(issue, case_so_far(db, str(issue.id)), original, by_code))
+        contact = app.contact(issue) if by_code else None  # the reporter's own, masked: not an access to log
+        return json_response(progress_view(issue, case_so_far(db, str(issue.id)), original, by_code, contact))
 
     @public("the resident answers by the tracking code")
     @http("POST", "/issues/<string:tracking_code>/confirmation")
@@ -198,11 +199,46 @@ class IntakeService(Operable):
 
     @public("service to service: the handler checks YISHI_INTERNAL_TOKEN")
     @http("GET", "/internal/contacts/<string:reporter_ref>")
-    @api("intake", "/internal/contacts/{reporter_ref}")
+    @api("intake", "/internal/contacts/{reporter_ref}", query=("purpose",))
     def get_contact(self, request: Request, reporter_ref: str) -> Response:
-        """A reporter's name and phone, for notifications only (Bearer YISHI_INTERNAL_TOKEN)."""
+        """A reporter's contact, for notifications only (Bearer YISHI_INTERNAL_TOKEN); ?purpose= for the access
+        log. 410 once erased."""
         contacts.check_token(request.headers.get("Authorization"))
-        return json_response(contacts.contact_of(self.runtime.app, self.runtime.db, reporter_ref))
+        purpose = contacts.purpose_of(request.args.get("purpose"), required=False)
+        return json_response(contacts.contact_of(self.runtime.app, self.runtime.db, reporter_ref, "notifications",
+                                                 "service", purpose, tracking_code=True))
+
+    # residents' personal data (services/intake/contacts.py, erasure.py): every read logged ------------------
+    @allow(*contacts.READERS)
+    @http("GET", "/residents/<string:reporter_ref>")
+    @api("intake", "/residents/{reporter_ref}", query=("purpose",))
+    def get_resident(self, request: Request, reporter_ref: str) -> Response:
+        """A reporter's contact in clear, for staff who must reach them: ?purpose= (why) is required and logged
+        with who asked. 410 once erased."""
+        staff = caller(request)
+        purpose = contacts.purpose_of(request.args.get("purpose"), required=True)
+        return json_response(contacts.contact_of(self.runtime.app, self.runtime.db, reporter_ref,
+                                                 f"{staff.name} ({staff.subject})", staff.role or "", purpose))
+
+    @allow("secretary")
+    @http("DELETE", "/residents/<string:reporter_ref>")
+    @api("intake", "/residents/{reporter_ref}")
+    def erase_resident(self, request: Request, reporter_ref: str) -> Response:
+        """Erase a resident's personal data (PIPL art. 47): the data key is destroyed, an erasure recorded.
+        200 with {subject_ref, reason, erased_at, erased}; erased false when it was erased before."""
+        record, erased = erasure.erase(self.runtime.app, self.runtime.db, reporter_ref, "request",
+                                       caller(request).actor())
+        return json_response({"subject_ref": record.subject, "reason": record.reason,
+                              "erased_at": rfc3339(record.at), "erased": erased})
+
+    @allow("secretary")
+    @http("GET", "/residents/access-log")
+    @api("intake", "/residents/access-log", query=("subject", "limit", "offset"))
+    def contact_access_log(self, request: Request) -> Response:
+        """Who read which resident's contact, when and why (newest first; ?subject= one resident)."""
+        limit, offset = page(request)
+        return json_response({"reads": contacts.access_log(self.runtime.db, request.args.get("subject"), limit, offset),
+                              "limit": limit, "offset": offset})
 
     # demand votes and the monthly demand list (services/intake/reports.py) ---------------------------
     @public("a resident backs an issue")

@@ -135,6 +135,9 @@ _c(Contract("intake", "NeedVoted", 1, _obj(["issue_id", "votes"], issue_id=UUID,
 _c(Contract("intake", "ResidentAnswered", 1, _obj(
     ["issue_id", "confirmed", "satisfaction", "answered_at"], issue_id=UUID, confirmed={"type": "boolean"},
     satisfaction={"type": ["integer", "null"], "minimum": 1, "maximum": 5}, comment=OPT_STR, answered_at=TIME)))
+# a resident's personal data erased (PIPL art. 47, on request or past retention): their data key destroyed
+_c(Contract("intake", "ResidentErased", 1, _obj(
+    ["subject_ref", "reason", "erased_at"], subject_ref=STR, reason=_enum("request", "retention"), erased_at=TIME)))
 
 # casework: every event names its case and the issue it came from (so intake can answer the resident)
 _DUE = _obj([], verify_by=OPT_TIME, plan_by=OPT_TIME, resolve_by=OPT_TIME)
