@@ -6,7 +6,9 @@ from services.intake.reports import DemandList
 from shared.ops.checkpoints import audited
 from shared.runtime.spec import ServiceSpec, Ticker
 from services.intake.erasure import shred_expired
+from services.intake.sealing import STEP, seal_contacts
 
 SPEC = audited(ServiceSpec(name="intake", application=IntakeApplication, publisher=lambda app: publish,
                    projections=lambda: [IssueIndex(), ReporterIndex(), DemandList()],
-                   tickers=(Ticker("contact-retention", 3600.0, shred_expired),)))
+                   tickers=(Ticker("contact-retention", 3600.0, shred_expired),),
+                   migrations={STEP: seal_contacts}))

@@ -169,3 +169,46 @@ def test_retention_zero_keeps_contacts(app, db, clock, monkeypatch):
     case_closed(app, db, str(issue.id), NOW)
     clock.now = NOW + timedelta(days=3650)
     assert erasure.shred_expired(app, db) == 0
+
+
+def legacy_report(app) -> "Issue":
+    """A report as intake recorded it before sealing: contact and room in clear in the event."""
+    from services.intake.domain import Issue, new_reporter_ref
+    from uuid import uuid4
+
+    issue = Issue(id=uuid4(), tracking_code="YS-20261123-ABCDEFGH", report={
+        "channel": "hotline", "title": REPORT["title"], "description": REPORT["description"],
+        "location": {"community": "幸福里", "building": "3"}, "room": "502",
+        "reporter": {"name": "欧阳娜娜", "phone": "13912345678"}}, category="设施维护", tags=["灯坏"],
+        reporter_ref=new_reporter_ref(), reported_at=NOW, fingerprint="digest-of-the-whole-body")
+    issue.merge_into(str(uuid4()), None, "李娜", NOW)  # a later event whose chain link must follow the rewrite
+    app.save(issue)
+    return issue
+
+
+def test_seal_contacts_seals_reports_recorded_in_clear_and_the_audit_still_verifies(app, db):
+    from services.intake.sealing import seal_contacts
+    from shared.ops.checkpoints import Checkpointer, recorded
+
+    issue = legacy_report(app)
+    Checkpointer(interval=0)(app)
+    assert b"13912345678" in store_bytes(app)
+    with pytest.raises(Conflict):  # not erasable while in clear: the migration comes first
+        project(app, db)
+        erasure.erase(app, db, issue.reporter_ref, "request", SECRETARY)
+
+    assert seal_contacts(app, db) == "1 report(s) sealed and re-chained"
+    assert seal_contacts(app, db) == "nothing in clear: no change"
+    for clear in ("欧阳娜娜", "13912345678"):
+        assert clear.encode() not in store_bytes(app)
+    fresh = IntakeApplication(app.settings, clock=app.clock)
+    try:
+        sealed = fresh.get_issue(str(issue.id))
+        assert fresh.contact(sealed)["phone"] == "13912345678" and sealed.merged_into == issue.merged_into
+        assert "reporter" not in sealed.report and sealed.report["description"] == "晚上很黑,有事打 139****5678"
+        report = verify_all(fresh, checkpoints=recorded(fresh))
+        assert report["verified"] and report["checkpoints"] == 1, report["broken"]
+        erasure.erase(fresh, db, issue.reporter_ref, "request", SECRETARY)
+        assert fresh.contact(fresh.get_issue(str(issue.id))) is None
+    finally:
+        fresh.close()
