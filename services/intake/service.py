@@ -9,7 +9,7 @@ from typing import Any, Callable
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.intake import contacts, erasure, open311, reports
+from services.intake import abuse, contacts, erasure, open311, reports
 from services.intake.bootstrap import SPEC
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
 from services.intake.progress import progress_view
@@ -63,18 +63,24 @@ class IntakeService(Operable):
     @http("POST", "/issues")
     @api("intake", "/issues")
     def report_issue(self, request: Request) -> Response:
-        """Record a resident's report. 201 with {issue_id, tracking_code}; a retried Idempotency-Key gives 200."""
-        issue, created = self.runtime.app.report_issue(read_json(request), request.headers.get("Idempotency-Key"),
+        """Record a resident's report. 201 with {issue_id, tracking_code}; a retried Idempotency-Key gives 200;
+        429 with Retry-After past the abuse limits (services/intake/abuse.py)."""
+        body = read_json(request)
+        abuse.check_report(request, "/issues", body)
+        issue, created = self.runtime.app.report_issue(body, request.headers.get("Idempotency-Key"),
                                                        lambda new: similar_issues(self.runtime.db, new))
         return json_response({"issue_id": str(issue.id), "tracking_code": issue.tracking_code,
                               "merged_into": issue.merged_into},
                              status=201 if created else 200, headers={"Location": f"/issues/{issue.id}"})
 
-    def _by_tracking_code(self, code: str) -> str:
-        """The issue id a tracking code names; 404 naming `tracking_code` when it names none."""
+    def _by_tracking_code(self, request: Request, code: str) -> str:
+        """The issue id a tracking code names; 404 naming `tracking_code` when it names none, 429 once a client's
+        wrong codes spent their limit."""
+        abuse.before_code_lookup(request)
         issue_id = TRACKING_CODE.match(code.upper()) and (  # the store first: the index lags the 201 that gave the code
             self.runtime.app.issue_id_by_tracking_code(code) or issue_id_by_tracking_code(self.runtime.db, code.upper()))
         if not issue_id:
+            abuse.wrong_code(request)
             raise NotFound(f"no issue with tracking code {code}", "tracking_code", "查询码无效或不存在,请核对后再试")
         return issue_id
 
@@ -85,7 +91,7 @@ class IntakeService(Operable):
         """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
         by_code = key.upper().startswith("YS-")
         app, db = self.runtime.app, self.runtime.db
-        issue = app.get_issue(self._by_tracking_code(key) if by_code else key)
+        issue = app.get_issue(self._by_tracking_code(request, key) if by_code else key)
         original = None
         if issue.merged_into:  # the case it follows
             original = app.get_issue(issue.merged_into), case_so_far(db, issue.merged_into)
@@ -98,7 +104,7 @@ class IntakeService(Operable):
     def confirm_issue(self, request: Request, tracking_code: str) -> Response:
         """The resident answers their resolved case (居民确认) by its tracking code, never by issue id:
         {confirmed, satisfaction 1–5 (required when confirmed), comment?}. 202: casework closes or reopens it."""
-        issue = self.runtime.app.answer_issue(self._by_tracking_code(tracking_code), read_json(request))
+        issue = self.runtime.app.answer_issue(self._by_tracking_code(request, tracking_code), read_json(request))
         return json_response({"issue_id": str(issue.id), "answered_at": rfc3339(issue.answered_at)}, status=202)
 
     @public("public read: masked issues")
