@@ -23,7 +23,7 @@ from shared.masking import mask_text
 from shared.store.persistence import Database, Transaction
 from shared.store.projection import Projection
 
-REPORTER_REF = re.compile(r"^rp-[0-9a-f]{16}$")
+REPORTER_REF = re.compile(r"^(rp|hh)-[0-9a-f]{16}$")  # a reporter, or a household reported for (代办)
 READERS = ("community_worker", "secretary")  # staff who may call a resident back
 log = logging.getLogger("yishi.personal")
 
@@ -88,8 +88,13 @@ def contact_of(app: Any, db: Database, reporter_ref: str, who: str, role: str, p
     """The reporter's contact in clear, the read logged; 410 once erased. `tracking_code`: for the reporter's
     own receipt (notifications fills it into the SMS as it is sent), never shown to staff."""
     try:
-        issue = app.get_issue(issue_of(db, reporter_ref))
-        contact = app.contact(issue)
+        if reporter_ref.startswith("hh-"):  # reported on behalf of a household: its register entry holds it
+            from services.intake import households
+
+            issue, contact = None, households.contact(app, households.get(app, reporter_ref))
+        else:
+            issue = app.get_issue(issue_of(db, reporter_ref))
+            contact = app.contact(issue)
         if contact is None:
             raise Erased(f"the personal data of {reporter_ref} was erased", "reporter_ref", "该居民的个人信息已删除")
     except DomainError as refused:
@@ -97,8 +102,8 @@ def contact_of(app: Any, db: Database, reporter_ref: str, who: str, role: str, p
         raise
     record_read(db, reporter_ref, who, role, purpose, "read", app.clock())
     shown = {k: contact.get(k) for k in ("name", "phone", "email", "room")}
-    return {"reporter_ref": reporter_ref, "issue_id": str(issue.id), **shown,
-            **({"tracking_code": issue.tracking_code} if tracking_code else {})}
+    return {"reporter_ref": reporter_ref, "issue_id": str(issue.id) if issue else None, **shown,
+            **({"tracking_code": issue.tracking_code} if tracking_code and issue else {})}
 
 
 def _tables(tx: Transaction) -> None:

@@ -280,14 +280,17 @@ class Issue(Audited):
     @event("Reported")
     def __init__(self, id: UUID, tracking_code: str, report: dict[str, Any], category: str,
                  tags: list[str], reporter_ref: str, reported_at: datetime, fingerprint: str,
-                 duplicate_of: str | None = None, personal: dict[str, str] | None = None):
+                 duplicate_of: str | None = None, personal: dict[str, str] | None = None,
+                 on_behalf: dict[str, Any] | None = None):
         """`duplicate_of`: the issue this report repeats when merged as it came in (`Merged` follows in the
         same save); published with the report, so casework opens its case already merged. `personal`: the
         reporter's contact, room and own words, sealed under their data key (None in reports recorded before,
-        whose `report` holds them in clear until `yishi seal-contacts`)."""
+        whose `report` holds them in clear until `yishi seal-contacts`). `on_behalf`: a need found on a visit,
+        reported for a household (代办): {household_ref, special_group, reported_by (the visitor, an actor)}."""
         self.tracking_code = tracking_code
         self.report = report
         self.personal = personal
+        self.on_behalf = on_behalf
         self.category = category
         self.tags = tags
         self.reporter_ref = reporter_ref
@@ -300,7 +303,8 @@ class Issue(Audited):
 
     @classmethod
     def report_new(cls, issue_id: UUID, report: Report, now: datetime, reporter_ref: str,
-                   personal: dict[str, str], duplicate: tuple[str, float] | None = None) -> "Issue":
+                   personal: dict[str, str], duplicate: tuple[str, float] | None = None,
+                   on_behalf: dict[str, Any] | None = None) -> "Issue":
         """A new issue; `personal` is `report.personal` sealed under `reporter_ref`'s data key; `duplicate`
         (the issue it repeats, how alike) merges it as it is reported. Only masked text is kept in clear."""
         draft = Draft.of(report, now)
@@ -316,6 +320,7 @@ class Issue(Audited):
             fingerprint=report.fingerprint(),
             duplicate_of=duplicate[0] if duplicate else None,
             personal=dict(personal),
+            on_behalf=dict(on_behalf) if on_behalf else None,
         )
         if duplicate:
             issue.merge_into(duplicate[0], duplicate[1], "system", now)

@@ -93,8 +93,8 @@ def expired(db: Database, now: datetime, days: int) -> list[str]:
         i for i, into in merged.items() if into in closed and (closed[into] or "~") <= cutoff}
     if not ended:
         return []
-    rows = db.query("SELECT r.reporter_ref, r.issue_id FROM reporter_index r JOIN personal_keys k "
-                    "ON k.subject = r.reporter_ref WHERE k.wrapped IS NOT NULL")
+    rows = db.query("SELECT r.reporter_ref, r.issue_id FROM reporter_index r JOIN personal_keys k "  # not households:
+                    "ON k.subject = r.reporter_ref WHERE k.wrapped IS NOT NULL AND r.reporter_ref LIKE 'rp-%'")  # kept
     return sorted(ref for ref, issue_id in rows if issue_id in ended)
 
 

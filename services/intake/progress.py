@@ -114,7 +114,7 @@ def progress_view(issue: Issue, own: CaseSoFar, original: tuple[Issue, CaseSoFar
         "reported_at": rfc3339(issue.reported_at),
         "status": own.status,
         "case": own.case,
-        "timeline": [{"status": "received", "at": rfc3339(issue.reported_at)}]
+        "timeline": [{"status": "received", "at": rfc3339(issue.reported_at), **_reported_by(issue)}]
         + [_entry(p, me, me) for p in own.timeline],
     }
     if original is None:
@@ -126,6 +126,19 @@ def progress_view(issue: Issue, own: CaseSoFar, original: tuple[Issue, CaseSoFar
     return view | {"merged_into": issue.merged_into, "case": case.case, "status": case.status,
                    "timeline": view["timeline"] + [merged]  # the case's steps since this report joined it
                    + [_entry(p, str(into.id), me) for p in case.timeline if _at(p) >= issue.merged_at]}
+
+
+def _reported_by(issue: Issue) -> dict[str, Any]:
+    """Who reported a need found on a visit for the household (代办), as the timeline shows it."""
+    on_behalf = getattr(issue, "on_behalf", None)
+    if not on_behalf:
+        return {}
+    by = on_behalf["reported_by"]
+    return {"reported_by": {"role": by["role"], "name": by["name"]},
+            "step_zh": f"{ROLE_ZH.get(by['role'], '工作人员')}{by['name']}上门走访时代为反映(代办)"}
+
+
+ROLE_ZH = {"community_worker": "社区工作者", "secretary": "社区书记", "council_member": "议事会成员"}
 
 
 def _at(entry: dict[str, Any]) -> datetime:

@@ -29,6 +29,7 @@ def publish(event: Any) -> Published | None:
             "reported_at": rfc3339(event.reported_at),
             # merged as it came in: casework opens its case already merged, so nothing is announced twice
             **({"duplicate_of": event.duplicate_of} if getattr(event, "duplicate_of", None) else {}),
+            **(getattr(event, "on_behalf", None) or {}),  # 代办: household_ref, special_group, reported_by
         })
     if isinstance(event, Issue.Answered):  # the resident proved by their code here: casework hears only the answer
         return Published("ResidentAnswered", str(event.originator_id), event.timestamp, {

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.intake import abuse, contacts, erasure, open311, reports
 from services.intake.bootstrap import SPEC
+from services.intake.door_to_door import DoorToDoorRoutes
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
 from services.intake.progress import progress_view
 from services.intake.projections import (
@@ -55,7 +56,7 @@ def _geo_time(request: Request, name: str) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
-class IntakeService(Operable):
+class IntakeService(DoorToDoorRoutes, Operable):
     name = "intake"
     runtime = RuntimeProvider(SPEC)
 

@@ -128,6 +128,10 @@ _c(Contract("intake", "IssueReported", 2, _obj(
                   lat={"type": ["number", "null"]}, lon={"type": ["number", "null"]}),
     reporter_ref=STR, reported_at=TIME,
     duplicate_of=dict(UUID),  # optional: the issue this report repeats, when merged as it was reported (重复诉求合并)
+    # optional, a need found on a door-to-door visit (敲门行动) reported on behalf of a household (代办): the
+    # household's reference (never its name), who reported it, and whether it is of a special group (triage lifts it)
+    household_ref=OPT_STR, special_group={"type": "boolean"},
+    reported_by=_obj(["role", "name"], role=STR, name=STR, subject=OPT_STR),
 )), upcasters={1: lambda d: {k: v for k, v in d.items() if k != "tracking_code"}})
 _c(Contract("intake", "IssueMerged", 1, _obj(["issue_id", "into_issue_id"], issue_id=UUID, into_issue_id=UUID)))
 _c(Contract("intake", "NeedVoted", 1, _obj(["issue_id", "votes"], issue_id=UUID,
