@@ -159,6 +159,8 @@ class PersonalData:
                    "VALUES (?, NULL, NULL, ?, ?, ?) ON CONFLICT (subject) DO UPDATE SET wrapped = NULL, kek = NULL, "
                    "shredded_at = excluded.shredded_at, reason = excluded.reason",
                    (subject, rfc3339(now), rfc3339(now), reason))
+        if not self.db.postgres:  # and out of the write-ahead log (PostgreSQL: the old row until VACUUM)
+            self.db.query("PRAGMA wal_checkpoint(TRUNCATE)")
         return True
 
     def known(self, subject: str) -> bool:

@@ -126,7 +126,10 @@ def test_erasure_destroys_the_key_records_it_once_and_the_audit_chain_still_veri
 def test_a_shredded_key_cannot_be_recovered_from_the_store(app, db, tmp_path):
     issue, _ = app.report_issue(REPORT)
     project(app, db)
+    wrapped = db.query("SELECT wrapped FROM personal_keys WHERE subject = ?", (issue.reporter_ref,))[0][0]
+    assert wrapped.encode() in store_bytes(app)
     erasure.erase(app, db, issue.reporter_ref, "request", SECRETARY)
+    assert wrapped.encode() not in store_bytes(app)  # not in the file's free pages, nor in its write-ahead log
     fresh = PersonalData(Database("intake", app.settings), configured_kek(app.settings.var_dir))
     with pytest.raises(Shredded):
         fresh.open(issue.personal)
