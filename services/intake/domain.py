@@ -41,7 +41,7 @@ CATEGORIES = (*CATEGORY_KEYWORDS, OTHER)
 
 TRACKING_CODE = re.compile(r"^YS-\d{8}-[0-9A-HJKMNP-TV-Z]{8}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -172,18 +172,19 @@ def parse_report(payload: Any, now: datetime) -> Report:
 
     reporter = payload.get("reporter")
     if not isinstance(reporter, dict):
-        raise InvalidInput("reporter is required: an object with name and/or phone", "reporter",
-                           "请填写反映人的姓名或电话")
+        raise InvalidInput("reporter is required: an object with name, phone and/or email", "reporter",
+                           "请填写反映人的姓名、电话或电子邮箱")
     refuse_unknown(reporter, ("name", "phone", "email"), "reporter.")
     name = _text(reporter, "name", required=False, max_len=30, prefix="reporter.")
     phone = _text(reporter, "phone", required=False, max_len=20, prefix="reporter.")
     email = _text(reporter, "email", required=False, max_len=100, prefix="reporter.")
-    if email and not _EMAIL.match(email):
-        raise InvalidInput("reporter.email is not an e-mail address", "reporter.email", "电子邮箱格式不正确")
-    if not name and not phone:
-        raise InvalidInput("reporter needs a name or a phone number", "reporter", "请填写反映人的姓名或电话")
+    if not name and not phone and not email:  # a city system may know only an e-mail (Open311)
+        raise InvalidInput("reporter needs a name, a phone number or an e-mail address", "reporter",
+                           "请填写反映人的姓名、电话或电子邮箱")
     if phone and not _PHONE.match(phone):
         raise InvalidInput("reporter.phone is not a phone number", "reporter.phone", "电话号码格式不正确")
+    if email and not _EMAIL.match(email):
+        raise InvalidInput("reporter.email is not an e-mail address", "reporter.email", "电子邮箱格式不正确")
 
     reported_at = None
     if payload.get("reported_at") is not None:
