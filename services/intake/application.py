@@ -52,11 +52,14 @@ class IntakeApplication(ServiceApplication):
             return None
 
     def report_issue(self, payload: Any, idempotency_key: str | None = None,
-                     candidates: Callable[[Draft], list[Candidate]] = lambda draft: []) -> tuple[Issue, bool]:
+                     candidates: Callable[[Draft], list[Candidate]] = lambda draft: [],
+                     on_behalf: dict[str, Any] | None = None) -> tuple[Issue, bool]:
         """Record a report. Returns (issue, created); a retried Idempotency-Key returns the first issue.
 
         `candidates(draft)` lists open issues it may repeat; a duplicate is merged into the closest one
         in the same save, so the report and its merge are never apart, and its report says so (`duplicate_of`).
+        `on_behalf`: staff report for a household of the register (services/intake/households.py, 代办): its
+        contact is sealed under the household's key.
         """
         now = self.clock()
         report = parse_report(payload, now)
@@ -70,9 +73,9 @@ class IntakeApplication(ServiceApplication):
                 return self._same_report(existing, report), False
         draft = Draft.of(report, now)
         duplicate = find_duplicate(draft.title, draft.category, draft.location, draft.reported_at, candidates(draft))
-        reporter_ref = new_reporter_ref()
+        reporter_ref = on_behalf["household_ref"] if on_behalf else new_reporter_ref()
         sealed = self.personal.seal(reporter_ref, report.personal, now)
-        issue = Issue.report_new(issue_id, report, now, reporter_ref, sealed.as_dict(), duplicate)
+        issue = Issue.report_new(issue_id, report, now, reporter_ref, sealed.as_dict(), duplicate, on_behalf)
         try:
             self.save(issue, TrackingCode.issue(issue.tracking_code, issue.id))
         except IntegrityError:  # a concurrent retry with the same key won the race

@@ -138,6 +138,19 @@ def read(app: Any, ref: str, who: str, role: str, purpose: str) -> dict[str, Any
     return view(household, opened)
 
 
+def reported_for(app: Any, body: dict[str, Any], by: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A report staff make for a household of the register (the hotline desk for an elderly resident alone):
+    the body without `household_ref`, its reporter the household's unless given, and what the issue records of
+    whom it is for (so triage lifts a special group's)."""
+    ref = body.get("household_ref")
+    household = get(app, ref if isinstance(ref, str) else "")
+    opened = contact(app, household)
+    report = {k: v for k, v in body.items() if k != "household_ref"}
+    report.setdefault("reporter", {k: opened[k] for k in ("name", "phone") if opened.get(k)})
+    return report, {"household_ref": household.household_ref, "special_group": household.special,
+                    "reported_by": dict(by)}
+
+
 def view(household: Household, opened: dict[str, Any] | None) -> dict[str, Any]:
     """A household as staff see it: `opened` (its sealed data, read with a logged reason) or only its place."""
     groups = (opened or {}).get("groups", [])

@@ -135,7 +135,8 @@ def _reported_by(issue: Issue) -> dict[str, Any]:
         return {}
     by = on_behalf["reported_by"]
     return {"reported_by": {"role": by["role"], "name": by["name"]},
-            "step_zh": f"{ROLE_ZH.get(by['role'], '工作人员')}{by['name']}上门走访时代为反映(代办)"}
+            "step_zh": f"{ROLE_ZH.get(by['role'], '工作人员')}{by['name']}"
+                       f"{'上门走访时' if issue.report['channel'] == 'visit' else ''}代为反映(代办)"}
 
 
 ROLE_ZH = {"community_worker": "社区工作者", "secretary": "社区书记", "council_member": "议事会成员"}

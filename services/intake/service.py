@@ -8,10 +8,10 @@ from typing import Any
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.intake import abuse, contacts, erasure, open311, open311_formats, reports
+from services.intake import abuse, contacts, erasure, households, open311, open311_formats, reports
 from services.intake.boundaries import configured
 from services.intake.bootstrap import SPEC
-from services.intake.door_to_door import DoorToDoorRoutes
+from services.intake.door_to_door import KEEPERS, DoorToDoorRoutes
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
 from services.intake.progress import progress_view
 from services.intake.projections import (
@@ -20,7 +20,8 @@ from services.intake.projections import (
 from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
-from shared.edge.access import allow, caller, public
+from shared.edge.access import Forbidden, allow, caller, identified, public
+from shared.edge.identity import Staff
 from shared.edge.http import (Operable, RuntimeProvider, api, choice, json_response, page, read_json,
                               wants_english)
 
@@ -46,6 +47,15 @@ def _geo_time(request: Request, name: str) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
+def _keeper(request: Request) -> Staff:
+    """The signed-in keeper of the household register a report for a household needs (403 naming the field)."""
+    staff = identified("intake", "/issues", request, KEEPERS)
+    if staff is None:
+        raise Forbidden("household_ref: only signed-in staff report for a household", "household_ref",
+                        "只有登录的社区工作人员可为住户代为反映")
+    return staff
+
+
 class IntakeService(DoorToDoorRoutes, Operable):
     name = "intake"
     runtime = RuntimeProvider(SPEC)
@@ -56,10 +66,12 @@ class IntakeService(DoorToDoorRoutes, Operable):
     def report_issue(self, request: Request) -> Response:
         """Record a resident's report. 201 with {issue_id, tracking_code}; a retried Idempotency-Key gives 200;
         429 with Retry-After past the abuse limits (services/intake/abuse.py)."""
-        body = read_json(request)
+        body, on_behalf = read_json(request), None
         abuse.check_report(request, "/issues", body)
+        if isinstance(body, dict) and "household_ref" in body:  # staff report for a household (代办)
+            body, on_behalf = households.reported_for(self.runtime.app, body, _keeper(request).actor())
         issue, created = self.runtime.app.report_issue(body, request.headers.get("Idempotency-Key"),
-                                                       lambda new: similar_issues(self.runtime.db, new))
+                                                       lambda new: similar_issues(self.runtime.db, new), on_behalf)
         return json_response({"issue_id": str(issue.id), "tracking_code": issue.tracking_code,
                               "merged_into": issue.merged_into},
                              status=201 if created else 200, headers={"Location": f"/issues/{issue.id}"})

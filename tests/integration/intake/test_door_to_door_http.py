@@ -32,6 +32,13 @@ def test_a_visit_need_of_an_elderly_resident_alone_is_reported_for_her_and_triag
     assert requests.get(f"{intake}/households/{ref}", params={"purpose": "x"}, headers=staff("operator"),
                         timeout=5).status_code == 403
 
+    phoned = {"channel": "hotline", "title": "家里水管漏水", "description": "老人来电说厨房漏水",
+              "location": {"community": "幸福里", "building": "3"}, "household_ref": ref}
+    anonymous = requests.post(f"{intake}/issues", json=phoned, timeout=5)
+    assert anonymous.status_code == 403 and anonymous.json()["field"] == "household_ref"  # no claim to a household
+    desk = requests.post(f"{intake}/issues", json=phoned, headers=worker, timeout=5)
+    assert desk.status_code == 201, desk.text
+
     month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
     days = [f"{month}-01", f"{month}-15"]
     planned = requests.post(f"{intake}/visit-plans", headers=worker, timeout=5, json={
@@ -59,4 +66,4 @@ def test_a_visit_need_of_an_elderly_resident_alone_is_reported_for_her_and_triag
                                    if g["visits"]], message="coverage counts the visit")[0]
     assert coverage["visited_households"] == coverage["special_visited"] == 1
     assert coverage["evening_visits"] == (1 if evening.hour == 19 else 0) and coverage["planned_rounds"] == 2
-    assert coverage["open_needs_special"] == 1
+    assert coverage["open_needs_special"] == 2  # the visit's need and the desk's report for her

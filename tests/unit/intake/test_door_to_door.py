@@ -158,3 +158,16 @@ def test_an_erased_household_leaves_the_register_and_its_needs_contact_with_it(a
     with pytest.raises(contacts.Erased):
         visits.record_visit(app, {"household_ref": alone.household_ref, "needs": []}, WORKER)
     assert verify_all(app)["verified"]
+
+
+def test_the_hotline_desk_reports_for_a_registered_household_and_it_is_flagged_and_sealed_as_hers(app, db):
+    alone = households.register(app, ALONE, WORKER)
+    body, on_behalf = households.reported_for(app, {"channel": "hotline", "title": "家里水管漏水",
+                                                    "description": "老人来电说厨房漏水", "household_ref":
+                                                    alone.household_ref, "location": {"community": "幸福里"}}, WORKER)
+    issue, _ = app.report_issue(body, on_behalf=on_behalf)
+    assert issue.reporter_ref == alone.household_ref and app.contact(issue)["phone"] == "13700001111"
+    data = publish(app.domain_event(app.notifications_after(0)[-2])).data  # the report, then its tracking code
+    assert data["special_group"] is True and data["reported_by"]["name"] == "李娜"
+    view = progress_view(issue, case_so_far(db, str(issue.id)), None, True, app.contact(issue))
+    assert view["timeline"][0]["step_zh"] == "社区工作者李娜代为反映(代办)"
