@@ -77,7 +77,7 @@ def _erasable(app: Any, db: Database, subject: str) -> None:
         issue = app.get_issue(issue_of(db, subject))
         if issue.personal is None:
             raise Conflict("this report's contact is not sealed yet: run `yishi seal-contacts` first", "reporter_ref",
-                           "该诉求的个人信息尚未加密,请先运行 yishi seal-contacts")
+                           "该诉求的个人信息尚未加密,请运维人员先执行加密迁移")
     elif not app.personal.known(subject):
         raise NotFound(f"no data subject {subject}", "reporter_ref", "未找到该居民")
 
