@@ -171,3 +171,16 @@ def test_the_hotline_desk_reports_for_a_registered_household_and_it_is_flagged_a
     assert data["special_group"] is True and data["reported_by"]["name"] == "李娜"
     view = progress_view(issue, case_so_far(db, str(issue.id)), None, True, app.contact(issue))
     assert view["timeline"][0]["step_zh"] == "社区工作者李娜代为反映(代办)"
+
+
+def test_a_household_no_longer_of_a_special_group_is_no_longer_lifted(app, db):
+    young = households.register(app, YOUNG, WORKER)
+    assert not young.special
+    households.update(app, young.household_ref, {"groups": ["low_income"], "phone": "13600002222"}, WORKER)
+    project(app, db)
+    assert households.listed(db, None, 10, 0)[0]["special"] is True
+    full = households.read(app, young.household_ref, "李娜 (u-li)", "community_worker", "核对")
+    assert full["groups_zh"] == ["困难家庭"] and full["name"] == "赵小军" and full["phone"] == "13600002222"
+    households.update(app, young.household_ref, {"groups": []}, WORKER)
+    project(app, db)
+    assert households.listed(db, None, 10, 0)[0]["special"] is False

@@ -215,3 +215,15 @@ def test_seal_contacts_seals_reports_recorded_in_clear_and_the_audit_still_verif
         assert fresh.contact(fresh.get_issue(str(issue.id))) is None
     finally:
         fresh.close()
+
+
+def test_a_wrong_key_encryption_key_fails_loudly_and_is_never_taken_for_an_erasure(app, tmp_path):
+    import base64
+    import os
+
+    issue, _ = app.report_issue(REPORT)
+    other = PersonalData(Database("intake", app.settings),
+                         configured_kek(tmp_path, {"YISHI_PERSONAL_KEK": base64.b64encode(os.urandom(32)).decode()}))
+    with pytest.raises(Exception) as failed:
+        other.open(issue.personal)
+    assert not isinstance(failed.value, Shredded)
