@@ -72,7 +72,9 @@ class CaseworkApplication(ServiceApplication):
         if self._held(case_id_for(data["issue_id"]), held) is not None:
             return
         text = " ".join([data["title"], data["description"], *data["tags"]])
-        case = Case.open_for(data, triage(data["category"], text, self.rules()), self.calendar, opened_at=event.time)
+        flags = ("special_group",) if data.get("special_group") else ()  # intake's household register says so
+        case = Case.open_for(data, triage(data["category"], text, self.rules(), flags), self.calendar,
+                             opened_at=event.time)
         held[case.id] = case
         if case.duplicate_of:  # merged as reported: it joins that case now, never announced on its own
             self._merge({"kind": "merge", "issue_id": case.issue_id, "into_issue_id": case.duplicate_of,

@@ -128,6 +128,10 @@ _c(Contract("intake", "IssueReported", 2, _obj(
                   lat={"type": ["number", "null"]}, lon={"type": ["number", "null"]}),
     reporter_ref=STR, reported_at=TIME,
     duplicate_of=dict(UUID),  # optional: the issue this report repeats, when merged as it was reported (重复诉求合并)
+    # optional, a need found on a door-to-door visit (敲门行动) reported on behalf of a household (代办): the
+    # household's reference (never its name), who reported it, and whether it is of a special group (triage lifts it)
+    household_ref=OPT_STR, special_group={"type": "boolean"},
+    reported_by=_obj(["role", "name"], role=STR, name=STR, subject=OPT_STR),
 )), upcasters={1: lambda d: {k: v for k, v in d.items() if k != "tracking_code"}})
 _c(Contract("intake", "IssueMerged", 1, _obj(["issue_id", "into_issue_id"], issue_id=UUID, into_issue_id=UUID)))
 _c(Contract("intake", "NeedVoted", 1, _obj(["issue_id", "votes"], issue_id=UUID,
@@ -135,6 +139,9 @@ _c(Contract("intake", "NeedVoted", 1, _obj(["issue_id", "votes"], issue_id=UUID,
 _c(Contract("intake", "ResidentAnswered", 1, _obj(
     ["issue_id", "confirmed", "satisfaction", "answered_at"], issue_id=UUID, confirmed={"type": "boolean"},
     satisfaction={"type": ["integer", "null"], "minimum": 1, "maximum": 5}, comment=OPT_STR, answered_at=TIME)))
+# a resident's personal data erased (PIPL art. 47, on request or past retention): their data key destroyed
+_c(Contract("intake", "ResidentErased", 1, _obj(
+    ["subject_ref", "reason", "erased_at"], subject_ref=STR, reason=_enum("request", "retention"), erased_at=TIME)))
 
 # casework: every event names its case and the issue it came from (so intake can answer the resident)
 _DUE = _obj([], verify_by=OPT_TIME, plan_by=OPT_TIME, resolve_by=OPT_TIME)
