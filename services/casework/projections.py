@@ -70,6 +70,21 @@ def _counted(workdays: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"from": rfc3339(workdays["from"]), "workdays": workdays["count"]} if workdays else None
 
 
+def _times(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: rfc3339(v) if isinstance(v, datetime) else v for k, v in entry.items()}
+
+
+def dispatch_view(case: Case, now: datetime) -> dict[str, Any] | None:
+    """The party's side (派单): the current dispatch, whether its 签收 clock is missed, every earlier one."""
+    if not case.dispatches:
+        return None
+    current = case.dispatches[-1]
+    due = current["acknowledge_by"]
+    missed = (due is not None and current["acknowledged_at"] is None and current["returned_at"] is None
+              and case.status in OPEN_STATUSES and now >= due)
+    return {**_times(current), "acknowledge_overdue": missed, "history": [_times(d) for d in case.dispatches[:-1]]}
+
+
 def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
     """A case as the ledger shows it: deadlines with their alerts, and whether each was met on time."""
     now = now or utcnow()
@@ -94,13 +109,15 @@ def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
         "verified_at": rfc3339(case.verified_at) if case.verified_at else None,
         "resolved_at": rfc3339(case.resolved_at) if case.resolved_at else None,
         "closed_at": rfc3339(case.closed_at) if case.closed_at else None,
+        "dispatch": dispatch_view(case, now), "extensions": [_times(e) for e in case.extensions],
+        "agreed_due": rfc3339(case.agreed_due) if case.agreed_due else None,
         "version": case.version,
     }
 
 
 class Ledger(Projection):
     name = "ledger"
-    version = 5  # 5: working-day deadlines keep what they counted (re-timed when a year's notice is entered)
+    version = 6  # 6: the parties' dispatches (签收、退单), extension requests and internal notes
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS ledger (case_id TEXT PRIMARY KEY, issue_id TEXT NOT NULL, "

@@ -149,7 +149,28 @@ _c(Contract("casework", "CaseOpened", 1, _obj(
 _c(Contract("casework", "CaseRetriaged", 1, _obj(
     ["case_id", "tier", "reason", "due"], case_id=UUID, tier=_enum(*TIERS), reason=STR, due=_DUE, **_ISSUE)))
 _c(Contract("casework", "CaseAssigned", 1, _obj(
-    ["case_id", "party", "party_kind"], case_id=UUID, party=STR, party_kind=_enum(*PARTY_KINDS), **_ISSUE)))
+    ["case_id", "party", "party_kind"], case_id=UUID, party=STR, party_kind=_enum(*PARTY_KINDS),
+    assigned_at=TIME, acknowledge_by=TIME,  # optional: the party's own 签收 clock (absent before it was kept)
+    **_ISSUE)))
+# the responsible party's workflow (派单): 签收, 退单 and the secretary's ruling, 延期申请 and its decision.
+# None of them moves the resident's deadlines; each counts in the party's rates (GET /stats/parties).
+_PARTY = {"case_id": UUID, "party": STR, **_ISSUE}
+_c(Contract("casework", "CaseAcknowledged", 1, _obj(
+    ["case_id", "party", "acknowledged_at"], acknowledged_at=TIME, on_time={"type": ["boolean", "null"]}, **_PARTY)))
+_c(Contract("casework", "CaseReturned", 1, _obj(
+    ["case_id", "party", "reason", "returned_at"], reason=STR, returned_at=TIME, **_PARTY)))
+_c(Contract("casework", "CaseReturnDisputed", 1, _obj(
+    ["case_id", "party", "reason", "disputed_at"], reason=STR, disputed_at=TIME, **_PARTY)))
+for _ruling in ("CaseReturnUpheld", "CaseReturnOverruled"):  # overruled: back to the party, a new 签收 clock
+    _c(Contract("casework", _ruling, 1, _obj(
+        ["case_id", "party", "reason", "ruled_at"], reason=STR, ruled_at=TIME, acknowledge_by=TIME, **_PARTY)))
+_c(Contract("casework", "CaseExtensionRequested", 1, _obj(
+    ["case_id", "party", "requested_due", "reason", "requested_at"], requested_due=TIME, reason=STR,
+    requested_at=TIME, **_PARTY)))
+for _decision in ("CaseExtensionApproved", "CaseExtensionRefused"):
+    _c(Contract("casework", _decision, 1, _obj(
+        ["case_id", "party", "requested_due", "reason", "decided_at"], requested_due=TIME, reason=STR,
+        decided_at=TIME, **_PARTY)))
 _c(Contract("casework", "SiteVerified", 1, _obj(["case_id", "verified_at"], case_id=UUID, verified_at=TIME,
                                                  note=OPT_STR, **_ISSUE)))
 _c(Contract("casework", "PlanProposed", 1, _obj(
