@@ -136,6 +136,12 @@ _c(Contract("intake", "ResidentAnswered", 1, _obj(
     ["issue_id", "confirmed", "satisfaction", "answered_at"], issue_id=UUID, confirmed={"type": "boolean"},
     satisfaction={"type": ["integer", "null"], "minimum": 1, "maximum": 5}, comment=OPT_STR, answered_at=TIME)))
 
+# N similar issues at one place (same category and building) within 30 days: a topic proposed to the council
+_c(Contract("intake", "RecurringIssueFound", 1, _obj(
+    ["place_id", "community", "building", "category", "issue_ids", "issues", "since", "found_at", "topic_title"],
+    place_id=UUID, community=STR, building=STR, category=STR, issue_ids={"type": "array", "items": UUID},
+    issues={"type": "integer", "minimum": 1}, since=TIME, found_at=TIME, topic_title=STR)))
+
 # casework: every event names its case and the issue it came from (so intake can answer the resident)
 _DUE = _obj([], verify_by=OPT_TIME, plan_by=OPT_TIME, resolve_by=OPT_TIME)
 _ISSUE = {"issue_id": UUID}
