@@ -9,7 +9,7 @@ from typing import Any, Callable
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.intake import contacts, open311, reports
+from services.intake import alarms, contacts, open311, reports
 from services.intake.bootstrap import SPEC
 from services.intake.demand_map import demand_map as map_of_demand, geojson, period
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
@@ -213,6 +213,21 @@ class IntakeService(Operable):
         """A resident backs an issue (需求投票): {voter}. 201 when counted, 200 when they had voted already."""
         votes, counted = reports.vote_for_issue(self.runtime.app, issue_id, read_json(request))
         return json_response({"issue_id": issue_id, "votes": votes, "counted": counted}, status=201 if counted else 200)
+
+    @allow("city_system")
+    @http("POST", "/alarms")
+    @api("intake", "/alarms")
+    def receive_alarm(self, request: Request) -> Response:
+        """A device's alarm (物联网主动预警), from a city system signed in with its own `city_system` token:
+        {device_id, alarm_id, kind, location{community, building?, unit?, lat?, lon?}, occurred_at, system_name?,
+        detail?}. 201 when it opens an issue; 200 when it is the same alarm again (`duplicate`) or joins its
+        device's open issue (`joined`, a burst makes one case)."""
+        system = caller(request)
+        db = self.runtime.db
+        result = alarms.receive_alarm(self.runtime.app, lambda issue_id: case_so_far(db, issue_id).status,
+                                      lambda draft: similar_issues(db, draft), system.subject, system.name,
+                                      read_json(request))
+        return json_response(result, status=201 if result["outcome"] == "opened" else 200)
 
     @public("the demand map is public at building level; staff with a token also see units and issue ids")
     @http("GET", "/reports/demand-map")

@@ -110,7 +110,7 @@ UUID = {"type": "string", "format": "uuid", "pattern": "^[0-9a-f-]{36}$"}
 TIME = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$"}
 OPT_TIME = {"anyOf": [TIME, {"type": "null"}]}
 
-CHANNELS = ("visit", "online", "hotline", "survey", "open311")
+CHANNELS = ("visit", "online", "hotline", "survey", "open311", "device")  # device: 物联网主动预警 (POST /alarms)
 TIERS = ("urgent", "routine", "complex")
 PARTY_KINDS = ("property", "sanitation", "department", "task_force", "council")
 
