@@ -272,7 +272,8 @@ class CaseworkApplication(ServiceApplication):
                 if case is None:
                     break
                 alerts = case.check_deadlines(now)
-                if not alerts:
+                missed = case.check_acknowledge(now)  # the party's own clock (签收), counted against it
+                if not alerts and not missed:
                     break
                 try:
                     self.save(case)

@@ -35,7 +35,8 @@ def new_dispatch(party: str, party_kind: str, at: datetime, due: datetime | None
     """One sending of the case to a party. `via`: assignment (a person or the category rule) or ruling (the
     secretary sent a returned case back to the party that returned it: not a new case for its rates)."""
     return {"party": party, "party_kind": party_kind, "assigned_at": at, "acknowledge_by": due,
-            "acknowledged_at": None, "returned_at": None, "return_reason": None, "return_state": None, "via": via}
+            "acknowledged_at": None, "returned_at": None, "return_reason": None, "return_state": None, "via": via,
+            "missed_at": None}
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -428,6 +428,26 @@ class Case(Audited):
                 self.escalate("secretary", "常规类问题逾期未办结,启动红色预警,由社区书记牵头协调", SYSTEM, now)
         return raised
 
+    def check_acknowledge(self, now: datetime) -> bool:
+        """Record, once, that the party let its 签收 clock run out; True when it did now."""
+        if self.status not in OPEN_STATUSES or not self.acknowledge_owed(now):
+            return False
+        current = self.dispatches[-1]
+        self._acknowledge_missed(party=current["party"], acknowledge_by=current["acknowledge_by"], at=now)
+        return True
+
+    def acknowledge_owed(self, now: datetime) -> bool:
+        """The current dispatch's 签收 clock ran out, nobody acknowledged or returned it, and it is not yet recorded."""
+        current = self._dispatch()
+        return (current is not None and current["acknowledge_by"] is not None and now >= current["acknowledge_by"]
+                and current["acknowledged_at"] is None and current["returned_at"] is None
+                and not current.get("missed_at"))
+
+    @event("AcknowledgeMissed")
+    def _acknowledge_missed(self, party: str, acknowledge_by: datetime, at: datetime) -> None:
+        """Counted against the party (its light), once per dispatch; the resident's clock is unaffected."""
+        self.dispatches[-1]["missed_at"] = at
+
     def retime(self, calendar: WorkingCalendar, at: datetime) -> list[str]:
         """Count each open working-day deadline again on `calendar` (a year's notice was entered): the
         deadlines whose due time moved, each recorded as `Retimed`. Met deadlines keep the due they were met by."""

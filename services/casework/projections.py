@@ -56,6 +56,8 @@ def next_check(case: Case) -> datetime | None:
         return None
     times = [d["warn_at"] if d["alert"] is None else d["due"]
              for d in case.deadlines.values() if d["met_at"] is None and d["alert"] != "red"]
+    if case.acknowledge_owed(datetime.max.replace(tzinfo=timezone.utc)):  # the party's 签收 clock is running
+        times.append(case.dispatches[-1]["acknowledge_by"])
     return min(times, default=None)
 
 
@@ -117,7 +119,7 @@ def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
 
 class Ledger(Projection):
     name = "ledger"
-    version = 6  # 6: the parties' dispatches (签收、退单), extension requests and internal notes
+    version = 6  # 6: the parties' dispatches (签收、退单, the 签收 clock watched), extension requests, internal notes
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS ledger (case_id TEXT PRIMARY KEY, issue_id TEXT NOT NULL, "

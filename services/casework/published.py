@@ -87,6 +87,9 @@ def _party_step(event: Any) -> tuple[str, dict[str, Any]] | None:
     if isinstance(event, Case.Acknowledged):
         return "CaseAcknowledged", {"party": event.party, "acknowledged_at": rfc3339(event.at),
                                     "on_time": event.on_time}
+    if isinstance(event, Case.AcknowledgeMissed):
+        return "CaseAcknowledgeMissed", {"party": event.party, "acknowledge_by": rfc3339(event.acknowledge_by),
+                                         "missed_at": rfc3339(event.at)}
     if isinstance(event, Case.Returned):
         return "CaseReturned", {"party": event.party, "reason": mask_text(event.reason), "returned_at": rfc3339(event.at)}
     if isinstance(event, Case.ReturnDisputed):

@@ -31,7 +31,7 @@ EVENT_ZH = {
     "Surveyed": "满意度测评", "Reopened": "重新整改", "Closed": "结案", "DeadlineWarned": "时限预警",
     "ResolutionAdopted": "议事决议落实", "Merged": "并入相同诉求", "Joined": "合并相同诉求",
     "CommandRemembered": "指令幂等登记", "Retimed": "按节假日安排调整时限",
-    "Acknowledged": "责任单位签收", "Returned": "责任单位退单", "ReturnDisputed": "退单异议",
+    "Acknowledged": "责任单位签收", "AcknowledgeMissed": "逾期未签收", "Returned": "责任单位退单", "ReturnDisputed": "退单异议",
     "ReturnRuled": "社区书记裁定退单", "ExtensionRequested": "申请延期", "ExtensionDecided": "延期审批",
     "Noted": "内部备注",
 }

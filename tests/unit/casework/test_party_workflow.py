@@ -223,3 +223,23 @@ def test_every_step_is_published_to_its_contract_masked_and_shown_to_the_residen
     assert "责任单位已签收,正在办理(办理时限仍从您反映之日起计算)" in steps
     assert "社区书记裁定退单理由成立,社区将重新派单(办理时限不变)" in steps
     assert progress.case["due"] == {"resolve_by": "2026-12-02T16:00:00Z"}  # as opened: nothing moved it
+
+
+def test_a_missed_acknowledge_clock_is_recorded_once_and_tells_the_resident_nothing_moved(app, clock):
+    from services.casework.projections import next_check
+    cid = open_case(app, "3号楼楼道灯坏了")  # urgent: acknowledge within 2 hours
+    case = app.get_case(cid)
+    assert next_check(case) == T0 + timedelta(hours=2)  # before the 24 h verification's warning: the watcher wakes
+    before = deadlines(app, cid)
+    clock.now = T0 + timedelta(hours=2, minutes=1)
+    assert app.watch([cid]) == []  # no deadline of the resident's is owed an alert: the party's clock is its own
+    app.watch([cid])  # once per dispatch, however often the watcher runs
+    case = app.get_case(cid)
+    assert case.dispatches[-1]["missed_at"] == clock.now and deadlines(app, cid) == before
+    assert [type(e).__name__ for e in app.history(cid)].count("AcknowledgeMissed") == 1
+    assert party_stats([case], clock.now)["物业服务企业"]["acknowledge_missed"] == 1
+    app.command(cid, "acknowledgement", {"actor": {"role": "property", "name": "王师傅"}})  # late, but taken up
+    publish = publisher(app)
+    names = [p.name for p in (publish(app.domain_event(n)) for n in app.notifications_after(0)) if p]
+    assert "CaseAcknowledgeMissed" in names
+    assert CASE_STEPS["CaseAcknowledgeMissed"][0] == "责任单位未按时签收,已记入考核,社区正在督办(办理时限不变)"
