@@ -122,9 +122,9 @@ class MeetingsService(Operable):
     def get_meeting(self, request: Request, meeting_id: str) -> Response:
         """The meeting's full record; ?format=markdown|html (&lang=en) exports it as one document."""
         meeting = self.runtime.app.get_meeting(meeting_id)
-        body = record.view(meeting) | {"proposed_topics": self._waiting_for(meeting),
-                                       "opinions": self.runtime.app.opinions(meeting)}
-        return document_response(request, body, lambda lang: record.document(meeting, lang),
+        opinions = self.runtime.app.opinions(meeting)
+        body = record.view(meeting) | {"proposed_topics": self._waiting_for(meeting), "opinions": opinions}
+        return document_response(request, body, lambda lang: record.document(meeting, lang, opinions),
                                  f"meeting-{meeting.meeting_at.astimezone(SHANGHAI):%Y%m%d}")
 
     @allow(*STAFF)

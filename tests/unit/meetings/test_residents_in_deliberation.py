@@ -8,12 +8,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from services.meetings import record
 from services.meetings.domain import proposal_id_for
 from services.meetings.participation import SIGNATURES_NEEDED
 from services.meetings.projections import ProposalIndex, SuggestionIndex, list_proposals, list_suggestions
 from services.meetings.rules import RuleBroken
 from shared.config import Settings
 from shared.contracts import from_cloudevent, to_cloudevent
+from shared.edge.documents import markdown
 from shared.errors import InvalidInput, NotFound
 from shared.store.persistence import Database
 from shared.store.projection import Projector
@@ -95,7 +97,10 @@ def test_opinions_are_taken_while_the_agenda_is_public_masked_and_kept_for_the_r
     with pytest.raises(RuleBroken) as late:
         app.give_opinion(council.id, {"topic_id": topic, "text": "晚了"})
     assert late.value.rule == "consultation"
-    assert app.opinions(council.meeting())[0]["count"] == 2  # the record keeps what was said
+    kept = app.opinions(council.meeting())
+    assert kept[0]["count"] == 2  # the record keeps what was said
+    printed = markdown(record.document(council.meeting(), "zh", kept))
+    assert "七、居民意见" in printed and "绿地要保留一部分" in printed and "13912345678" not in printed
 
 
 def test_a_recurring_issue_found_by_intake_is_proposed_to_the_council_once(app, db, clock):
