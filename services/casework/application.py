@@ -195,6 +195,8 @@ class CaseworkApplication(ServiceApplication):
             case.decide_extension(f["approved"], f["reason"], actor, now)
         elif name == "note":
             case.add_note(str(uuid4()), f["text"], f["visible_to"], actor, now)
+        elif name == "reply":
+            case.reply(self._summary(f), actor, now)
 
     def _summary(self, f: dict[str, Any]) -> str:
         """A resolution's text: the template's (常用答复), followed by what the staff member typed, if anything."""

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from services.casework.domain import ESCALATION_TARGETS, Actor, Forbidden
+from services.casework.domain import ESCALATION_TARGETS, PARTY_ROLES, Actor, Forbidden
 from services.casework.triage import PARTY_KINDS, TIERS
 from shared.deadlines import end_of_day
 from shared.edge.access import ROLES
 from shared.errors import InvalidInput, refuse_unknown
 
 ROLES_ZH = ROLES  # one table of the roles and their Chinese names (shared/edge/access.py)
-PARTIES = ("property", "sanitation", "department", "task_force")
+PARTIES = PARTY_ROLES
 ALLOWED: dict[str, tuple[str, ...]] = {
     "verification": ("council_member", "community_worker", "emergency_team", "secretary", "task_force"),
     "plan": ("council_member", "community_worker", "secretary", *PARTIES),
@@ -36,6 +36,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "extension": PARTIES,
     "extension-decision": ("secretary",),
     "note": ("council_member", "community_worker", "emergency_team", "secretary", *PARTIES),
+    "reply": ("community_worker", "secretary", *PARTIES),  # a message to the resident on their timeline
     "templates": ("community_worker", "secretary"),  # editing the response templates (常用答复)
 }
 
@@ -51,6 +52,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "templates": ("category", "kind", "text"),
 }
 FIELDS["resolution"] = ("summary", "template_id")
+FIELDS["reply"] = ("text", "template_id")
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,9 @@ def parse(command: str, payload: Any) -> Command:
     elif command == "resolution":  # a response template's text, or a summary typed (both: template, then summary)
         template = text(body, "template_id", "答复模板", required=False, max_len=64)
         fields = {"summary": text(body, "summary", "办理结果", required=template is None), "template_id": template}
+    elif command == "reply":  # like a resolution: a template's text, or typed, or both
+        template = text(body, "template_id", "答复模板", required=False, max_len=64)
+        fields = {"summary": text(body, "text", "回复内容", required=template is None), "template_id": template}
     elif command in WORKFLOW:
         fields = WORKFLOW[command](body, actor)
     elif command == "triage":

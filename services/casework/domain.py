@@ -29,6 +29,7 @@ SATISFIED_SCORE = 4  # of 5: 满意 or 非常满意
 SATISFACTION_FLOOR = 0.8  # 满意度低于 80% 的事项重新整改
 ESCALATION_TARGETS = ("secretary", "task_force", "council", "assembly")
 OPEN_STATUSES = ("open", "reopened")
+PARTY_ROLES = ("property", "sanitation", "department", "task_force")  # the roles of responsible parties' staff
 
 Actor = dict[str, str]  # {"role": ..., "name": ...}
 SYSTEM: Actor = {"role": "system", "name": "yishi"}
@@ -233,6 +234,15 @@ class Case(Audited):
         pending.update(decision="approved" if approved else "refused", decided_at=at, decision_reason=reason)
         if approved:
             self.agreed_due = requested_due
+
+    def reply(self, text: str, actor: Actor, at: datetime) -> None:
+        """A message to the resident (回复居民), shown on their timeline: "填完表就没了下文" is what it prevents.
+        Signed by the organisation when the party writes, by the community otherwise; never by a person's name."""
+        self._replied(text=text, party=self.party if actor["role"] in PARTY_ROLES else None, actor=actor, at=at)
+
+    @event("Replied")
+    def _replied(self, text: str, party: str | None, actor: Actor, at: datetime) -> None:
+        pass
 
     # --- internal notes (内部备注) -----------------------------------------------------------------
     @event("Noted")

@@ -90,6 +90,8 @@ def _party_step(event: Any) -> tuple[str, dict[str, Any]] | None:
     if isinstance(event, Case.AcknowledgeMissed):
         return "CaseAcknowledgeMissed", {"party": event.party, "acknowledge_by": rfc3339(event.acknowledge_by),
                                          "missed_at": rfc3339(event.at)}
+    if isinstance(event, Case.Replied):
+        return "CaseReplied", {"text": mask_text(event.text), "replied_at": rfc3339(event.at), "party": event.party}
     if isinstance(event, Case.Returned):
         return "CaseReturned", {"party": event.party, "reason": mask_text(event.reason), "returned_at": rfc3339(event.at)}
     if isinstance(event, Case.ReturnDisputed):

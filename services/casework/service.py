@@ -24,7 +24,7 @@ from shared.edge.http import Operable, RuntimeProvider, api, choice, json_respon
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
 COMMANDS = ("verification", "plan", "assignment", "escalation", "resolution", "triage", "acknowledgement", "return",
-            "return-dispute", "return-ruling", "extension", "extension-decision", "note")
+            "return-dispute", "return-ruling", "extension", "extension-decision", "note", "reply")
 EVENT_ZH = {
     "Opened": "立案分级", "Retriaged": "调整分级", "Assigned": "指派责任主体", "Verified": "现场核实",
     "PlanProposed": "提出方案", "Escalated": "上报", "Resolved": "办结", "Confirmed": "居民确认",
@@ -33,7 +33,7 @@ EVENT_ZH = {
     "CommandRemembered": "指令幂等登记", "Retimed": "按节假日安排调整时限",
     "Acknowledged": "责任单位签收", "AcknowledgeMissed": "逾期未签收", "Returned": "责任单位退单", "ReturnDisputed": "退单异议",
     "ReturnRuled": "社区书记裁定退单", "ExtensionRequested": "申请延期", "ExtensionDecided": "延期审批",
-    "Noted": "内部备注",
+    "Noted": "内部备注", "Replied": "回复居民",
 }
 SYSTEM_ACTOR = {"role": "system", "name": "yishi"}
 PUBLIC_COLUMNS = ("case_id", "status", "tier", "category", "title", "community", "building", "party", "party_kind",
@@ -135,7 +135,7 @@ class CaseworkService(Operable):
     @api("casework", "/cases/{id}/{command}")
     def command(self, request: Request, case_id: str, command: str) -> Response:
         """verification | plan | assignment | escalation | resolution | triage; the party's acknowledgement | return | extension;
-        return-dispute | return-ruling | extension-decision; note (residents confirm through intake)."""
+        return-dispute | return-ruling | extension-decision; note; reply (residents confirm through intake)."""
         if command not in COMMANDS:
             raise NotFound(f"no command {command}; one of {', '.join(COMMANDS)}", "command", "不支持该操作")
         case = self._case(case_id)

@@ -26,6 +26,7 @@ CASE_STEPS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "CaseReopened": ("重新整改", "reopened", ("reason",)),
     "CaseClosed": ("已结案", "closed", ()),
     "CaseMerged": ("与相同诉求合并办理", "merged", ("into_issue_id",)),
+    "CaseReplied": ("收到回复", None, ("text", "party")),
     # the responsible party's steps: none of them changes the resident's deadline, and the label says so
     "CaseAcknowledged": ("责任单位已签收,正在办理(办理时限仍从您反映之日起计算)", None, ("party",)),
     "CaseAcknowledgeMissed": ("责任单位未按时签收,已记入考核,社区正在督办(办理时限不变)", None, ("party",)),

@@ -163,6 +163,8 @@ _c(Contract("casework", "CaseAssigned", 1, _obj(
 _PARTY = {"case_id": UUID, "party": STR, **_ISSUE}
 _c(Contract("casework", "CaseAcknowledged", 1, _obj(
     ["case_id", "party", "acknowledged_at"], acknowledged_at=TIME, on_time={"type": ["boolean", "null"]}, **_PARTY)))
+_c(Contract("casework", "CaseReplied", 1, _obj(  # a message to the resident (回复居民), masked; party: when it wrote
+    ["case_id", "text", "replied_at"], case_id=UUID, text=STR, replied_at=TIME, party=OPT_STR, **_ISSUE)))
 _c(Contract("casework", "CaseAcknowledgeMissed", 1, _obj(  # the 签收 clock ran out: recorded once per dispatch
     ["case_id", "party", "acknowledge_by", "missed_at"], acknowledge_by=TIME, missed_at=TIME, **_PARTY)))
 _c(Contract("casework", "CaseReturned", 1, _obj(

@@ -243,3 +243,21 @@ def test_a_missed_acknowledge_clock_is_recorded_once_and_tells_the_resident_noth
     names = [p.name for p in (publish(app.domain_event(n)) for n in app.notifications_after(0)) if p]
     assert "CaseAcknowledgeMissed" in names
     assert CASE_STEPS["CaseAcknowledgeMissed"][0] == "责任单位未按时签收,已记入考核,社区正在督办(办理时限不变)"
+
+
+def test_a_reply_to_the_resident_is_one_click_signed_by_the_organisation_never_a_person(app):
+    cid = open_case(app)
+    app.command(cid, "reply", {"actor": PROPERTY, "template_id": "received-working"})
+    app.command(cid, "reply", {"actor": STAFF, "text": "已联系物业,明天上午上门"})
+    with pytest.raises(InvalidInput) as empty:
+        app.command(cid, "reply", {"actor": STAFF})
+    assert empty.value.field == "text"
+    publish = publisher(app)
+    replies = [p.data for p in (publish(app.domain_event(n)) for n in app.notifications_after(0)) if p
+               and p.name == "CaseReplied"]
+    assert [(r["party"], r["text"][:6]) for r in replies] == [("物业服务企业", "您的诉求已收"), (None, "已联系物业,")]
+    assert "王师傅" not in json.dumps(replies, ensure_ascii=False) and "李娜" not in json.dumps(replies, ensure_ascii=False)
+    progress = CaseSoFar()
+    for r in replies:
+        progress.step("CaseReplied", r, T0)
+    assert [t["step_zh"] for t in progress.timeline] == ["收到回复", "收到回复"]
