@@ -156,6 +156,9 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
             tell(("board", "wechat"), "meeting_rescheduled", data["meeting_id"], meeting=data.get("kind"),
                  meeting_at=data["meeting_at"], previous_meeting_at=data["previous_meeting_at"],
                  venue=data.get("place"), why=data.get("reason"))
+        case ("meetings", "TopicProposed"):  # 议题征集: what residents raised reaches the council, publicly
+            tell(("board",), "topic_proposed", data["proposal_id"], title=data["title"], source=data["source"],
+                 reason=data["reason"])
         case ("meetings", "ResultsReleased"):
             tell(("board", "wechat"), "results_released", data["month"], month=data["month"])
     return out

@@ -238,6 +238,10 @@ _c(Contract("meetings", "MeetingMinuted", 1, _obj(
     ["meeting_id", "minuted_at", "resolutions", "disagreements"], meeting_id=UUID, minuted_at=TIME,
     resolutions={"type": "array", "items": _RESOLUTION}, disagreements={"type": "array", "items": STR},
     late={"type": "boolean"}, kind=STR)))
+# a topic before the council that no case escalated: residents' co-signed suggestion (议题征集) or a recurring issue
+_c(Contract("meetings", "TopicProposed", 1, _obj(
+    ["proposal_id", "source", "title", "reason", "proposed_at"], proposal_id=UUID,
+    source=_enum("suggestion", "recurring"), title=STR, reason=STR, proposed_at=TIME, category=OPT_STR)))
 _c(Contract("meetings", "ResultsReleased", 1, _obj(
     ["month"], month={"type": "string", "pattern": r"^\d{4}-\d\d$"}, released_at=OPT_TIME,
     resolved={"type": "integer", "minimum": 0}, unresolved={"type": "integer", "minimum": 0})))

@@ -127,3 +127,16 @@ def test_a_residents_topic_before_the_council_is_put_on_an_agenda_like_an_escala
     assert confirmed["meeting_id"] == council.id and confirmed["topic_id"] == topic_id
     [topic] = council.meeting().topics
     assert topic["title"] == "3号院增设电动车充电桩" and topic["case_id"] is None
+
+
+def test_a_residents_topic_before_the_council_is_published_for_the_board(app):
+    from services.meetings.published import publish
+    suggestion, _ = app.suggest(SUGGESTION)
+    for n in range(SIGNATURES_NEEDED - 1):
+        app.sign(str(suggestion.id), {"resident": f"wx-{n}"})
+    [proposed] = [p for p in (publish(app.domain_event(n)) for n in app.notifications_after(0))
+                  if p and p.name == "TopicProposed"]
+    assert proposed.data["source"] == "suggestion" and proposed.data["title"] == "3号院增设电动车充电桩"
+    assert "13812345678" not in json.dumps(proposed.data, ensure_ascii=False)
+    to_cloudevent("meetings", "TopicProposed", sequence=1, prevsequence=None, subject=proposed.subject,
+                  time=proposed.time, data=proposed.data)  # validates against the catalogue
