@@ -449,7 +449,8 @@ class Case(Audited):
     def acknowledge_owed(self, now: datetime) -> bool:
         """The current dispatch's 签收 clock ran out, nobody acknowledged or returned it, and it is not yet recorded."""
         current = self._dispatch()
-        return (current is not None and current["acknowledge_by"] is not None and now >= current["acknowledge_by"]
+        return (current is not None and current["party"] == self.party  # not taken over by a meeting's resolution
+                and current["acknowledge_by"] is not None and now >= current["acknowledge_by"]
                 and current["acknowledged_at"] is None and current["returned_at"] is None
                 and not current.get("missed_at"))
 
