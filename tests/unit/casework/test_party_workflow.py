@@ -261,3 +261,14 @@ def test_a_reply_to_the_resident_is_one_click_signed_by_the_organisation_never_a
     for r in replies:
         progress.step("CaseReplied", r, T0)
     assert [t["step_zh"] for t in progress.timeline] == ["收到回复", "收到回复"]
+
+
+def test_a_case_a_meetings_resolution_took_over_owes_its_old_party_no_acknowledgement(app, clock):
+    from tests.unit.casework.helpers import minuted
+    cid = open_case(app, "小区停车难", "停车交通")  # complex: the task force has a working day to acknowledge
+    app.process(minuted(2, "3c2b8f0e-5d1a-4f7b-9e6c-000000000001", [
+        {"resolution_id": "r1", "case_id": cid, "text": "改建车位", "owner": "幸福里物业服务中心",
+         "due": "2026-12-31T15:59:59Z"}], minuted_at="2026-11-23T03:00:00Z"))
+    clock.now = T0 + timedelta(days=3)
+    app.watch([cid])
+    assert "AcknowledgeMissed" not in [type(e).__name__ for e in app.history(cid)]
