@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from services.casework.domain import ESCALATION_TARGETS, PARTY_ROLES, Actor, Forbidden
+from services.casework.domain import COUNCIL_TEAMS, ESCALATION_TARGETS, PARTY_ROLES, Actor, Forbidden
 from services.casework.triage import PARTY_KINDS, TIERS
 from shared.deadlines import end_of_day
 from shared.edge.access import ROLES
@@ -29,11 +29,12 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "rules": ("community_worker", "secretary"),
     "calendar": ("community_worker", "secretary"),  # entering the State Council's holiday notice
     # the responsible party's workflow (派单): the party acknowledges, returns, asks for time; the secretary rules
-    "acknowledgement": PARTIES,
-    "return": PARTIES,
+    # (the council's own teams — 社区应急小组, 议事会调解小组 — act on the cases sent to them: party_kind council)
+    "acknowledgement": (*PARTIES, *COUNCIL_TEAMS),
+    "return": (*PARTIES, *COUNCIL_TEAMS),
     "return-dispute": ("community_worker", "secretary"),
     "return-ruling": ("secretary",),
-    "extension": PARTIES,
+    "extension": (*PARTIES, *COUNCIL_TEAMS),
     "extension-decision": ("secretary",),
     "note": ("council_member", "community_worker", "emergency_team", "secretary", *PARTIES),
     "reply": ("community_worker", "secretary", *PARTIES),  # a message to the resident on their timeline

@@ -30,6 +30,7 @@ SATISFACTION_FLOOR = 0.8  # 满意度低于 80% 的事项重新整改
 ESCALATION_TARGETS = ("secretary", "task_force", "council", "assembly")
 OPEN_STATUSES = ("open", "reopened")
 PARTY_ROLES = ("property", "sanitation", "department", "task_force")  # the roles of responsible parties' staff
+COUNCIL_TEAMS = ("emergency_team", "council_member")  # who answers for a case sent to the council's own teams
 
 Actor = dict[str, str]  # {"role": ..., "name": ...}
 SYSTEM: Actor = {"role": "system", "name": "yishi"}
@@ -157,7 +158,7 @@ class Case(Audited):
 
     # --- the responsible party (签收、退单、延期申请) ---------------------------------------------------
     def acknowledge(self, actor: Actor, at: datetime) -> None:
-        current = self._current_dispatch()
+        current = self._current_dispatch(actor)
         if current["acknowledged_at"] is not None:
             raise Conflict("the case was already acknowledged", "case_id", "该案件已签收")
         due = current["acknowledge_by"]
@@ -169,7 +170,7 @@ class Case(Audited):
 
     def return_to_staff(self, reason: str, actor: Actor, at: datetime) -> None:
         """退单: the party says the case is not its own; staff send it elsewhere or the secretary rules."""
-        current = self._current_dispatch()
+        current = self._current_dispatch(actor)
         self._returned(party=current["party"], reason=reason, actor=actor, at=at)
 
     @event("Returned")
@@ -201,7 +202,7 @@ class Case(Audited):
             self.dispatches.append(new_dispatch(current["party"], current["party_kind"], at, acknowledge_by, "ruling"))
 
     def request_extension(self, due: datetime, reason: str, actor: Actor, at: datetime) -> None:
-        current = self._current_dispatch()
+        current = self._current_dispatch(actor)
         if any(e["decision"] is None for e in self.extensions):
             raise Conflict("an extension request is already waiting for the secretary", "due", "已有延期申请待审批")
         owed = [d["due"] for d in self.deadlines.values() if d["met_at"] is None]
@@ -509,9 +510,13 @@ class Case(Audited):
     def _dispatch(self) -> dict[str, Any] | None:
         return self.dispatches[-1] if self.dispatches else None
 
-    def _current_dispatch(self) -> dict[str, Any]:
-        """The dispatch the party acts on: the case is open and with it, not returned."""
+    def _current_dispatch(self, actor: Actor) -> dict[str, Any]:
+        """The dispatch the party acts on: the case is open and with it, not returned. The council's own teams
+        act only on cases sent to the council (社区应急小组, 议事会调解小组), not on a company's or department's."""
         self._require_open()
+        if actor["role"] in COUNCIL_TEAMS and self.party_kind != "council":
+            raise Forbidden(f"the case is with {self.party_kind}, not the council's teams", "case_id",
+                            "该案件未派给议事会或社区应急小组")
         current = self._dispatch()
         if current is None:
             raise Conflict("the case is not assigned to a party", "case_id", "案件尚未派单")

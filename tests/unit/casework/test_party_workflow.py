@@ -272,3 +272,12 @@ def test_a_case_a_meetings_resolution_took_over_owes_its_old_party_no_acknowledg
     clock.now = T0 + timedelta(days=3)
     app.watch([cid])
     assert "AcknowledgeMissed" not in [type(e).__name__ for e in app.history(cid)]
+
+
+def test_the_councils_own_teams_acknowledge_what_is_sent_to_them_and_nothing_else(app):
+    hazard = open_case(app, "楼道里电线裸露", "安全隐患")  # sent to 社区应急小组 (the council's kind)
+    case, _ = app.command(hazard, "acknowledgement", {"actor": {"role": "emergency_team", "name": "赵队长"}})
+    assert case.party == "社区应急小组" and case.dispatches[-1]["acknowledged_at"] is not None
+    lamp = open_case(app, sequence=2)  # sent to the property company
+    with pytest.raises(Forbidden):
+        app.command(lamp, "acknowledgement", {"actor": {"role": "council_member", "name": "刘委员"}})
