@@ -14,8 +14,9 @@ from eventsourcing.persistence import IntegrityError
 from services.casework import metrics
 from services.casework.calendar import SHANGHAI, WorkingCalendar, calendar_view, parse_notice, parse_year
 from services.casework.commands import Command, actor_for, parse, parse_survey, text
-from services.casework.domain import (CALENDAR_ID, NAMESPACE, RULES_ID, Case, OfficialCalendar, TriageRules,
-                                      case_id_for)
+from services.casework.domain import (CALENDAR_ID, NAMESPACE, RULES_ID, SATISFACTION_FLOOR, Case, OfficialCalendar,
+                                      TriageRules, case_id_for)
+from services.casework.surveys import SurveyRound, survey_round_id
 from services.casework.templates import (ResponseTemplates, parse_kind, parse_template_id, template_text,
                                          templates_for, templates_id)
 from services.casework.triage import BUILT_IN_RULES, Rule, parse_rule, triage
@@ -257,7 +258,24 @@ class CaseworkApplication(ServiceApplication):
                     case = self.get_case(item["case_id"])
             results.append({"case_id": str(case.id), "satisfaction_rate": round(rate, 4),
                             "reopened": reopened, "status": case.status})
+        self._record_round(period, items, results, actor)
         return results
+
+    def _record_round(self, period: str, items: list[dict[str, Any]], results: list[dict[str, Any]],
+                      actor: dict) -> None:
+        """The round as a whole, for the board (测评公开): counts over this submission's items."""
+        round_id = survey_round_id(NAMESPACE, period)
+        for attempt in range(RETRIES):
+            survey = self._find(round_id) or SurveyRound(id=round_id, period=period)
+            survey.record(period, len(items), sum(i["satisfied"] for i in items), sum(i["total"] for i in items),
+                          sum(1 for r in results if r["satisfaction_rate"] < SATISFACTION_FLOOR), sum(r["reopened"] for r in results),
+                          actor, self.clock())
+            try:
+                self.save(survey)
+                return
+            except IntegrityError:
+                if attempt == RETRIES - 1:
+                    raise
 
     # --- the deadline watcher ----------------------------------------------------------------
     def watch(self, case_ids: list[str], now: datetime | None = None) -> list[tuple[str, str, str]]:

@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from services.casework.domain import Case
+from services.casework.surveys import SurveyRound
 from shared.contracts.envelope import rfc3339
 from shared.masking import mask_text
 from shared.messaging.relay import Published
@@ -56,6 +57,12 @@ def publisher(app: Any) -> Callable[[Any], Published | None]:
     facts = CaseFacts(app)
 
     def publish(event: Any) -> Published | None:
+        if isinstance(event, SurveyRound.Recorded):  # the round as a whole reaches the board (测评公开)
+            rate = round(event.satisfied / event.total, 4) if event.total else None
+            return Published("SurveyRecorded", str(event.originator_id), event.timestamp, {
+                "period": event.period, "items": event.items, "satisfied": event.satisfied, "total": event.total,
+                "satisfaction_rate": rate, "below_floor": event.below_floor, "reopened": event.reopened,
+                "recorded_at": rfc3339(event.at)})
         if not isinstance(event, Case.Event):
             return None
         case_id = str(event.originator_id)

@@ -122,6 +122,12 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Meeting moved", "The {meeting} planned for {previous_meeting_at} now meets on {meeting_at}{at_venue}."
                                 "{why_en}"),
     },
+    "survey_recorded": {  # 每季度居民满意度测评,结果公开;低于80%的事项重新整改
+        "zh": ("居民满意度测评结果公示:{period}", "{period}居民满意度测评共{items}项,{total}人次参与,满意{satisfied}人次,"
+                                            "总体满意度{rate};{below_floor}项满意度低于80%,重新整改。"),
+        "en": ("Satisfaction survey: {period}", "Survey {period}: {items} item(s), {satisfied} of {total} responses "
+                                              "satisfied ({rate}); {below_floor} item(s) under 80 % are being put right."),
+    },
     "topic_proposed": {  # 议题征集: a co-signed suggestion or a recurring issue goes before the council
         "zh": ("议题征集:{title}", "“{title}”({why_proposed_zh})已提交议事会,将列入近期会议议程并在会前公示。{reason}"),
         "en": ("Topic for the council: {title}", "\"{title}\" ({why_proposed_en}) goes before the council and will be "

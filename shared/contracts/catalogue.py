@@ -208,6 +208,11 @@ _c(Contract("casework", "CaseClosed", 1, _obj(["case_id", "closed_at"], case_id=
 _c(Contract("casework", "CaseSurveyed", 1, _obj(
     ["case_id", "period", "satisfied", "total", "surveyed_at"], case_id=UUID, period=STR,
     satisfied={"type": "integer", "minimum": 0}, total={"type": "integer", "minimum": 1}, surveyed_at=TIME, **_ISSUE)))
+# a survey round as a whole (测评公开): this submission's items, satisfied out of all responses, items under 80 %
+_c(Contract("casework", "SurveyRecorded", 1, _obj(
+    ["period", "items", "satisfied", "total", "below_floor", "reopened", "recorded_at"], period=STR,
+    **{k: {"type": "integer", "minimum": 0} for k in ("items", "satisfied", "total", "below_floor", "reopened")},
+    satisfaction_rate={"type": ["number", "null"]}, recorded_at=TIME)))
 # a working-day deadline recounted when the State Council's notice for a year is entered (节假日安排录入)
 _c(Contract("casework", "CaseRetimed", 1, _obj(
     ["case_id", "deadline", "old_due", "due", "reason"], case_id=UUID, deadline=_enum("verify", "plan", "resolve"),

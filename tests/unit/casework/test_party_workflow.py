@@ -281,3 +281,19 @@ def test_the_councils_own_teams_acknowledge_what_is_sent_to_them_and_nothing_els
     lamp = open_case(app, sequence=2)  # sent to the property company
     with pytest.raises(Forbidden):
         app.command(lamp, "acknowledgement", {"actor": {"role": "council_member", "name": "刘委员"}})
+
+
+def test_a_quarterly_survey_round_is_published_as_a_whole_for_the_board(app):
+    good, poor = open_case(app, sequence=1), open_case(app, "垃圾清运不及时", "环境卫生", sequence=2)
+    for cid in (good, poor):
+        app.command(cid, "resolution", {"actor": STAFF, "summary": "已处理"})
+    app.record_survey({"actor": STAFF, "period": "2026Q4", "items": [
+        {"case_id": good, "satisfied": 9, "total": 10}, {"case_id": poor, "satisfied": 5, "total": 10}]})
+    publish = publisher(app)
+    [whole] = [p for p in (publish(app.domain_event(n)) for n in app.notifications_after(0)) if p
+               and p.name == "SurveyRecorded"]
+    assert {k: whole.data[k] for k in ("period", "items", "satisfied", "total", "satisfaction_rate", "below_floor",
+                                       "reopened")} == {"period": "2026Q4", "items": 2, "satisfied": 14, "total": 20,
+                                                        "satisfaction_rate": 0.7, "below_floor": 1, "reopened": 1}
+    to_cloudevent("casework", "SurveyRecorded", sequence=1, prevsequence=None, subject=whole.subject,
+                  time=whole.time, data=whole.data)  # validates against the catalogue
