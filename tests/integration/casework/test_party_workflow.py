@@ -76,3 +76,6 @@ def test_a_return_overruled_by_the_secretary_shows_on_the_residents_timeline_and
     row = wait_until(rates, message="the ledger folds the steps")
     assert (row["dispatches"], row["acknowledged"], row["returns"], row["return_rate"]) == (1, 1, 1, 1.0)
     assert "13812345678" not in requests.get(f"{casework}/stats/parties", timeout=5).text
+    surveyed = requests.post(f"{casework}/surveys", json={"period": "2026Q4", "items": [
+        {"case_id": cid, "satisfied": 3, "total": 10}]}, headers=SECRETARY, timeout=10)  # the round saved on PostgreSQL
+    assert surveyed.status_code == 201 and surveyed.json()["items"][0]["reopened"] is True
