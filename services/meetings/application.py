@@ -325,18 +325,21 @@ class MeetingsApplication(ServiceApplication):
             raise NotFound(f"no suggestion {suggestion_id}", "suggestion_id", "未找到该议题建议")
         return found
 
-    def give_opinion(self, meeting_id: str, payload: Any) -> str:
+    def give_opinion(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[str, bool]:
         """A resident's opinion on a published topic (意见征集), masked, until the meeting opens."""
         fields = commands.opinion(payload)
         meeting = self.get_meeting(meeting_id)
         for attempt in range(5):
             consultation = self._find(consultation_id_for(meeting.id)) or Consultation(
                 id=consultation_id_for(meeting.id), meeting_id=str(meeting.id))
-            opinion_id = consultation.give(meeting.topics, fields["topic_id"], mask_text(fields["text"]),
-                                           meeting.agenda_published_at, meeting.meeting_at, meeting.status, self.clock())
+            opinion_id, given = consultation.give(meeting.topics, fields["topic_id"], mask_text(fields["text"]),
+                                                  meeting.agenda_published_at, meeting.meeting_at, meeting.status,
+                                                  self.clock(), key)
+            if not given:
+                return opinion_id, False
             try:
                 self.save(consultation)
-                return opinion_id
+                return opinion_id, True
             except IntegrityError:  # another resident's opinion was saved first: add ours after it
                 if attempt == 4:
                     raise

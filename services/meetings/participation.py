@@ -85,8 +85,13 @@ class Consultation(Aggregate):
         self.opinions: list[dict[str, Any]] = []
 
     def give(self, topics: list[dict[str, Any]], topic_id: str, text: str, agenda_published_at: datetime | None,
-             meeting_at: datetime, status: str, at: datetime) -> str:
-        """An opinion on a published topic, taken from the agenda's publication until the meeting opens."""
+             meeting_at: datetime, status: str, at: datetime, key: str | None = None) -> tuple[str, bool]:
+        """An opinion on a published topic, taken from the agenda's publication until the meeting opens.
+        Returns (opinion id, given); the same Idempotency-Key again gives nothing more."""
+        if key is not None:
+            known = str(uuid5(self.id, f"key:{key}"))
+            if any(o["opinion_id"] == known for o in self.opinions):
+                return known, False
         if agenda_published_at is None:
             raise RuleBroken("consultation", "the agenda is not published yet", "meeting_id", "议题尚未公示,暂不征集意见")
         if status != "scheduled" or at >= meeting_at:
@@ -94,9 +99,9 @@ class Consultation(Aggregate):
                              "会议已开始,意见征集已结束")
         if topic_id not in {t["topic_id"] for t in topics}:
             raise NotFound(f"no topic {topic_id} on the agenda", "topic_id", "议程中没有该议题")
-        opinion_id = str(uuid5(self.id, f"{len(self.opinions)}"))
+        opinion_id = str(uuid5(self.id, f"key:{key}" if key is not None else f"{len(self.opinions)}"))
         self._given(opinion_id, topic_id, text, at)
-        return opinion_id
+        return opinion_id, True
 
     @event("OpinionGiven")
     def _given(self, opinion_id: str, topic_id: str, text: str, at: datetime) -> None:

@@ -333,9 +333,9 @@ class MeetingsService(Operable):
     @ruled
     def give_opinion(self, request: Request, meeting_id: str) -> Response:
         """A resident's opinion on a topic of the published agenda (意见征集): {topic_id, text}, until the meeting
-        opens (rule `consultation`). The text is masked before it is kept."""
-        opinion_id = self.runtime.app.give_opinion(meeting_id, read_json(request))
-        return json_response({"meeting_id": meeting_id, "opinion_id": opinion_id}, status=201)
+        opens (rule `consultation`). The text is masked before it is kept; `Idempotency-Key` gives it once."""
+        opinion_id, given = self.runtime.app.give_opinion(meeting_id, read_json(request), _key(request))
+        return _created({"meeting_id": meeting_id, "opinion_id": opinion_id}, given)
 
     @allow(*ORGANISERS)
     @http("GET", "/meetings/<string:meeting_id>/opinions")

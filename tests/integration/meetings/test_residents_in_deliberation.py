@@ -66,3 +66,28 @@ def test_residents_suggest_co_sign_and_give_opinions_and_recurring_issues_reach_
         assert created.status_code == 201, created.text
     [recurring] = wait_until(lambda: proposals(web, "recurring"), timeout=60, message="the recurring issue proposed")
     assert "7号楼" in recurring["title"] and recurring["category"] == "设施维护"
+
+
+def test_ten_copies_of_a_signature_or_an_opinion_over_two_web_processes_count_once(system):
+    from tests.support.races import COPIES, at_once, statuses
+    system.start("meetings", "worker")
+    webs = [system.start("meetings", "web").url, system.start_another("meetings", "web", "second").url]
+    sid = requests.post(f"{webs[0]}/suggestions", timeout=5, json={
+        "title": "增设休息座椅", "background": "老人散步没处歇脚", "resident": "wx-first"}).json()["suggestion_id"]
+    signed = at_once(lambda i: requests.post(f"{webs[i % 2]}/suggestions/{sid}/signatures",
+                                             json={"resident": "wx-same"}, timeout=10))
+    assert statuses(signed) == {201: 1, 200: COPIES - 1}
+    assert max(a.json()["signatures"] for a in signed) == 2
+
+    meeting_at = datetime.now(timezone.utc) + timedelta(days=5)
+    meeting_id = http.post(f"{webs[0]}/meetings", timeout=5, json={
+        "kind": "regular", "title": "议事会", "place": "社区会议室", "meeting_at": rfc3339(meeting_at)}).json()["meeting_id"]
+    [topic_id] = http.post(f"{webs[0]}/meetings/{meeting_id}/agenda", timeout=10, json={"topics": [
+        {"title": "增设休息座椅", "background": "老人散步没处歇脚", "draft_plan": "在3号院增设座椅4张"}]}).json()["topic_ids"]
+    given = at_once(lambda i: requests.post(f"{webs[i % 2]}/meetings/{meeting_id}/opinions", timeout=10,
+                                            headers={"Idempotency-Key": "resend-1"},
+                                            json={"topic_id": topic_id, "text": "支持"}))
+    assert statuses(given) == {201: 1, 200: COPIES - 1}
+    assert len({a.json()["opinion_id"] for a in given}) == 1
+    digest = http.get(f"{webs[0]}/meetings/{meeting_id}/opinions", timeout=5).json()["topics"]
+    assert digest[0]["count"] == 1

@@ -86,7 +86,8 @@ def test_opinions_are_taken_while_the_agenda_is_public_masked_and_kept_for_the_r
     assert early.value.rule == "consultation"
     [topic] = council.agenda()
     app.give_opinion(council.id, {"topic_id": topic, "text": "支持改建,我是5号楼的李阿姨,电话13912345678"})
-    app.give_opinion(council.id, {"topic_id": topic, "text": "绿地要保留一部分"})
+    app.give_opinion(council.id, {"topic_id": topic, "text": "绿地要保留一部分"}, key="k-1")
+    assert app.give_opinion(council.id, {"topic_id": topic, "text": "绿地要保留一部分"}, key="k-1")[1] is False
     with pytest.raises(NotFound) as unknown:
         app.give_opinion(council.id, {"topic_id": "t9", "text": "?"})
     assert unknown.value.field == "topic_id"
