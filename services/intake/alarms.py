@@ -21,12 +21,15 @@ from eventsourcing.persistence import IntegrityError
 
 from services.intake.domain import SHANGHAI, issue_id_for, parse_report
 from shared.contracts.envelope import rfc3339
-from shared.errors import InvalidInput, refuse_unknown
+from shared.errors import Conflict, InvalidInput, refuse_unknown
 
 NAMESPACE = UUID("2d6b9f3e-4a1c-4e8b-b5d7-9c0e1f2a3b46")
 BURST_WINDOW = timedelta(hours=6)  # alarms this close to the device's last one join its open issue
 URGENT_MARK = "设备报警·紧急"
 SETTLED = ("resolved", "closed", "merged")  # a device's issue no longer collecting its alarms
+# a burst contends on one device's aggregate: each lost save means another alarm was saved, so a burst of N
+# concurrent alarms needs at most N attempts; beyond this many the system answers 409 (the device retries)
+CLAIM_ATTEMPTS = 50
 ALARM_FIELDS = ("system_name", "device_id", "alarm_id", "kind", "location", "occurred_at", "detail")
 
 
@@ -148,7 +151,7 @@ def receive_alarm(app: Any, status_of: Any, candidates: Any, system: str, system
     report = report_for(alarm, alarm["system_name"] or system_name)
     parse_report(report, now)  # every field checked before the device's claim is saved: nothing half-written
     device_uuid = device_id_for(system, alarm["device_id"])
-    for attempt in range(5):
+    for attempt in range(CLAIM_ATTEMPTS):
         try:
             device = app.repository.get(device_uuid)
         except AggregateNotFoundError:
@@ -168,8 +171,9 @@ def receive_alarm(app: Any, status_of: Any, candidates: Any, system: str, system
             app.save(device)  # claimed first: an alarm racing this one joins the issue instead of opening another
             break
         except IntegrityError:
-            if attempt == 4:
-                raise
+            if attempt == CLAIM_ATTEMPTS - 1:
+                raise Conflict("the device's alarms are arriving faster than they can be counted; send again",
+                               "alarm_id", "该设备报警过于密集,请稍后重发") from None
     if outcome == "opened" or (outcome == "duplicate" and device.opened_by == alarm["alarm_id"]):
         # made (again: a no-op once made) under the opening alarm's key, so a crash after the claim heals
         app.report_issue(report, idempotency_key=issue_key(system, alarm["device_id"], alarm["alarm_id"]),

@@ -43,3 +43,23 @@ def test_a_burst_of_smoke_alarms_makes_one_urgent_case(system):
     everything = requests.get(f"{casework}/cases", params={"limit": 1000}, headers=staff("secretary", "王书记"),
                               timeout=5).json()["cases"]
     assert len(everything) == 1
+
+
+def test_ten_alarms_of_one_device_at_once_over_two_web_processes_make_one_issue(system):
+    from tests.support.races import COPIES, at_once, statuses
+    system.start("intake", "worker")
+    webs = [system.start("intake", "web").url, system.start_another("intake", "web", "second").url]
+    occurred = datetime.now(timezone.utc).isoformat()
+
+    def alarm(alarm_id: str) -> dict:
+        return {"device_id": "LIFT-5", "alarm_id": alarm_id, "kind": "lift_trapped", "occurred_at": occurred,
+                "location": {"community": "幸福里", "building": "5"}}
+    same = at_once(lambda i: requests.post(f"{webs[i % 2]}/alarms", json=alarm("L-1"), headers=SYSTEM, timeout=10))
+    assert statuses(same) == {201: 1, 200: COPIES - 1}
+    burst = at_once(lambda i: requests.post(f"{webs[i % 2]}/alarms", json=alarm(f"L-{i + 2}"), headers=SYSTEM,
+                                            timeout=10))
+    assert statuses(burst) == {200: COPIES}
+    assert {a.json()["issue_id"] for a in same + burst} == {same[0].json()["issue_id"]}
+    listed = wait_until(lambda: requests.get(f"{webs[0]}/issues", params={"channel": "device"}, timeout=5)
+                        .json()["issues"], message="the device's issue is listed")
+    assert [i["issue_id"] for i in listed] == [same[0].json()["issue_id"]]
