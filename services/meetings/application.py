@@ -26,6 +26,9 @@ from shared.errors import InvalidInput, NotFound, refuse_unknown
 from shared.masking import mask_text
 
 A = TypeVar("A", bound=Aggregate)
+# many residents co-sign one suggestion, or give opinions on one meeting, at once: each lost save means another's
+# was saved, so N at once need at most N attempts
+CONTENDED_ATTEMPTS = 50
 
 class MeetingsApplication(ServiceApplication):
     name = "meetings"
@@ -296,7 +299,7 @@ class MeetingsApplication(ServiceApplication):
     def sign(self, suggestion_id: str, payload: Any) -> tuple[TopicSuggestion, bool]:
         """A resident co-signs (联名); at SIGNATURES_NEEDED it goes before the council, in the same save."""
         resident = commands.signature(payload)
-        for attempt in range(5):
+        for attempt in range(CONTENDED_ATTEMPTS):
             suggestion = self.get_suggestion(suggestion_id)
             if not suggestion.sign(resident, self.clock()):
                 return suggestion, False
@@ -307,7 +310,7 @@ class MeetingsApplication(ServiceApplication):
                 self.save(suggestion, *others)
                 return suggestion, True
             except IntegrityError:
-                if attempt == 4:
+                if attempt == CONTENDED_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
@@ -329,7 +332,7 @@ class MeetingsApplication(ServiceApplication):
         """A resident's opinion on a published topic (意见征集), masked, until the meeting opens."""
         fields = commands.opinion(payload)
         meeting = self.get_meeting(meeting_id)
-        for attempt in range(5):
+        for attempt in range(CONTENDED_ATTEMPTS):
             consultation = self._find(consultation_id_for(meeting.id)) or Consultation(
                 id=consultation_id_for(meeting.id), meeting_id=str(meeting.id))
             opinion_id, given = consultation.give(meeting.topics, fields["topic_id"], mask_text(fields["text"]),
@@ -341,7 +344,7 @@ class MeetingsApplication(ServiceApplication):
                 self.save(consultation)
                 return opinion_id, True
             except IntegrityError:  # another resident's opinion was saved first: add ours after it
-                if attempt == 4:
+                if attempt == CONTENDED_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 

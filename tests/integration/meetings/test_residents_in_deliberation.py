@@ -78,6 +78,10 @@ def test_ten_copies_of_a_signature_or_an_opinion_over_two_web_processes_count_on
                                              json={"resident": "wx-same"}, timeout=10))
     assert statuses(signed) == {201: 1, 200: COPIES - 1}
     assert max(a.json()["signatures"] for a in signed) == 2
+    others = at_once(lambda i: requests.post(f"{webs[i % 2]}/suggestions/{sid}/signatures",
+                                             json={"resident": f"wx-{i}"}, timeout=10))  # ten residents at once
+    assert statuses(others) == {201: COPIES}
+    assert max(a.json()["signatures"] for a in others) == 2 + COPIES
 
     meeting_at = datetime.now(timezone.utc) + timedelta(days=5)
     meeting_id = http.post(f"{webs[0]}/meetings", timeout=5, json={
@@ -91,3 +95,7 @@ def test_ten_copies_of_a_signature_or_an_opinion_over_two_web_processes_count_on
     assert len({a.json()["opinion_id"] for a in given}) == 1
     digest = http.get(f"{webs[0]}/meetings/{meeting_id}/opinions", timeout=5).json()["topics"]
     assert digest[0]["count"] == 1
+    many = at_once(lambda i: requests.post(f"{webs[i % 2]}/meetings/{meeting_id}/opinions", timeout=10,
+                                           json={"topic_id": topic_id, "text": f"意见{i}"}))  # ten residents at once
+    assert statuses(many) == {201: COPIES}
+    assert http.get(f"{webs[0]}/meetings/{meeting_id}/opinions", timeout=5).json()["topics"][0]["count"] == 1 + COPIES
