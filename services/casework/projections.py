@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
+from services.casework.dispatch import RETURN_STATES
 from services.casework.domain import OPEN_STATUSES, Case
 from shared.clock import utcnow
 from shared.contracts.envelope import rfc3339
@@ -84,7 +85,11 @@ def dispatch_view(case: Case, now: datetime) -> dict[str, Any] | None:
     due = current["acknowledge_by"]
     missed = (due is not None and current["acknowledged_at"] is None and current["returned_at"] is None
               and case.status in OPEN_STATUSES and now >= due)
-    return {**_times(current), "acknowledge_overdue": missed, "history": [_times(d) for d in case.dispatches[:-1]]}
+    return {**_dispatch(current), "acknowledge_overdue": missed, "history": [_dispatch(d) for d in case.dispatches[:-1]]}
+
+
+def _dispatch(d: dict[str, Any]) -> dict[str, Any]:
+    return _times(d) | {"return_state_zh": RETURN_STATES.get(d["return_state"])}
 
 
 def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:

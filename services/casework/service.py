@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request, Response
 from services.casework.bootstrap import SPEC
 from services.casework.commands import ALLOWED, PARTIES
 from services.casework.calendar import SHANGHAI
-from services.casework.dispatch import party_stats
+from services.casework.party_stats import party_stats
 from services.casework.domain import Case
 from services.casework.projections import case_view, cases_opened_between, get_case_row, list_cases, open_cases
 from services.casework.stats import rates

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.casework.dispatch import party_stats
+from services.casework.party_stats import party_stats
 from services.casework.domain import Forbidden, case_id_for
 from services.casework.published import publisher
 from services.intake.progress import CASE_STEPS, CaseSoFar
@@ -143,6 +143,7 @@ def test_a_refused_extension_leaves_no_agreed_date_and_an_approved_one_is_still_
     assert case.deadlines["resolve"]["met_at"] > case.deadlines["resolve"]["due"]  # late against the report
     row = party_stats([case], clock.now)["物业服务企业"]
     assert (row["extension_requests"], row["extensions_approved"]) == (2, 1)
+    assert (row["deadlines_settled"], row["on_time_rate"]) == (1, 0.0)  # the extension did not make it on time
 
 
 def test_party_rates_count_on_time_late_and_missed_acknowledgements(app, clock):
