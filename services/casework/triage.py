@@ -51,6 +51,8 @@ BUILT_IN_RULES: tuple[Rule, ...] = (
     Rule("urgent-acute-conflict", "urgent",
          ("纠纷激化", "矛盾激化", "激化", "打架", "斗殴", "动手", "冲突升级", "威胁"),
          note="突发矛盾(邻里纠纷激化)"),
+    Rule("urgent-device-alarm", "urgent", ("设备报警·紧急",),
+         note="物联网设备紧急报警(烟感、燃气、电梯困人等)"),  # the mark intake's ALARM_RULES put in urgent alarms
     Rule("complex-parking", "complex",
          ("停车难", "车位不足", "车位紧张", "停车位不够", "停车紧张", "没地方停车", "停车位不足"),
          note="小区停车难,需多部门、资源整合"),

@@ -26,6 +26,18 @@ CASE_STEPS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "CaseReopened": ("重新整改", "reopened", ("reason",)),
     "CaseClosed": ("已结案", "closed", ()),
     "CaseMerged": ("与相同诉求合并办理", "merged", ("into_issue_id",)),
+    "CaseReplied": ("收到回复", None, ("text", "party")),
+    # the responsible party's steps: none of them changes the resident's deadline, and the label says so
+    "CaseAcknowledged": ("责任单位已签收,正在办理(办理时限仍从您反映之日起计算)", None, ("party",)),
+    "CaseAcknowledgeMissed": ("责任单位未按时签收,已记入考核,社区正在督办(办理时限不变)", None, ("party",)),
+    "CaseReturned": ("责任单位退回派单,社区将重新派单(办理时限不变)", None, ("party", "reason")),
+    "CaseReturnDisputed": ("社区对退单有异议,已提请社区书记裁定(办理时限不变)", None, ("reason",)),
+    "CaseReturnUpheld": ("社区书记裁定退单理由成立,社区将重新派单(办理时限不变)", None, ("reason",)),
+    "CaseReturnOverruled": ("社区书记裁定退单理由不成立,原责任单位继续办理(办理时限不变)", None, ("party", "reason")),
+    "CaseExtensionRequested": ("责任单位申请延期,待社区书记审批(办理时限不变)", None, ("reason", "requested_due")),
+    "CaseExtensionApproved": ("社区书记批准延期,责任单位承诺的办结日期见下;逾期仍计入考核", None,
+                              ("reason", "requested_due")),
+    "CaseExtensionRefused": ("社区书记未批准延期,须按原时限办结", None, ("reason",)),
 }
 
 

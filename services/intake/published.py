@@ -9,6 +9,7 @@ from typing import Any
 from services.intake.demand import DemandVotes
 from services.intake import erasure
 from services.intake.domain import Issue, public_text
+from services.intake.recurring import published as recurring_published
 from shared.contracts.envelope import rfc3339
 from shared.messaging.relay import Published
 
@@ -38,6 +39,9 @@ def publish(event: Any) -> Published | None:
     if isinstance(event, Issue.Merged):
         return Published("IssueMerged", str(event.originator_id), event.timestamp,
                          {"issue_id": str(event.originator_id), "into_issue_id": event.into_issue_id})
+    recurring = recurring_published(event)
+    if recurring:  # a place where an issue keeps coming back: a topic proposed to the council
+        return Published(recurring[0], recurring[1]["place_id"], event.timestamp, recurring[1])
     return publish_demand(event) or erasure.published(event)
 
 

@@ -8,9 +8,10 @@ from typing import Any
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.intake import abuse, contacts, erasure, households, open311, open311_formats, reports
+from services.intake import abuse, alarms, contacts, erasure, households, open311, open311_formats, reports
 from services.intake.boundaries import configured
 from services.intake.bootstrap import SPEC
+from services.intake.demand_map import demand_map as map_of_demand, geojson, period
 from services.intake.door_to_door import KEEPERS, DoorToDoorRoutes
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
 from services.intake.progress import progress_view
@@ -20,7 +21,7 @@ from services.intake.projections import (
 from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
-from shared.edge.access import Forbidden, allow, caller, identified, public
+from shared.edge.access import STAFF, Forbidden, allow, caller, identified, public
 from shared.edge.identity import Staff
 from shared.edge.http import (Operable, RuntimeProvider, api, choice, json_response, page, read_json,
                               wants_english)
@@ -261,6 +262,38 @@ class IntakeService(DoorToDoorRoutes, Operable):
         """A resident backs an issue (需求投票): {voter}. 201 when counted, 200 when they had voted already."""
         votes, counted = reports.vote_for_issue(self.runtime.app, issue_id, read_json(request))
         return json_response({"issue_id": issue_id, "votes": votes, "counted": counted}, status=201 if counted else 200)
+
+    @allow("city_system")
+    @http("POST", "/alarms")
+    @api("intake", "/alarms")
+    def receive_alarm(self, request: Request) -> Response:
+        """A device's alarm (物联网主动预警), from a city system signed in with its own `city_system` token:
+        {device_id, alarm_id, kind, location{community, building?, unit?, lat?, lon?}, occurred_at, system_name?,
+        detail?}. 201 when it opens an issue; 200 when it is the same alarm again (`duplicate`) or joins its
+        device's open issue (`joined`, a burst makes one case)."""
+        system = caller(request)
+        db = self.runtime.db
+        result = alarms.receive_alarm(self.runtime.app, lambda issue_id: case_so_far(db, issue_id).status,
+                                      lambda draft: similar_issues(db, draft), system.subject, system.name,
+                                      read_json(request))
+        return json_response(result, status=201 if result["outcome"] == "opened" else 200)
+
+    @public("the demand map is public at building level; staff with a token also see units and issue ids")
+    @http("GET", "/reports/demand-map")
+    @api("intake", "/reports/demand-map", query=("from", "to", "category", "format"))
+    def demand_map(self, request: Request) -> Response:
+        """The demand map (需求地图): issues per building and category over [from, to) (default the last 30 days),
+        each counted open, overdue, resolved or closed; ?format=json|geojson (the buildings with a point)."""
+        fmt = choice(request, "format", ("json", "geojson")) or "json"
+        now = self.runtime.app.clock()
+        start, end = period(request.args.get("from"), request.args.get("to"), now)
+        staff = identified(self.name, "/reports/demand-map", request, STAFF) is not None
+        result = map_of_demand(self.runtime.db, start, end, request.args.get("category"), now, staff)
+        if fmt == "geojson":
+            response = json_response(geojson(result))
+            response.content_type = "application/geo+json; charset=utf-8"  # RFC 7946
+            return response
+        return json_response(result)
 
     @public("the monthly demand list is published")
     @http("GET", "/reports/demand-list")
