@@ -11,8 +11,9 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.demand import DemandVotes, demand_id_for
-from services.intake.domain import SHANGHAI, Issue, public_text
+from services.intake.domain import Issue, public_text
 from shared.contracts.envelope import rfc3339
+from shared.deadlines import is_month, local_month, previous_month
 from shared.errors import InvalidInput, NotFound, refuse_unknown
 from shared.store.persistence import Database, Transaction
 from shared.store.projection import Projection
@@ -87,18 +88,13 @@ class DemandList(Projection):
             location = event.report["location"]
             tx.run("INSERT INTO demand_list (issue_id, month, category, channel, community, building, title, "
                    "reported_at, votes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (issue_id) DO NOTHING",
-                   (str(event.originator_id), event.reported_at.astimezone(SHANGHAI).strftime("%Y-%m"),
+                   (str(event.originator_id), local_month(event.reported_at),
                     event.category, event.report["channel"], location["community"], location.get("building"),
                     public_text(event.report["title"], event.report), rfc3339(event.reported_at)))
         elif isinstance(event, (DemandVotes.Voted, DemandVotes.Absorbed)):
             tx.run("UPDATE demand_list SET votes = ? WHERE issue_id = ?", (event.votes, event.issue_id))
         elif isinstance(event, Issue.Merged):  # one demand, one line: the duplicate's votes moved with it
             tx.run("DELETE FROM demand_list WHERE issue_id = ?", (str(event.originator_id),))
-
-
-def previous_month(now: datetime) -> str:
-    local = now.astimezone(SHANGHAI)
-    return f"{local.year - (local.month == 1)}-{(local.month - 2) % 12 + 1:02d}"
 
 
 def demand_list(db: Database, month: str) -> dict[str, Any]:
@@ -157,11 +153,7 @@ def check_month(value: str | None, now: datetime) -> str:
     """?month=YYYY-MM, by default the previous month (the list due by the 5th)."""
     if value is None:
         return previous_month(now)
-    try:
-        datetime.strptime(value, "%Y-%m")
-        if len(value) != 7:
-            raise ValueError
-    except ValueError:
-        raise InvalidInput("month must be YYYY-MM", "month", "月份格式应为 YYYY-MM") from None
+    if not is_month(value):
+        raise InvalidInput("month must be YYYY-MM", "month", "月份格式应为 YYYY-MM")
     return value
 

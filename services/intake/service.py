@@ -1,7 +1,6 @@
 """intake's HTTP adapter (port 8001): JSON in, the application, JSON out."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -19,6 +18,7 @@ from services.intake.projections import (
     case_so_far, find_issues, issue_id_by_tracking_code, list_issues, similar_issues,
 )
 from shared.contracts.envelope import rfc3339
+from shared.deadlines import is_month
 from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, caller, identified, public
@@ -27,7 +27,6 @@ from shared.edge.http import (Operable, RuntimeProvider, api, choice, json_respo
                               wants_english)
 
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 STATUSES = ("received", "open", "resolved", "reopened", "closed", "merged")
 
 
@@ -119,7 +118,7 @@ class IntakeService(DoorToDoorRoutes, Operable):
         filters = {}
         month = request.args.get("month")
         if month is not None:
-            if not MONTH.match(month):
+            if not is_month(month):
                 raise InvalidInput("month must be YYYY-MM", "month", "月份格式应为 YYYY-MM")
             filters["month"] = month
         for name, allowed in (("category", CATEGORIES), ("channel", CHANNELS), ("status", STATUSES)):

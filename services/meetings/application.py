@@ -12,12 +12,12 @@ from eventsourcing.persistence import IntegrityError
 
 from services.meetings import commands
 from services.meetings.domain import (
-    Meeting, ResultsRelease, TopicProposal, kinds_for_escalation, local_month, meeting_id_for, month_bounds,
-    proposal_id_for, release_id_for,
+    Meeting, ResultsRelease, TopicProposal, kinds_for_escalation, meeting_id_for, proposal_id_for, release_id_for,
 )
 from services.meetings.participation import (Consultation, TopicSuggestion, consultation_id_for, opinion_digest,
                                              resident_digest, suggestion_id_for)
 from services.meetings.projections import CASE_FACTS, CaseDigest
+from shared.deadlines import local_month, month_bounds
 from services.meetings.rules import OPENING, RESULTS_DAY, SHANGHAI, RuleBroken, Window
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow

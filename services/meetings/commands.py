@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
 from services.meetings.domain import CHOICES
 from services.meetings.rules import KINDS, MAJORITIES, ROLES
-from shared.deadlines import end_of_day
+from shared.deadlines import end_of_day, is_month
 from shared.errors import InvalidInput, refuse_unknown
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 FIELD_NAMES_ZH = {
     "kind": "会议类型", "title": "标题", "place": "地点", "meeting_at": "会议时间", "topics": "议题",
@@ -263,7 +261,7 @@ def release(payload: Any) -> Any:
 
 
 def month(value: Any, name: str = "month") -> str:
-    if not isinstance(value, str) or not MONTH.match(value):
+    if not is_month(value):
         raise InvalidInput(f"{name} must be YYYY-MM", name, "月份格式应为 YYYY-MM")
     return value
 

@@ -545,15 +545,3 @@ def span(delta: timedelta, lang: str) -> str:
     units = (("天", " d"), ("小时", " h"), ("分钟", " min"))
     parts = [f"{n}{u[0] if lang == 'zh' else u[1]}" for n, u in zip((days, hours, mins), units) if n]
     return ("" if lang == "zh" else " ").join(parts) or ("0分钟" if lang == "zh" else "0 min")
-
-
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """[start, end) of a YYYY-MM month in Asia/Shanghai, as aware datetimes."""
-    year, mon = int(month[:4]), int(month[5:7])
-    start = datetime(year, mon, 1, tzinfo=SHANGHAI)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=SHANGHAI)
-    return start, end
-
-
-def local_month(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m")

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from services.meetings import results
-from services.meetings.domain import Meeting, TopicProposal, month_bounds
+from services.meetings.domain import Meeting, TopicProposal
+from shared.deadlines import month_bounds
 from services.meetings.participation import SIGNATURES_NEEDED, TopicSuggestion
 from shared.contracts import IntegrationEvent
 from shared.contracts.envelope import rfc3339

@@ -9,7 +9,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from services.meetings.domain import month_bounds
+from shared.deadlines import month_bounds
 from services.meetings.rules import KINDS, SHANGHAI
 from shared.contracts.envelope import rfc3339
 from shared.masking import public_data

@@ -9,7 +9,8 @@ from services.intake.progress import CaseSoFar
 from services.intake.application import IntakeApplication
 from services.intake.projections import IssueIndex
 from services.intake.published import publish
-from services.intake.reports import DemandList, demand_list, document, previous_month, vote_for_issue
+from services.intake.reports import DemandList, demand_list, document, vote_for_issue
+from shared.deadlines import previous_month
 from shared.config import Settings
 from shared.edge.documents import markdown
 from shared.errors import InvalidInput, NotFound

@@ -8,7 +8,8 @@ import pytest
 
 from services.meetings import results
 from services.meetings.application import MeetingsApplication
-from services.meetings.domain import local_month, proposal_id_for
+from services.meetings.domain import proposal_id_for
+from shared.deadlines import local_month
 from services.meetings.projections import CaseSteps, MeetingIndex, ProposalIndex, list_proposals, results_report
 from services.meetings.rules import RuleBroken
 from shared.config import Settings
