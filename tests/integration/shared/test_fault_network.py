@@ -7,7 +7,6 @@ The processes reach a private PostgreSQL cluster and the broker (a vhost of this
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import Counter
@@ -27,9 +26,6 @@ from tests.support.processes import System, free_port, wait_until
 
 pytestmark = pytest.mark.slow
 LATENCY, LATENCY_FOR, BLACKHOLE = 0.5, 5.0, 5.0
-# Resets after the blackhole left a consumer's insert and the web's requests waiting for good on a connection
-# through the proxy (the server had no such query): not understood yet, so off unless asked for.
-RESETS = os.environ.get("YISHI_FAULT_RESETS") == "1"
 
 
 @pytest.fixture
@@ -74,7 +70,7 @@ def test_latency_a_blackhole_and_resets_lose_nothing(cluster: PrivateCluster, pr
             hole.start()
             pg.blackhole(BLACKHOLE)
             hole.join()
-            resets = (pg.reset() + broker.reset()) if RESETS else 0
+            resets = pg.reset() + broker.reset()
             faults_over = time.monotonic()
             time.sleep(5)
         finally:
