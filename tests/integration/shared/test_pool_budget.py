@@ -16,9 +16,7 @@ import psycopg
 import pytest
 
 from shared.config import Settings
-from tests.integration.shared.test_fault_store_outage import QUEUES, issues_progressed
-from tests.support.faults import queue_ready
-from tests.support.load import ReportLoad
+from tests.support.faults import start_loaded, system_env, wait_steady
 from tests.support.processes import System, wait_until
 
 pytestmark = pytest.mark.slow
@@ -40,20 +38,13 @@ def sessions(pg_url: str, detail: bool = False) -> Counter:
 
 @pytest.mark.parametrize("settings", ["postgres"], indirect=True)
 def test_connections_stay_within_the_budget_and_idle_ones_are_released(settings: Settings, tmp_path: Path):
-    env = {"AMQP_URI": settings.amqp_uri, "YISHI_VAR_DIR": str(settings.var_dir), "YISHI_POLL_INTERVAL": "5",
-           "DATABASE_URL": settings.database_url or "", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-           "YISHI_PG_POOL_SIZE": str(POOL_SIZE), "YISHI_PG_MAX_IDLE": str(MAX_IDLE)}
-    (tmp_path / "metrics").mkdir()
-    system = System(env, tmp_path)
+    # commits wake the relay and projector; their safety-net polls (every 5 s here) take a connection a moment
+    system = System(system_env(settings, tmp_path / "metrics", YISHI_POLL_INTERVAL="5",
+                               YISHI_PG_POOL_SIZE=str(POOL_SIZE), YISHI_PG_MAX_IDLE=str(MAX_IDLE)), tmp_path)
     try:
-        web = system.start("intake", "web")
-        system.start("intake", "worker")
-        system.start("casework", "worker")
-        load = ReportLoad([web.url], rate=20).start()
+        load = start_loaded(system, settings, rate=20)
         most: Counter = Counter()
         try:
-            wait_until(lambda: load.accepted and issues_progressed(settings) >= {load.accepted[0]}, timeout=60,
-                       interval=0.2, message="a report's case back in intake")
             for _ in range(30):  # under load: the most each process held at once
                 most |= sessions(settings.database_url or "")
                 time.sleep(0.1)
@@ -63,12 +54,8 @@ def test_connections_stay_within_the_budget_and_idle_ones_are_released(settings:
         assert set(most) >= set(PROCESSES), most
         assert all(most[p] <= budget(p) for p in PROCESSES), {p: (most[p], budget(p)) for p in PROCESSES}
 
-        accepted = set(load.accepted)
-        wait_until(lambda: issues_progressed(settings) >= accepted
-                   and all(queue_ready(settings.amqp_uri, q) == 0 for q in QUEUES),
-                   timeout=60, interval=0.5, message="every accepted report's case back in intake")
-        # idle: only each worker's leadership session is left (commits wake the relay and the projector; their
-        # safety-net polls, every 5 s here, take a connection for a moment)
+        wait_steady(settings, set(load.accepted), since=time.monotonic())
+        # idle: only each worker's leadership session is left
         try:
             left = wait_until(lambda: (s := sessions(settings.database_url or "")) and all(
                 s[p] <= (1 if p.endswith("worker") else 0) for p in PROCESSES) and s, timeout=30, interval=0.5,
