@@ -174,7 +174,7 @@ def metric_sum(metrics_dir: Path, name: str, **labels: str) -> float:
 def system_env(settings: Settings, metrics_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of the processes under test, from `settings` as they reach the store and broker (through a
     fault proxy, say); `extra` adds or overrides variables."""
-    metrics_dir.mkdir(exist_ok=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
     return {"AMQP_URI": settings.amqp_uri, "YISHI_VAR_DIR": str(settings.var_dir),
             "YISHI_POLL_INTERVAL": str(settings.poll_interval), "DATABASE_URL": settings.database_url or "",
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "YISHI_PG_POOL_SIZE": str(settings.pool_size)} | extra

@@ -4,7 +4,9 @@ service's web or worker), repeated. Every accepted report has exactly one case, 
 The supervisor (tests/support/faults.py `Supervised`) runs every built service against a private PostgreSQL
 cluster and a vhost of this test's own, and replaces each killed process. Every other kill hits the report's own
 path (intake's and casework's processes), the rest any process; a process is killed only once it has run longer
-than the supervisor's crash window (a younger one's death would count as crash-looping and be restarted late).
+than the supervisor's crash window (a younger one's death would count as crash-looping and be restarted late),
+and a web process only while its sibling is as old: killing both of a service's web processes within a
+replacement's start-up (a few seconds here) closes its port, connections are refused meanwhile.
 
 YISHI_FAULT_RANDOM_KILLS sets the number of kills (default 6; `make fault`: 30), YISHI_FAULT_SEED the seed
 (printed on every run).
@@ -49,10 +51,13 @@ def big_cluster():
 
 
 def kill_one(sup: Supervised, rng: random.Random, on_report_path: bool) -> tuple[str, str]:
-    """SIGKILL a random child older than the crash window; returns its (service, role)."""
+    """SIGKILL a random child older than the crash window, a web process only while its siblings are too (so one
+    of them serves its port); returns its (service, role)."""
     def candidates() -> list[tuple[int, str, str]]:
-        return [c for c in sup.children() if process_age(c[0]) > CRASH_WINDOW + 1
-                and (not on_report_path or c[1] in REPORT_PATH)]
+        children = sup.children()
+        grown = {c for c in children if process_age(c[0]) > CRASH_WINDOW + 1}
+        return [c for c in grown if (not on_report_path or c[1] in REPORT_PATH)
+                and (c[2] != "web" or all(w in grown for w in children if w[1:] == c[1:]))]
 
     pid, service, role = rng.choice(wait_until(candidates, timeout=60, interval=0.2, message="a process to kill"))
     os.kill(pid, signal.SIGKILL)
