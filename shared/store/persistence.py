@@ -257,6 +257,8 @@ class Database:
             tx.run("SELECT pg_advisory_xact_lock(?)", (lock_key(self.service, name),))
 
     def close(self) -> None:
+        if self._closed.is_set():  # closed already (an Application closes again when collected, maybe at exit)
+            return
         self._closed.set()
         while True:
             try:

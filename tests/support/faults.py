@@ -275,12 +275,15 @@ class Supervised:
         from shared.runtime.spec import web_services
 
         self.ports = {s: free_port() for s in web_services()}
-        self.env = os.environ | system_env(settings, settings.var_dir / "metrics") | {
+        # the deployment's own poll interval (14 processes polling every few ms would load the machine); the
+        # supervisor gives each service a metrics directory of its own
+        self.env = os.environ | {"AMQP_URI": settings.amqp_uri, "YISHI_VAR_DIR": str(settings.var_dir),
+                                 "YISHI_PG_POOL_SIZE": str(settings.pool_size)} | {
             f"YISHI_{s.upper()}_PORT": str(p) for s, p in self.ports.items()} | env
         self.env.pop("YISHI_HTTP_PORT", None)
-        self.env.pop("PROMETHEUS_MULTIPROC_DIR")  # the supervisor gives each service a directory of its own
-        if not settings.database_url:
-            self.env.pop("DATABASE_URL")
+        self.env.pop("DATABASE_URL", None)
+        if settings.database_url:
+            self.env["DATABASE_URL"] = settings.database_url
         self.log = open(log_dir / "supervisor.log", "ab")
         self.proc: subprocess.Popen | None = None
 
