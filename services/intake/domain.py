@@ -41,6 +41,7 @@ CATEGORIES = (*CATEGORY_KEYWORDS, OTHER)
 
 TRACKING_CODE = re.compile(r"^YS-\d{8}-[0-9A-HJKMNP-TV-Z]{8}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -77,6 +78,7 @@ FIELD_NAMES_ZH = {
     "title": "标题", "description": "问题描述", "category": "问题分类", "location.community": "所在社区",
     "location.building": "楼栋", "location.unit": "单元", "location.room": "房号", "location.lat": "纬度",
     "location.lon": "经度", "reporter.name": "反映人姓名", "reporter.phone": "反映人电话",
+    "reporter.email": "反映人电子邮箱",
 }
 
 
@@ -151,15 +153,19 @@ def parse_report(payload: Any, now: datetime) -> Report:
 
     reporter = payload.get("reporter")
     if not isinstance(reporter, dict):
-        raise InvalidInput("reporter is required: an object with name and/or phone", "reporter",
-                           "请填写反映人的姓名或电话")
-    refuse_unknown(reporter, ("name", "phone"), "reporter.")
+        raise InvalidInput("reporter is required: an object with name, phone and/or email", "reporter",
+                           "请填写反映人的姓名、电话或电子邮箱")
+    refuse_unknown(reporter, ("name", "phone", "email"), "reporter.")
     name = _text(reporter, "name", required=False, max_len=30, prefix="reporter.")
     phone = _text(reporter, "phone", required=False, max_len=20, prefix="reporter.")
-    if not name and not phone:
-        raise InvalidInput("reporter needs a name or a phone number", "reporter", "请填写反映人的姓名或电话")
+    email = _text(reporter, "email", required=False, max_len=100, prefix="reporter.")
+    if not name and not phone and not email:  # a city system may know only an e-mail (Open311)
+        raise InvalidInput("reporter needs a name, a phone number or an e-mail address", "reporter",
+                           "请填写反映人的姓名、电话或电子邮箱")
     if phone and not _PHONE.match(phone):
         raise InvalidInput("reporter.phone is not a phone number", "reporter.phone", "电话号码格式不正确")
+    if email and not _EMAIL.match(email):
+        raise InvalidInput("reporter.email is not an e-mail address", "reporter.email", "电子邮箱格式不正确")
 
     reported_at = None
     if payload.get("reported_at") is not None:
@@ -178,7 +184,7 @@ def parse_report(payload: Any, now: datetime) -> Report:
             raise InvalidInput("reported_at is in the future", "reported_at", "反映时间不能晚于当前时间")
 
     return Report(channel, title or "", description or "", category, loc, room,
-                  {k: v for k, v in (("name", name), ("phone", phone)) if v}, reported_at)
+                  {k: v for k, v in (("name", name), ("phone", phone), ("email", email)) if v}, reported_at)
 
 
 @dataclass(frozen=True)

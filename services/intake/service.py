@@ -1,15 +1,15 @@
 """intake's HTTP adapter (port 8001): JSON in, the application, JSON out."""
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.intake import contacts, open311, reports
+from services.intake import contacts, open311, open311_formats, reports
+from services.intake.boundaries import configured
 from services.intake.bootstrap import SPEC
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
 from services.intake.progress import progress_view
@@ -20,7 +20,7 @@ from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
 from shared.edge.access import allow, caller, public
-from shared.edge.http import (Operable, RuntimeProvider, api, choice, json_response, known_args, page, read_json,
+from shared.edge.http import (Operable, RuntimeProvider, api, choice, json_response, page, read_json,
                               wants_english)
 
 
@@ -28,18 +28,8 @@ MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 STATUSES = ("received", "open", "resolved", "reopened", "closed", "merged")
 
 
-def _open311(fn: Callable) -> Callable:
-    """GeoReport's error shape, [{code, description}], for its clients; `field` names the input as elsewhere."""
-
-    @functools.wraps(fn)
-    def wrapper(self: Any, request: Request, **kwargs: Any) -> Response:
-        try:
-            return fn(self, request, **kwargs)
-        except DomainError as error:
-            status = 400 if isinstance(error, InvalidInput) else error.status
-            return json_response([{"code": status, "description": error.detail if wants_english(request) else error.detail_zh,
-                                   "field": error.field}], status=status)
-    return wrapper
+def _open311_error(request: Request, error: DomainError) -> Response:
+    return open311_formats.error_response(request, error, open311_formats.format_of(request.path))
 
 
 def _geo_time(request: Request, name: str) -> datetime | None:
@@ -132,69 +122,73 @@ class IntakeService(Operable):
         issue = self.runtime.app.merge_issue(issue_id, body)
         return json_response({"issue_id": str(issue.id), "merged_into": issue.merged_into})
 
-    # Open311 GeoReport v2 (services/intake/open311.py): city systems report and follow requests ---------
-    @public("Open311 read")
-    @http("GET", "/open311/v2/services.json")
-    @api("intake", "/open311/v2/services.json", query=None)
-    @_open311
-    def open311_services(self, request: Request) -> Response:
-        known_args(request, open311.QUERY)
-        return json_response(open311.services(wants_english(request)))
+    # Open311 GeoReport v2 (services/intake/open311.py): city systems report and follow requests, in JSON or XML
+    @public("Open311 discovery")
+    @http("GET", "/open311/discovery.<any(json,xml):fmt>")
+    @api("intake", "/open311/discovery.{fmt}", query=open311.QUERY, errors=_open311_error)
+    def open311_discovery(self, request: Request, fmt: str) -> Response:
+        """GeoReport's discovery document: the endpoint, its specification and its formats."""
+        return open311_formats.respond(open311.discovery(request.host_url), fmt, "discovery")
 
     @public("Open311 read")
-    @http("GET", "/open311/v2/services/<string:service_code>.json")
-    @api("intake", "/open311/v2/services/{service_code}.json", query=None)
-    @_open311
-    def open311_definition(self, request: Request, service_code: str) -> Response:
-        known_args(request, open311.QUERY)
-        return json_response(open311.definition(service_code, wants_english(request)))
+    @http("GET", "/open311/v2/services.<any(json,xml):fmt>")
+    @api("intake", "/open311/v2/services.{fmt}", query=open311.QUERY, errors=_open311_error)
+    def open311_services(self, request: Request, fmt: str) -> Response:
+        """The service list: one service per intake category, with an ASCII service_code."""
+        return open311_formats.respond(open311.services(wants_english(request)), fmt, "services")
+
+    @public("Open311 read")
+    @http("GET", "/open311/v2/services/<string:service_code>.<any(json,xml):fmt>")
+    @api("intake", "/open311/v2/services/{service_code}.{fmt}", query=open311.QUERY, errors=_open311_error)
+    def open311_definition(self, request: Request, service_code: str, fmt: str) -> Response:
+        """A service's definition: its attributes (community, building, unit, title)."""
+        return open311_formats.respond(open311.definition(service_code, wants_english(request)), fmt,
+                                       "service_definition")
 
     @allow("city_system")
-    @http("POST", "/open311/v2/requests.json")
-    @api("intake", "/open311/v2/requests.json", query=None)
-    @_open311
-    def open311_report(self, request: Request) -> Response:
+    @http("POST", "/open311/v2/requests.<any(json,xml):fmt>")
+    @api("intake", "/open311/v2/requests.{fmt}", query=open311.QUERY, errors=_open311_error)
+    def open311_report(self, request: Request, fmt: str) -> Response:
         """A service request (form-encoded, or JSON): the report of channel open311, merged like any other."""
-        known_args(request, open311.QUERY)
         form = read_json(request) if request.mimetype == "application/json" else request.form.to_dict()
         if not isinstance(form, dict):
             raise InvalidInput("body must be a form or a JSON object", "body", "请求内容须为表单或 JSON 对象")
-        issue, created = self.runtime.app.report_issue(open311.report_payload(form),
-                                                       request.headers.get("Idempotency-Key"),
+        payload = open311.report_payload({**request.args.to_dict(), **form}, configured(self.runtime.settings.var_dir))
+        issue, created = self.runtime.app.report_issue(payload, request.headers.get("Idempotency-Key"),
                                                        lambda new: similar_issues(self.runtime.db, new))
         notice = f"已受理,查询码 {issue.tracking_code}" + (",与相同诉求合并办理" if issue.merged_into else "")
-        return json_response([{"service_request_id": str(issue.id), "service_notice": notice, "account_id": None,
-                               "tracking_code": issue.tracking_code}], status=201 if created else 200)
+        return open311_formats.respond(
+            [{"service_request_id": str(issue.id), "service_notice": notice, "account_id": None,
+              "tracking_code": issue.tracking_code}], fmt, "service_requests", status=201 if created else 200)
 
     @public("Open311 read")
-    @http("GET", "/open311/v2/requests.json")
-    @api("intake", "/open311/v2/requests.json", query=None)
-    @_open311
-    def open311_requests(self, request: Request) -> Response:
-        """?service_request_id=a,b &service_code= &start_date= &end_date= &status=open|closed: newest first,
-        the last 90 days and 1000 requests at most unless the dates say otherwise (GeoReport's defaults)."""
-        known_args(request, (*open311.QUERY, "service_request_id", "service_code", "start_date", "end_date", "status"))
+    @http("GET", "/open311/v2/requests.<any(json,xml):fmt>")
+    @api("intake", "/open311/v2/requests.{fmt}", query=open311.LIST_QUERY, errors=_open311_error)
+    def open311_requests(self, request: Request, fmt: str) -> Response:
+        """?service_request_id=a,b &service_code=a,b &start_date= &end_date= &status=open|closed &page= &page_size=
+        &extensions=true: newest first, the last 90 days and 1000 requests a page unless the query says otherwise."""
         ids = [i for i in (request.args.get("service_request_id") or "").split(",") if i]
-        code = request.args.get("service_code")
-        if code is not None:
-            open311.definition(code)
+        categories = open311.codes(request.args.get("service_code"))
         status = choice(request, "status", ("open", "closed"))
         statuses = () if status is None else open311.CLOSED if status == "closed" else tuple(
             s for s in STATUSES if s not in open311.CLOSED)
         end = _geo_time(request, "end_date")
         start = _geo_time(request, "start_date") or (None if ids else (end or self.runtime.app.clock()) - timedelta(days=90))
-        docs = find_issues(self.runtime.db, ids, open311.SERVICE_CODES.get(code or ""), start and rfc3339(start),
-                           end and rfc3339(end), statuses, 1000)
-        return json_response([open311.request_view(d) for d in docs])
+        limit, offset = open311.paging(request.args)
+        extended = open311.extensions(request.args)
+        docs = find_issues(self.runtime.db, ids, categories, start and rfc3339(start), end and rfc3339(end), statuses,
+                           limit, offset)
+        return open311_formats.respond([open311.request_view(d, extended) for d in docs], fmt, "service_requests")
 
     @public("Open311 read")
-    @http("GET", "/open311/v2/requests/<string:request_id>.json")
-    @api("intake", "/open311/v2/requests/{id}.json", query=None)
-    @_open311
-    def open311_request(self, request: Request, request_id: str) -> Response:
-        known_args(request, open311.QUERY)
+    @http("GET", "/open311/v2/requests/<string:request_id>.<any(json,xml):fmt>")
+    @api("intake", "/open311/v2/requests/{id}.{fmt}", query=(*open311.QUERY, "extensions"), errors=_open311_error)
+    def open311_request(self, request: Request, request_id: str, fmt: str) -> Response:
+        """One service request, as a list of one (GeoReport's shape)."""
         issue = self.runtime.app.get_issue(request_id)
-        return json_response([open311.request_view(open311.doc_of(issue, case_so_far(self.runtime.db, request_id)))])
+        doc = open311.doc_of(issue, case_so_far(self.runtime.db, request_id))
+        return open311_formats.respond([open311.request_view(doc, open311.extensions(request.args))], fmt,
+                                       "service_requests")
 
     @public("service to service: the handler checks YISHI_INTERNAL_TOKEN")
     @http("GET", "/internal/contacts/<string:reporter_ref>")
