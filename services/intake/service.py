@@ -8,9 +8,11 @@ from typing import Any
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.intake import contacts, open311, open311_formats, reports
+from services.intake import abuse, alarms, contacts, erasure, households, open311, open311_formats, reports
 from services.intake.boundaries import configured
 from services.intake.bootstrap import SPEC
+from services.intake.demand_map import demand_map as map_of_demand, geojson, period
+from services.intake.door_to_door import KEEPERS, DoorToDoorRoutes
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
 from services.intake.progress import progress_view
 from services.intake.projections import (
@@ -19,7 +21,8 @@ from services.intake.projections import (
 from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
-from shared.edge.access import allow, caller, public
+from shared.edge.access import STAFF, Forbidden, allow, caller, identified, public
+from shared.edge.identity import Staff
 from shared.edge.http import (Operable, RuntimeProvider, api, choice, json_response, page, read_json,
                               wants_english)
 
@@ -45,7 +48,16 @@ def _geo_time(request: Request, name: str) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
-class IntakeService(Operable):
+def _keeper(request: Request) -> Staff:
+    """The signed-in keeper of the household register a report for a household needs (403 naming the field)."""
+    staff = identified("intake", "/issues", request, KEEPERS)
+    if staff is None:
+        raise Forbidden("household_ref: only signed-in staff report for a household", "household_ref",
+                        "只有登录的社区工作人员可为住户代为反映")
+    return staff
+
+
+class IntakeService(DoorToDoorRoutes, Operable):
     name = "intake"
     runtime = RuntimeProvider(SPEC)
 
@@ -53,18 +65,26 @@ class IntakeService(Operable):
     @http("POST", "/issues")
     @api("intake", "/issues")
     def report_issue(self, request: Request) -> Response:
-        """Record a resident's report. 201 with {issue_id, tracking_code}; a retried Idempotency-Key gives 200."""
-        issue, created = self.runtime.app.report_issue(read_json(request), request.headers.get("Idempotency-Key"),
-                                                       lambda new: similar_issues(self.runtime.db, new))
+        """Record a resident's report. 201 with {issue_id, tracking_code}; a retried Idempotency-Key gives 200;
+        429 with Retry-After past the abuse limits (services/intake/abuse.py)."""
+        body, on_behalf = read_json(request), None
+        abuse.check_report(request, "/issues", body)
+        if isinstance(body, dict) and "household_ref" in body:  # staff report for a household (代办)
+            body, on_behalf = households.reported_for(self.runtime.app, body, _keeper(request).actor())
+        issue, created = self.runtime.app.report_issue(body, request.headers.get("Idempotency-Key"),
+                                                       lambda new: similar_issues(self.runtime.db, new), on_behalf)
         return json_response({"issue_id": str(issue.id), "tracking_code": issue.tracking_code,
                               "merged_into": issue.merged_into},
                              status=201 if created else 200, headers={"Location": f"/issues/{issue.id}"})
 
-    def _by_tracking_code(self, code: str) -> str:
-        """The issue id a tracking code names; 404 naming `tracking_code` when it names none."""
+    def _by_tracking_code(self, request: Request, code: str) -> str:
+        """The issue id a tracking code names; 404 naming `tracking_code` when it names none, 429 once a client's
+        wrong codes spent their limit."""
+        abuse.before_code_lookup(request)
         issue_id = TRACKING_CODE.match(code.upper()) and (  # the store first: the index lags the 201 that gave the code
             self.runtime.app.issue_id_by_tracking_code(code) or issue_id_by_tracking_code(self.runtime.db, code.upper()))
         if not issue_id:
+            abuse.wrong_code(request)
             raise NotFound(f"no issue with tracking code {code}", "tracking_code", "查询码无效或不存在,请核对后再试")
         return issue_id
 
@@ -75,11 +95,12 @@ class IntakeService(Operable):
         """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
         by_code = key.upper().startswith("YS-")
         app, db = self.runtime.app, self.runtime.db
-        issue = app.get_issue(self._by_tracking_code(key) if by_code else key)
+        issue = app.get_issue(self._by_tracking_code(request, key) if by_code else key)
         original = None
         if issue.merged_into:  # the case it follows
             original = app.get_issue(issue.merged_into), case_so_far(db, issue.merged_into)
-        return json_response(progress_view(issue, case_so_far(db, str(issue.id)), original, by_code))
+        contact = app.contact(issue) if by_code else None  # the reporter's own, masked: not an access to log
+        return json_response(progress_view(issue, case_so_far(db, str(issue.id)), original, by_code, contact))
 
     @public("the resident answers by the tracking code")
     @http("POST", "/issues/<string:tracking_code>/confirmation")
@@ -87,7 +108,7 @@ class IntakeService(Operable):
     def confirm_issue(self, request: Request, tracking_code: str) -> Response:
         """The resident answers their resolved case (居民确认) by its tracking code, never by issue id:
         {confirmed, satisfaction 1–5 (required when confirmed), comment?}. 202: casework closes or reopens it."""
-        issue = self.runtime.app.answer_issue(self._by_tracking_code(tracking_code), read_json(request))
+        issue = self.runtime.app.answer_issue(self._by_tracking_code(request, tracking_code), read_json(request))
         return json_response({"issue_id": str(issue.id), "answered_at": rfc3339(issue.answered_at)}, status=202)
 
     @public("public read: masked issues")
@@ -192,11 +213,46 @@ class IntakeService(Operable):
 
     @public("service to service: the handler checks YISHI_INTERNAL_TOKEN")
     @http("GET", "/internal/contacts/<string:reporter_ref>")
-    @api("intake", "/internal/contacts/{reporter_ref}")
+    @api("intake", "/internal/contacts/{reporter_ref}", query=("purpose",))
     def get_contact(self, request: Request, reporter_ref: str) -> Response:
-        """A reporter's name and phone, for notifications only (Bearer YISHI_INTERNAL_TOKEN)."""
+        """A reporter's contact, for notifications only (Bearer YISHI_INTERNAL_TOKEN); ?purpose= for the access
+        log. 410 once erased."""
         contacts.check_token(request.headers.get("Authorization"))
-        return json_response(contacts.contact_of(self.runtime.app, self.runtime.db, reporter_ref))
+        purpose = contacts.purpose_of(request.args.get("purpose"), required=False)
+        return json_response(contacts.contact_of(self.runtime.app, self.runtime.db, reporter_ref, "notifications",
+                                                 "service", purpose, tracking_code=True))
+
+    # residents' personal data (services/intake/contacts.py, erasure.py): every read logged ------------------
+    @allow(*contacts.READERS)
+    @http("GET", "/residents/<string:reporter_ref>")
+    @api("intake", "/residents/{reporter_ref}", query=("purpose",))
+    def get_resident(self, request: Request, reporter_ref: str) -> Response:
+        """A reporter's contact in clear, for staff who must reach them: ?purpose= (why) is required and logged
+        with who asked. 410 once erased."""
+        staff = caller(request)
+        purpose = contacts.purpose_of(request.args.get("purpose"), required=True)
+        return json_response(contacts.contact_of(self.runtime.app, self.runtime.db, reporter_ref,
+                                                 f"{staff.name} ({staff.subject})", staff.role or "", purpose))
+
+    @allow("secretary")
+    @http("DELETE", "/residents/<string:reporter_ref>")
+    @api("intake", "/residents/{reporter_ref}")
+    def erase_resident(self, request: Request, reporter_ref: str) -> Response:
+        """Erase a resident's personal data (PIPL art. 47): the data key is destroyed, an erasure recorded.
+        200 with {subject_ref, reason, erased_at, erased}; erased false when it was erased before."""
+        record, erased = erasure.erase(self.runtime.app, self.runtime.db, reporter_ref, "request",
+                                       caller(request).actor())
+        return json_response({"subject_ref": record.subject, "reason": record.reason,
+                              "erased_at": rfc3339(record.at), "erased": erased})
+
+    @allow("secretary")
+    @http("GET", "/residents/access-log")
+    @api("intake", "/residents/access-log", query=("subject", "limit", "offset"))
+    def contact_access_log(self, request: Request) -> Response:
+        """Who read which resident's contact, when and why (newest first; ?subject= one resident)."""
+        limit, offset = page(request)
+        return json_response({"reads": contacts.access_log(self.runtime.db, request.args.get("subject"), limit, offset),
+                              "limit": limit, "offset": offset})
 
     # demand votes and the monthly demand list (services/intake/reports.py) ---------------------------
     @public("a resident backs an issue")
@@ -206,6 +262,38 @@ class IntakeService(Operable):
         """A resident backs an issue (需求投票): {voter}. 201 when counted, 200 when they had voted already."""
         votes, counted = reports.vote_for_issue(self.runtime.app, issue_id, read_json(request))
         return json_response({"issue_id": issue_id, "votes": votes, "counted": counted}, status=201 if counted else 200)
+
+    @allow("city_system")
+    @http("POST", "/alarms")
+    @api("intake", "/alarms")
+    def receive_alarm(self, request: Request) -> Response:
+        """A device's alarm (物联网主动预警), from a city system signed in with its own `city_system` token:
+        {device_id, alarm_id, kind, location{community, building?, unit?, lat?, lon?}, occurred_at, system_name?,
+        detail?}. 201 when it opens an issue; 200 when it is the same alarm again (`duplicate`) or joins its
+        device's open issue (`joined`, a burst makes one case)."""
+        system = caller(request)
+        db = self.runtime.db
+        result = alarms.receive_alarm(self.runtime.app, lambda issue_id: case_so_far(db, issue_id).status,
+                                      lambda draft: similar_issues(db, draft), system.subject, system.name,
+                                      read_json(request))
+        return json_response(result, status=201 if result["outcome"] == "opened" else 200)
+
+    @public("the demand map is public at building level; staff with a token also see units and issue ids")
+    @http("GET", "/reports/demand-map")
+    @api("intake", "/reports/demand-map", query=("from", "to", "category", "format"))
+    def demand_map(self, request: Request) -> Response:
+        """The demand map (需求地图): issues per building and category over [from, to) (default the last 30 days),
+        each counted open, overdue, resolved or closed; ?format=json|geojson (the buildings with a point)."""
+        fmt = choice(request, "format", ("json", "geojson")) or "json"
+        now = self.runtime.app.clock()
+        start, end = period(request.args.get("from"), request.args.get("to"), now)
+        staff = identified(self.name, "/reports/demand-map", request, STAFF) is not None
+        result = map_of_demand(self.runtime.db, start, end, request.args.get("category"), now, staff)
+        if fmt == "geojson":
+            response = json_response(geojson(result))
+            response.content_type = "application/geo+json; charset=utf-8"  # RFC 7946
+            return response
+        return json_response(result)
 
     @public("the monthly demand list is published")
     @http("GET", "/reports/demand-list")

@@ -4,6 +4,7 @@ from uuid import uuid4
 
 import pytest
 
+from tests.support.factories import unreadable_seal
 from services.intake import open311
 from services.intake.boundaries import Boundaries, parse
 from services.intake.progress import CaseSoFar
@@ -61,7 +62,8 @@ def test_a_request_shows_open_until_the_case_is_closed_and_carries_no_personal_d
 
 
 def test_a_request_read_from_the_aggregate_reads_as_from_the_index():
-    issue = Issue.report_new(uuid4(), parse_report(open311.report_payload(FORM, NONE), NOW), NOW)
+    issue = Issue.report_new(uuid4(), parse_report(open311.report_payload(FORM, NONE), NOW), NOW, "rp-0000000000000001",
+                             unreadable_seal("rp-0000000000000001"))
     case = CaseSoFar()
     case.step("CaseOpened", {"case_id": "c-1", "issue_id": str(issue.id), "tier": "routine",
                              "due": {"resolve_by": "2026-12-02T15:59:59Z"}}, NOW + timedelta(minutes=1))
