@@ -35,7 +35,8 @@ test-fast: $(STAMP)
 
 fault: $(STAMP)
 	@bash scripts/ensure-infra.sh --postgres
-	YISHI_FAULT_EVENTS=$${YISHI_FAULT_EVENTS:-20000} YISHI_FAULT_OUTAGE=$${YISHI_FAULT_OUTAGE:-16} $(BIN)/python -m pytest -q -m slow tests
+	YISHI_FAULT_EVENTS=$${YISHI_FAULT_EVENTS:-20000} YISHI_FAULT_OUTAGE=$${YISHI_FAULT_OUTAGE:-16} \
+		YISHI_FAULT_RANDOM_KILLS=$${YISHI_FAULT_RANDOM_KILLS:-30} $(BIN)/python -m pytest -q -m slow tests
 
 # whole pipeline (report accepted -> every queue drained), both stores; BENCH_ARGS="--duration 300" adds the
 # 5-minute sustained run (bench/README.md)

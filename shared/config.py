@@ -24,6 +24,7 @@ class Settings:
     max_attempts: int = 5
     tick_interval: float | None = None  # overrides every ticker's own interval (tests)
     pool_size: int = 2  # PostgreSQL connections of a process's event store (its read-model pool has as many)
+    pool_max_idle: float = 60.0  # seconds a pooled PostgreSQL connection may rest before it is closed
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -36,6 +37,7 @@ class Settings:
             max_attempts=int(os.environ.get("YISHI_MAX_ATTEMPTS", "5")),
             tick_interval=float(os.environ["YISHI_TICK_INTERVAL"]) if os.environ.get("YISHI_TICK_INTERVAL") else None,
             pool_size=int(os.environ.get("YISHI_PG_POOL_SIZE", "2")),
+            pool_max_idle=float(os.environ.get("YISHI_PG_MAX_IDLE", "60")),
         )
 
     @property

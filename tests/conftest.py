@@ -25,7 +25,9 @@ for _limit in ("REPORTS_PER_CLIENT", "REPORTS_PER_PHONE", "CODE_GUESSES"):
 
 from shared.config import Settings
 from tests.support.infra import create_database, create_vhost, delete_vhost, drop_database
-from tests.support.processes import System
+from tests.support.private_pg import PrivateCluster
+from tests.support.private_rabbit import PrivateBroker
+from tests.support.processes import System, free_port
 
 
 @pytest.fixture
@@ -40,6 +42,22 @@ def pg_url():
     url = create_database()
     yield url
     drop_database(url)
+
+
+@pytest.fixture
+def private_pg():
+    """A PostgreSQL cluster of the test's own, to stop and start (tests/support/private_pg.py)."""
+    cluster = PrivateCluster(free_port()).create()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture
+def private_broker():
+    """A RabbitMQ node of the test's own, to kill (tests/support/private_rabbit.py)."""
+    node = PrivateBroker(free_port(), free_port()).create()
+    yield node
+    node.destroy()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -20,7 +20,7 @@ from shared import clock, metrics
 from shared.config import Settings
 from shared.edge.access import STAFF_KEY, allow, authorize, policy_of, public
 from shared.errors import DomainError, InvalidInput
-from shared.store.persistence import Database, store_failed
+from shared.store.persistence import store_failed
 from shared.store.projection import ensure_tables
 from shared.messaging import topology
 from shared.messaging.relay import RelayState
@@ -36,7 +36,7 @@ class Runtime:
         self.spec = spec
         self.settings = settings
         self.app = spec.application(settings)
-        self.db = Database(spec.name, settings)
+        self.db = self.app.read_models  # one read-model pool per process: connections are a shared budget
         ensure_tables(self.db, spec.projections())
         self.relay_state = RelayState(self.db, f"{spec.name}.events")
 

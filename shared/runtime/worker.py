@@ -86,7 +86,7 @@ def _open_store(spec: ServiceSpec, settings: Settings, stop: threading.Event):
         app = None
         try:
             app = spec.application(settings)
-            db = Database(spec.name, settings)
+            db = app.read_models  # one read-model pool per process: connections are a shared budget
             consumers = [Consumer(app, db, upstream, settings.amqp_uri, max_attempts=settings.max_attempts)
                          for upstream in topology.upstreams(spec.name)]
             return app, db, consumers

@@ -12,7 +12,8 @@ from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
 
 from shared.config import Settings
 from shared.contracts import IntegrationEvent
-from shared.store.persistence import Database, event_store_env, notice_dead_peers, ping_when_idle, table_names
+from shared.store.persistence import (Database, event_store_env, notice_dead_peers, ping_when_idle, shrink_when_idle,
+                                      table_names)
 from shared.store.groupcommit import GroupCommit
 from shared.store.processing import Processing, project
 from shared.store.projection import UpstreamView, ensure_tables
@@ -114,6 +115,7 @@ class ServiceApplication(Application):
                 recorder = batch_process_recorder(self.factory)
             ping_when_idle(recorder.datastore.pool)
             notice_dead_peers(recorder.datastore.pool)
+            shrink_when_idle(recorder.datastore.pool, self.settings.pool_max_idle)
         self.commits = recorder.commits = CommitSignal()  # type: ignore[attr-defined]
         return recorder
 

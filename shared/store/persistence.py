@@ -9,6 +9,7 @@ import queue
 import sqlite3
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -121,6 +122,18 @@ def notice_dead_peers(pool: Any) -> None:
     """eventsourcing's pool opens its connections with DEAD_PEER too; those it opened already are replaced."""
     pool.kwargs.update(DEAD_PEER)
     pool.drain()
+
+
+def shrink_when_idle(pool: Any, max_idle: float) -> None:
+    """eventsourcing's pool keeps `pool_size` connections open for good (min_size) and would close a surplus one
+    only after 10 min: from now on it opens them on demand and closes one that rested `max_idle` seconds
+    (psycopg_pool's ShrinkPool, one connection per period, rescheduled by itself every `max_idle`)."""
+    from psycopg_pool.pool import ShrinkPool
+
+    pool.max_idle = max_idle
+    pool.resize(0, pool.max_size)
+    pool.schedule_task(ShrinkPool(pool), max_idle)
+
 POOL_WAIT = 30.0  # seconds a caller waits for a pooled connection before the store counts as unavailable
 
 
@@ -141,10 +154,12 @@ class Database:
         # PostgreSQL connections are a budget shared by the whole system (server default: 100): at most
         # `pool_size` per Database, waited for when all are in use. Green-safe under eventlet's patching.
         size = settings.pool_size if self.postgres else 8
-        self._idle: queue.LifoQueue = queue.LifoQueue(maxsize=size)
+        self._idle: queue.LifoQueue = queue.LifoQueue(maxsize=size)  # (connection, rested since): newest on top
         self._slots = threading.BoundedSemaphore(size) if self.postgres else None
+        self._closed = threading.Event()
         if self.postgres:
             self.ensure_schema()
+            _reap_idle(weakref.ref(self), settings.pool_max_idle, self._closed)
         else:
             settings.var_dir.mkdir(parents=True, exist_ok=True)
             self.path = settings.var_dir / f"{service}.sqlite3"
@@ -198,7 +213,7 @@ class Database:
 
     def _transaction(self, write: bool) -> Iterator["Transaction"]:
         try:
-            conn = self._idle.get_nowait()
+            conn, _ = self._idle.get_nowait()
         except queue.Empty:
             conn = self.connect()
         try:
@@ -213,10 +228,28 @@ class Database:
         self._release(conn)
 
     def _release(self, conn: Any) -> None:
+        self._release_entry((conn, time.monotonic()))
+
+    def close_idle(self, rested: float) -> None:
+        """Close the connections that rested `rested` seconds or more; the others go back as they were."""
+        kept, now = [], time.monotonic()
+        while True:
+            try:
+                conn, since = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if now - since >= rested:
+                conn.close()
+            else:
+                kept.append((conn, since))
+        for entry in reversed(kept):  # oldest first: the newest ends on top again
+            self._release_entry(entry)
+
+    def _release_entry(self, entry: tuple[Any, float]) -> None:
         try:
-            self._idle.put_nowait(conn)
+            self._idle.put_nowait(entry)
         except queue.Full:
-            conn.close()
+            entry[0].close()
 
     def lock(self, tx: "Transaction", name: str) -> None:
         """Serialise DDL between processes; SQLite's BEGIN IMMEDIATE already does."""
@@ -224,15 +257,31 @@ class Database:
             tx.run("SELECT pg_advisory_xact_lock(?)", (lock_key(self.service, name),))
 
     def close(self) -> None:
+        if self._closed.is_set():  # closed already (an Application closes again when collected, maybe at exit)
+            return
+        self._closed.set()
         while True:
             try:
-                self._idle.get_nowait().close()
+                self._idle.get_nowait()[0].close()
             except queue.Empty:
                 return
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self.transaction(write=False) as tx:
             return tx.all(sql, params)
+
+
+def _reap_idle(db: "weakref.ref[Database]", max_idle: float, closed: threading.Event) -> None:
+    """Every half `max_idle`, close the database's connections that rested `max_idle` (until it is closed or
+    collected): an idle process gives its connections back to the server's budget."""
+    def reap() -> None:
+        while not closed.wait(max_idle / 2):
+            if (target := db()) is None:
+                return
+            target.close_idle(max_idle)
+            del target
+
+    threading.Thread(target=reap, name="pool-reaper", daemon=True).start()
 
 
 def lock_key(service: str, name: str) -> int:

@@ -13,6 +13,14 @@ import threading
 import time
 
 
+class _Link:
+    """One carried connection: the client's socket and the proxy's to the upstream."""
+
+    def __init__(self, client: socket.socket, server: socket.socket):
+        self.sockets = (client, server)
+        self.aborted = False  # reset: closed with a RST, never a FIN
+
+
 class FaultProxy:
     def __init__(self, upstream: tuple[str, int]):
         self.upstream = upstream
@@ -21,7 +29,7 @@ class FaultProxy:
         self._open.set()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
-        self._conns: set[socket.socket] = set()
+        self._links: set[_Link] = set()
         self._lock = threading.Lock()
         self._closed = False
         threading.Thread(target=self._accept, name="fault-proxy", daemon=True).start()
@@ -35,14 +43,19 @@ class FaultProxy:
     def reset(self) -> int:
         """End every carried connection with a RST, as a crashed middlebox does; returns how many."""
         with self._lock:
-            conns, self._conns = self._conns, set()
-        for conn in conns:
+            links, self._links = self._links, set()
+            for link in links:
+                link.aborted = True
+        for conn in (s for link in links for s in link.sockets):
             try:
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                conn.close()
+                # Not close(): a socket another thread waits in recv on stays open until that call returns, so
+                # the peer heard nothing (and its keepalives were answered) for good. SHUT_RD ends the wait
+                # without a word on the wire; the pump then closes it, and the zero linger sends the RST.
+                conn.shutdown(socket.SHUT_RD)
             except OSError:
                 pass
-        return len(conns) // 2
+        return len(links)
 
     def close(self) -> None:
         self._closed = True
@@ -65,12 +78,13 @@ class FaultProxy:
         except OSError:
             client.close()
             return
+        link = _Link(client, server)
         with self._lock:
-            self._conns |= {client, server}
+            self._links.add(link)
         for src, dst in ((client, server), (server, client)):
-            threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+            threading.Thread(target=self._pump, args=(link, src, dst), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, link: _Link, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
                 if self.latency:
@@ -79,14 +93,15 @@ class FaultProxy:
                 dst.sendall(data)
         except OSError:
             pass
-        for s in (src, dst):  # one side ended: so does the other
+        with self._lock:
+            self._links.discard(link)
+            aborted = link.aborted
+        for s in () if aborted else link.sockets:  # one side ended: so does the other
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        with self._lock:
-            self._conns -= {src, dst}
-        for s in (src, dst):
+        for s in link.sockets:
             try:
                 s.close()
             except OSError:

@@ -1,11 +1,18 @@
-"""Helpers for fault tests: seed a log fast, read stores and queues and metrics from the outside.
+"""Helpers for fault tests: seed a log fast, run the system under a steady load, read stores and queues and
+metrics from the outside, and the checks every fault ends with.
 
 Polling reads go through plain autocommit connections (no `BEGIN IMMEDIATE`, no eventsourcing
 recorder), so the test takes no write lock the processes under test need.
 """
 from __future__ import annotations
 
+import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +27,12 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from shared.messaging import topology
 from shared.config import Settings
 from shared.store.persistence import pg_params, table_names
+from tests.support.load import ReportLoad
+from tests.support.processes import ROOT, System, free_port, wait_until
+
+STEADY_WITHIN = 30.0  # the issue's target: steady at most 30 s after a fault ends
+# the two directions the loaded system's reports travel: intake -> casework, and casework's events back
+QUEUES = (topology.consumer_queue("casework", "intake").name, topology.consumer_queue("intake", "casework").name)
 
 
 def seed_issues(settings: Settings, n: int, batch: int = 500) -> dict[int, str]:
@@ -154,3 +167,187 @@ def metric_totals(metrics_dir: Path, name: str, **labels: str) -> Counter:
 
 def metric_sum(metrics_dir: Path, name: str, **labels: str) -> float:
     return sum(metric_totals(metrics_dir, name, **labels).values())
+
+
+# --- the system under a steady load of reports, and what every fault test checks afterwards
+
+def system_env(settings: Settings, metrics_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of the processes under test, from `settings` as they reach the store and broker (through a
+    fault proxy, say); `extra` adds or overrides variables."""
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    return {"AMQP_URI": settings.amqp_uri, "YISHI_VAR_DIR": str(settings.var_dir),
+            "YISHI_POLL_INTERVAL": str(settings.poll_interval), "DATABASE_URL": settings.database_url or "",
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "YISHI_PG_POOL_SIZE": str(settings.pool_size)} | extra
+
+
+def start_loaded(system: System, settings: Settings, rate: float) -> ReportLoad:
+    """intake's web and worker and casework's worker, and reports at `rate` per second; returns once a report's
+    case came back to intake (every process up and busy). `settings`: how the test reads the stores."""
+    web = system.start("intake", "web")
+    system.start("intake", "worker")
+    system.start("casework", "worker")
+    load = ReportLoad([web.url], rate=rate).start()
+    try:
+        wait_until(lambda: load.accepted and issues_progressed(settings) >= {load.accepted[0]}, timeout=60,
+                   interval=0.2, message="a report's case back in intake before the fault")
+    except BaseException:
+        load.stop()
+        raise
+    return load
+
+
+def cases_by_issue(settings: Settings) -> Counter:
+    """{issue id: cases opened for it} from casework's log."""
+    from services.casework.application import CaseworkApplication
+    from services.casework.domain import Case
+
+    return Counter(e.issue_id for _, e in domain_events(CaseworkApplication, settings) if isinstance(e, Case.Opened))
+
+
+def issues_progressed(settings: Settings) -> set[str]:
+    """Issues that heard back from casework: a row in intake's case_progress view of casework's events."""
+    with reading("intake", settings) as intake:
+        try:
+            return {row[0] for row in intake.query("SELECT issue_id FROM case_progress")}
+        except Exception:  # not created yet
+            return set()
+
+
+def wait_steady(settings: Settings, accepted: set[str], since: float, timeout: float = STEADY_WITHIN + 30) -> float:
+    """Seconds from `since` (time.monotonic()) until every accepted report has its case, its case's events came
+    back to intake and both queues are empty; fails, saying how many are missing, after `timeout`."""
+    def steady() -> bool:
+        return all(queue_ready(settings.amqp_uri, q) == 0 for q in QUEUES) and \
+            set(cases_by_issue(settings)) >= accepted and issues_progressed(settings) >= accepted
+
+    try:
+        wait_until(steady, timeout=timeout, interval=0.5, message="every accepted report's case")
+    except AssertionError:
+        missing = accepted - set(cases_by_issue(settings))
+        ready = {q: queue_ready(settings.amqp_uri, q) for q in QUEUES}
+        raise AssertionError(f"{len(missing)} of {len(accepted)} accepted reports have no case, "
+                             f"{len(accepted - issues_progressed(settings))} never heard back; ready: {ready}")
+    return time.monotonic() - since
+
+
+def unanswered(load: ReportLoad, since: float = 0.0) -> list[tuple[float, int | None, str]]:
+    """(seconds after `since`, status, error) of every report neither accepted (201) nor refused for now (503
+    with Retry-After): a 500, a refused connection, no answer in time."""
+    return [(round(a.at - since, 1), a.status, a.error) for a in load.answers
+            if a.status != 201 and not (a.status == 503 and a.retry_after)]
+
+
+def assert_one_case_each(settings: Settings, accepted: set[str]) -> None:
+    """Every accepted report has exactly one case, and no refused one has any; each case's two events (opened,
+    assigned) came back to intake once."""
+    per_issue = cases_by_issue(settings)
+    assert set(per_issue) == accepted and set(per_issue.values()) <= {1}, \
+        f"{len(accepted - set(per_issue))} accepted reports without a case, {len(set(per_issue) - accepted)} " \
+        f"cases of no accepted report, {sum(n for n in per_issue.values() if n > 1)} in duplicate"
+    with reading("intake", settings) as intake:
+        timelines = Counter(len(json.loads(doc)["timeline"]) for _, doc in
+                            intake.query("SELECT issue_id, doc FROM case_progress"))
+    assert timelines == Counter({2: len(accepted)}), f"timeline lengths {dict(timelines)}, expected 2 each"
+
+
+def assert_drained(system: System, settings: Settings, metrics_dir: Path) -> None:
+    """Stop the workers (their unacked messages go back): both queues empty, nothing dead-lettered."""
+    for service in ("intake", "casework"):
+        system.procs[(service, "worker")].stop()
+    assert_queues_drained(settings, ("intake", "casework"), [metrics_dir])
+
+
+def assert_queues_drained(settings: Settings, consumers: tuple[str, ...], metrics_dirs: list[Path]) -> None:
+    """With every consumer stopped: the report path's queues empty, no consumer's `.dead` queue holds anything,
+    and no process counted a dead letter."""
+    ready = consumer_queues_ready(settings.amqp_uri, consumers)
+    assert not any(ready.get(q) for q in QUEUES) and not any(v for k, v in ready.items() if k.endswith(".dead")), \
+        ready
+    assert sum(metric_sum(d, "yishi_dead_letters_total") for d in metrics_dirs) == 0
+
+
+# --- `make run`: the supervisor and every built service's processes
+
+class Supervised:
+    """`python -m shared.runtime.supervisor` (what `make run` starts) on ports of its own, against `settings`."""
+
+    def __init__(self, settings: Settings, log_dir: Path, **env: str):
+        from shared.runtime.spec import web_services
+
+        self.ports = {s: free_port() for s in web_services()}
+        # the deployment's own poll interval (14 processes polling every few ms would load the machine); the
+        # supervisor gives each service a metrics directory of its own
+        self.env = os.environ | {"AMQP_URI": settings.amqp_uri, "YISHI_VAR_DIR": str(settings.var_dir),
+                                 "YISHI_PG_POOL_SIZE": str(settings.pool_size)} | {
+            f"YISHI_{s.upper()}_PORT": str(p) for s, p in self.ports.items()} | env
+        self.env.pop("YISHI_HTTP_PORT", None)
+        self.env.pop("DATABASE_URL", None)
+        if settings.database_url:
+            self.env["DATABASE_URL"] = settings.database_url
+        self.log = open(log_dir / "supervisor.log", "ab")
+        self.proc: subprocess.Popen | None = None
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, services_live: tuple[str, ...] = ("intake",)) -> "Supervised":
+        """Start, and return once every web process of each of `services_live` answers /health/live."""
+        from shared.runtime.supervisor import web_processes
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "shared.runtime.supervisor"], cwd=ROOT, env=self.env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        for service in services_live:
+            wait_until(lambda: len(self.children(service, "web")) == web_processes(), timeout=30,
+                       message=f"{web_processes()} {service} web processes")
+            wait_until(lambda: _live(self.url(service)), timeout=60, message=f"{service} answering")
+        time.sleep(2)  # every web process listening, not just the first
+        return self
+
+    def children(self, service: str | None = None, role: str | None = None) -> list[tuple[int, str, str]]:
+        """(pid, service, role) of the supervisor's children, of one service or role if given."""
+        assert self.proc is not None
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()
+        found = []
+        for pid in map(int, out):
+            argv = _command(pid)
+            if len(argv) >= 4 and argv[1] == "-m" and argv[2].startswith("shared.runtime."):
+                found.append((pid, argv[3], argv[2].rsplit(".", 1)[1]))
+        return [c for c in found if service in (None, c[1]) and role in (None, c[2])]
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pids = [pid for pid, _, _ in self.children()]
+            self.proc.kill()
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+
+
+def process_age(pid: int) -> float:
+    """Seconds since the process started (0 when it is gone)."""
+    try:
+        start_ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (FileNotFoundError, IndexError, ValueError):
+        return 0.0
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _command(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except FileNotFoundError:  # exited meanwhile
+        return []
+
+
+def _live(url: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(url + "/health/live", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False

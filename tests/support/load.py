@@ -12,6 +12,9 @@ import requests
 from tests.support.factories import report
 
 
+RETRY_PAUSE = 0.5  # seconds before the one retry after a connection error
+
+
 @dataclass
 class Answer:
     at: float  # time.monotonic() when sent
@@ -62,9 +65,12 @@ class ReportLoad:
                 break
             except (requests.ConnectionError, requests.Timeout) as exc:
                 # a kept-alive connection to a web process that died, or no answer in 10 s: a client retries
-                # once, with the same key (the report is recorded at most once), on a new connection
+                # once, with the same key (the report is recorded at most once), on a new connection, after a
+                # moment: a killed process's listening socket outlives it while the kernel tears down its memory
+                # (up to ~0.3 s seen on a busy machine), and connections the kernel hands it meanwhile are reset
                 if attempt == 0:
                     self.retried += 1
+                    time.sleep(RETRY_PAUSE)
                     continue
                 return Answer(started, None, error=type(exc).__name__)
             except requests.RequestException as exc:

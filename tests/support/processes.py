@@ -32,7 +32,8 @@ class Process:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, wait_healthy: bool = True) -> "Process":
-        env = os.environ | self.env
+        # PGAPPNAME: libpq names each of this process's PostgreSQL sessions after it (pg_stat_activity)
+        env = os.environ | {"PGAPPNAME": self.log_path.stem} | self.env
         if self.port:
             env["YISHI_HTTP_PORT"] = env[f"YISHI_{self.service.upper()}_PORT"] = str(self.port)
         log = open(self.log_path, "ab")
