@@ -32,6 +32,6 @@ def test_killing_one_web_process_under_load_refuses_no_report(settings, tmp_path
         assert replaced
         assert set(statuses) == {201}, [(round(a.at - killed_at, 2), a.status, a.error)
                                         for a in load.answers if a.status != 201]
-        assert sum(statuses.values()) > 80
+        assert sum(statuses.values()) >= 20  # the load ran across the kill (how many depends on the machine: not a rate)
     finally:
         sup.stop()
