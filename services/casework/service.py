@@ -9,6 +9,7 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.casework.bootstrap import SPEC
+from services.casework import open_data
 from services.casework.commands import ALLOWED, PARTIES
 from services.casework.calendar import SHANGHAI
 from services.casework.party_stats import party_stats
@@ -18,9 +19,11 @@ from services.casework.stats import rates
 from services.casework.triage import BUILT_IN_RULES, TIERS
 from shared.audit import trail
 from shared.contracts.envelope import rfc3339
+from shared.deadlines import is_month, month_bounds, previous_month
 from shared.errors import InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, allow_per, caller, identified, public, with_actor
 from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json
+from shared.edge.open_data import table_response
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
 COMMANDS = ("verification", "plan", "assignment", "escalation", "resolution", "triage", "acknowledgement", "return",
@@ -182,6 +185,32 @@ class CaseworkService(Operable):
         start, end, now = self._period(request)
         cases = [c for c in cases_opened_between(self.runtime.db, start, end) if c.status != "merged"]
         return json_response({"from": rfc3339(start), "to": rfc3339(end), "parties": party_stats(cases, now)})
+
+    @public("open data: anonymised, no typed text, places down to the building")
+    @http("GET", "/open-data/ledger")
+    @api("casework", "/open-data/ledger", query=("month", "format"))
+    def open_ledger(self, request: Request) -> Response:
+        """The ledger of cases opened in ?month=YYYY-MM (default: last month) as open data: ?format=csv|json."""
+        month, cases, now = self._month_cases(request)
+        return table_response(request, "ledger", open_data.LEDGER_COLUMNS, open_data.ledger_rows(cases, now),
+                              {"month": month, "source": "yishi casework"})
+
+    @public("open data: aggregate rates")
+    @http("GET", "/open-data/statistics")
+    @api("casework", "/open-data/statistics", query=("month", "format"))
+    def open_statistics(self, request: Request) -> Response:
+        """The three rates (三率) of cases opened in ?month=YYYY-MM, per tier and for all: ?format=csv|json."""
+        month, cases, now = self._month_cases(request)
+        return table_response(request, "statistics", open_data.STATISTICS_COLUMNS,
+                              open_data.statistics_rows(cases, now), {"month": month, "source": "yishi casework"})
+
+    def _month_cases(self, request: Request) -> tuple[str, list[Case], datetime]:
+        now = self.runtime.app.clock()
+        month = request.args.get("month") or previous_month(now)
+        if not is_month(month):
+            raise InvalidInput("month must be YYYY-MM", "month", "月份格式应为 YYYY-MM")
+        start, end = month_bounds(month)
+        return month, cases_opened_between(self.runtime.db, start, end), now
 
     @public("the common answers staff use (no personal data)")
     @http("GET", "/response-templates")

@@ -97,6 +97,10 @@ class DemandList(Projection):
             tx.run("DELETE FROM demand_list WHERE issue_id = ?", (str(event.originator_id),))
 
 
+# open data: the issues of the list without their titles (typed by residents) or anything finer than the building
+OPEN_COLUMNS = ("issue_id", "category", "channel", "community", "building", "reported_at", "votes")
+
+
 def demand_list(db: Database, month: str) -> dict[str, Any]:
     rows = db.query("SELECT issue_id, category, channel, community, building, title, reported_at, votes "
                     "FROM demand_list WHERE month = ? ORDER BY votes DESC, reported_at, issue_id", (month,))

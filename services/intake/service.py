@@ -25,6 +25,7 @@ from shared.edge.access import STAFF, Forbidden, allow, caller, identified, publ
 from shared.edge.identity import Staff
 from shared.edge.http import (Operable, RuntimeProvider, api, choice, json_response, page, read_json,
                               wants_english)
+from shared.edge.open_data import table_response
 
 
 STATUSES = ("received", "open", "resolved", "reopened", "closed", "merged")
@@ -293,6 +294,16 @@ class IntakeService(DoorToDoorRoutes, Operable):
             response.content_type = "application/geo+json; charset=utf-8"  # RFC 7946
             return response
         return json_response(result)
+
+    @public("open data: the demand list without titles, places down to the building")
+    @http("GET", "/open-data/demand-list")
+    @api("intake", "/open-data/demand-list", query=("month", "format"))
+    def open_demand_list(self, request: Request) -> Response:
+        """The month's demand list (数字需求清单) as open data, one row per issue: ?month=YYYY-MM&format=csv|json."""
+        month = reports.check_month(request.args.get("month"), self.runtime.app.clock())
+        items = reports.demand_list(self.runtime.db, month)["items"]
+        return table_response(request, "demand-list", reports.OPEN_COLUMNS, items,
+                              {"month": month, "source": "yishi intake"})
 
     @public("the monthly demand list is published")
     @http("GET", "/reports/demand-list")
