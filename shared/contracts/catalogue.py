@@ -110,7 +110,7 @@ UUID = {"type": "string", "format": "uuid", "pattern": "^[0-9a-f-]{36}$"}
 TIME = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$"}
 OPT_TIME = {"anyOf": [TIME, {"type": "null"}]}
 
-CHANNELS = ("visit", "online", "hotline", "survey", "open311")
+CHANNELS = ("visit", "online", "hotline", "survey", "open311", "reception")  # reception: 代表接待日 (liaison)
 TIERS = ("urgent", "routine", "complex")
 PARTY_KINDS = ("property", "sanitation", "department", "task_force", "council")
 
@@ -218,6 +218,51 @@ _c(Contract("notifications", "NoticePublished", 1, _obj(
 _c(Contract("notifications", "DeliveryFailed", 1, _obj(
     ["delivery_id", "attempts", "error"], delivery_id=STR, attempts={"type": "integer", "minimum": 1}, error=STR,
     channel=_enum("wechat", "sms", "email", "webhook"), about=STR)))  # channel, about: optional, added later
+
+# liaison: representatives and stations, reception days, 代表督办, co-building units' lights. No names or contacts
+_c(Contract("liaison", "StationOpened", 1, _obj(
+    ["station_id", "name", "community", "place", "opened_at"], station_id=UUID, name=STR, community=STR, place=STR,
+    opened_at=TIME)))
+_c(Contract("liaison", "RepresentativeRegistered", 1, _obj(
+    ["representative_id", "station_id", "community", "expertise", "registered_at"], representative_id=UUID,
+    station_id=UUID, community=STR, expertise={"type": "array", "items": STR}, registered_at=TIME)))
+_c(Contract("liaison", "DutyRecorded", 1, _obj(
+    ["representative_id", "duty", "done_at"], representative_id=UUID,
+    duty=_enum("visit", "briefing", "survey", "report"), done_at=TIME)))
+_c(Contract("liaison", "ReceptionScheduled", 1, _obj(
+    ["reception_id", "station_id", "community", "title", "place", "starts_at", "representative_ids"],
+    reception_id=UUID, station_id=UUID, community=STR, title=STR, place=STR, starts_at=TIME,
+    representative_ids={"type": "array", "items": UUID})))
+_c(Contract("liaison", "ReceptionAnnounced", 1, _obj(
+    ["reception_id", "topics", "announced_at"], reception_id=UUID, topics={"type": "array", "items": STR},
+    announced_at=TIME)))
+_c(Contract("liaison", "ConcernRaised", 1, _obj(
+    ["reception_id", "concern_id", "issue_id", "raised_at"], reception_id=UUID, concern_id=UUID, issue_id=UUID,
+    raised_at=TIME)))
+_c(Contract("liaison", "ReceptionHeld", 1, _obj(
+    ["reception_id", "visitors", "held_at"], reception_id=UUID, visitors={"type": "integer", "minimum": 0},
+    held_at=TIME)))
+_c(Contract("liaison", "CaseSupervisionTaken", 1, _obj(
+    ["case_id", "issue_id", "representative_id", "reason", "taken_at"], case_id=UUID, issue_id=UUID,
+    representative_id=UUID, reason=STR, taken_at=TIME)))
+_c(Contract("liaison", "CaseSupervisionSignedOff", 1, _obj(
+    ["case_id", "issue_id", "representative_id", "note", "solved", "signed_off_at"], case_id=UUID, issue_id=UUID,
+    representative_id=UUID, note=STR, solved={"type": "boolean"}, signed_off_at=TIME)))
+_RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+_COUNT = {"type": "integer", "minimum": 0}
+_c(Contract("liaison", "UnitRegistered", 1, _obj(
+    ["unit_id", "party", "kind", "registered_at"], unit_id=UUID, party=STR, kind=STR, registered_at=TIME)))
+_c(Contract("liaison", "UnitLightAssessed", 1, _obj(
+    ["unit_id", "month", "light", "figures", "assessed_at"], unit_id=UUID,
+    month={"type": "string", "pattern": r"^\d{4}-\d\d$"}, light=_enum("green", "yellow", "red"),
+    figures=_obj(["cases_due", "on_time", "overdue", "on_time_rate", "satisfaction_rate", "answers", "joint_meetings",
+                  "attended", "attendance_rate"], cases_due=_COUNT, on_time=_COUNT, overdue=_COUNT, on_time_rate=_RATE,
+                 satisfaction_rate=_RATE, answers=_COUNT, joint_meetings=_COUNT, attended=_COUNT,
+                 attendance_rate=_RATE),
+    assessed_at=TIME)))
+_c(Contract("liaison", "UnitSupervised", 1, _obj(
+    ["unit_id", "month", "notice", "supervised_at"], unit_id=UUID, month={"type": "string", "pattern": r"^\d{4}-\d\d$"},
+    notice=STR, supervised_at=TIME)))
 
 # every service: the checkpoints of its audit chains (shared/ops/checkpoints.py), so subscribers hold them
 for _service in ("intake", "casework", "meetings", "notifications"):

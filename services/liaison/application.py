@@ -1,0 +1,225 @@
+"""Liaison use cases: the register, reception days, 代表督办, duties (五个一) and the units' monthly lights."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from services.liaison import commands, lights
+from services.liaison.domain import (
+    NAMESPACE, Reception, Remembering, Representative, Station, Supervision, Unit, concern_id_for, new_id,
+    supervision_id_for,
+)
+from services.liaison.projections import ALERTS, CASE_FACTS, CaseFacts, case_history, list_units
+from shared.clock import Clock, utcnow
+from shared.contracts import IntegrationEvent
+from shared.errors import InvalidInput, NotFound
+from shared.store.application import ServiceApplication
+
+A = TypeVar("A", bound=Aggregate)
+# intake's side of a concern: (the report, an Idempotency-Key) -> {issue_id, tracking_code}
+ReportToIntake = Callable[[dict[str, Any], str], dict[str, Any]]
+NAMES_ZH = {Station: "联络站", Representative: "代表", Reception: "接待日", Supervision: "督办", Unit: "共建单位"}
+
+
+class LiaisonApplication(ServiceApplication):
+    name = "liaison"
+    reacts_to = {"casework": CASE_FACTS}
+    views = (CaseFacts(),)  # casework's facts about each case: a view, not liaison's own events
+
+    def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.clock = clock
+
+    # the register ----------------------------------------------------------------------------------
+    def open_station(self, payload: Any, key: str | None = None) -> tuple[Station, bool]:
+        x = commands.station(payload)
+        return self._create(Station, new_id("station", key), key, payload, lambda sid: Station(
+            id=sid, opened_at=self.clock(), **x))
+
+    def register_representative(self, payload: Any, key: str | None = None) -> tuple[Representative, bool]:
+        x = commands.representative(payload)
+        station = self.get(Station, x["station_id"], "station_id")
+        return self._create(Representative, new_id("representative", key), key, payload, lambda rid: Representative(
+            id=rid, community=station.community, registered_at=self.clock(), **x))
+
+    def record_duty(self, representative_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        x = commands.duty(payload)
+        return self._command(Representative, representative_id, key, payload, lambda r: r.record_duty(
+            x["duty"], x["done_at"], x["note"], self.clock()) or x["duty"])
+
+    # reception days ------------------------------------------------------------------------------------
+    def schedule_reception(self, payload: Any, key: str | None = None) -> tuple[Reception, bool]:
+        x = commands.reception(payload, self.clock())
+        station = self.get(Station, x["station_id"], "station_id")
+        for i, rid in enumerate(x["representative_ids"]):
+            self.get(Representative, rid, f"representative_ids[{i}]")
+        return self._create(Reception, new_id("reception", key), key, payload, lambda rid: Reception(
+            id=rid, community=station.community, scheduled_at=self.clock(),
+            **x | {"place": x["place"] or station.place}))
+
+    def request_topic(self, reception_id: str, payload: Any) -> int:
+        """A resident's topic for the day (点单式): public, no name kept. Returns how many are asked so far."""
+        topic = commands.topic(payload)
+        return self._command(Reception, reception_id, None, payload,
+                             lambda r: r.request_topic(topic, self.clock()) or len(r.topics))[0]
+
+    def book(self, reception_id: str) -> int:
+        return self._command(Reception, reception_id, None, None, lambda r: r.book(self.clock()))[0]
+
+    def announce(self, reception_id: str, key: str | None = None) -> tuple[Any, bool]:
+        return self._command(Reception, reception_id, key, {}, lambda r: r.announce(self.clock()) or "announced")
+
+    def raise_concern(self, reception_id: str, payload: Any, report: ReportToIntake,
+                      key: str | None = None) -> tuple[dict[str, Any], bool]:
+        """A visitor's concern becomes an issue through intake (channel `reception`), so it enters the normal
+        lifecycle; intake keeps the resident's contact, this service only the issue it became.
+
+        Intake is asked first with a key derived from this concern: a retry, or a save here that failed,
+        asks again and gets the same issue, never a second one."""
+        body = commands.concern(payload)
+        reception = self.get(Reception, reception_id)
+        if reception.earlier(key, commands.digest(payload)) is None:
+            reception.check_concern(self.clock())  # refused before intake hears of it
+        concern_id = str(concern_id_for(reception.id, key))
+        location = body.get("location") if isinstance(body.get("location"), dict) else {}
+        issue = report({**body, "channel": "reception",
+                        "location": {"community": reception.community, **location}}, f"reception:{concern_id}")
+        made = {"concern_id": concern_id, "issue_id": issue["issue_id"], "tracking_code": issue.get("tracking_code")}
+        category = body.get("category") if isinstance(body.get("category"), str) else None
+        ref = {k: v for k, v in made.items() if k != "tracking_code"}  # the code proves the resident: intake's only
+        ref, created = self._command(Reception, reception_id, key, payload, lambda r: r.raise_concern(
+            concern_id, issue["issue_id"], body["title"], category, self.clock()) or ref)
+        return ref | {"tracking_code": made["tracking_code"]}, created
+
+    def hold(self, reception_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        x = commands.held(payload)
+        return self._command(Reception, reception_id, key, payload, lambda r: r.hold(
+            x["visitors"], x["summary"], self.clock()) or "held")
+
+    # 代表督办 ----------------------------------------------------------------------------------------------
+    def take_up(self, case_id: str, payload: Any) -> tuple[Supervision, bool]:
+        """A representative takes up a case (overdue or contested): it must be a case casework has opened."""
+        x = commands.supervision(payload)
+        self.get(Representative, x["representative_id"], "representative_id")
+        case = case_history(self.read_models, commands.uuid({"case_id": case_id}, "case_id"))
+        if case is None or not case["issue_id"]:
+            raise NotFound(f"no case {case_id} known from casework", "case_id", "未找到该案件")
+        sid = supervision_id_for(case["case_id"])
+        existing = self._find(sid)
+        if isinstance(existing, Supervision):
+            existing.check_takeable(x["representative_id"])
+            return existing, False
+        supervision = Supervision(id=sid, case_id=case["case_id"], issue_id=case["issue_id"],
+                                  taken_at=self.clock(), **x)
+        try:
+            self.save(supervision)
+        except IntegrityError:  # taken a moment ago
+            return self.take_up(case_id, payload)
+        return supervision, True
+
+    def sign_off(self, case_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        x = commands.sign_off(payload)
+        sid = str(supervision_id_for(commands.uuid({"case_id": case_id}, "case_id")))
+        return self._command(Supervision, sid, key, payload, lambda s: s.sign_off(
+            x["representative_id"], x["note"], x["solved"], self.clock()) or "signed_off")
+
+    def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
+        """casework's alert about a supervised case reaches its representative (recorded on the supervision)."""
+        if event.service != "casework" or event.name not in ALERTS or "case_id" not in event.data:
+            return
+        supervision = self._find(supervision_id_for(str(event.data["case_id"])))
+        if not isinstance(supervision, Supervision):
+            return
+        detail = {k: event.data[k] for k in ("level", "deadline", "due", "to", "reason") if k in event.data}
+        before = len(supervision.alerts)
+        supervision.alert(event.name, detail, event.id, event.time)
+        if len(supervision.alerts) > before:
+            processing.collect_events(supervision)
+
+    # units and their lights -------------------------------------------------------------------------------
+    def register_unit(self, payload: Any) -> tuple[Unit, bool]:
+        """One unit per party name (as casework's assignments name it): registering it again returns it."""
+        x = commands.unit(payload)
+        uid = uuid5(NAMESPACE, f"unit:{x['party']}")
+        existing = self._find(uid)
+        if isinstance(existing, Unit):
+            return existing, False
+        return self._create(Unit, uid, None, payload, lambda u: Unit(id=u, registered_at=self.clock(), **x))
+
+    def record_attendance(self, unit_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        x = commands.attendance(payload)
+        return self._command(Unit, unit_id, key, payload, lambda u: u.record_attendance(
+            x["meeting_id"], x["meeting_at"], x["present"]) or x["meeting_id"])
+
+    def assess_month(self, month: str) -> list[dict[str, Any]]:
+        """Light every unit for a month that has ended (Asia/Shanghai); a unit lit already keeps its light."""
+        lights.check_ended(commands.month(month), self.clock())
+        out = []
+        for doc in list_units(self.read_models):
+            figures = lights.figures(self.read_models, doc["unit_id"], doc["party"], month)
+            light = lights.light(figures)
+            notice = lights.supervision_notice(doc["party"], month, figures) if light == "red" else None
+            self._command(Unit, doc["unit_id"], None, None, lambda u: u.assess(month, light, figures, notice,
+                                                                               self.clock()))
+            out.append({"unit_id": doc["unit_id"], "party": doc["party"], "light": light, "figures": figures})
+        return out
+
+    # plumbing -------------------------------------------------------------------------------------------------
+    def get(self, kind: type[A], aggregate_id: str, field: str | None = None) -> A:
+        name = field or f"{kind.__name__.lower()}_id"
+        try:
+            found = self._find(UUID(aggregate_id))
+        except (ValueError, TypeError, AttributeError):
+            found = None
+        if not isinstance(found, kind):
+            raise (InvalidInput if field else NotFound)(f"no {kind.__name__.lower()} {aggregate_id}", name,
+                                                        f"未找到该{NAMES_ZH[kind]}")
+        return found
+
+    def _create(self, kind: type[A], aggregate_id: UUID, key: str | None, payload: Any,
+                make: Callable[[UUID], A]) -> tuple[A, bool]:
+        """Save a new aggregate named by the key; a retry with the same key returns the first (a different
+        body is a conflict)."""
+        digest = commands.digest(payload)
+        existing = self._find(aggregate_id) if key else None
+        if isinstance(existing, Remembering):
+            existing.earlier(key, digest)
+            return existing, False
+        made = make(aggregate_id)
+        made.remember(key, digest, str(aggregate_id))
+        try:
+            self.save(made)
+        except IntegrityError:  # a concurrent retry with the same key won
+            return self.get(kind, str(aggregate_id)), False
+        return made, True
+
+    def _command(self, kind: type[A], aggregate_id: str, key: str | None, payload: Any,
+                 act: Callable[[A], Any]) -> tuple[Any, bool]:
+        """Run a command on one aggregate; retry on a concurrent writer; a repeated Idempotency-Key returns what
+        the first made (201 then 200)."""
+        digest = commands.digest(payload)
+        for attempt in range(5):
+            aggregate = self.get(kind, aggregate_id)
+            earlier = aggregate.earlier(key, digest)
+            if earlier is not None:
+                return earlier, False
+            result = act(aggregate)
+            aggregate.remember(key, digest, result)
+            try:
+                self.save(aggregate)
+                return result, True
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _find(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
