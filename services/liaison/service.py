@@ -91,7 +91,7 @@ class LiaisonService(Operable):
         rep, created = self.runtime.app.register_representative(read_json(request), _key(request))
         return _created({"representative_id": str(rep.id)}, created, f"/representatives/{rep.id}")
 
-    @public("representatives and their expertise are public (代表履职公示); contacts are not shown")
+    @public("representatives and their expertise are public; contacts are not shown")
     @http("GET", "/representatives")
     @api("liaison", "/representatives", query=("station_id",))
     def representatives(self, request: Request) -> Response:
@@ -167,13 +167,13 @@ class LiaisonService(Operable):
             raise NotFound(f"no reception {reception_id}", "reception_id", "未找到该接待日")
         return json_response(found[0])
 
-    @public("the board's reception-day announcements (代表接待日预告) with the topics residents asked for")
+    @public("the board's reception-day announcements with the topics residents asked for")
     @http("GET", "/board/receptions")
     @api("liaison", "/board/receptions")
     def board(self, request: Request) -> Response:
         return json_response({"receptions": board_receptions(self.runtime.db, rfc3339(self.runtime.app.clock()))})
 
-    @public("a resident asks for a topic (点单式); nothing about them is kept")
+    @public("a resident asks for a topic; nothing about them is kept")
     @http("POST", "/receptions/<string:reception_id>/topics")
     @api("liaison", "/receptions/{id}/topics")
     def request_topic(self, request: Request, reception_id: str) -> Response:
