@@ -24,7 +24,8 @@ def _periods(year: int, months: int) -> list[tuple[str, datetime, datetime]]:
         start = datetime(year, first, 1, tzinfo=SHANGHAI)
         last = first + months
         end = datetime(year + (last > 12), (last - 1) % 12 + 1, 1, tzinfo=SHANGHAI)
-        label = f"{year}" if months == 12 else f"{year}-{first:02d}" if months == 1 else f"{year}-P{first // months + 1}"
+        label = {12: f"{year}", 1: f"{year}-{first:02d}", 3: f"{year}-Q{first // 3 + 1}"}.get(
+            months, f"{year}-H{first // 6 + 1}")
         out.append((label, start, end))
     return out
 
