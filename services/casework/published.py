@@ -5,8 +5,8 @@ Staff notes and titles pass through `mask_text`: typed by people, they may quote
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -25,21 +25,42 @@ def _present(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+class CaseFacts:
+    """The issue's facts every later case event is published with, per case: taken from `Opened` as the
+    relay publishes it (so the next event of the case costs no read), else read from the case's first event.
+    Bounded: a case not seen for a while is read again."""
+
+    def __init__(self, app: Any, maxsize: int = 20000):
+        self.app, self.maxsize = app, maxsize
+        self._known: OrderedDict[UUID, dict[str, Any]] = OrderedDict()
+
+    def of(self, case_id: UUID) -> dict[str, Any]:
+        if case_id in self._known:
+            self._known.move_to_end(case_id)
+            return self._known[case_id]
+        return self.learn(case_id, self.app.repository.get(case_id, version=1))
+
+    def learn(self, case_id: UUID, opened: Any) -> dict[str, Any]:
+        """`opened`: the `Opened` event, or the case as it opened (both hold these attributes)."""
+        facts = {"issue_id": opened.issue_id, "title": mask_text(opened.title), "category": opened.category,
+                 "community": opened.community}
+        self._known[case_id] = facts
+        if len(self._known) > self.maxsize:
+            self._known.popitem(last=False)
+        return facts
+
+
 def publisher(app: Any) -> Callable[[Any], Published | None]:
     """The relay's map for casework. Only `Opened` holds the issue's facts; later events are published
-    with them too, read once per case from the case's first event in the log (and cached)."""
-
-    @lru_cache(maxsize=20000)
-    def facts(case_id: UUID) -> dict[str, Any]:
-        opened = app.repository.get(case_id, version=1)
-        return {"issue_id": opened.issue_id, "title": mask_text(opened.title), "category": opened.category,
-                "community": opened.community}
+    with them too (`CaseFacts`)."""
+    facts = CaseFacts(app)
 
     def publish(event: Any) -> Published | None:
         if not isinstance(event, Case.Event):
             return None
         case_id = str(event.originator_id)
         if isinstance(event, Case.Opened):
+            facts.learn(event.originator_id, event)
             return Published("CaseOpened", case_id, event.timestamp, {
                 "case_id": case_id, "issue_id": event.issue_id, "tier": event.tier, "category": event.category,
                 "due": _due(event.deadlines), "opened_at": rfc3339(event.opened_at),
@@ -49,8 +70,8 @@ def publisher(app: Any) -> Callable[[Any], Published | None]:
                 "building": event.building, "reporter_ref": getattr(event, "reporter_ref", None),
                 **_present(duplicate_of=getattr(event, "duplicate_of", None)),
             })
-        mapped = _map(event, {"case_id": case_id, "issue_id": facts(event.originator_id)["issue_id"]},
-                      facts(event.originator_id))
+        known = facts.of(event.originator_id)
+        mapped = _map(event, {"case_id": case_id, "issue_id": known["issue_id"]}, known)
         return Published(mapped[0], case_id, event.timestamp, mapped[1]) if mapped else None
 
     return publish
