@@ -11,10 +11,13 @@ from eventsourcing.persistence import IntegrityError
 
 from services.liaison import commands, lights
 from services.liaison.domain import (
-    NAMESPACE, Reception, Remembering, Representative, Station, Supervision, Unit, concern_id_for, new_id,
-    supervision_id_for,
+    NAMESPACE, Match, Project, Reception, Remembering, Representative, Resource, Station, Supervision, Unit,
+    concern_id_for, match_id_for, new_id, supervision_id_for,
 )
-from services.liaison.projections import ALERTS, CASE_FACTS, CaseFacts, case_history, list_units
+from services.liaison.projections import (
+    ALERTS, CASE_FACTS, CaseFacts, case_history, list_units, matching_resources, open_projects,
+)
+from services.liaison.rules import PROJECT_WARN_BEFORE
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent
 from shared.errors import InvalidInput, NotFound
@@ -23,7 +26,8 @@ from shared.store.application import ServiceApplication
 A = TypeVar("A", bound=Aggregate)
 # intake's side of a concern: (the report, an Idempotency-Key) -> {issue_id, tracking_code}
 ReportToIntake = Callable[[dict[str, Any], str], dict[str, Any]]
-NAMES_ZH = {Station: "联络站", Representative: "代表", Reception: "接待日", Supervision: "督办", Unit: "共建单位"}
+NAMES_ZH = {Station: "联络站", Representative: "代表", Reception: "接待日", Supervision: "督办", Unit: "共建单位",
+            Resource: "资源", Match: "匹配", Project: "项目"}
 
 
 class LiaisonApplication(ServiceApplication):
@@ -129,8 +133,14 @@ class LiaisonApplication(ServiceApplication):
             x["representative_id"], x["note"], x["solved"], self.clock()) or "signed_off")
 
     def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
-        """casework's alert about a supervised case reaches its representative (recorded on the supervision)."""
-        if event.service != "casework" or event.name not in ALERTS or "case_id" not in event.data:
+        """casework's alert about a supervised case reaches its representative (recorded on the supervision); a
+        new case is matched with the resources on offer."""
+        if event.service != "casework" or "case_id" not in event.data:
+            return
+        if event.name == "CaseOpened" and not event.data.get("duplicate_of"):
+            case = {"case_id": str(event.data["case_id"])} | {k: event.data.get(k) for k in ("category", "community")}
+            processing.collect_events(*self._proposals(case, event.time))
+        if event.name not in ALERTS:
             return
         supervision = self._find(supervision_id_for(str(event.data["case_id"])))
         if not isinstance(supervision, Supervision):
@@ -140,6 +150,89 @@ class LiaisonApplication(ServiceApplication):
         supervision.alert(event.name, detail, event.id, event.time)
         if len(supervision.alerts) > before:
             processing.collect_events(supervision)
+
+    # the resources list, matching and projects (双清单、项目清单) ----------------------------------------------
+    def offer_resource(self, payload: Any, key: str | None = None) -> tuple[Resource, bool]:
+        x = commands.resource(payload)
+        kinds = {"unit": Unit, "representative": Representative}
+        if x["offerer_id"] is not None:
+            self.get(kinds[x["offered_by"]], x["offerer_id"], "offerer_id")
+        return self._create(Resource, new_id("resource", key), key, payload, lambda rid: Resource(
+            id=rid, offered_at=self.clock(), **x))
+
+    def withdraw_resource(self, resource_id: str) -> tuple[Any, bool]:
+        return self._command(Resource, resource_id, None, None, lambda r: r.withdraw(self.clock()) or "withdrawn")
+
+    def propose_matches(self, payload: Any) -> list[Match]:
+        """Match a need or a group of similar needs (cases) with the resources on offer; a pair is proposed once."""
+        proposals = []
+        for i, case_id in enumerate(commands.case_ids(payload)):
+            case = case_history(self.read_models, case_id)
+            if case is None:
+                raise InvalidInput(f"no case {case_id} known from casework", f"case_ids[{i}]", "未找到该案件")
+            proposals += self._proposals(case, self.clock())
+        if proposals:
+            self.save(*proposals)
+        return proposals
+
+    def _proposals(self, case: dict[str, Any], at: Any) -> list[Match]:
+        if not case.get("category") or not case.get("community"):
+            return []
+        out = []
+        for r in matching_resources(self.read_models, case["category"], case["community"]):
+            mid = match_id_for(case["case_id"], r["resource_id"])
+            if self._find(mid) is None:
+                out.append(Match(id=mid, case_id=case["case_id"], resource_id=r["resource_id"],
+                                 reasons=[f"分类相同:{case['category']}", f"同一区域:{case['community']}"],
+                                 proposed_at=at))
+        return out
+
+    def decide_match(self, match_id: str, payload: Any) -> tuple[Any, bool]:
+        """Staff confirm (the resource takes one of its capacity) or reject a proposed match."""
+        x = commands.decision(payload)
+        for attempt in range(5):
+            match = self.get(Match, match_id)
+            resource = self.get(Resource, match.resource_id)
+            match.decide(x["confirmed"], x["note"], self.clock())
+            if x["confirmed"]:
+                resource.use(match_id, self.clock())
+            try:
+                self.save(match, resource)
+                return match.decision, True
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def start_project(self, payload: Any, key: str | None = None) -> tuple[Project, bool]:
+        x = commands.project(payload, self.clock())
+        for i, case_id in enumerate(x["case_ids"]):
+            if case_history(self.read_models, case_id) is None:
+                raise InvalidInput(f"no case {case_id} known from casework", f"case_ids[{i}]", "未找到该案件")
+        for i, mid in enumerate(x["match_ids"]):
+            if self.get(Match, mid, f"match_ids[{i}]").decision != "confirmed":
+                raise InvalidInput("a project takes confirmed matches only", f"match_ids[{i}]",
+                                   "项目只能纳入已确认的匹配资源")
+        return self._create(Project, new_id("project", key), key, payload, lambda pid: Project(
+            id=pid, started_at=self.clock(), **x))
+
+    def complete_project(self, project_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
+        summary = commands.completion(payload)
+        return self._command(Project, project_id, key, payload,
+                             lambda p: p.complete(summary, self.clock()) or "completed")
+
+    def watch_projects(self) -> int:
+        """The projects' clock (the ticker's job): a yellow or red warning recorded once each."""
+        warned = 0
+        for pid in open_projects(self.read_models):
+            project = self.get(Project, pid)
+            if project.watch(self.clock(), PROJECT_WARN_BEFORE):
+                try:
+                    self.save(project)
+                    warned += 1
+                except IntegrityError:  # another instance warned it a moment ago
+                    pass
+        return warned
 
     # units and their lights -------------------------------------------------------------------------------
     def register_unit(self, payload: Any) -> tuple[Unit, bool]:

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from services.liaison.rules import DUTIES, UNIT_KINDS
+from services.liaison.rules import DUTIES, OFFERERS, UNIT_KINDS
+from shared.deadlines import end_of_day
 from shared.errors import InvalidInput, refuse_unknown
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -22,6 +23,9 @@ FIELD_NAMES_ZH = {
     "case_id": "案件编号", "representative_id": "代表", "reason": "督办原因", "note": "督办意见", "solved": "是否解决",
     "duty": "履职事项", "done_at": "完成时间", "party": "单位名称", "kind": "单位类别", "responsible": "负责人",
     "meeting_id": "会议编号", "meeting_at": "会议时间", "present": "是否出席", "month": "月份", "body": "请求内容",
+    "offered_by": "资源提供方", "offerer_id": "提供方", "area": "服务区域", "capacity": "可服务数量",
+    "availability": "可用时间", "case_ids": "需求(案件)", "match_ids": "匹配资源", "confirmed": "是否确认",
+    "owner": "负责人", "due": "完成时限",
 }
 
 
@@ -187,3 +191,55 @@ def attendance(payload: Any) -> dict[str, Any]:
         raise InvalidInput("present must be true or false", "present", "是否出席须为 true 或 false")
     return {"meeting_id": text(b, "meeting_id", max_len=60), "meeting_at": moment(b.get("meeting_at"), "meeting_at"),
             "present": b["present"]}
+
+
+def resource(payload: Any) -> dict[str, Any]:
+    b = body(payload, ("offered_by", "offerer_id", "category", "title", "area", "capacity", "availability"))
+    if b.get("offered_by") not in OFFERERS:
+        raise InvalidInput(f"offered_by must be one of {', '.join(OFFERERS)}", "offered_by",
+                           f"资源提供方须为{'、'.join(OFFERERS.values())}之一")
+    capacity = b.get("capacity", 1)
+    if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= 100000:
+        raise InvalidInput("capacity must be a whole number from 1", "capacity", "可服务数量须为不小于1的整数")
+    offerer = None if b["offered_by"] == "volunteer" else uuid(b, "offerer_id")  # a volunteer is not named
+    if b["offered_by"] == "volunteer" and b.get("offerer_id") is not None:
+        raise InvalidInput("a volunteer's offer names no offerer_id: volunteers are not identified here",
+                           "offerer_id", "志愿者资源不记录提供人")
+    return {"offered_by": b["offered_by"], "offerer_id": offerer, "category": text(b, "category", max_len=20),
+            "title": text(b, "title", max_len=100), "area": text(b, "area", max_len=50), "capacity": capacity,
+            "availability": text(b, "availability", required=False, max_len=200) or ""}
+
+
+def case_ids(payload: Any) -> list[str]:
+    b = body(payload, ("case_ids",))
+    ids = b.get("case_ids")
+    if not isinstance(ids, list) or not 1 <= len(ids) <= 50:
+        raise InvalidInput("case_ids must list 1 to 50 cases", "case_ids", "请列出1至50个案件")
+    return [uuid({"id": v}, "id", f"case_ids[{i}].") for i, v in enumerate(ids)]
+
+
+def decision(payload: Any) -> dict[str, Any]:
+    b = body(payload, ("confirmed", "note"))
+    if not isinstance(b.get("confirmed"), bool):
+        raise InvalidInput("confirmed must be true or false", "confirmed", "是否确认须为 true 或 false")
+    return {"confirmed": b["confirmed"], "note": text(b, "note", required=False, max_len=500) or ""}
+
+
+def project(payload: Any, now: datetime) -> dict[str, Any]:
+    b = body(payload, ("title", "case_ids", "match_ids", "owner", "due"))
+    ids = case_ids({"case_ids": b.get("case_ids")})
+    matches = b.get("match_ids", [])
+    if not isinstance(matches, list) or len(matches) > 50:
+        raise InvalidInput("match_ids must list at most 50 matches", "match_ids", "匹配资源不能超过50项")
+    try:
+        due = end_of_day(b.get("due")) or moment(b.get("due"), "due")
+    except ValueError:
+        raise InvalidInput("due is not a date", "due", "完成时限不是有效日期") from None
+    if due <= now:
+        raise InvalidInput("due must be in the future", "due", "完成时限须晚于当前时间")
+    return {"title": text(b, "title", max_len=100), "case_ids": ids, "owner": text(b, "owner", max_len=60),
+            "match_ids": [uuid({"id": v}, "id", f"match_ids[{i}].") for i, v in enumerate(matches)], "due": due}
+
+
+def completion(payload: Any) -> str:
+    return text(body(payload, ("summary",)), "summary", max_len=2000) or ""

@@ -7,7 +7,7 @@ store; they never leave it in an event (published.py) and are masked on every ou
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
@@ -260,3 +260,108 @@ class Unit(Remembering):
 
 def local_month(moment: datetime) -> str:
     return f"{moment.astimezone(SHANGHAI):%Y-%m}"
+
+
+class Resource(Remembering):
+    """An offer on the resources list (资源清单): a unit, a representative or a volunteer offers help of a category in
+    an area, with a capacity (how many needs it can meet) and when it is available. Withdrawn, or used up."""
+
+    @event("Offered")
+    def __init__(self, id: UUID, offered_by: str, offerer_id: str | None, category: str, title: str, area: str,
+                 capacity: int, availability: str, offered_at: datetime):
+        self.offered_by, self.offerer_id, self.category, self.title = offered_by, offerer_id, category, title
+        self.area, self.capacity, self.availability, self.offered_at = area, capacity, availability, offered_at
+        self.used = 0
+        self.withdrawn_at: datetime | None = None
+
+    @property
+    def status(self) -> str:
+        return "withdrawn" if self.withdrawn_at else "used_up" if self.used >= self.capacity else "available"
+
+    def check_available(self, field: str) -> None:
+        if self.status != "available":
+            raise Conflict(f"this resource is {self.status.replace('_', ' ')}", field,
+                           "该资源已撤回" if self.withdrawn_at else "该资源已用完")
+
+    def use(self, match_id: str, at: datetime) -> None:
+        """A confirmed match takes one of its capacity."""
+        self.check_available("resource_id")
+        self._used(match_id, at)
+
+    @event("Used")
+    def _used(self, match_id: str, at: datetime) -> None:
+        self.used += 1
+
+    def withdraw(self, at: datetime) -> None:
+        if self.withdrawn_at is not None:
+            raise Conflict("this resource is already withdrawn", "resource_id", "该资源已撤回")
+        self._withdrawn(at)
+
+    @event("Withdrawn")
+    def _withdrawn(self, at: datetime) -> None:
+        self.withdrawn_at = at
+
+
+def match_id_for(case_id: str, resource_id: str) -> UUID:
+    """A resource is proposed for a need once, however often matching runs."""
+    return uuid5(NAMESPACE, f"match:{case_id}:{resource_id}")
+
+
+class Match(Remembering):
+    """A proposed pairing of a need (a case) with a resource (供需匹配), which staff confirm or reject: the
+    share confirmed is the match accuracy the plan measures (需求匹配准确率)."""
+
+    @event("Proposed")
+    def __init__(self, id: UUID, case_id: str, resource_id: str, reasons: list[str], proposed_at: datetime):
+        self.case_id, self.resource_id, self.reasons, self.proposed_at = case_id, resource_id, list(reasons), proposed_at
+        self.decision: str | None = None
+
+    def decide(self, confirmed: bool, note: str, at: datetime) -> None:
+        if self.decision is not None:
+            raise Conflict(f"this match is already {self.decision}", "match_id", "该匹配已确认或已否决")
+        self._decided(self.case_id, self.resource_id, "confirmed" if confirmed else "rejected", note, at)
+
+    @event("Decided")
+    def _decided(self, case_id: str, resource_id: str, decision: str, note: str, decided_at: datetime) -> None:
+        self.decision = decision
+
+
+def project_light(due: datetime, done: bool, now: datetime, warn_before: timedelta) -> str:
+    """A project's clock: green, yellow within `warn_before` of its deadline, red once it passed undone."""
+    if done:
+        return "green"
+    return "red" if now > due else "yellow" if now > due - warn_before else "green"
+
+
+class Project(Remembering):
+    """A project (项目清单): grouped needs and confirmed resources, with an owner and a deadline on its own clock:
+    yellow as the deadline nears, red once it passes undone."""
+
+    @event("Started")
+    def __init__(self, id: UUID, title: str, case_ids: list[str], match_ids: list[str], owner: str, due: datetime,
+                 started_at: datetime):
+        self.title, self.case_ids, self.match_ids, self.owner = title, list(case_ids), list(match_ids), owner
+        self.due, self.started_at = due, started_at
+        self.warned: list[str] = []
+        self.done: dict[str, Any] | None = None
+
+    def watch(self, now: datetime, warn_before: timedelta) -> bool:
+        """The clock's tick: record a yellow or red warning once each. Returns whether one was recorded."""
+        level = project_light(self.due, self.done is not None, now, warn_before)
+        if level == "green" or level in self.warned:
+            return False
+        self._warned(level, self.due, now)
+        return True
+
+    @event("Warned")
+    def _warned(self, level: str, due: datetime, warned_at: datetime) -> None:
+        self.warned.append(level)
+
+    def complete(self, summary: str, at: datetime) -> None:
+        if self.done is not None:
+            raise Conflict("this project is already completed", "project_id", "该项目已完成")
+        self._completed(summary, at > self.due, at)
+
+    @event("Completed")
+    def _completed(self, summary: str, late: bool, completed_at: datetime) -> None:
+        self.done = {"summary": summary, "late": late, "at": completed_at}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from services.liaison.domain import Reception, Representative, Station, Supervision, Unit
+from services.liaison.domain import Match, Project, Reception, Representative, Resource, Station, Supervision, Unit
 from services.liaison.rules import SATISFIED_FROM
 from shared.contracts import IntegrationEvent
 from shared.contracts.envelope import rfc3339
@@ -253,7 +253,9 @@ class CaseFacts(UpstreamView):
                      "WHERE case_id = ?", (case_id,))
         issue_id, party, resolve_by, resolved_at, reds, satisfied, answers, doc = row or (
             None, None, None, None, 0, 0, 0, _dumps({"history": []}))
-        history = json.loads(doc)["history"]
+        stored = json.loads(doc)
+        history, about = stored["history"], stored.get("about", {})
+        about |= {k: data[k] for k in ("category", "community", "title") if data.get(k)}
         history.append({"step": event.name, "at": rfc3339(event.time),
                         **{k: data[k] for k in ("tier", "party", "level", "deadline", "due", "to", "confirmed",
                                                 "satisfaction") if k in data}})
@@ -278,7 +280,71 @@ class CaseFacts(UpstreamView):
                "party = excluded.party, resolve_by = excluded.resolve_by, resolved_at = excluded.resolved_at, "
                "reds = excluded.reds, satisfied = excluded.satisfied, answers = excluded.answers, doc = excluded.doc",
                (case_id, issue_id, party, resolve_by, resolved_at, reds, satisfied, answers,
-                _dumps({"history": history})))
+                _dumps({"history": history, "about": about})))
+
+
+class Lists(Projection):
+    """The two lists' other halves and what came of them: resources (资源清单), matches, projects (项目清单)."""
+
+    name = "lists"
+    version = 1
+
+    def create(self, tx: Transaction) -> None:
+        tx.run("CREATE TABLE IF NOT EXISTS resources (resource_id TEXT PRIMARY KEY, category TEXT NOT NULL, "
+               "area TEXT NOT NULL, status TEXT NOT NULL, doc TEXT NOT NULL)")
+        tx.run("CREATE TABLE IF NOT EXISTS matches (match_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, "
+               "status TEXT NOT NULL, doc TEXT NOT NULL)")
+        tx.run("CREATE TABLE IF NOT EXISTS projects (project_id TEXT PRIMARY KEY, due TEXT NOT NULL, "
+               "started_at TEXT NOT NULL, doc TEXT NOT NULL)")
+
+    def drop(self, tx: Transaction) -> None:
+        for table in ("resources", "matches", "projects"):
+            tx.run(f"DROP TABLE IF EXISTS {table}")
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        oid = str(event.originator_id)
+        if isinstance(event, Resource.Offered):
+            doc = {"resource_id": oid, "offered_by": event.offered_by, "offerer_id": event.offerer_id,
+                   "category": event.category, "title": mask_text(event.title), "area": event.area,
+                   "capacity": event.capacity, "used": 0, "availability": mask_text(event.availability),
+                   "status": "available", "offered_at": rfc3339(event.offered_at)}
+            tx.run("INSERT INTO resources (resource_id, category, area, status, doc) VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT (resource_id) DO NOTHING", (oid, event.category, event.area, "available", _dumps(doc)))
+        elif isinstance(event, (Resource.Used, Resource.Withdrawn)):
+            row = tx.one("SELECT doc FROM resources WHERE resource_id = ?", (oid,))
+            if row is not None:
+                doc = json.loads(row[0])
+                if isinstance(event, Resource.Used):
+                    doc["used"] += 1
+                    doc["status"] = "used_up" if doc["used"] >= doc["capacity"] else doc["status"]
+                else:
+                    doc |= {"status": "withdrawn", "withdrawn_at": rfc3339(event.at)}
+                tx.run("UPDATE resources SET status = ?, doc = ? WHERE resource_id = ?", (doc["status"], _dumps(doc), oid))
+        elif isinstance(event, Match.Proposed):
+            doc = {"match_id": oid, "case_id": event.case_id, "resource_id": event.resource_id,
+                   "reasons": event.reasons, "status": "proposed", "proposed_at": rfc3339(event.proposed_at)}
+            tx.run("INSERT INTO matches (match_id, case_id, status, doc) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT (match_id) DO NOTHING", (oid, event.case_id, "proposed", _dumps(doc)))
+        elif isinstance(event, Match.Decided):
+            if _update(tx, "matches", "match_id", oid, {"status": event.decision, "note": mask_text(event.note),
+                                                         "decided_at": rfc3339(event.decided_at)}):
+                tx.run("UPDATE matches SET status = ? WHERE match_id = ?", (event.decision, oid))
+        elif isinstance(event, Project.Started):
+            doc = {"project_id": oid, "title": mask_text(event.title), "case_ids": event.case_ids,
+                   "match_ids": event.match_ids, "owner": event.owner, "due": rfc3339(event.due),
+                   "started_at": rfc3339(event.started_at), "warned": [], "status": "ongoing"}
+            tx.run("INSERT INTO projects (project_id, due, started_at, doc) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT (project_id) DO NOTHING", (oid, doc["due"], doc["started_at"], _dumps(doc)))
+        elif isinstance(event, Project.Warned):
+            row = tx.one("SELECT doc FROM projects WHERE project_id = ?", (oid,))
+            if row is not None:
+                doc = json.loads(row[0])
+                doc["warned"].append(event.level)
+                tx.run("UPDATE projects SET doc = ? WHERE project_id = ?", (_dumps(doc), oid))
+        elif isinstance(event, Project.Completed):
+            _update(tx, "projects", "project_id", oid, {"status": "completed", "late": event.late,
+                                                         "summary": mask_text(event.summary),
+                                                         "completed_at": rfc3339(event.completed_at)})
 
 
 # queries ---------------------------------------------------------------------------------------------
@@ -323,8 +389,9 @@ def case_history(db: Database, case_id: str) -> dict[str, Any] | None:
     if not rows:
         return None
     issue_id, party, resolve_by, resolved_at, doc = rows[0]
+    stored = json.loads(doc)
     return {"case_id": case_id, "issue_id": issue_id, "party": party, "resolve_by": resolve_by,
-            "resolved_at": resolved_at, "history": json.loads(doc)["history"]}
+            "resolved_at": resolved_at, **stored.get("about", {}), "history": stored["history"]}
 
 
 def supervision_doc(db: Database, case_id: str) -> dict[str, Any] | None:
@@ -376,3 +443,45 @@ def month_lights(db: Database, month: str) -> list[dict[str, Any]]:
 
 def unit_lights(db: Database, unit_id: str) -> list[dict[str, Any]]:
     return _docs(db, "SELECT doc FROM lights WHERE unit_id = ? ORDER BY month", (unit_id,))
+
+
+def matching_resources(db: Database, category: str, area: str) -> list[dict[str, Any]]:
+    """Available resources of the need's category in its area (供需匹配: by category and area)."""
+    return _docs(db, "SELECT doc FROM resources WHERE status = 'available' AND category = ? AND area = ? "
+                     "ORDER BY resource_id", (category, area))
+
+
+def list_resources(db: Database, status: str | None) -> list[dict[str, Any]]:
+    if status:
+        return _docs(db, "SELECT doc FROM resources WHERE status = ? ORDER BY category, resource_id", (status,))
+    return _docs(db, "SELECT doc FROM resources ORDER BY category, resource_id")
+
+
+def list_matches(db: Database, case_id: str | None, status: str | None) -> list[dict[str, Any]]:
+    where, params = [], []
+    for clause, value in (("case_id = ?", case_id), ("status = ?", status)):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    return _docs(db, "SELECT doc FROM matches" + (" WHERE " + " AND ".join(where) if where else "")
+                 + " ORDER BY case_id, match_id", tuple(params))
+
+
+def match_accuracy(db: Database) -> dict[str, Any]:
+    """需求匹配准确率: the share of decided proposals that staff confirmed."""
+    counts = dict(db.query("SELECT status, COUNT(*) FROM matches GROUP BY status"))
+    confirmed, rejected = counts.get("confirmed", 0), counts.get("rejected", 0)
+    return {"proposed": sum(counts.values()), "confirmed": confirmed, "rejected": rejected,
+            "accuracy": round(confirmed / (confirmed + rejected), 4) if confirmed + rejected else None}
+
+
+def list_projects(db: Database, start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
+    """Projects, or those ongoing at some time in [start, end) (a month's results list them)."""
+    docs = _docs(db, "SELECT doc FROM projects ORDER BY due, project_id")
+    if start is None or end is None:
+        return docs
+    return [d for d in docs if d["started_at"] < end and d.get("completed_at", end) >= start]
+
+
+def open_projects(db: Database) -> list[str]:
+    return [d["project_id"] for d in list_projects(db) if d["status"] == "ongoing"]

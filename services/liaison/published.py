@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.liaison.domain import Reception, Representative, Station, Supervision, Unit
+from services.liaison.domain import Match, Project, Reception, Representative, Resource, Station, Supervision, Unit
 from shared.contracts.envelope import rfc3339
 from shared.masking import mask_text
 from shared.messaging.relay import Published
@@ -79,10 +79,51 @@ def _supervised(e: Any, s: str) -> Published:
                                                         "supervised_at": rfc3339(e.supervised_at)})
 
 
+def _offered(e: Any, s: str) -> Published:
+    return Published("ResourceOffered", s, e.timestamp, {
+        "resource_id": s, "offered_by": e.offered_by, "offerer_id": e.offerer_id, "category": e.category,
+        "title": mask_text(e.title), "area": e.area, "capacity": e.capacity, "offered_at": rfc3339(e.offered_at)})
+
+
+def _withdrawn(e: Any, s: str) -> Published:
+    return Published("ResourceWithdrawn", s, e.timestamp, {"resource_id": s, "withdrawn_at": rfc3339(e.at)})
+
+
+def _proposed(e: Any, s: str) -> Published:
+    return Published("MatchProposed", s, e.timestamp, {"match_id": s, "case_id": e.case_id,
+                                                       "resource_id": e.resource_id,
+                                                       "proposed_at": rfc3339(e.proposed_at)})
+
+
+def _decided(e: Any, s: str) -> Published:
+    return Published("MatchDecided", s, e.timestamp, {"match_id": s, "case_id": e.case_id,
+                                                      "resource_id": e.resource_id, "decision": e.decision,
+                                                      "decided_at": rfc3339(e.decided_at)})
+
+
+def _started(e: Any, s: str) -> Published:
+    return Published("ProjectStarted", s, e.timestamp, {"project_id": s, "title": mask_text(e.title),
+                                                        "case_ids": e.case_ids, "match_ids": e.match_ids,
+                                                        "owner": e.owner, "due": rfc3339(e.due),
+                                                        "started_at": rfc3339(e.started_at)})
+
+
+def _project_warned(e: Any, s: str) -> Published:
+    return Published("ProjectWarned", s, e.timestamp, {"project_id": s, "level": e.level, "due": rfc3339(e.due),
+                                                       "warned_at": rfc3339(e.warned_at)})
+
+
+def _completed(e: Any, s: str) -> Published:
+    return Published("ProjectCompleted", s, e.timestamp, {"project_id": s, "late": e.late,
+                                                          "completed_at": rfc3339(e.completed_at)})
+
+
 MAP = {Station.Opened: _station, Representative.Registered: _representative, Representative.DutyRecorded: _duty,
        Reception.Scheduled: _scheduled, Reception.Announced: _announced, Reception.ConcernRaised: _concern,
        Reception.Held: _held, Supervision.Taken: _taken, Supervision.SignedOff: _signed_off, Unit.Registered: _unit, Unit.LightAssessed: _light,
-       Unit.Supervised: _supervised}
+       Unit.Supervised: _supervised, Resource.Offered: _offered, Resource.Withdrawn: _withdrawn,
+       Match.Proposed: _proposed, Match.Decided: _decided, Project.Started: _started, Project.Warned: _project_warned,
+       Project.Completed: _completed}
 
 
 def publish(event: Any) -> Published | None:

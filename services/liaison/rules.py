@@ -36,3 +36,7 @@ SATISFIED_FROM = 4  # a resident's answer of 4 or 5 of 5 is satisfied (as casewo
 
 UNIT_KINDS = {"property": "物业", "sanitation": "环卫", "department": "职能部门", "school": "学校",
               "police": "派出所", "hospital": "医院", "enterprise": "企业", "social_org": "社会组织"}
+
+# 双清单: who offers a resource (资源清单), and a project's clock (项目清单)
+OFFERERS = {"unit": "共建单位", "representative": "代表", "volunteer": "志愿者"}
+PROJECT_WARN_BEFORE = timedelta(days=7)  # a project is yellow this long before its deadline, red after it

@@ -6,6 +6,7 @@ a representative's contact and a unit's responsible person appear, masked, only 
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from nameko.web.handlers import http
@@ -13,13 +14,14 @@ from werkzeug.wrappers import Request, Response
 
 from services.liaison import commands, lights, records
 from services.liaison.bootstrap import SPEC
-from services.liaison.domain import Representative, Unit, local_month
+from services.liaison.domain import Representative, Unit, local_month, project_light
 from services.liaison.intake import report_to_intake
 from services.liaison.projections import (
-    board_receptions, case_history, list_receptions, list_representatives, list_stations, list_supervisions,
-    list_units, month_lights, supervision_doc, unit_lights,
+    board_receptions, case_history, list_matches, list_projects, list_receptions, list_representatives,
+    list_resources, list_stations, list_supervisions, list_units, match_accuracy, month_lights, supervision_doc,
+    unit_lights,
 )
-from services.liaison.rules import DUTIES, LIGHTS, UNIT_KINDS
+from services.liaison.rules import DUTIES, LIGHTS, PROJECT_WARN_BEFORE, UNIT_KINDS
 from shared.contracts.envelope import rfc3339
 from shared.edge.access import STAFF, allow, public
 from shared.edge.documents import document_response
@@ -53,6 +55,11 @@ def _masked(contact: dict[str, str]) -> dict[str, str]:
     if contact.get("email"):
         out["email"] = "***@" + contact["email"].partition("@")[2]
     return out
+
+
+def _light(doc: dict[str, Any], now: datetime) -> str:
+    due = datetime.fromisoformat(doc["due"].replace("Z", "+00:00"))
+    return project_light(due, doc["status"] == "completed", now, PROJECT_WARN_BEFORE)
 
 
 def _year(request: Request, now_year: int) -> int:
@@ -311,3 +318,83 @@ class LiaisonService(Operable):
             return Response("\ufeff" + lights.ranking_csv(rows), content_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="lights-{month}.csv"'})
         return json_response({"month": month, "thresholds": LIGHTS, "ranking": rows})
+
+    # the resources list, matching and projects ----------------------------------------------------------------
+    @allow(*REPRESENTATIVES)
+    @http("POST", "/resources")
+    @api("liaison", "/resources")
+    def offer_resource(self, request: Request) -> Response:
+        """Offer a resource: {offered_by: unit|representative|volunteer, offerer_id? (not for a volunteer),
+        category, title, area, capacity?, availability?}."""
+        resource, created = self.runtime.app.offer_resource(read_json(request), _key(request))
+        return _created({"resource_id": str(resource.id), "status": resource.status}, created,
+                        f"/resources/{resource.id}")
+
+    @public("the resources list is public (资源清单): what is offered, where; volunteers are not named")
+    @http("GET", "/resources")
+    @api("liaison", "/resources", query=("status",))
+    def resources(self, request: Request) -> Response:
+        status = choice(request, "status", ("available", "withdrawn", "used_up"))
+        return json_response({"resources": list_resources(self.runtime.db, status)})
+
+    @allow(*REPRESENTATIVES)
+    @http("POST", "/resources/<string:resource_id>/withdrawal")
+    @api("liaison", "/resources/{id}/withdrawal")
+    def withdraw_resource(self, request: Request, resource_id: str) -> Response:
+        status, _ = self.runtime.app.withdraw_resource(resource_id)
+        return json_response({"resource_id": resource_id, "status": status}, status=201)
+
+    @allow(*ORGANISERS)
+    @http("POST", "/matches")
+    @api("liaison", "/matches")
+    def propose_matches(self, request: Request) -> Response:
+        """Propose resources for a need or a group of similar needs: {case_ids[]} (new cases are matched on
+        their own as casework opens them)."""
+        proposed = self.runtime.app.propose_matches(read_json(request))
+        return json_response({"proposed": [{"match_id": str(m.id), "case_id": m.case_id,
+                                            "resource_id": m.resource_id, "reasons": m.reasons} for m in proposed]},
+                             status=201)
+
+    @allow(*STAFF)
+    @http("GET", "/matches")
+    @api("liaison", "/matches", query=("case_id", "status"))
+    def matches(self, request: Request) -> Response:
+        """Proposals, ?case_id=&status=proposed|confirmed|rejected, and the match accuracy (需求匹配准确率)."""
+        status = choice(request, "status", ("proposed", "confirmed", "rejected"))
+        return json_response({"matches": list_matches(self.runtime.db, request.args.get("case_id"), status),
+                              "accuracy": match_accuracy(self.runtime.db)})
+
+    @allow(*ORGANISERS)
+    @http("POST", "/matches/<string:match_id>/decision")
+    @api("liaison", "/matches/{id}/decision")
+    def decide_match(self, request: Request, match_id: str) -> Response:
+        """Confirm or reject a proposal: {confirmed, note?}; a confirmed one uses one of the resource's capacity."""
+        decision, _ = self.runtime.app.decide_match(match_id, read_json(request))
+        return json_response({"match_id": match_id, "status": decision}, status=201)
+
+    @allow(*ORGANISERS)
+    @http("POST", "/projects")
+    @api("liaison", "/projects")
+    def start_project(self, request: Request) -> Response:
+        """A project of grouped needs and confirmed resources: {title, case_ids[], match_ids[], owner, due}."""
+        project, created = self.runtime.app.start_project(read_json(request), _key(request))
+        return _created({"project_id": str(project.id)}, created, f"/projects/{project.id}")
+
+    @public("the project list is published with the monthly results: titles masked, no personal data")
+    @http("GET", "/projects")
+    @api("liaison", "/projects", query=("month",))
+    def projects(self, request: Request) -> Response:
+        """Projects with their light (green/yellow/red); ?month=YYYY-MM those ongoing in that month."""
+        now = self.runtime.app.clock()
+        month = request.args.get("month")
+        start, end = (rfc3339(b) for b in lights.bounds(commands.month(month))) if month else (None, None)
+        return json_response({"projects": [d | {"light": _light(d, now)}
+                                           for d in list_projects(self.runtime.db, start, end)]})
+
+    @allow(*ORGANISERS)
+    @http("POST", "/projects/<string:project_id>/completion")
+    @api("liaison", "/projects/{id}/completion")
+    def complete_project(self, request: Request, project_id: str) -> Response:
+        """{summary}: done (late when after its deadline)."""
+        status, created = self.runtime.app.complete_project(project_id, read_json(request), _key(request))
+        return _created({"project_id": project_id, "status": status}, created)

@@ -264,6 +264,29 @@ _c(Contract("liaison", "UnitSupervised", 1, _obj(
     ["unit_id", "month", "notice", "supervised_at"], unit_id=UUID, month={"type": "string", "pattern": r"^\d{4}-\d\d$"},
     notice=STR, supervised_at=TIME)))
 
+# liaison's two lists (资源清单, 供需匹配) and projects (项目清单); a volunteer's offer names nobody
+_c(Contract("liaison", "ResourceOffered", 1, _obj(
+    ["resource_id", "offered_by", "offerer_id", "category", "title", "area", "capacity", "offered_at"],
+    resource_id=UUID, offered_by=_enum("unit", "representative", "volunteer"),
+    offerer_id={"anyOf": [UUID, {"type": "null"}]}, category=STR, title=STR, area=STR, capacity={"type": "integer", "minimum": 1}, offered_at=TIME)))
+_c(Contract("liaison", "ResourceWithdrawn", 1, _obj(["resource_id", "withdrawn_at"], resource_id=UUID,
+                                                     withdrawn_at=TIME)))
+_c(Contract("liaison", "MatchProposed", 1, _obj(
+    ["match_id", "case_id", "resource_id", "proposed_at"], match_id=UUID, case_id=UUID, resource_id=UUID,
+    proposed_at=TIME)))
+_c(Contract("liaison", "MatchDecided", 1, _obj(
+    ["match_id", "case_id", "resource_id", "decision", "decided_at"], match_id=UUID, case_id=UUID, resource_id=UUID,
+    decision=_enum("confirmed", "rejected"), decided_at=TIME)))
+_c(Contract("liaison", "ProjectStarted", 1, _obj(
+    ["project_id", "title", "case_ids", "match_ids", "owner", "due", "started_at"], project_id=UUID, title=STR,
+    case_ids={"type": "array", "items": UUID}, match_ids={"type": "array", "items": UUID}, owner=STR, due=TIME,
+    started_at=TIME)))
+_c(Contract("liaison", "ProjectWarned", 1, _obj(
+    ["project_id", "level", "due", "warned_at"], project_id=UUID, level=_enum("yellow", "red"), due=TIME,
+    warned_at=TIME)))
+_c(Contract("liaison", "ProjectCompleted", 1, _obj(
+    ["project_id", "late", "completed_at"], project_id=UUID, late={"type": "boolean"}, completed_at=TIME)))
+
 # every service: the checkpoints of its audit chains (shared/ops/checkpoints.py), so subscribers hold them
 for _service in ("intake", "casework", "meetings", "notifications"):
     _c(Contract(_service, "AuditCheckpointed", 1, _obj(
