@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate
@@ -11,8 +12,8 @@ from eventsourcing.persistence import IntegrityError
 
 from services.liaison import commands, lights
 from services.liaison.domain import (
-    NAMESPACE, Match, Project, Reception, Remembering, Representative, Resource, Station, Supervision, Unit,
-    concern_id_for, match_id_for, new_id, supervision_id_for,
+    Match, Project, Reception, Remembering, Representative, Resource, Station, Supervision, Unit, concern_id_for,
+    match_id_for, new_id, supervision_id_for, unit_id_for,
 )
 from services.liaison.projections import (
     ALERTS, CASE_FACTS, CaseFacts, case_history, list_units, matching_resources, open_projects,
@@ -32,7 +33,7 @@ NAMES_ZH = {Station: "联络站", Representative: "代表", Reception: "接待�
 
 class LiaisonApplication(ServiceApplication):
     name = "liaison"
-    reacts_to = {"casework": CASE_FACTS}
+    reacts_to = {"casework": CASE_FACTS, "meetings": ("MeetingOpened",)}
     views = (CaseFacts(),)  # casework's facts about each case: a view, not liaison's own events
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
@@ -135,6 +136,9 @@ class LiaisonApplication(ServiceApplication):
     def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
         """casework's alert about a supervised case reaches its representative (recorded on the supervision); a
         new case is matched with the resources on offer."""
+        if (event.service, event.name) == ("meetings", "MeetingOpened"):
+            processing.collect_events(*self._attended(event.data))
+            return
         if event.service != "casework" or "case_id" not in event.data:
             return
         if event.name == "CaseOpened" and not event.data.get("duplicate_of"):
@@ -238,7 +242,7 @@ class LiaisonApplication(ServiceApplication):
     def register_unit(self, payload: Any) -> tuple[Unit, bool]:
         """One unit per party name (as casework's assignments name it): registering it again returns it."""
         x = commands.unit(payload)
-        uid = uuid5(NAMESPACE, f"unit:{x['party']}")
+        uid = unit_id_for(x["party"])
         existing = self._find(uid)
         if isinstance(existing, Unit):
             return existing, False
@@ -248,6 +252,19 @@ class LiaisonApplication(ServiceApplication):
         x = commands.attendance(payload)
         return self._command(Unit, unit_id, key, payload, lambda u: u.record_attendance(
             x["meeting_id"], x["meeting_at"], x["present"]) or x["meeting_id"])
+
+    def _attended(self, data: dict[str, Any]) -> list[Unit]:
+        """A joint meeting opened: each registered unit invited to it came or did not (联席会议出席)."""
+        if data.get("kind") != "joint":
+            return []
+        opened_at = datetime.fromisoformat(data["opened_at"].replace("Z", "+00:00"))
+        units = []
+        for a in data.get("attendance", []):
+            unit = self._find(unit_id_for(a["organisation"]))
+            if isinstance(unit, Unit):
+                unit.record_attendance(str(data["meeting_id"]), opened_at, bool(a["present"]))
+                units.append(unit)
+        return units
 
     def assess_month(self, month: str) -> list[dict[str, Any]]:
         """Light every unit for a month that has ended (Asia/Shanghai); a unit lit already keeps its light."""

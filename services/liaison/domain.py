@@ -29,6 +29,11 @@ def supervision_id_for(case_id: str) -> UUID:
     return uuid5(NAMESPACE, f"supervision:{case_id}")
 
 
+def unit_id_for(party: str) -> UUID:
+    """A unit is named as casework's assignments and meetings' participants name it: one unit per name."""
+    return uuid5(NAMESPACE, f"unit:{party}")
+
+
 def concern_id_for(reception_id: UUID, key: str | None) -> UUID:
     return uuid5(NAMESPACE, f"concern:{reception_id}:{key}") if key else uuid4()
 

@@ -20,7 +20,9 @@ ESCALATED_TO = {"secretary": ("社区书记", "the community secretary"), "task_
                 "assembly": ("居民代表大会", "the residents' representative assembly")}
 MEETINGS = {"regular": ("议事会例会", "regular council meeting"), "mobile": ("流动议事会", "mobile council meeting"),
             "online": ("云议事", "online council meeting"),
-            "assembly": ("居民代表大会", "assembly of residents' representatives")}
+            "assembly": ("居民代表大会", "assembly of residents' representatives"),
+            "joint": ("三方联席会议", "joint meeting"), "hearing": ("听证会", "hearing"),
+            "consultation": ("咨询会", "consultation")}
 VOTE_MODES = {"secret": ("无记名投票", "secret ballot"), "open": ("记名表决", "open vote")}
 TIER_NAMES = {"urgent": ("紧急", "urgent"), "routine": ("常规", "routine"), "complex": ("复杂", "complex")}
 DEADLINES = {"verify": ("现场核实", "on-site verification"), "plan": ("提出方案", "a plan"),

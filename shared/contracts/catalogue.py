@@ -193,6 +193,11 @@ _c(Contract("meetings", "MeetingScheduled", 1, _obj(["meeting_id", "kind", "meet
 _c(Contract("meetings", "AgendaPublished", 1, _obj(
     ["meeting_id", "topics", "published_at", "meeting_at"], meeting_id=UUID,
     topics={"type": "array", "items": _TOPIC}, published_at=TIME, meeting_at=TIME, kind=STR, place=STR)))
+# who came of the organisations invited (a unit's 联席会议出席率); people stay private
+_c(Contract("meetings", "MeetingOpened", 1, _obj(
+    ["meeting_id", "kind", "opened_at", "attendance"], meeting_id=UUID, kind=STR, opened_at=TIME,
+    attendance={"type": "array", "items": _obj(["organisation", "present"], organisation=STR,
+                                               present={"type": "boolean"})})))
 _c(Contract("meetings", "MeetingCancelled", 1, _obj(
     ["meeting_id", "kind", "meeting_at", "reason", "cancelled_at"], meeting_id=UUID, kind=STR, meeting_at=TIME,
     reason=STR, cancelled_at=TIME)))

@@ -12,6 +12,7 @@ import pytest
 
 from services.liaison import lights
 from services.liaison.projections import month_lights, unit_lights
+from shared.contracts import from_cloudevent, to_cloudevent
 from shared.contracts.envelope import rfc3339
 from shared.errors import Conflict
 from tests.unit.liaison.conftest import SH
@@ -118,3 +119,23 @@ def test_the_ranking_puts_green_first_and_downloads_as_csv_without_personal_data
 def test_a_unit_is_registered_once_by_the_name_assignments_use(app, units):
     again, created = app.register_unit({"party": "幸福里物业", "kind": "property", "responsible": {"name": "另一人"}})
     assert not created and str(again.id) == units[0]
+
+
+def test_a_joint_meetings_attendance_from_meetings_counts_in_the_units_light(app, units, clock, project, db):
+    good, late = units
+    for n, (at, property_came) in enumerate([(NOV + timedelta(days=3), True), (NOV + timedelta(days=17), False)]):
+        app.process(from_cloudevent(to_cloudevent(
+            "meetings", "MeetingOpened", sequence=n + 1, prevsequence=n or None, subject=f"m{n}", time=at,
+            data={"meeting_id": f"2c9d8e7f-0000-4000-8000-00000000000{n}", "kind": "joint", "opened_at": rfc3339(at),
+                  "attendance": [{"organisation": "幸福里物业", "present": property_came},
+                                 {"organisation": "城管中队", "present": True},
+                                 {"organisation": "未登记单位", "present": False}]})))
+    app.process(from_cloudevent(to_cloudevent(  # a regular council meeting is not a joint meeting
+        "meetings", "MeetingOpened", sequence=3, prevsequence=2, subject="m3", time=NOV,
+        data={"meeting_id": "2c9d8e7f-0000-4000-8000-000000000003", "kind": "regular", "opened_at": rfc3339(NOV),
+              "attendance": [{"organisation": "幸福里物业", "present": False}]})))
+    project()
+    clock.now = DEC
+    lit = {u["party"]: u for u in app.assess_month("2026-11")}
+    assert lit["幸福里物业"]["figures"]["attendance_rate"] == 0.5 and lit["幸福里物业"]["light"] == "yellow"
+    assert lit["城管中队"]["figures"]["attendance_rate"] == 1.0 and lit["城管中队"]["light"] == "green"
