@@ -101,7 +101,8 @@ class Receptions(Projection):
             doc |= {"status": "announced", "announced_at": rfc3339(event.announced_at)}
         elif isinstance(event, Reception.ConcernRaised):
             doc["concerns"].append({"concern_id": event.concern_id, "issue_id": event.issue_id,
-                                    "title": mask_text(event.title), "category": event.category})
+                                    "title": mask_text(event.title), "category": event.category,
+                                    "raised_at": rfc3339(event.at)})
         elif isinstance(event, Reception.Held):
             doc |= {"status": "held", "held_at": rfc3339(event.held_at), "visitors": event.visitors,
                     "summary": mask_text(event.summary)}

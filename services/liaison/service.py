@@ -12,7 +12,7 @@ from typing import Any
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.liaison import commands, lights, records
+from services.liaison import commands, lights, records, targets
 from services.liaison.bootstrap import SPEC
 from services.liaison.domain import Representative, Unit, local_month, project_light
 from services.liaison.intake import report_to_intake
@@ -21,7 +21,7 @@ from services.liaison.projections import (
     list_resources, list_stations, list_supervisions, list_units, match_accuracy, month_lights, supervision_doc,
     unit_lights,
 )
-from services.liaison.rules import DUTIES, LIGHTS, PROJECT_WARN_BEFORE, UNIT_KINDS
+from services.liaison.rules import DUTIES, LIGHTS, PROJECT_WARN_BEFORE, SHANGHAI, UNIT_KINDS
 from shared.contracts.envelope import rfc3339
 from shared.edge.access import STAFF, allow, public
 from shared.edge.documents import document_response
@@ -146,6 +146,16 @@ class LiaisonService(Operable):
         """The 五个一 and their periods."""
         return json_response({"duties": [{"duty": d, "duty_zh": zh, "duty_en": en, "period": p}
                                          for d, (zh, en, p) in DUTIES.items()]})
+
+    @public("the plan's headline targets are published as measured figures")
+    @http("GET", "/targets")
+    @api("liaison", "/targets", query=("year",))
+    def targets(self, request: Request) -> Response:
+        """The plan's targets for ?year= (default this year): contact coverage, response rate, average first
+        response, resolution rate of key problems, satisfaction — each measured and whether it is met."""
+        year = _year(request, int(local_month(self.runtime.app.clock())[:4]))
+        start, end = (rfc3339(datetime(y, 1, 1, tzinfo=SHANGHAI)) for y in (year, year + 1))
+        return json_response({"year": year, **targets.measured(self.runtime.db, start, end)})
 
     # reception days --------------------------------------------------------------------------------------
     @allow(*ORGANISERS)
