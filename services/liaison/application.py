@@ -12,11 +12,11 @@ from eventsourcing.persistence import IntegrityError
 
 from services.liaison import commands, lights
 from services.liaison.domain import (
-    Match, Project, Reception, Remembering, Representative, Resource, Station, Supervision, Unit, concern_id_for,
-    match_id_for, new_id, supervision_id_for, unit_id_for,
+    Match, Project, Reception, Remembering, Representative, Resource, Shelf, Station, Supervision, Unit,
+    concern_id_for, match_id_for, new_id, shelf_id_for, supervision_id_for, unit_id_for,
 )
 from services.liaison.projections import (
-    ALERTS, CASE_FACTS, CaseFacts, case_history, list_units, matching_resources, open_projects,
+    ALERTS, CASE_FACTS, CaseFacts, case_history, list_units, open_projects,
 )
 from services.liaison.rules import PROJECT_WARN_BEFORE
 from shared.clock import Clock, utcnow
@@ -161,11 +161,42 @@ class LiaisonApplication(ServiceApplication):
         kinds = {"unit": Unit, "representative": Representative}
         if x["offerer_id"] is not None:
             self.get(kinds[x["offered_by"]], x["offerer_id"], "offerer_id")
-        return self._create(Resource, new_id("resource", key), key, payload, lambda rid: Resource(
-            id=rid, offered_at=self.clock(), **x))
+        rid, digest = new_id("resource", key), commands.digest(payload)
+        existing = self._find(rid) if key else None
+        if isinstance(existing, Resource):
+            existing.earlier(key, digest)
+            return existing, False
+        resource = Resource(id=rid, offered_at=self.clock(), **x)
+        resource.remember(key, digest, str(rid))
+        for attempt in range(5):
+            shelf = self._shelf(x["category"], x["area"])
+            shelf.stock(str(rid))
+            try:
+                self.save(resource, shelf)
+                return resource, True
+            except IntegrityError:  # the shelf changed meanwhile, or a retry with the same key won
+                if self._find(rid) is not None:
+                    return self.get(Resource, str(rid)), False
+        raise AssertionError("unreachable")
 
     def withdraw_resource(self, resource_id: str) -> tuple[Any, bool]:
-        return self._command(Resource, resource_id, None, None, lambda r: r.withdraw(self.clock()) or "withdrawn")
+        for attempt in range(5):
+            resource = self.get(Resource, resource_id)
+            resource.withdraw(self.clock())
+            shelf = self._shelf(resource.category, resource.area)
+            shelf.clear(resource_id)
+            try:
+                self.save(resource, shelf)
+                return "withdrawn", True
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _shelf(self, category: str, area: str) -> Shelf:
+        sid = shelf_id_for(category, area)
+        found = self._find(sid)
+        return found if isinstance(found, Shelf) else Shelf(id=sid, category=category, area=area)
 
     def propose_matches(self, payload: Any) -> list[Match]:
         """Match a need or a group of similar needs (cases) with the resources on offer; a pair is proposed once."""
@@ -182,11 +213,12 @@ class LiaisonApplication(ServiceApplication):
     def _proposals(self, case: dict[str, Any], at: Any) -> list[Match]:
         if not case.get("category") or not case.get("community"):
             return []
+        shelf = self._find(shelf_id_for(case["category"], case["community"]))
         out = []
-        for r in matching_resources(self.read_models, case["category"], case["community"]):
-            mid = match_id_for(case["case_id"], r["resource_id"])
+        for resource_id in shelf.available if isinstance(shelf, Shelf) else []:
+            mid = match_id_for(case["case_id"], resource_id)
             if self._find(mid) is None:
-                out.append(Match(id=mid, case_id=case["case_id"], resource_id=r["resource_id"],
+                out.append(Match(id=mid, case_id=case["case_id"], resource_id=resource_id,
                                  reasons=[f"分类相同:{case['category']}", f"同一区域:{case['community']}"],
                                  proposed_at=at))
         return out
@@ -198,10 +230,16 @@ class LiaisonApplication(ServiceApplication):
             match = self.get(Match, match_id)
             resource = self.get(Resource, match.resource_id)
             match.decide(x["confirmed"], x["note"], self.clock())
+            changed = [match]
             if x["confirmed"]:
                 resource.use(match_id, self.clock())
+                changed.append(resource)
+                if resource.status == "used_up":
+                    shelf = self._shelf(resource.category, resource.area)
+                    shelf.clear(str(resource.id))
+                    changed.append(shelf)
             try:
-                self.save(match, resource)
+                self.save(*changed)
                 return match.decision, True
             except IntegrityError:
                 if attempt == 4:

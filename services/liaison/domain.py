@@ -307,6 +307,37 @@ class Resource(Remembering):
         self.withdrawn_at = at
 
 
+def shelf_id_for(category: str, area: str) -> UUID:
+    return uuid5(NAMESPACE, f"shelf:{category}:{area}")
+
+
+class Shelf(Aggregate):
+    """The resources available for one category in one area: what a new need is matched against, decided on
+    liaison's own events (never on a read model that may lag or be rebuilt)."""
+
+    @event("Opened")
+    def __init__(self, id: UUID, category: str, area: str):
+        self.category, self.area = category, area
+        self.available: list[str] = []
+
+    def stock(self, resource_id: str) -> None:
+        if resource_id not in self.available:
+            self._stocked(resource_id)
+
+    @event("Stocked")
+    def _stocked(self, resource_id: str) -> None:
+        self.available.append(resource_id)
+
+    def clear(self, resource_id: str) -> None:
+        """Withdrawn or used up: no longer proposed."""
+        if resource_id in self.available:
+            self._cleared(resource_id)
+
+    @event("Cleared")
+    def _cleared(self, resource_id: str) -> None:
+        self.available.remove(resource_id)
+
+
 def match_id_for(case_id: str, resource_id: str) -> UUID:
     """A resource is proposed for a need once, however often matching runs."""
     return uuid5(NAMESPACE, f"match:{case_id}:{resource_id}")

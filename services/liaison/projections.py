@@ -446,12 +446,6 @@ def unit_lights(db: Database, unit_id: str) -> list[dict[str, Any]]:
     return _docs(db, "SELECT doc FROM lights WHERE unit_id = ? ORDER BY month", (unit_id,))
 
 
-def matching_resources(db: Database, category: str, area: str) -> list[dict[str, Any]]:
-    """Available resources of the need's category in its area (供需匹配: by category and area)."""
-    return _docs(db, "SELECT doc FROM resources WHERE status = 'available' AND category = ? AND area = ? "
-                     "ORDER BY resource_id", (category, area))
-
-
 def list_resources(db: Database, status: str | None) -> list[dict[str, Any]]:
     if status:
         return _docs(db, "SELECT doc FROM resources WHERE status = ? ORDER BY category, resource_id", (status,))
