@@ -139,10 +139,13 @@ class Reception(Remembering):
             days = ANNOUNCE_AHEAD.days
             raise Conflict(f"a reception day is announced at least {days} days before it starts", "starts_at",
                            f"代表接待日须至少提前{days}天公示活动主题和时间")
-        self._announced([t["topic"] for t in self.topics], now)
+        self._announced([t["topic"] for t in self.topics], now, self.community, self.title, self.place,
+                        self.starts_at)
 
     @event("Announced")
-    def _announced(self, topics: list[str], announced_at: datetime) -> None:
+    def _announced(self, topics: list[str], announced_at: datetime, community: str, title: str, place: str,
+                   starts_at: datetime) -> None:
+        """Carries what the board says (community, title, place, time), so a notice needs no other event."""
         self.announced_at = announced_at
 
     def raise_concern(self, concern_id: str, issue_id: str, title: str, category: str | None, at: datetime) -> None:
@@ -251,7 +254,7 @@ class Unit(Remembering):
             return False
         self._assessed(month, light, dict(figures), at)
         if light == "red" and notice:
-            self._supervised(month, notice, at)
+            self._supervised(month, notice, at, self.party)
         return True
 
     @event("LightAssessed")
@@ -259,7 +262,7 @@ class Unit(Remembering):
         self.lights[month] = {"light": light, "figures": figures, "assessed_at": assessed_at}
 
     @event("Supervised")
-    def _supervised(self, month: str, notice: str, supervised_at: datetime) -> None:
+    def _supervised(self, month: str, notice: str, supervised_at: datetime, party: str) -> None:
         self.lights[month]["notice"] = notice
 
 

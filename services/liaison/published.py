@@ -37,7 +37,8 @@ def _scheduled(e: Any, s: str) -> Published:
 
 def _announced(e: Any, s: str) -> Published:
     return Published("ReceptionAnnounced", s, e.timestamp, {
-        "reception_id": s, "topics": [mask_text(t) for t in e.topics], "announced_at": rfc3339(e.announced_at)})
+        "reception_id": s, "topics": [mask_text(t) for t in e.topics], "announced_at": rfc3339(e.announced_at),
+        "community": e.community, "title": e.title, "place": e.place, "starts_at": rfc3339(e.starts_at)})
 
 
 def _concern(e: Any, s: str) -> Published:
@@ -74,7 +75,7 @@ def _light(e: Any, s: str) -> Published:
 
 
 def _supervised(e: Any, s: str) -> Published:
-    return Published("UnitSupervised", s, e.timestamp, {"unit_id": s, "month": e.month,
+    return Published("UnitSupervised", s, e.timestamp, {"unit_id": s, "party": e.party, "month": e.month,
                                                         "notice": mask_text(e.notice),
                                                         "supervised_at": rfc3339(e.supervised_at)})
 

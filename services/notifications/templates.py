@@ -124,6 +124,15 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Meeting moved", "The {meeting} planned for {previous_meeting_at} now meets on {meeting_at}{at_venue}."
                                 "{why_en}"),
     },
+    "reception_announced": {  # 代表接待日预告,点单式议题
+        "zh": ("代表接待日预告", "{reception}定于{starts_at}{at_venue}举行,居民点单的议题:{topic_list}。欢迎预约或直接前来。"),
+        "en": ("Representatives' reception day", "{reception} on {starts_at}{at_venue}. Topics residents asked for: "
+                                                 "{topic_list}. Book a place or just come."),
+    },
+    "unit_supervised": {  # 红灯督办
+        "zh": ("督办通知", "{notice}"),
+        "en": ("Supervision notice", "{party} was lit red for {month}: {notice}"),
+    },
     "results_released": {
         "zh": ("议事成果发布", "{month}议事成果已发布:已解决问题清单、未解决问题原因及下一步计划。"),
         "en": ("Results released", "The results for {month} are out: what was solved, what was not and why, "
@@ -146,7 +155,7 @@ def _params(kind: str, params: dict[str, Any], lang: str) -> "_Values":
     place = "".join(x for x in (p.get("community"), f"{p['building']}号楼" if p.get("building") else "") if x)
     p["place"] = place or ("本社区" if zh else "the community")
     p["title"] = p.get("title") or ("一项诉求" if zh else "an issue")
-    for key in ("verify_by", "plan_by", "due", "meeting_at", "verified_at", "previous_meeting_at"):
+    for key in ("verify_by", "plan_by", "due", "meeting_at", "verified_at", "previous_meeting_at", "starts_at"):
         if key in p:
             p[key] = local_time(p[key])
     if "tier" in p:
@@ -190,6 +199,8 @@ def _meeting_params(p: dict[str, Any], zh: bool) -> dict[str, Any]:
         out["mode"] = VOTE_MODES.get(p["mode"], (p["mode"], p["mode"]))[0 if zh else 1]
         out["outcome"] = ("通过" if p.get("carried") else "未通过") if zh else \
             ("carried" if p.get("carried") else "not carried")
+    if "topics" in p:
+        out["topic_list"] = ("、" if zh else ", ").join(p["topics"]) or "—"
     if "why" in p:
         why = p["why"]
         out["why_zh"], out["why_en"] = (f"原因:{why}", f" Reason: {why}") if why else ("", "")

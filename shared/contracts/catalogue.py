@@ -239,8 +239,9 @@ _c(Contract("liaison", "ReceptionScheduled", 1, _obj(
     reception_id=UUID, station_id=UUID, community=STR, title=STR, place=STR, starts_at=TIME,
     representative_ids={"type": "array", "items": UUID})))
 _c(Contract("liaison", "ReceptionAnnounced", 1, _obj(
-    ["reception_id", "topics", "announced_at"], reception_id=UUID, topics={"type": "array", "items": STR},
-    announced_at=TIME)))
+    ["reception_id", "topics", "announced_at", "community", "title", "place", "starts_at"], reception_id=UUID,
+    topics={"type": "array", "items": STR}, announced_at=TIME, community=STR, title=STR, place=STR,
+    starts_at=TIME)))
 _c(Contract("liaison", "ConcernRaised", 1, _obj(
     ["reception_id", "concern_id", "issue_id", "raised_at"], reception_id=UUID, concern_id=UUID, issue_id=UUID,
     raised_at=TIME)))
@@ -266,8 +267,8 @@ _c(Contract("liaison", "UnitLightAssessed", 1, _obj(
                  attendance_rate=_RATE),
     assessed_at=TIME)))
 _c(Contract("liaison", "UnitSupervised", 1, _obj(
-    ["unit_id", "month", "notice", "supervised_at"], unit_id=UUID, month={"type": "string", "pattern": r"^\d{4}-\d\d$"},
-    notice=STR, supervised_at=TIME)))
+    ["unit_id", "party", "month", "notice", "supervised_at"], unit_id=UUID, party=STR,
+    month={"type": "string", "pattern": r"^\d{4}-\d\d$"}, notice=STR, supervised_at=TIME)))
 
 # liaison's two lists (资源清单, 供需匹配) and projects (项目清单); a volunteer's offer names nobody
 _c(Contract("liaison", "ResourceOffered", 1, _obj(
