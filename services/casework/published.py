@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from services.casework.domain import Case
+from services.casework.surveys import SurveyRound
 from shared.contracts.envelope import rfc3339
 from shared.masking import mask_text
 from shared.messaging.relay import Published
@@ -56,6 +57,12 @@ def publisher(app: Any) -> Callable[[Any], Published | None]:
     facts = CaseFacts(app)
 
     def publish(event: Any) -> Published | None:
+        if isinstance(event, SurveyRound.Recorded):  # the round as a whole reaches the board (测评公开)
+            rate = round(event.satisfied / event.total, 4) if event.total else None
+            return Published("SurveyRecorded", str(event.originator_id), event.timestamp, {
+                "period": event.period, "items": event.items, "satisfied": event.satisfied, "total": event.total,
+                "satisfaction_rate": rate, "below_floor": event.below_floor, "reopened": event.reopened,
+                "recorded_at": rfc3339(event.at)})
         if not isinstance(event, Case.Event):
             return None
         case_id = str(event.originator_id)
@@ -77,11 +84,49 @@ def publisher(app: Any) -> Callable[[Any], Published | None]:
     return publish
 
 
+def _time(moment: Any) -> str | None:
+    return rfc3339(moment) if moment is not None else None
+
+
+def _party_step(event: Any) -> tuple[str, dict[str, Any]] | None:
+    """The responsible party's steps and the secretary's rulings (派单): what the unit lights count.
+    Reasons are typed by people: masked. Internal notes (`Noted`) are never published."""
+    if isinstance(event, Case.Acknowledged):
+        return "CaseAcknowledged", {"party": event.party, "acknowledged_at": rfc3339(event.at),
+                                    "on_time": event.on_time}
+    if isinstance(event, Case.AcknowledgeMissed):
+        return "CaseAcknowledgeMissed", {"party": event.party, "acknowledge_by": rfc3339(event.acknowledge_by),
+                                         "missed_at": rfc3339(event.at)}
+    if isinstance(event, Case.Replied):
+        return "CaseReplied", {"text": mask_text(event.text), "replied_at": rfc3339(event.at), "party": event.party}
+    if isinstance(event, Case.Returned):
+        return "CaseReturned", {"party": event.party, "reason": mask_text(event.reason), "returned_at": rfc3339(event.at)}
+    if isinstance(event, Case.ReturnDisputed):
+        return "CaseReturnDisputed", {"party": event.party, "reason": mask_text(event.reason),
+                                      "disputed_at": rfc3339(event.at)}
+    if isinstance(event, Case.ReturnRuled):
+        return ("CaseReturnUpheld" if event.upheld else "CaseReturnOverruled"), {
+            "party": event.party, "reason": mask_text(event.reason), "ruled_at": rfc3339(event.at),
+            **_present(acknowledge_by=_time(event.acknowledge_by))}
+    if isinstance(event, Case.ExtensionRequested):
+        return "CaseExtensionRequested", {"party": event.party, "requested_due": rfc3339(event.requested_due),
+                                          "reason": mask_text(event.reason), "requested_at": rfc3339(event.at)}
+    if isinstance(event, Case.ExtensionDecided):
+        return ("CaseExtensionApproved" if event.approved else "CaseExtensionRefused"), {
+            "party": event.party, "requested_due": rfc3339(event.requested_due), "reason": mask_text(event.reason),
+            "decided_at": rfc3339(event.at)}
+    return None
+
+
 def _map(event: Any, base: dict[str, Any], facts: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     if isinstance(event, Case.Retriaged):
         return "CaseRetriaged", base | {"tier": event.tier, "reason": event.reason, "due": _due(event.deadlines)}
     if isinstance(event, Case.Assigned):
-        return "CaseAssigned", base | {"party": event.party, "party_kind": event.party_kind}
+        return "CaseAssigned", base | {"party": event.party, "party_kind": event.party_kind, "assigned_at": rfc3339(event.at),
+                                       **_present(acknowledge_by=_time(getattr(event, "acknowledge_by", None)))}
+    workflow = _party_step(event)
+    if workflow:
+        return workflow[0], base | workflow[1]
     if isinstance(event, Case.Verified):
         return "SiteVerified", base | {"verified_at": rfc3339(event.at),
                                        "note": mask_text(event.note) if event.note else None}
@@ -117,4 +162,4 @@ def _map(event: Any, base: dict[str, Any], facts: dict[str, Any]) -> tuple[str, 
     if isinstance(event, Case.Surveyed):  # the quarterly survey's result reaches the board (满意度测评)
         return "CaseSurveyed", base | {"period": event.period, "satisfied": event.satisfied, "total": event.total,
                                        "surveyed_at": rfc3339(event.at)}
-    return None  # Joined, CommandRemembered: kept inside casework
+    return None  # Joined, CommandRemembered, Noted: kept inside casework

@@ -40,8 +40,9 @@ class Upstream:
     def __init__(self, service: str, session: requests.Session):
         self.service, self.base, self.session = service, service_url(service), session
 
-    def get(self, path: str, lang: str = "zh-CN", params: dict[str, Any] | None = None) -> Any:
-        return self._call("GET", path, lang, params=params)[1]
+    def get(self, path: str, lang: str = "zh-CN", params: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> Any:
+        return self._call("GET", path, lang, params=params, headers=headers)[1]
 
     def post(self, path: str, body: Any, lang: str = "zh-CN", headers: dict[str, str] | None = None
              ) -> tuple[int, Any]:

@@ -34,7 +34,8 @@ def test_a_full_lifecycle_publishes_valid_contracts(tmp_path):
         assert "13812345678" not in json.dumps(body, ensure_ascii=False)
         names.append(published.name)
     assert names == ["CaseOpened", "CaseAssigned", "PlanProposed", "CaseEscalated", "DeadlineWarned",
-                     "CaseEscalated", "CaseResolved", "ResidentConfirmed", "CaseReopened", "CaseResolved",
+                     "CaseEscalated", "CaseAcknowledgeMissed",  # the property never acknowledged (签收) it
+                     "CaseResolved", "ResidentConfirmed", "CaseReopened", "CaseResolved",
                      "ResidentConfirmed", "CaseClosed"]
     app.close()
 
