@@ -36,7 +36,7 @@ for c in python3 python; do
 done
 
 # --- docker compose ---------------------------------------------------------------
-EXPECTED_SERVICES="casework casework-relay grafana intake intake-relay meetings meetings-relay notifications notifications-relay portal postgres prometheus rabbitmq"
+EXPECTED_SERVICES="casework casework-relay grafana intake intake-relay liaison liaison-relay meetings meetings-relay notifications notifications-relay portal postgres prometheus rabbitmq"
 compose=()
 if docker compose version >/dev/null 2>&1; then
     compose=(docker compose)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from shared import clock
 
-DEFAULT_PORTS = {"intake": 8001, "casework": 8002, "meetings": 8003, "notifications": 8004, "portal": 8005}
+DEFAULT_PORTS = {"intake": 8001, "casework": 8002, "meetings": 8003, "notifications": 8004, "portal": 8005,
+                 "liaison": 8006}
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from services.intake.codes import TrackingCode, tracking_code_id
 from services.intake.domain import Draft, Issue, Report, issue_id_for, new_reporter_ref, parse_answer, parse_report
 from services.intake.duplicates import Candidate, find_duplicate
 from services.intake.personal import PersonalData, Shredded, configured_kek, is_sealed
-from services.intake.progress import CASE_STEPS
-from services.intake.projections import CaseProgress, case_so_far
+from services.intake.progress import CASE_STEPS, SUPERVISION_STEPS
+from services.intake.projections import CaseProgress, CaseSupervision, case_so_far
 from services.intake.reports import votes_follow_merge
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
@@ -24,8 +24,8 @@ RETRIES = 5  # optimistic-concurrency retries when two commands meet on one issu
 
 class IntakeApplication(ServiceApplication):
     name = "intake"
-    reacts_to = {"casework": tuple(CASE_STEPS)}
-    views = (CaseProgress(),)  # casework's news about each issue: a view, not intake's own events
+    reacts_to = {"casework": tuple(CASE_STEPS), "liaison": tuple(SUPERVISION_STEPS)}
+    views = (CaseProgress(), CaseSupervision())  # casework's and liaison's news about each issue: views
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

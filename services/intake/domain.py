@@ -21,7 +21,7 @@ from shared.masking import public_text as public_text_of
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NAMESPACE = UUID("6f1c0c1e-6a0e-4d7f-9a51-3f1f0e7a9b10")
 
-CHANNELS = ("visit", "online", "hotline", "survey", "open311", "device")  # 走访 / 线上 / 热线 / 调研 / Open311 / 物联网设备
+CHANNELS = ("visit", "online", "hotline", "survey", "open311", "device", "reception")  # 走访 / 线上 / 热线 / 调研 / Open311 / 物联网设备 / 代表接待日
 
 # Category tags (分类标签), from the work plan's examples. Staff extend the table, not the code:
 # a report's text is matched against every keyword; the category with most hits wins.
@@ -148,7 +148,7 @@ def parse_report(payload: Any, now: datetime) -> Report:
     channel = payload.get("channel")
     if channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}", "channel",
-                           "反映渠道必须是走访(visit)、线上(online)、热线(hotline)、调研(survey)、open311 或物联网设备(device)之一")
+                           "反映渠道必须是走访(visit)、线上(online)、热线(hotline)、调研(survey)、open311、物联网设备(device)或代表接待日(reception)之一")
     title = _text(payload, "title", required=True, max_len=100)
     description = _text(payload, "description", required=True, max_len=2000)
     category = _text(payload, "category", required=False, max_len=20)

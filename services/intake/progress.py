@@ -40,13 +40,32 @@ CASE_STEPS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "CaseExtensionRefused": ("社区书记未批准延期,须按原时限办结", None, ("reason",)),
 }
 
+# liaison event -> (timeline label, facts the resident sees): a people's congress representative's 代表督办
+SUPERVISION_STEPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "CaseSupervisionTaken": ("人大代表督办中", ()),
+    "CaseSupervisionSignedOff": ("人大代表督办结束", ("note", "solved")),
+}
+
 
 class CaseSoFar:
-    """What intake knows of an issue's case: its facts (status, tier, due, party…) and its timeline."""
+    """What intake knows of an issue's case: its facts (status, tier, due, party…) and its timeline, and a
+    representative's supervision of it (shown in the resident's timeline, never decided on)."""
 
-    def __init__(self, case: dict[str, Any] | None = None, timeline: list[dict[str, Any]] | None = None):
+    def __init__(self, case: dict[str, Any] | None = None, timeline: list[dict[str, Any]] | None = None,
+                 supervision: list[dict[str, Any]] | None = None):
         self.case = case
         self.timeline = timeline or []  # entries {status, at (RFC 3339), step, step_zh, facts…}
+        self.supervision = supervision or []  # entries {at, step, step_zh, facts…}
+
+    def shown(self) -> list[dict[str, Any]]:
+        """The timeline with the supervision's entries in time order, each in the status the case had then."""
+        out, pending, status = [], sorted(self.supervision, key=lambda e: e["at"]), "received"
+        for entry in self.timeline:  # casework's own order is kept
+            while pending and pending[0]["at"] < entry["at"]:
+                out.append({"status": status, **pending.pop(0)})
+            out.append(entry)
+            status = entry["status"]
+        return out + [{"status": status, **e} for e in pending]
 
     @property
     def status(self) -> str:
@@ -127,7 +146,7 @@ def progress_view(issue: Issue, own: CaseSoFar, original: tuple[Issue, CaseSoFar
         "status": own.status,
         "case": own.case,
         "timeline": [{"status": "received", "at": rfc3339(issue.reported_at), **_reported_by(issue)}]
-        + [_entry(p, me, me) for p in own.timeline],
+        + [_entry(p, me, me) for p in own.shown()],
     }
     if original is None:
         return view
@@ -137,7 +156,7 @@ def progress_view(issue: Issue, own: CaseSoFar, original: tuple[Issue, CaseSoFar
               "into_issue_id": issue.merged_into}
     return view | {"merged_into": issue.merged_into, "case": case.case, "status": case.status,
                    "timeline": view["timeline"] + [merged]  # the case's steps since this report joined it
-                   + [_entry(p, str(into.id), me) for p in case.timeline if _at(p) >= issue.merged_at]}
+                   + [_entry(p, str(into.id), me) for p in case.shown() if _at(p) >= issue.merged_at]}
 
 
 def _reported_by(issue: Issue) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.intake.domain import SHANGHAI, Draft, Issue, public_text
 from services.intake.duplicates import OPEN, WINDOW, Candidate
-from services.intake.progress import CASE_STEPS, CaseSoFar
+from services.intake.progress import CASE_STEPS, SUPERVISION_STEPS, CaseSoFar
 from shared.contracts import IntegrationEvent
 from shared.contracts.envelope import rfc3339
 from shared.store.persistence import Database, Transaction
@@ -85,14 +85,40 @@ class CaseProgress(UpstreamView):
                (issue_id, case.status, json.dumps({"case": case.case, "timeline": case.timeline}, ensure_ascii=False)))
 
 
-def _case(doc: str | None) -> CaseSoFar:
+class CaseSupervision(UpstreamView):
+    """A people's congress representative's supervision of each issue's case (代表督办), as liaison tells it."""
+
+    name = "case_supervision"
+    version = 1
+    upstream = "liaison"
+
+    def create(self, tx: Transaction) -> None:
+        tx.run("CREATE TABLE IF NOT EXISTS case_supervision (issue_id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+
+    def drop(self, tx: Transaction) -> None:
+        tx.run("DROP TABLE IF EXISTS case_supervision")
+
+    def apply(self, tx: Transaction, event: IntegrationEvent) -> None:
+        if event.name not in SUPERVISION_STEPS or "issue_id" not in event.data:
+            return
+        issue_id, (step_zh, facts) = str(event.data["issue_id"]), SUPERVISION_STEPS[event.name]
+        row = tx.one("SELECT doc FROM case_supervision WHERE issue_id = ?", (issue_id,))
+        entries = json.loads(row[0]) if row else []
+        entries.append({"at": rfc3339(event.time), "step": event.name, "step_zh": step_zh,
+                        **{k: event.data[k] for k in facts if k in event.data}})
+        tx.run("INSERT INTO case_supervision (issue_id, doc) VALUES (?, ?) ON CONFLICT (issue_id) "
+               "DO UPDATE SET doc = excluded.doc", (issue_id, json.dumps(entries, ensure_ascii=False)))
+
+
+def _case(doc: str | None, supervision: str | None = None) -> CaseSoFar:
     stored = json.loads(doc) if doc else {}
-    return CaseSoFar(stored.get("case"), stored.get("timeline"))
+    return CaseSoFar(stored.get("case"), stored.get("timeline"), json.loads(supervision) if supervision else None)
 
 
 def case_so_far(db: Database, issue_id: str) -> CaseSoFar:
     rows = db.query("SELECT doc FROM case_progress WHERE issue_id = ?", (issue_id,))
-    return _case(rows[0][0] if rows else None)
+    supervision = db.query("SELECT doc FROM case_supervision WHERE issue_id = ?", (issue_id,))
+    return _case(rows[0][0] if rows else None, supervision[0][0] if supervision else None)
 
 
 def issue_doc(doc: str, case_doc: str | None) -> dict[str, Any]:

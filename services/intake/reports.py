@@ -19,7 +19,8 @@ from shared.store.persistence import Database, Transaction
 from shared.store.projection import Projection
 
 CHANNEL_NAMES = {"visit": ("走访", "visit"), "online": ("线上", "online"), "hotline": ("热线", "hotline"),
-                 "survey": ("调研", "survey"), "open311": ("Open311", "Open311"), "device": ("物联网设备", "device")}
+                 "survey": ("调研", "survey"), "open311": ("Open311", "Open311"), "device": ("物联网设备", "device"),
+                 "reception": ("代表接待日", "reception day")}
 
 
 def vote_for_issue(app: Any, issue_id: str, payload: Any) -> tuple[int, bool]:

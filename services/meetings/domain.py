@@ -21,7 +21,8 @@ from uuid import UUID, uuid4, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from services.meetings.rules import (
-    COUNCIL_KINDS, MAJORITIES, MINUTES_WITHIN, NOTICE, QUORUM, SHANGHAI, SPEAKING_TIME, VOTERS, RuleBroken, Window,
+    COUNCIL_KINDS, MAJORITIES, MINUTES_WITHIN, NOTICE, QUORUM, REQUIRED, ROLES, SHANGHAI, SPEAKING_TIME, VOTERS,
+    RuleBroken, Window,
 )
 from shared.audit import Audited
 from shared.errors import Conflict, InvalidInput, NotFound
@@ -191,7 +192,22 @@ class Meeting(Audited):
             self.participant(pid, f"present[{i}]")
         self.participant(chair, "chair")
         self.participant(recorder, "recorder")
-        self._open(sorted(set(present) | {chair, recorder}), chair, recorder, now, key, digest)
+        here = sorted(set(present) | {chair, recorder})
+        self._check_required(here)
+        came: dict[str, bool] = {}  # an organisation came when one of its people did
+        for p in self.participants:
+            if p.get("organisation"):
+                came[p["organisation"]] = came.get(p["organisation"], False) or p["participant_id"] in here
+        self._open(here, chair, recorder, now, key, digest, self.kind,
+                   [{"organisation": o, "present": c} for o, c in sorted(came.items())])
+
+    def _check_required(self, here: list[str]) -> None:
+        """A joint meeting, a hearing or a consultation opens only with each of its required roles present."""
+        roles = {p["role"] for p in self.participants if p["participant_id"] in here}
+        missing = [r for r in REQUIRED.get(self.kind, ()) if r not in roles]
+        if missing:
+            raise RuleBroken("participants", f"a {self.kind} meeting opens with {', '.join(missing)} present",
+                             "present", f"{'、'.join(ROLES[r][0] for r in missing)}未到会,不能召开本类会议")
 
     def _check_opening(self, now: datetime, window: Window) -> None:
         at = f"{self.meeting_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
@@ -206,7 +222,8 @@ class Meeting(Audited):
 
     @event("Opened")
     def _open(self, present: list[str], chair: str, recorder: str, opened_at: datetime, key: str | None,
-              digest: str | None) -> None:
+              digest: str | None, kind: str | None = None, attendance: list[dict[str, Any]] | None = None) -> None:
+        """`kind`, `attendance` (which organisations invited came: 联席会议出席率): absent in events stored before."""
         for p in self.participants:
             p["present"] = p["participant_id"] in present
         self.chair, self.recorder = chair, recorder

@@ -36,6 +36,10 @@ def publish(event: Any) -> Published | None:
             "meeting_id": subject, "topics": [_topic(t) for t in event.agenda],
             "published_at": rfc3339(event.published_at), "meeting_at": rfc3339(event.meeting_at),
             **_known(kind=getattr(event, "kind", None), place=getattr(event, "place", None))})
+    if isinstance(event, Meeting.Opened) and getattr(event, "attendance", None) is not None:
+        return Published("MeetingOpened", subject, event.timestamp, {
+            "meeting_id": subject, "kind": event.kind, "opened_at": rfc3339(event.opened_at),
+            "attendance": event.attendance})
     if isinstance(event, Meeting.Cancelled):
         return Published("MeetingCancelled", subject, event.timestamp, {
             "meeting_id": subject, "kind": event.kind, "meeting_at": rfc3339(event.meeting_at),

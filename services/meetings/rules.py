@@ -26,6 +26,10 @@ KINDS = {  # what kind of meeting, and its name in the council's words
     "mobile": ("流动议事会", "mobile meeting (at a courtyard)"),
     "online": ("云议事", "online meeting"),
     "assembly": ("居民代表大会", "assembly of residents' representatives"),
+    # 《代表进社区工作方案》: the quarterly representatives-departments-community meeting, hearings, consultations
+    "joint": ("三方联席会议", "joint meeting of representatives, departments and the community"),
+    "hearing": ("听证会", "hearing"),
+    "consultation": ("咨询会", "consultation"),
 }
 COUNCIL_KINDS = ("regular", "mobile", "online")  # a case escalated "to the council" goes to any of these
 
@@ -50,6 +54,16 @@ VOTERS = {
     "mobile": tuple(FIXED_ROLES),
     "online": tuple(FIXED_ROLES),
     "assembly": ("resident_representative",),
+    "joint": tuple(FIXED_ROLES),
+    "hearing": tuple(FIXED_ROLES),
+    "consultation": tuple(FIXED_ROLES),
+}
+# The roles a meeting of these kinds cannot open without (each invited and present): 代表-部门-社区 at the joint
+# meeting; residents' representatives heard with the departments at a hearing; experts at a consultation.
+REQUIRED = {
+    "joint": ("resident_representative", "department_liaison", "committee"),
+    "hearing": ("committee", "resident_representative", "department_liaison"),
+    "consultation": ("committee", "expert"),
 }
 
 

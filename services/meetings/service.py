@@ -99,7 +99,8 @@ class MeetingsService(Operable):
     @api("meetings", "/meetings")
     @ruled
     def schedule(self, request: Request) -> Response:
-        """Schedule a meeting: {kind: regular|mobile|online|assembly, place, meeting_at, title?}."""
+        """Schedule a meeting: {kind: regular|mobile|online|assembly|joint|hearing|consultation, place, meeting_at,
+        title?}; a joint meeting, hearing or consultation opens only with its required roles present."""
         meeting, created = self.runtime.app.schedule(read_json(request), _key(request))
         return json_response(record.view(meeting), status=201 if created else 200,
                              headers={"Location": f"/meetings/{meeting.id}"})

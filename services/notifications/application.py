@@ -44,7 +44,8 @@ NOT_CONFIGURED = Counter("yishi_messages_without_channel_total",
 class NotificationsApplication(ServiceApplication):
     name = "notifications"
     # every event: city systems may subscribe to any type (webhooks), and the board follows all three
-    reacts_to = {"intake": ("#",), "casework": ("#",), "meetings": ("#",)}
+    reacts_to = {"intake": ("#",), "casework": ("#",), "meetings": ("#",),
+                 "liaison": ("ReceptionAnnounced", "UnitSupervised")}
     views = (Matters(),)  # what each issue is about: a view of intake's IssueReported, not an event here
 
     def __init__(self, *args: Any, clock: Clock = utcnow, channels: Collection[str] | None = None, **kwargs: Any):
@@ -94,6 +95,8 @@ class NotificationsApplication(ServiceApplication):
         data = event.data
         if (event.service, event.name) == ("intake", "IssueReported"):
             return self._about(MatterFact.of(data, event.time), None)  # kept by the matters view
+        if event.service == "liaison":  # its events carry what their notices say
+            return About(community=data.get("community"), party=data.get("party"))
         if event.service != "casework" or "case_id" not in data:
             return About()
         link = self._find(case_link_id(data["case_id"]))

@@ -164,6 +164,12 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
                  reason=data["reason"])
         case ("meetings", "ResultsReleased"):
             tell(("board", "wechat"), "results_released", data["month"], month=data["month"])
+        case ("liaison", "ReceptionAnnounced"):  # 代表进社区前提前公示活动主题和时间,群众点单
+            tell(("board", "wechat"), "reception_announced", data["reception_id"], reception=data["title"],
+                 starts_at=data["starts_at"], venue=data["place"], topics=data["topics"])
+        case ("liaison", "UnitSupervised"):  # a red unit's 督办 notice, to the unit
+            tell(("party",), "unit_supervised", data["unit_id"], party=data["party"], month=data["month"],
+                 notice=data["notice"])
     return out
 
 

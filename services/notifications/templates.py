@@ -20,7 +20,9 @@ ESCALATED_TO = {"secretary": ("社区书记", "the community secretary"), "task_
                 "assembly": ("居民代表大会", "the residents' representative assembly")}
 MEETINGS = {"regular": ("议事会例会", "regular council meeting"), "mobile": ("流动议事会", "mobile council meeting"),
             "online": ("云议事", "online council meeting"),
-            "assembly": ("居民代表大会", "assembly of residents' representatives")}
+            "assembly": ("居民代表大会", "assembly of residents' representatives"),
+            "joint": ("三方联席会议", "joint meeting"), "hearing": ("听证会", "hearing"),
+            "consultation": ("咨询会", "consultation")}
 VOTE_MODES = {"secret": ("无记名投票", "secret ballot"), "open": ("记名表决", "open vote")}
 TIER_NAMES = {"urgent": ("紧急", "urgent"), "routine": ("常规", "routine"), "complex": ("复杂", "complex")}
 DEADLINES = {"verify": ("现场核实", "on-site verification"), "plan": ("提出方案", "a plan"),
@@ -122,6 +124,15 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Meeting moved", "The {meeting} planned for {previous_meeting_at} now meets on {meeting_at}{at_venue}."
                                 "{why_en}"),
     },
+    "reception_announced": {  # 代表接待日预告,点单式议题
+        "zh": ("代表接待日预告", "{reception}定于{starts_at}{at_venue}举行,居民点单的议题:{topic_list}。欢迎预约或直接前来。"),
+        "en": ("Representatives' reception day", "{reception} on {starts_at}{at_venue}. Topics residents asked for: "
+                                                 "{topic_list}. Book a place or just come."),
+    },
+    "unit_supervised": {  # 红灯督办
+        "zh": ("督办通知", "{notice}"),
+        "en": ("Supervision notice", "{party} was lit red for {month}: {notice}"),
+    },
     "survey_recorded": {  # 每季度居民满意度测评,结果公开;低于80%的事项重新整改
         "zh": ("居民满意度测评结果公示:{period}", "{period}居民满意度测评共{items}项,{total}人次参与,满意{satisfied}人次,"
                                             "总体满意度{rate};{below_floor}项满意度低于80%,重新整改。"),
@@ -157,7 +168,7 @@ def _params(kind: str, params: dict[str, Any], lang: str) -> "_Values":
     place = "".join(x for x in (p.get("community"), f"{p['building']}号楼" if p.get("building") else "") if x)
     p["place"] = place or ("本社区" if zh else "the community")
     p["title"] = p.get("title") or ("一项诉求" if zh else "an issue")
-    for key in ("verify_by", "plan_by", "due", "meeting_at", "verified_at", "previous_meeting_at"):
+    for key in ("verify_by", "plan_by", "due", "meeting_at", "verified_at", "previous_meeting_at", "starts_at"):
         if key in p:
             p[key] = local_time(p[key])
     if "tier" in p:
@@ -201,6 +212,8 @@ def _meeting_params(p: dict[str, Any], zh: bool) -> dict[str, Any]:
         out["mode"] = VOTE_MODES.get(p["mode"], (p["mode"], p["mode"]))[0 if zh else 1]
         out["outcome"] = ("通过" if p.get("carried") else "未通过") if zh else \
             ("carried" if p.get("carried") else "not carried")
+    if "topics" in p:
+        out["topic_list"] = ("、" if zh else ", ").join(p["topics"]) or "—"
     if "source" in p:
         out["why_proposed_zh"], out["why_proposed_en"] = PROPOSED_BECAUSE.get(p["source"], ("", ""))
     if "why" in p:

@@ -110,7 +110,7 @@ UUID = {"type": "string", "format": "uuid", "pattern": "^[0-9a-f-]{36}$"}
 TIME = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$"}
 OPT_TIME = {"anyOf": [TIME, {"type": "null"}]}
 
-CHANNELS = ("visit", "online", "hotline", "survey", "open311", "device")  # device: 物联网主动预警 (POST /alarms)
+CHANNELS = ("visit", "online", "hotline", "survey", "open311", "device", "reception")  # device: 物联网主动预警 (POST /alarms); reception: 代表接待日 (liaison)
 TIERS = ("urgent", "routine", "complex")
 PARTY_KINDS = ("property", "sanitation", "department", "task_force", "council")
 
@@ -236,6 +236,11 @@ _c(Contract("meetings", "MeetingScheduled", 1, _obj(["meeting_id", "kind", "meet
 _c(Contract("meetings", "AgendaPublished", 1, _obj(
     ["meeting_id", "topics", "published_at", "meeting_at"], meeting_id=UUID,
     topics={"type": "array", "items": _TOPIC}, published_at=TIME, meeting_at=TIME, kind=STR, place=STR)))
+# who came of the organisations invited (a unit's 联席会议出席率); people stay private
+_c(Contract("meetings", "MeetingOpened", 1, _obj(
+    ["meeting_id", "kind", "opened_at", "attendance"], meeting_id=UUID, kind=STR, opened_at=TIME,
+    attendance={"type": "array", "items": _obj(["organisation", "present"], organisation=STR,
+                                               present={"type": "boolean"})})))
 _c(Contract("meetings", "MeetingCancelled", 1, _obj(
     ["meeting_id", "kind", "meeting_at", "reason", "cancelled_at"], meeting_id=UUID, kind=STR, meeting_at=TIME,
     reason=STR, cancelled_at=TIME)))
@@ -265,6 +270,75 @@ _c(Contract("notifications", "NoticePublished", 1, _obj(
 _c(Contract("notifications", "DeliveryFailed", 1, _obj(
     ["delivery_id", "attempts", "error"], delivery_id=STR, attempts={"type": "integer", "minimum": 1}, error=STR,
     channel=_enum("wechat", "sms", "email", "webhook"), about=STR)))  # channel, about: optional, added later
+
+# liaison: representatives and stations, reception days, 代表督办, co-building units' lights. No names or contacts
+_c(Contract("liaison", "StationOpened", 1, _obj(
+    ["station_id", "name", "community", "place", "opened_at"], station_id=UUID, name=STR, community=STR, place=STR,
+    opened_at=TIME)))
+_c(Contract("liaison", "RepresentativeRegistered", 1, _obj(
+    ["representative_id", "station_id", "community", "expertise", "registered_at"], representative_id=UUID,
+    station_id=UUID, community=STR, expertise={"type": "array", "items": STR}, registered_at=TIME)))
+_c(Contract("liaison", "DutyRecorded", 1, _obj(
+    ["representative_id", "duty", "done_at"], representative_id=UUID,
+    duty=_enum("visit", "briefing", "survey", "report"), done_at=TIME)))
+_c(Contract("liaison", "ReceptionScheduled", 1, _obj(
+    ["reception_id", "station_id", "community", "title", "place", "starts_at", "representative_ids"],
+    reception_id=UUID, station_id=UUID, community=STR, title=STR, place=STR, starts_at=TIME,
+    representative_ids={"type": "array", "items": UUID})))
+_c(Contract("liaison", "ReceptionAnnounced", 1, _obj(
+    ["reception_id", "topics", "announced_at", "community", "title", "place", "starts_at"], reception_id=UUID,
+    topics={"type": "array", "items": STR}, announced_at=TIME, community=STR, title=STR, place=STR,
+    starts_at=TIME)))
+_c(Contract("liaison", "ConcernRaised", 1, _obj(
+    ["reception_id", "concern_id", "issue_id", "raised_at"], reception_id=UUID, concern_id=UUID, issue_id=UUID,
+    raised_at=TIME)))
+_c(Contract("liaison", "ReceptionHeld", 1, _obj(
+    ["reception_id", "visitors", "held_at"], reception_id=UUID, visitors={"type": "integer", "minimum": 0},
+    held_at=TIME)))
+_c(Contract("liaison", "CaseSupervisionTaken", 1, _obj(
+    ["case_id", "issue_id", "representative_id", "reason", "taken_at"], case_id=UUID, issue_id=UUID,
+    representative_id=UUID, reason=STR, taken_at=TIME)))
+_c(Contract("liaison", "CaseSupervisionSignedOff", 1, _obj(
+    ["case_id", "issue_id", "representative_id", "note", "solved", "signed_off_at"], case_id=UUID, issue_id=UUID,
+    representative_id=UUID, note=STR, solved={"type": "boolean"}, signed_off_at=TIME)))
+_RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+_COUNT = {"type": "integer", "minimum": 0}
+_c(Contract("liaison", "UnitRegistered", 1, _obj(
+    ["unit_id", "party", "kind", "registered_at"], unit_id=UUID, party=STR, kind=STR, registered_at=TIME)))
+_c(Contract("liaison", "UnitLightAssessed", 1, _obj(
+    ["unit_id", "month", "light", "figures", "assessed_at"], unit_id=UUID,
+    month={"type": "string", "pattern": r"^\d{4}-\d\d$"}, light=_enum("green", "yellow", "red"),
+    figures=_obj(["cases_due", "on_time", "overdue", "on_time_rate", "satisfaction_rate", "answers", "joint_meetings",
+                  "attended", "attendance_rate"], cases_due=_COUNT, on_time=_COUNT, overdue=_COUNT, on_time_rate=_RATE,
+                 satisfaction_rate=_RATE, answers=_COUNT, joint_meetings=_COUNT, attended=_COUNT,
+                 attendance_rate=_RATE),
+    assessed_at=TIME)))
+_c(Contract("liaison", "UnitSupervised", 1, _obj(
+    ["unit_id", "party", "month", "notice", "supervised_at"], unit_id=UUID, party=STR,
+    month={"type": "string", "pattern": r"^\d{4}-\d\d$"}, notice=STR, supervised_at=TIME)))
+
+# liaison's two lists (资源清单, 供需匹配) and projects (项目清单); a volunteer's offer names nobody
+_c(Contract("liaison", "ResourceOffered", 1, _obj(
+    ["resource_id", "offered_by", "offerer_id", "category", "title", "area", "capacity", "offered_at"],
+    resource_id=UUID, offered_by=_enum("unit", "representative", "volunteer"),
+    offerer_id={"anyOf": [UUID, {"type": "null"}]}, category=STR, title=STR, area=STR, capacity={"type": "integer", "minimum": 1}, offered_at=TIME)))
+_c(Contract("liaison", "ResourceWithdrawn", 1, _obj(["resource_id", "withdrawn_at"], resource_id=UUID,
+                                                     withdrawn_at=TIME)))
+_c(Contract("liaison", "MatchProposed", 1, _obj(
+    ["match_id", "case_id", "resource_id", "proposed_at"], match_id=UUID, case_id=UUID, resource_id=UUID,
+    proposed_at=TIME)))
+_c(Contract("liaison", "MatchDecided", 1, _obj(
+    ["match_id", "case_id", "resource_id", "decision", "decided_at"], match_id=UUID, case_id=UUID, resource_id=UUID,
+    decision=_enum("confirmed", "rejected"), decided_at=TIME)))
+_c(Contract("liaison", "ProjectStarted", 1, _obj(
+    ["project_id", "title", "case_ids", "match_ids", "owner", "due", "started_at"], project_id=UUID, title=STR,
+    case_ids={"type": "array", "items": UUID}, match_ids={"type": "array", "items": UUID}, owner=STR, due=TIME,
+    started_at=TIME)))
+_c(Contract("liaison", "ProjectWarned", 1, _obj(
+    ["project_id", "level", "due", "warned_at"], project_id=UUID, level=_enum("yellow", "red"), due=TIME,
+    warned_at=TIME)))
+_c(Contract("liaison", "ProjectCompleted", 1, _obj(
+    ["project_id", "late", "completed_at"], project_id=UUID, late={"type": "boolean"}, completed_at=TIME)))
 
 # every service: the checkpoints of its audit chains (shared/ops/checkpoints.py), so subscribers hold them
 for _service in ("intake", "casework", "meetings", "notifications"):

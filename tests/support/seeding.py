@@ -75,8 +75,26 @@ def seed_notifications(app, n: int, start: int = 0) -> None:
         app.process(upstream_event("casework", "CaseOpened", k + 1, events[0][1] | {"tier": "urgent"}, case_id))
 
 
+def seed_liaison(app, n: int, start: int = 0) -> None:
+    """n stations, each with a representative, a reception day with a topic asked, a duty, a unit, a resource and a
+    supervised case (casework's CaseOpened: the case_facts view)."""
+    for k in range(start, start + n):
+        station, _ = app.open_station({"name": f"联络站 {k}", "community": f"社区{k}", "place": "党群服务中心"})
+        rep, _ = app.register_representative({"name": f"代表{k}", "station_id": str(station.id), "expertise": ["法律"],
+                                              "contact": {"phone": "13812345678"}})
+        reception, _ = app.schedule_reception({"station_id": str(station.id), "representative_ids": [str(rep.id)],
+                                               "starts_at": "2030-03-01T02:00:00Z"})
+        app.request_topic(str(reception.id), {"topic": f"停车难 {k}"})
+        app.record_duty(str(rep.id), {"duty": "visit", "done_at": "2026-11-23T02:00:00Z"})
+        app.register_unit({"party": f"物业{k}", "kind": "property", "responsible": {"name": "张经理"}})
+        app.offer_resource({"offered_by": "volunteer", "category": "停车交通", "title": "错时停车", "area": f"社区{k}"})
+        case_id, events = _case_events(k + 1)
+        app.process(upstream_event("casework", "CaseOpened", k + 1, events[0][1] | {"community": f"社区{k}"}, case_id))
+        app.take_up(case_id, {"representative_id": str(rep.id), "reason": "跟踪督办"})
+
+
 SEEDERS = {"intake": seed_intake, "casework": seed_casework, "meetings": seed_meetings,
-           "notifications": seed_notifications}
+           "notifications": seed_notifications, "liaison": seed_liaison}
 
 
 def seeder(service: str):

@@ -1,0 +1,410 @@
+"""liaison's HTTP adapter (port 8006): representatives and stations, reception days, 代表督办, 履职档案, and the
+monthly lights of co-building units.
+
+Every command accepts `Idempotency-Key` (201 first, 200 for a retry). Public reads carry no personal data:
+a representative's contact and a unit's responsible person appear, masked, only to staff.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from nameko.web.handlers import http
+from werkzeug.wrappers import Request, Response
+
+from services.liaison import commands, lights, records, targets
+from services.liaison.bootstrap import SPEC
+from services.liaison.domain import Representative, Unit, local_month, project_light
+from services.liaison.intake import report_to_intake
+from services.liaison.projections import (
+    board_receptions, case_history, list_matches, list_projects, list_receptions, list_representatives,
+    list_resources, list_stations, list_supervisions, list_units, match_accuracy, month_lights, supervision_doc,
+    unit_lights,
+)
+from services.liaison.rules import DUTIES, LIGHTS, PROJECT_WARN_BEFORE, SHANGHAI, UNIT_KINDS
+from shared.contracts.envelope import rfc3339
+from shared.edge.access import STAFF, allow, public
+from shared.edge.documents import document_response
+from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, read_json
+from shared.errors import InvalidInput, NotFound
+from shared.masking import mask_name, mask_phone
+
+ORGANISERS = ("community_worker", "secretary")  # who keeps the register and runs reception days
+REPRESENTATIVES = ("resident_representative", *ORGANISERS)  # who records a representative's work
+
+
+def _key(request: Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key",
+                           "Idempotency-Key 长度须为 1 到 200 个字符")
+    return key
+
+
+def _created(body: Any, created: bool, location: str | None = None) -> Response:
+    return json_response(body, status=201 if created else 200, headers={"Location": location} if location else None)
+
+
+def _masked(contact: dict[str, str]) -> dict[str, str]:
+    """A contact as staff see it: name and phone masked, e-mail's user hidden."""
+    out = {}
+    if contact.get("name"):
+        out["name"] = mask_name(contact["name"])
+    if contact.get("phone"):
+        out["phone"] = mask_phone(contact["phone"])
+    if contact.get("email"):
+        out["email"] = "***@" + contact["email"].partition("@")[2]
+    return out
+
+
+def _light(doc: dict[str, Any], now: datetime) -> str:
+    due = datetime.fromisoformat(doc["due"].replace("Z", "+00:00"))
+    return project_light(due, doc["status"] == "completed", now, PROJECT_WARN_BEFORE)
+
+
+def _year(request: Request, now_year: int) -> int:
+    value = request.args.get("year", str(now_year))
+    if not value.isdigit() or not 2000 <= int(value) <= 2100:
+        raise InvalidInput("year must be a year such as 2026", "year", "year 须为年份,如 2026")
+    return int(value)
+
+
+class LiaisonService(Operable):
+    name = "liaison"
+    runtime = RuntimeProvider(SPEC)
+
+    # the register -----------------------------------------------------------------------------------
+    @allow(*ORGANISERS)
+    @http("POST", "/stations")
+    @api("liaison", "/stations")
+    def open_station(self, request: Request) -> Response:
+        """Open a liaison station (联络站): {name, community, place}. Each community has at least one."""
+        station, created = self.runtime.app.open_station(read_json(request), _key(request))
+        return _created({"station_id": str(station.id)}, created, f"/stations/{station.id}")
+
+    @public("the stations where residents meet their representatives are public")
+    @http("GET", "/stations")
+    @api("liaison", "/stations", query=("community",))
+    def stations(self, request: Request) -> Response:
+        """Liaison stations (每社区至少1个联络站), ?community=."""
+        return json_response({"stations": list_stations(self.runtime.db, request.args.get("community"))})
+
+    @allow(*ORGANISERS)
+    @http("POST", "/representatives")
+    @api("liaison", "/representatives")
+    def register_representative(self, request: Request) -> Response:
+        """Register a representative: {name, station_id, expertise[], contact?{name?, phone?, email?}}; the
+        contact stays in this service, masked on every output and never in an event."""
+        rep, created = self.runtime.app.register_representative(read_json(request), _key(request))
+        return _created({"representative_id": str(rep.id)}, created, f"/representatives/{rep.id}")
+
+    @public("representatives and their expertise are public; contacts are not shown")
+    @http("GET", "/representatives")
+    @api("liaison", "/representatives", query=("station_id",))
+    def representatives(self, request: Request) -> Response:
+        return json_response({"representatives": list_representatives(self.runtime.db,
+                                                                      request.args.get("station_id"))})
+
+    @allow(*STAFF)
+    @http("GET", "/representatives/<string:representative_id>")
+    @api("liaison", "/representatives/{id}")
+    def representative(self, request: Request, representative_id: str) -> Response:
+        """One representative, contact masked, and their supervisions."""
+        rep = self.runtime.app.get(Representative, representative_id)
+        return json_response({"representative_id": representative_id, "name": rep.name, "expertise": rep.expertise,
+                              "station_id": rep.station_id, "community": rep.community,
+                              "contact": _masked(rep.contact),
+                              "supervisions": list_supervisions(self.runtime.db, representative_id, None)})
+
+    @allow(*REPRESENTATIVES)
+    @http("POST", "/representatives/<string:representative_id>/duties")
+    @api("liaison", "/representatives/{id}/duties")
+    def record_duty(self, request: Request, representative_id: str) -> Response:
+        """One of the 五个一 done: {duty: visit|briefing|survey|report, done_at, note?}."""
+        duty, created = self.runtime.app.record_duty(representative_id, read_json(request), _key(request))
+        return _created({"representative_id": representative_id, "duty": duty}, created)
+
+    @allow(*STAFF)
+    @http("GET", "/representatives/<string:representative_id>/record")
+    @api("liaison", "/representatives/{id}/record", query=("year", "format", "lang"))
+    def record(self, request: Request, representative_id: str) -> Response:
+        """履职档案 for ?year= (default this year): figures, the 五个一 checks, warnings (blue/yellow/red);
+        ?format=html|markdown prints the yearly report (年度履职报告)."""
+        app = self.runtime.app
+        rep = app.get(Representative, representative_id)
+        now = app.clock()
+        doc = {"representative_id": representative_id, "name": rep.name, "expertise": rep.expertise,
+               "station_id": rep.station_id, "community": rep.community}
+        rec = records.record(self.runtime.db, doc, _year(request, int(local_month(now)[:4])), now)
+        return document_response(request, rec, lambda lang: records.yearly_report(rec, lang),
+                                 f"record-{representative_id[:8]}-{rec['year']}")
+
+    @public("the duties the plan sets are public")
+    @http("GET", "/duties")
+    @api("liaison", "/duties")
+    def duties(self, request: Request) -> Response:
+        """The 五个一 and their periods."""
+        return json_response({"duties": [{"duty": d, "duty_zh": zh, "duty_en": en, "period": p}
+                                         for d, (zh, en, p) in DUTIES.items()]})
+
+    @public("the plan's headline targets are published as measured figures")
+    @http("GET", "/targets")
+    @api("liaison", "/targets", query=("year",))
+    def targets(self, request: Request) -> Response:
+        """The plan's targets for ?year= (default this year): contact coverage, response rate, average first
+        response, resolution rate of key problems, satisfaction — each measured and whether it is met."""
+        year = _year(request, int(local_month(self.runtime.app.clock())[:4]))
+        start, end = (rfc3339(datetime(y, 1, 1, tzinfo=SHANGHAI)) for y in (year, year + 1))
+        return json_response({"year": year, **targets.measured(self.runtime.db, start, end)})
+
+    # reception days --------------------------------------------------------------------------------------
+    @allow(*ORGANISERS)
+    @http("POST", "/receptions")
+    @api("liaison", "/receptions")
+    def schedule_reception(self, request: Request) -> Response:
+        """Schedule a reception day: {station_id, representative_ids[], starts_at, place?, title?}."""
+        reception, created = self.runtime.app.schedule_reception(read_json(request), _key(request))
+        return _created({"reception_id": str(reception.id), "status": reception.status}, created,
+                        f"/receptions/{reception.id}")
+
+    @allow(*STAFF)
+    @http("GET", "/receptions")
+    @api("liaison", "/receptions", query=("station_id", "status"))
+    def receptions(self, request: Request) -> Response:
+        status = choice(request, "status", ("scheduled", "announced", "held"))
+        return json_response({"receptions": list_receptions(self.runtime.db, request.args.get("station_id"),
+                                                            status)})
+
+    @allow(*STAFF)
+    @http("GET", "/receptions/<string:reception_id>")
+    @api("liaison", "/receptions/{id}")
+    def reception(self, request: Request, reception_id: str) -> Response:
+        found = [r for r in list_receptions(self.runtime.db, None, None) if r["reception_id"] == reception_id]
+        if not found:
+            raise NotFound(f"no reception {reception_id}", "reception_id", "未找到该接待日")
+        return json_response(found[0])
+
+    @public("the board's reception-day announcements with the topics residents asked for")
+    @http("GET", "/board/receptions")
+    @api("liaison", "/board/receptions")
+    def board(self, request: Request) -> Response:
+        return json_response({"receptions": board_receptions(self.runtime.db, rfc3339(self.runtime.app.clock()))})
+
+    @public("a resident asks for a topic; nothing about them is kept")
+    @http("POST", "/receptions/<string:reception_id>/topics")
+    @api("liaison", "/receptions/{id}/topics")
+    def request_topic(self, request: Request, reception_id: str) -> Response:
+        """{topic}: a topic residents want the representatives to take up."""
+        count = self.runtime.app.request_topic(reception_id, read_json(request))
+        return json_response({"reception_id": reception_id, "topics": count}, status=201)
+
+    @public("a resident books a place; counted, no name kept")
+    @http("POST", "/receptions/<string:reception_id>/bookings")
+    @api("liaison", "/receptions/{id}/bookings")
+    def book(self, request: Request, reception_id: str) -> Response:
+        return json_response({"reception_id": reception_id, "bookings": self.runtime.app.book(reception_id)},
+                             status=201)
+
+    @allow(*ORGANISERS)
+    @http("POST", "/receptions/<string:reception_id>/announcement")
+    @api("liaison", "/receptions/{id}/announcement")
+    def announce(self, request: Request, reception_id: str) -> Response:
+        """Announce on the board, at least 3 days ahead, with the topics asked so far (409 naming starts_at)."""
+        status, created = self.runtime.app.announce(reception_id, _key(request))
+        return _created({"reception_id": reception_id, "status": status}, created)
+
+    @allow(*REPRESENTATIVES)
+    @http("POST", "/receptions/<string:reception_id>/concerns")
+    @api("liaison", "/receptions/{id}/concerns")
+    def raise_concern(self, request: Request, reception_id: str) -> Response:
+        """A visitor's concern, as intake's report takes it ({title, description, category?, location?,
+        reporter}; the community is the station's): it becomes an issue (channel `reception`). Returns the
+        issue and its tracking code for the resident."""
+        made, created = self.runtime.app.raise_concern(reception_id, read_json(request), report_to_intake,
+                                                       _key(request))
+        return _created(made, created)
+
+    @allow(*REPRESENTATIVES)
+    @http("POST", "/receptions/<string:reception_id>/held")
+    @api("liaison", "/receptions/{id}/held")
+    def hold(self, request: Request, reception_id: str) -> Response:
+        """Record the day as held: {visitors, summary?}."""
+        status, created = self.runtime.app.hold(reception_id, read_json(request), _key(request))
+        return _created({"reception_id": reception_id, "status": status}, created)
+
+    # 代表督办 ------------------------------------------------------------------------------------------------
+    @allow(*REPRESENTATIVES)
+    @http("POST", "/cases/<string:case_id>/supervision")
+    @api("liaison", "/cases/{id}/supervision")
+    def take_up(self, request: Request, case_id: str) -> Response:
+        """A representative takes up a case: {representative_id, reason}. They receive its alerts from now on."""
+        supervision, created = self.runtime.app.take_up(case_id, read_json(request))
+        return _created({"case_id": supervision.case_id, "representative_id": supervision.representative_id,
+                         "status": "signed_off" if supervision.signed_off else "supervising"}, created)
+
+    @allow(*STAFF)
+    @http("GET", "/cases/<string:case_id>/supervision")
+    @api("liaison", "/cases/{id}/supervision")
+    def supervision(self, request: Request, case_id: str) -> Response:
+        """The supervision (alerts received, sign-off) and the case's history as casework told it."""
+        doc = supervision_doc(self.runtime.db, case_id)
+        if doc is None:
+            raise NotFound(f"case {case_id} is not supervised", "case_id", "该案件没有代表督办")
+        return json_response(doc | {"case": case_history(self.runtime.db, case_id)})
+
+    @allow(*REPRESENTATIVES)
+    @http("POST", "/cases/<string:case_id>/supervision/sign-off")
+    @api("liaison", "/cases/{id}/supervision/sign-off")
+    def sign_off(self, request: Request, case_id: str) -> Response:
+        """The supervising representative signs off: {representative_id, note, solved}."""
+        status, created = self.runtime.app.sign_off(case_id, read_json(request), _key(request))
+        return _created({"case_id": case_id, "status": status}, created)
+
+    @allow(*STAFF)
+    @http("GET", "/supervisions")
+    @api("liaison", "/supervisions", query=("representative_id", "status"))
+    def supervisions(self, request: Request) -> Response:
+        status = choice(request, "status", ("supervising", "signed_off"))
+        return json_response({"supervisions": list_supervisions(self.runtime.db,
+                                                                request.args.get("representative_id"), status)})
+
+    # units and lights ------------------------------------------------------------------------------------------
+    @allow(*ORGANISERS)
+    @http("POST", "/units")
+    @api("liaison", "/units")
+    def register_unit(self, request: Request) -> Response:
+        """Register a co-building unit: {party (as assignments name it), kind, responsible{name?, phone?, email?}}."""
+        unit, created = self.runtime.app.register_unit(read_json(request))
+        return _created({"unit_id": str(unit.id), "party": unit.party}, created, f"/units/{unit.id}")
+
+    @public("the units and their kinds are public; their responsible persons are not shown")
+    @http("GET", "/units")
+    @api("liaison", "/units")
+    def units(self, request: Request) -> Response:
+        return json_response({"units": list_units(self.runtime.db), "kinds": UNIT_KINDS})
+
+    @allow(*ORGANISERS)
+    @http("GET", "/units/<string:unit_id>")
+    @api("liaison", "/units/{id}")
+    def unit(self, request: Request, unit_id: str) -> Response:
+        """One unit with its responsible person (masked) and its joint-meeting attendance."""
+        unit = self.runtime.app.get(Unit, unit_id)
+        return json_response({"unit_id": unit_id, "party": unit.party, "kind": unit.kind,
+                              "responsible": _masked(unit.responsible),
+                              "attendance": [{**a, "meeting_at": rfc3339(a["meeting_at"])} for a in unit.attendance]})
+
+    @allow(*ORGANISERS)
+    @http("POST", "/units/<string:unit_id>/attendance")
+    @api("liaison", "/units/{id}/attendance")
+    def attendance(self, request: Request, unit_id: str) -> Response:
+        """联席会议出席: {meeting_id, meeting_at, present}."""
+        meeting_id, created = self.runtime.app.record_attendance(unit_id, read_json(request), _key(request))
+        return _created({"unit_id": unit_id, "meeting_id": meeting_id}, created)
+
+    @public("a unit's scorecard is published on the board: figures only")
+    @http("GET", "/units/<string:unit_id>/scorecard")
+    @api("liaison", "/units/{id}/scorecard")
+    def scorecard(self, request: Request, unit_id: str) -> Response:
+        unit = self.runtime.app.get(Unit, unit_id)
+        return json_response({"unit_id": unit_id, "party": unit.party, "kind": unit.kind,
+                              "months": [{k: v for k, v in d.items() if k != "unit_id"}
+                                         for d in unit_lights(self.runtime.db, unit_id)]})
+
+    @allow("secretary")
+    @http("POST", "/lights/<string:month>")
+    @api("liaison", "/lights/{month}")
+    def assess(self, request: Request, month: str) -> Response:
+        """Light every unit for an ended month; a red unit gets its 督办 notice recorded."""
+        return json_response({"month": month, "units": self.runtime.app.assess_month(month)}, status=201)
+
+    @public("the monthly ranking is published on the board: figures, no personal data")
+    @http("GET", "/lights/<string:month>")
+    @api("liaison", "/lights/{month}", query=("format",))
+    def ranking(self, request: Request, month: str) -> Response:
+        """The month's ranking (月度排名); ?format=csv downloads it."""
+        rows = lights.ranking(month_lights(self.runtime.db, commands.month(month)))
+        fmt = choice(request, "format", ("json", "csv")) or "json"
+        if fmt == "csv":
+            return Response("\ufeff" + lights.ranking_csv(rows), content_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="lights-{month}.csv"'})
+        return json_response({"month": month, "thresholds": LIGHTS, "ranking": rows})
+
+    # the resources list, matching and projects ----------------------------------------------------------------
+    @allow(*REPRESENTATIVES)
+    @http("POST", "/resources")
+    @api("liaison", "/resources")
+    def offer_resource(self, request: Request) -> Response:
+        """Offer a resource: {offered_by: unit|representative|volunteer, offerer_id? (not for a volunteer),
+        category, title, area, capacity?, availability?}."""
+        resource, created = self.runtime.app.offer_resource(read_json(request), _key(request))
+        return _created({"resource_id": str(resource.id), "status": resource.status}, created,
+                        f"/resources/{resource.id}")
+
+    @public("the resources list is public (资源清单): what is offered, where; volunteers are not named")
+    @http("GET", "/resources")
+    @api("liaison", "/resources", query=("status",))
+    def resources(self, request: Request) -> Response:
+        status = choice(request, "status", ("available", "withdrawn", "used_up"))
+        return json_response({"resources": list_resources(self.runtime.db, status)})
+
+    @allow(*REPRESENTATIVES)
+    @http("POST", "/resources/<string:resource_id>/withdrawal")
+    @api("liaison", "/resources/{id}/withdrawal")
+    def withdraw_resource(self, request: Request, resource_id: str) -> Response:
+        status, _ = self.runtime.app.withdraw_resource(resource_id)
+        return json_response({"resource_id": resource_id, "status": status}, status=201)
+
+    @allow(*ORGANISERS)
+    @http("POST", "/matches")
+    @api("liaison", "/matches")
+    def propose_matches(self, request: Request) -> Response:
+        """Propose resources for a need or a group of similar needs: {case_ids[]} (new cases are matched on
+        their own as casework opens them)."""
+        proposed = self.runtime.app.propose_matches(read_json(request))
+        return json_response({"proposed": [{"match_id": str(m.id), "case_id": m.case_id,
+                                            "resource_id": m.resource_id, "reasons": m.reasons} for m in proposed]},
+                             status=201)
+
+    @allow(*STAFF)
+    @http("GET", "/matches")
+    @api("liaison", "/matches", query=("case_id", "status"))
+    def matches(self, request: Request) -> Response:
+        """Proposals, ?case_id=&status=proposed|confirmed|rejected, and the match accuracy (需求匹配准确率)."""
+        status = choice(request, "status", ("proposed", "confirmed", "rejected"))
+        return json_response({"matches": list_matches(self.runtime.db, request.args.get("case_id"), status),
+                              "accuracy": match_accuracy(self.runtime.db)})
+
+    @allow(*ORGANISERS)
+    @http("POST", "/matches/<string:match_id>/decision")
+    @api("liaison", "/matches/{id}/decision")
+    def decide_match(self, request: Request, match_id: str) -> Response:
+        """Confirm or reject a proposal: {confirmed, note?}; a confirmed one uses one of the resource's capacity."""
+        decision, _ = self.runtime.app.decide_match(match_id, read_json(request))
+        return json_response({"match_id": match_id, "status": decision}, status=201)
+
+    @allow(*ORGANISERS)
+    @http("POST", "/projects")
+    @api("liaison", "/projects")
+    def start_project(self, request: Request) -> Response:
+        """A project of grouped needs and confirmed resources: {title, case_ids[], match_ids[], owner, due}."""
+        project, created = self.runtime.app.start_project(read_json(request), _key(request))
+        return _created({"project_id": str(project.id)}, created, f"/projects/{project.id}")
+
+    @public("the project list is published with the monthly results: titles masked, no personal data")
+    @http("GET", "/projects")
+    @api("liaison", "/projects", query=("month",))
+    def projects(self, request: Request) -> Response:
+        """Projects with their light (green/yellow/red); ?month=YYYY-MM those ongoing in that month."""
+        now = self.runtime.app.clock()
+        month = request.args.get("month")
+        start, end = (rfc3339(b) for b in lights.bounds(commands.month(month))) if month else (None, None)
+        return json_response({"projects": [d | {"light": _light(d, now)}
+                                           for d in list_projects(self.runtime.db, start, end)]})
+
+    @allow(*ORGANISERS)
+    @http("POST", "/projects/<string:project_id>/completion")
+    @api("liaison", "/projects/{id}/completion")
+    def complete_project(self, request: Request, project_id: str) -> Response:
+        """{summary}: done (late when after its deadline)."""
+        status, created = self.runtime.app.complete_project(project_id, read_json(request), _key(request))
+        return _created({"project_id": project_id, "status": status}, created)
