@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.wrappers import Request
 
+from services.portal.staff_words import STAFF_WORDS
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LANGS = ("zh-CN", "en")
 SIZES = ("normal", "large")
@@ -87,6 +89,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "down": ("服务暂时不可用,请稍后再试。您的内容未提交。", "The service is not available; nothing was sent. "
              "Please try again later."),
 }
+
+WORDS |= STAFF_WORDS
 
 STATUS = {"received": ("已受理", "received"), "open": ("办理中", "in progress"), "resolved": ("已办结,待确认", "resolved"),
           "reopened": ("重新整改", "reopened"), "closed": ("已结案", "closed"), "merged": ("合并办理", "merged")}

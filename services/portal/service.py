@@ -1,4 +1,4 @@
-"""The portal's HTTP adapter (port 8005): the residents' pages, read from the other services' HTTP read models
+"""The portal's HTTP adapter (port 8005): the residents' pages and the staff pages (staff_pages.py), read from the other services' HTTP read models
 and sent to their commands. It keeps nothing of its own (no log, no worker, no queue)."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 from services.portal import board, report, track
 from services.portal.i18n import SHANGHAI, YEAR, Words, chosen
 from services.portal.pages import STATIC, is_htmx, page, render
+from services.portal.staff_pages import StaffPages
 from services.portal.upstream import UPSTREAMS, Refused, Unavailable, Upstreams
 from shared import clock, metrics
 from shared.edge.http import json_response
@@ -42,7 +43,7 @@ def _this_month() -> str:
     return clock.utcnow().astimezone(SHANGHAI).strftime("%Y-%m")  # the test clock too, under `yishi clock`
 
 
-class PortalService:
+class PortalService(StaffPages):
     name = "portal"
     deps = UpstreamsProvider()
 

@@ -40,16 +40,20 @@ class Upstream:
     def __init__(self, service: str, session: requests.Session):
         self.service, self.base, self.session = service, service_url(service), session
 
-    def get(self, path: str, lang: str = "zh-CN", params: dict[str, Any] | None = None) -> Any:
-        return self._call("GET", path, lang, params=params)[1]
+    def get(self, path: str, lang: str = "zh-CN", params: dict[str, Any] | None = None,
+            token: str | None = None) -> Any:
+        return self._call("GET", path, lang, token, params=params)[1]
 
-    def post(self, path: str, body: Any, lang: str = "zh-CN", headers: dict[str, str] | None = None
-             ) -> tuple[int, Any]:
-        return self._call("POST", path, lang, json=body, headers=headers)
+    def post(self, path: str, body: Any, lang: str = "zh-CN", headers: dict[str, str] | None = None,
+             token: str | None = None) -> tuple[int, Any]:
+        return self._call("POST", path, lang, token, json=body, headers=headers)
 
-    def _call(self, method: str, path: str, lang: str, headers: dict[str, str] | None = None,
+    def _call(self, method: str, path: str, lang: str, token: str | None, headers: dict[str, str] | None = None,
               **kwargs: Any) -> tuple[int, Any]:
+        """`token`: the signed-in staff member's, so the service decides what they may see and do."""
         headers = {"Accept-Language": "en" if lang == "en" else "zh-CN", **(headers or {})}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         try:
             response = self.session.request(method, self.base + path, headers=headers, timeout=TIMEOUT, **kwargs)
         except requests.RequestException:
