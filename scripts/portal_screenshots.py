@@ -14,6 +14,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from shared.edge.signing import issue_token  # noqa: E402
 from tests.support.infra import create_vhost, delete_vhost  # noqa: E402
 from tests.support.processes import Process, System, wait_until  # noqa: E402
 
@@ -34,12 +35,25 @@ def seed(intake: str) -> str:
     return codes[0]
 
 
+def staff_pages(browser, url: str, identity: Path) -> None:
+    """The ledger and a case as a community worker sees them, on a desktop screen."""
+    page = browser.new_page(base_url=url, viewport={"width": 1280, "height": 900})
+    page.goto("/staff/login")
+    page.get_by_label("登录令牌").fill(issue_token("community_worker", "李娜", directory=identity))
+    page.get_by_role("button", name="工作人员登录").click()
+    page.screenshot(path=OUT / "staff-cases.png", full_page=True)
+    page.locator("table.ledger a").first.click()
+    page.screenshot(path=OUT / "staff-case.png", full_page=True)
+    page.close()
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     (tmp / "metrics").mkdir()
     uri = create_vhost()
     env = {"AMQP_URI": uri, "YISHI_VAR_DIR": str(tmp / "var"), "YISHI_POLL_INTERVAL": "0.05", "DATABASE_URL": "",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"), "YISHI_TEST_CLOCK": "1"}
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"), "YISHI_TEST_CLOCK": "1",
+           "YISHI_IDENTITY_DIR": str(tmp / "identity")}
     system, portal = System(env, tmp), None
     try:
         for service in SERVICES:
@@ -62,6 +76,7 @@ def main() -> None:
             page.get_by_label("查询码").fill(code)
             page.get_by_role("button", name="查看").click()
             page.screenshot(path=OUT / "track-large.png", full_page=True)
+            staff_pages(browser, portal.url, tmp / "identity")
             browser.close()
     finally:
         if portal:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from services.portal.i18n import Words
 from shared.edge.identity import Staff
 
 PARTIES = ("property", "sanitation", "department", "task_force")
@@ -96,7 +97,18 @@ DETAIL_KEYS = ("tier", "reason", "party", "party_kind", "note", "plan", "due", "
 
 
 def _details(data: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(k, str(data[k])) for k in DETAIL_KEYS if data.get(k) not in (None, "", [], {})]
+    out = []
+    for key in DETAIL_KEYS:
+        value = data.get(key)
+        if value in (None, "", [], {}):
+            continue
+        if key == "due" and isinstance(value, str):
+            try:
+                value = Words.time(value)
+            except ValueError:
+                pass
+        out.append((key, str(value)))
+    return out
 
 
 def command_body(action: str, form: Any) -> dict[str, Any]:
