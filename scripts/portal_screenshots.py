@@ -44,6 +44,8 @@ def staff_pages(browser, url: str, identity: Path) -> None:
     page.screenshot(path=OUT / "staff-cases.png", full_page=True)
     page.locator("table.ledger a").first.click()
     page.screenshot(path=OUT / "staff-case.png", full_page=True)
+    page.goto("/staff/reports/stats")
+    page.screenshot(path=OUT / "staff-stats.png", full_page=True)
     page.close()
 
 
