@@ -39,10 +39,14 @@ def rates_over_months(table: Table, rate_columns: list[int], title: str) -> str:
 
 
 def bars(table: Table, title: str, most: int = 10) -> str:
-    """Horizontal bars of a count table (label, count), the largest first."""
-    chart = pygal.HorizontalBar(title=title, show_legend=False, print_values=True, **{k: v for k, v in OPTIONS.items()
-                                                                                      if k != "print_values"})
+    """Horizontal bars of a count table (label, count), the largest on top; whole numbers on the axis."""
     rows = table.rows[:most][::-1]
+    top = max([int(r[1]) for r in rows] or [1])
+    step = max(1, -(-top // 5))
+    widest = max([len(str(r[0])) for r in rows] or [1])
+    options = OPTIONS | {"height": 90 + 44 * len(rows), "print_values": True, "show_legend": False,
+                         "truncate_label": -1, "margin_left": 14 * widest}  # pygal measures Latin letters
+    chart = pygal.HorizontalBar(title=title, y_labels=list(range(0, top + step, step)), **options)
     chart.x_labels = [str(r[0]) for r in rows]
     chart.add(table.columns[1], [r[1] for r in rows])
     return _data_url(chart)
