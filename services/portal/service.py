@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 from services.portal import board, report, track
 from services.portal.i18n import SHANGHAI, YEAR, Words, chosen
 from services.portal.pages import STATIC, is_htmx, page, render
+from services.portal.meeting_pages import MeetingPages
 from services.portal.report_pages import ReportPages
 from services.portal.staff_pages import StaffPages
 from services.portal.upstream import UPSTREAMS, Refused, Unavailable, Upstreams
@@ -44,7 +45,7 @@ def _this_month() -> str:
     return clock.utcnow().astimezone(SHANGHAI).strftime("%Y-%m")  # the test clock too, under `yishi clock`
 
 
-class PortalService(StaffPages, ReportPages):
+class PortalService(StaffPages, ReportPages, MeetingPages):
     name = "portal"
     deps = UpstreamsProvider()
 
