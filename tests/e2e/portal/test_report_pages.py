@@ -47,7 +47,7 @@ def test_the_rates_page_charts_six_months_beside_their_tables_and_prints(page, p
     text = open(csv_file.value.path(), encoding="utf-8-sig").read()
     assert "各月三率" in text and "响应率" in text and this_month() in text
     with page.expect_download() as xlsx_file:
-        page.get_by_role("link", name="下载 Excel(XLSX)").click()
+        page.get_by_role("link", name="下载电子表格(XLSX)").click()
     assert xlsx_file.value.suggested_filename == f"stats-{this_month()}.xlsx"
     book = load_workbook(io.BytesIO(xlsx_file.value.path().read_bytes()))
     assert book.sheetnames[:2] == ["各月三率", "按分类"]
