@@ -12,7 +12,7 @@ from nameko.web.handlers import http
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from services.portal import board, report, track
+from services.portal import board, photos, report, track
 from services.portal.i18n import SHANGHAI, YEAR, Words, chosen
 from services.portal.pages import STATIC, is_htmx, page, render
 from services.portal.meeting_pages import MeetingPages
@@ -114,14 +114,19 @@ class PortalService(StaffPages, ReportPages, MeetingPages):
     def report_submit(self, request: Request) -> Response:
         values = report.form_values(request.form)
         key = report.idempotency_key(request.form.get("key"))
+        files = photos.chosen(request.files)
+        if wrong := photos.problem(files, _lang(request)):  # nothing is sent: the resident picks again
+            return self._form(request, values, {"photos": wrong}, key, status=422)
         try:
             status, body = self.up.intake.post("/issues", report.payload(values), _lang(request),
                                                headers={"Idempotency-Key": key})
         except Refused as exc:
             field = report.FIELD_OF.get(exc.field or "", "form")
             return self._form(request, values, {field: exc.detail(_lang(request))}, key, status=exc.status)
+        refused = photos.send(self.up.intake, body["tracking_code"], files, _lang(request))
         return render(request, "reported.html", 201 if status == 201 else 200, code=body["tracking_code"],
-                      merged_into=body.get("merged_into"))
+                      merged_into=body.get("merged_into"), photos_sent=len(files) - len(refused),
+                      photos_refused=refused)
 
     def _form(self, request: Request, values: dict[str, str], errors: dict[str, str], key: str | None = None,
               status: int = 200) -> Response:
@@ -160,10 +165,17 @@ class PortalService(StaffPages, ReportPages, MeetingPages):
         errors = dict(errors or {})
         issue = None
         try:
-            issue = track.view(self.up.intake.get(f"/issues/{code}", _lang(request)), Words(_lang(request)))
+            progress = self.up.intake.get(f"/issues/{code}", _lang(request))
+            issue = track.view(progress, Words(_lang(request)))
+            issue["photos"] = photos.listed(self.up.intake, progress.get("issue_id"))  # the reviewed ones
         except Refused as exc:
             errors["code"], status = exc.detail(_lang(request)), exc.status
         return render(request, "track.html", status, code=code, errors=errors, issue=issue, answered=answered)
+
+    @http("GET", "/photos/<string:photo_id>")
+    def photo(self, request: Request, photo_id: str) -> Response:
+        """A photo staff approved, as intake serves it to anyone."""
+        return photos.picture(self.up.intake, photo_id)
 
     # operations --------------------------------------------------------------------------------------
     @http("GET", "/static/<string:name>")

@@ -16,7 +16,7 @@ from nameko.web.handlers import http
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from services.portal import signin, staff
+from services.portal import photos, signin, staff
 from services.portal.i18n import chosen
 from services.portal.pages import page, render
 from services.portal.session import (CSRF_COOKIE, LOGIN_COOKIE, LOGIN_SECONDS, SESSION_COOKIE, Signer, csrf_ok,
@@ -198,12 +198,16 @@ class StaffPages:
     @signed_in
     def case_action(self, request: Request, who: SignedIn, case_id: str, action: str) -> Response:
         """One action's form, sent as the owning service's command with the staff member's token."""
-        if action not in staff.ACTIONS:
+        if action not in staff.ACTIONS and action != "photo":
             return staff_render(request, "error.html", who, 404)
         key = staff.form_key(request.form.get("key"))
-        body = staff.command_body(action, request.form)
+        body = staff.command_body(action, request.form) if action != "photo" else {
+            "approved": request.form.get("approved") == "yes"}
         try:
-            if action == "merge":
+            if action == "photo":  # a photo's review: intake shows it publicly once approved
+                self.up.intake.post(f"/photos/{quote(request.form.get('photo_id') or '-')}/review", body,
+                                    _lang(request), token=who.token)
+            elif action == "merge":
                 case = self.up.casework.get(f"/cases/{quote(case_id)}", _lang(request), token=who.token)
                 self.up.intake.post(f"/issues/{quote(case['issue_id'])}/merge", body, _lang(request), token=who.token)
             else:
@@ -212,9 +216,16 @@ class StaffPages:
         except Refused as exc:
             if exc.status == 401:
                 raise
-            errors = {staff.error_field(action, exc.field): exc.detail(_lang(request))}
+            errors = {"photo" if action == "photo" else staff.error_field(action, exc.field): exc.detail(_lang(request))}
             return self._case(request, who, case_id, errors=errors, values=request.form, status=exc.status)
         return redirect(f"/staff/cases/{quote(case_id)}?" + urlencode({"done": action}), code=303)
+
+    @http("GET", "/staff/photos/<string:photo_id>")
+    @page("/staff/photos/{id}")
+    @signed_in
+    def staff_photo(self, request: Request, who: SignedIn, photo_id: str) -> Response:
+        """A photo under review, as intake shows it to this staff member."""
+        return photos.picture(self.up.intake, photo_id, who.token)
 
     def _case(self, request: Request, who: SignedIn, case_id: str, done: str | None = None,
               errors: dict[str, str] | None = None, values: Any = None, status: int = 200) -> Response:
@@ -222,7 +233,9 @@ class StaffPages:
         case = self.up.casework.get(f"/cases/{quote(case_id)}", lang, token=who.token)
         trail = staff.history(self.up.casework.get(f"/cases/{quote(case_id)}/history", lang, token=who.token))
         case["light"], case["next_due"] = staff.light(case), staff.next_due(case)
-        return staff_render(request, "staff/case.html", who, status, case=case, trail=trail,
+        pictures = photos.listed(self.up.intake, case.get("issue_id"), who.token)
+        return staff_render(request, "staff/case.html", who, status, case=case, trail=trail, photos=pictures,
+                            may_review=any(r in staff.WORKERS for r in who.who.roles),
                             actions=staff.actions_for(who.who, case), fields=staff.FIELDS, errors=errors or {},
-                            values=values or {}, done=done if done in staff.ACTIONS else None,
+                            values=values or {}, done=done if done in staff.ACTIONS or done == "photo" else None,
                             key=staff.form_key(None))

@@ -48,6 +48,23 @@ class Upstream:
              token: str | None = None) -> tuple[int, Any]:
         return self._call("POST", path, lang, token, json=body, headers=headers)
 
+    def raw(self, method: str, path: str, token: str | None = None, data: bytes | None = None,
+            content_type: str | None = None) -> tuple[bytes, str]:
+        """A body that is no JSON (a photo): its bytes and media type; problems raised as for JSON calls."""
+        headers = {"Content-Type": content_type} if content_type else {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            response = self.session.request(method, self.base + path, headers=headers, data=data, timeout=TIMEOUT)
+        except requests.RequestException:
+            raise Unavailable(self.service) from None
+        if response.status_code >= 500:
+            raise Unavailable(self.service)
+        if response.status_code >= 400:
+            problem = response.json() if response.headers.get("Content-Type", "").startswith("application/") else {}
+            raise Refused(response.status_code, problem if isinstance(problem, dict) else {})
+        return response.content, response.headers.get("Content-Type", "application/octet-stream")
+
     def _call(self, method: str, path: str, lang: str, token: str | None, headers: dict[str, str] | None = None,
               **kwargs: Any) -> tuple[int, Any]:
         """`token`: the signed-in staff member's, so the service decides what they may see and do."""
