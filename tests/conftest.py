@@ -18,6 +18,11 @@ if "YISHI_IDENTITY_DIR" not in os.environ:
     os.environ["YISHI_IDENTITY_DIR"] = tempfile.mkdtemp(prefix="yishi-identity-")
     atexit.register(shutil.rmtree, os.environ["YISHI_IDENTITY_DIR"], True)
 
+# the abuse limits off for every process a test starts (many reports come from one address here); the tests of
+# the limits set their own (tests/integration/intake/test_abuse_limits.py)
+for _limit in ("REPORTS_PER_CLIENT", "REPORTS_PER_PHONE", "CODE_GUESSES"):
+    os.environ.setdefault(f"YISHI_LIMIT_{_limit}", "0")
+
 from shared.config import Settings
 from tests.support.infra import create_database, create_vhost, delete_vhost, drop_database
 from tests.support.processes import System

@@ -6,7 +6,7 @@ import json
 import logging
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
@@ -14,7 +14,11 @@ from eventsourcing.persistence import IntegrityError
 from services.casework import metrics
 from services.casework.calendar import SHANGHAI, WorkingCalendar, calendar_view, parse_notice, parse_year
 from services.casework.commands import Command, actor_for, parse, parse_survey, text
-from services.casework.domain import CALENDAR_ID, RULES_ID, Case, OfficialCalendar, TriageRules, case_id_for
+from services.casework.domain import (CALENDAR_ID, NAMESPACE, RULES_ID, SATISFACTION_FLOOR, Case, OfficialCalendar,
+                                      TriageRules, case_id_for)
+from services.casework.surveys import SurveyRound, survey_round_id
+from services.casework.templates import (ResponseTemplates, parse_kind, parse_template_id, template_text,
+                                         templates_for, templates_id)
 from services.casework.triage import BUILT_IN_RULES, Rule, parse_rule, triage
 from services.casework.waiting import Waiting, waiting_id
 from shared.store.application import ServiceApplication
@@ -72,7 +76,9 @@ class CaseworkApplication(ServiceApplication):
         if self._held(case_id_for(data["issue_id"]), held) is not None:
             return
         text = " ".join([data["title"], data["description"], *data["tags"]])
-        case = Case.open_for(data, triage(data["category"], text, self.rules()), self.calendar, opened_at=event.time)
+        flags = ("special_group",) if data.get("special_group") else ()  # intake's household register says so
+        case = Case.open_for(data, triage(data["category"], text, self.rules(), flags), self.calendar,
+                             opened_at=event.time)
         held[case.id] = case
         if case.duplicate_of:  # merged as reported: it joins that case now, never announced on its own
             self._merge({"kind": "merge", "issue_id": case.issue_id, "into_issue_id": case.duplicate_of,
@@ -166,13 +172,75 @@ class CaseworkApplication(ServiceApplication):
         elif name == "plan":
             case.propose_plan(f["plan"], f["due"], actor, now)
         elif name == "assignment":
-            case.assign(f["party"], f["party_kind"], f["reason"], actor, now)
+            case.dispatch(f["party"], f["party_kind"], f["reason"], actor, now, self.calendar)
         elif name == "escalation":
             case.escalate(f["to"], f["reason"], actor, now)
         elif name == "resolution":
-            case.resolve(f["summary"], actor, now)
+            case.resolve(self._summary(f), actor, now)
         elif name == "triage":
             case.retriage(f["tier"], f["reason"], actor, now, self.calendar)
+        else:
+            self._apply_workflow(case, name, f, actor, now)
+
+    def _apply_workflow(self, case: Case, name: str, f: dict[str, Any], actor: dict, now: datetime) -> None:
+        """The responsible party's steps (签收、退单、延期申请), the secretary's rulings, internal notes."""
+        if name == "acknowledgement":
+            case.acknowledge(actor, now)
+        elif name == "return":
+            case.return_to_staff(f["reason"], actor, now)
+        elif name == "return-dispute":
+            case.dispute_return(f["reason"], actor, now)
+        elif name == "return-ruling":
+            case.rule_return(f["upheld"], f["reason"], actor, now, self.calendar)
+        elif name == "extension":
+            case.request_extension(f["due"], f["reason"], actor, now)
+        elif name == "extension-decision":
+            case.decide_extension(f["approved"], f["reason"], actor, now)
+        elif name == "note":
+            case.add_note(str(uuid4()), f["text"], f["visible_to"], actor, now)
+        elif name == "reply":
+            case.reply(self._summary(f), actor, now)
+
+    def _summary(self, f: dict[str, Any]) -> str:
+        """A resolution's text: the template's (常用答复), followed by what the staff member typed, if anything."""
+        if f["template_id"] is None:
+            return f["summary"]
+        chosen = template_text(self._templates(), f["template_id"])
+        return f"{chosen}{f['summary']}" if f["summary"] else chosen
+
+    # --- response templates (常用答复) ----------------------------------------------------------------
+    def _templates(self) -> ResponseTemplates | None:
+        return self._find(templates_id(NAMESPACE))
+
+    def list_templates(self, category: str | None = None) -> list[dict[str, Any]]:
+        return [{"template_id": tid, **t} for tid, t in sorted(templates_for(self._templates()).items())
+                if category is None or t["category"] == category]
+
+    def save_template(self, template_id: str, payload: Any) -> dict[str, Any]:
+        actor = actor_for(payload, "templates")
+        tid = parse_template_id(template_id)
+        category = text(payload, "category", "问题分类", max_len=50)
+        kind = parse_kind(payload.get("kind"))
+        body = text(payload, "text", "模板内容", max_len=1000)
+        saved = self._templates() or ResponseTemplates(id=templates_id(NAMESPACE))
+        saved.save_template(tid, category, kind, body, actor, self.clock())
+        self._save_templates(saved)
+        return {"template_id": tid, **templates_for(saved)[tid]}
+
+    def retire_template(self, template_id: str, payload: Any) -> None:
+        actor = actor_for(payload, "templates")
+        saved = self._templates() or ResponseTemplates(id=templates_id(NAMESPACE))
+        if template_id not in templates_for(saved):
+            raise NotFound(f"no response template {template_id}", "template_id", "未找到该答复模板")
+        saved.retire(template_id, actor, self.clock())
+        self._save_templates(saved)
+
+    def _save_templates(self, saved: ResponseTemplates) -> None:
+        try:
+            self.save(saved)
+        except IntegrityError:
+            raise Conflict("the templates were changed at the same moment; save again", "template_id",
+                           "答复模板正被同时修改,请重新保存") from None
 
     def record_survey(self, payload: Any) -> list[dict[str, Any]]:
         """Every item is checked before anything is written; each item's case is saved on its own."""
@@ -192,7 +260,24 @@ class CaseworkApplication(ServiceApplication):
                     case = self.get_case(item["case_id"])
             results.append({"case_id": str(case.id), "satisfaction_rate": round(rate, 4),
                             "reopened": reopened, "status": case.status})
+        self._record_round(period, items, results, actor)
         return results
+
+    def _record_round(self, period: str, items: list[dict[str, Any]], results: list[dict[str, Any]],
+                      actor: dict) -> None:
+        """The round as a whole, for the board (测评公开): counts over this submission's items."""
+        round_id = survey_round_id(NAMESPACE, period)
+        for attempt in range(RETRIES):
+            survey = self._find(round_id) or SurveyRound(id=round_id, period=period)
+            survey.record(period, len(items), sum(i["satisfied"] for i in items), sum(i["total"] for i in items),
+                          sum(1 for r in results if r["satisfaction_rate"] < SATISFACTION_FLOOR), sum(r["reopened"] for r in results),
+                          actor, self.clock())
+            try:
+                self.save(survey)
+                return
+            except IntegrityError:
+                if attempt == RETRIES - 1:
+                    raise
 
     # --- the deadline watcher ----------------------------------------------------------------
     def watch(self, case_ids: list[str], now: datetime | None = None) -> list[tuple[str, str, str]]:
@@ -209,7 +294,8 @@ class CaseworkApplication(ServiceApplication):
                 if case is None:
                     break
                 alerts = case.check_deadlines(now)
-                if not alerts:
+                missed = case.check_acknowledge(now)  # the party's own clock (签收), counted against it
+                if not alerts and not missed:
                     break
                 try:
                     self.save(case)

@@ -14,7 +14,7 @@ from typing import Any
 
 from services.casework.calendar import WorkingCalendar
 
-DEADLINE_ZH = {"verify": "现场核实", "plan": "提出方案", "resolve": "办结"}
+DEADLINE_ZH = {"verify": "现场核实", "plan": "提出方案", "resolve": "办结", "acknowledge": "签收"}
 
 
 @dataclass(frozen=True)

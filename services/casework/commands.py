@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from services.casework.domain import ESCALATION_TARGETS, Actor, Forbidden
+from services.casework.domain import COUNCIL_TEAMS, ESCALATION_TARGETS, PARTY_ROLES, Actor, Forbidden
 from services.casework.triage import PARTY_KINDS, TIERS
 from shared.deadlines import end_of_day
 from shared.edge.access import ROLES
 from shared.errors import InvalidInput, refuse_unknown
 
 ROLES_ZH = ROLES  # one table of the roles and their Chinese names (shared/edge/access.py)
-PARTIES = ("property", "sanitation", "department", "task_force")
+PARTIES = PARTY_ROLES
 ALLOWED: dict[str, tuple[str, ...]] = {
     "verification": ("council_member", "community_worker", "emergency_team", "secretary", "task_force"),
     "plan": ("council_member", "community_worker", "secretary", *PARTIES),
@@ -28,6 +28,17 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "survey": ("community_worker", "secretary"),
     "rules": ("community_worker", "secretary"),
     "calendar": ("community_worker", "secretary"),  # entering the State Council's holiday notice
+    # the responsible party's workflow (派单): the party acknowledges, returns, asks for time; the secretary rules
+    # (the council's own teams — 社区应急小组, 议事会调解小组 — act on the cases sent to them: party_kind council)
+    "acknowledgement": (*PARTIES, *COUNCIL_TEAMS),
+    "return": (*PARTIES, *COUNCIL_TEAMS),
+    "return-dispute": ("community_worker", "secretary"),
+    "return-ruling": ("secretary",),
+    "extension": (*PARTIES, *COUNCIL_TEAMS),
+    "extension-decision": ("secretary",),
+    "note": ("council_member", "community_worker", "emergency_team", "secretary", *PARTIES),
+    "reply": ("community_worker", "secretary", *PARTIES),  # a message to the resident on their timeline
+    "templates": ("community_worker", "secretary"),  # editing the response templates (常用答复)
 }
 
 
@@ -37,7 +48,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "escalation": ("to", "reason"), "resolution": ("summary",), "triage": ("tier", "reason"),
     "survey": ("period", "items"), "rules": ("rule_id", "tier", "keywords", "categories", "note"),
     "calendar": ("holidays", "workdays", "document"),
+    "acknowledgement": (), "return": ("reason",), "return-dispute": ("reason",), "return-ruling": ("upheld", "reason"),
+    "extension": ("due", "reason"), "extension-decision": ("approved", "reason"), "note": ("text", "visible_to"),
+    "templates": ("category", "kind", "text"),
 }
+FIELDS["resolution"] = ("summary", "template_id")
+FIELDS["reply"] = ("text", "template_id")
 
 
 @dataclass(frozen=True)
@@ -126,8 +142,14 @@ def parse(command: str, payload: Any) -> Command:
             raise InvalidInput(f"to must be one of {', '.join(ESCALATION_TARGETS)}", "to",
                                f"上报对象必须是 {'、'.join(ESCALATION_TARGETS)} 之一")
         fields = {"to": body["to"], "reason": text(body, "reason", "上报理由")}
-    elif command == "resolution":
-        fields = {"summary": text(body, "summary", "办理结果")}
+    elif command == "resolution":  # a response template's text, or a summary typed (both: template, then summary)
+        template = text(body, "template_id", "答复模板", required=False, max_len=64)
+        fields = {"summary": text(body, "summary", "办理结果", required=template is None), "template_id": template}
+    elif command == "reply":  # like a resolution: a template's text, or typed, or both
+        template = text(body, "template_id", "答复模板", required=False, max_len=64)
+        fields = {"summary": text(body, "text", "回复内容", required=template is None), "template_id": template}
+    elif command in WORKFLOW:
+        fields = WORKFLOW[command](body, actor)
     elif command == "triage":
         if body.get("tier") not in TIERS:
             raise InvalidInput(f"tier must be one of {', '.join(TIERS)}", "tier", f"分级必须是 {'、'.join(TIERS)} 之一")
@@ -135,6 +157,41 @@ def parse(command: str, payload: Any) -> Command:
     else:
         raise ValueError(command)
     return Command(actor, fields)
+
+
+def flag(payload: dict, name: str, zh: str) -> bool:
+    value = payload.get(name)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{name} must be true or false", name, f"{zh}须为 true 或 false")
+    return value
+
+
+def _visible_to(body: dict, actor: Actor) -> list[str]:
+    """Who reads a note: the roles named (default: the community's own staff), always with the author's."""
+    roles = body.get("visible_to", list(NOTE_DEFAULT_AUDIENCE))
+    if not isinstance(roles, list) or not roles or any(r not in ALLOWED["note"] for r in roles):
+        raise InvalidInput(f"visible_to must be a list of roles among {', '.join(ALLOWED['note'])}", "visible_to",
+                           f"visible_to 须为角色列表,限:{'、'.join(ROLES_ZH[r] for r in ALLOWED['note'])}")
+    return sorted({*roles, actor["role"]})
+
+
+NOTE_DEFAULT_AUDIENCE = ("community_worker", "secretary", "council_member")
+WORKFLOW: dict[str, Any] = {
+    "acknowledgement": lambda body, actor: {},
+    "return": lambda body, actor: {"reason": text(body, "reason", "退单理由", max_len=500)},
+    "return-dispute": lambda body, actor: {"reason": text(body, "reason", "异议理由", max_len=500)},
+    "return-ruling": lambda body, actor: {"upheld": flag(body, "upheld", "裁定结果"),
+                                          "reason": text(body, "reason", "裁定理由", max_len=500)},
+    "extension": lambda body, actor: {"due": due(body, "due", "申请办结时限") or _missing("due", "申请办结时限"),
+                                      "reason": text(body, "reason", "延期理由", max_len=500)},
+    "extension-decision": lambda body, actor: {"approved": flag(body, "approved", "审批结果"),
+                                               "reason": text(body, "reason", "审批意见", max_len=500)},
+    "note": lambda body, actor: {"text": text(body, "text", "备注"), "visible_to": _visible_to(body, actor)},
+}
+
+
+def _missing(name: str, zh: str) -> Any:
+    raise InvalidInput(f"{name} is required", name, f"{zh}不能为空")
 
 
 def parse_survey(payload: Any) -> tuple[Actor, str, list[dict[str, Any]]]:

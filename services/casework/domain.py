@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 from shared.audit import Audited
 
 from services.casework.calendar import SHANGHAI, WorkingCalendar, YearNotice, notice_from_data, notice_to_data
+from services.casework.dispatch import acknowledge_by, new_dispatch
 from services.casework.clocks import (CLOCKS, RECTIFY, RESOLUTION_WARN_BEFORE, deadline, deadlines_for, recount,
                                       rectification_deadline, with_counts)
 from services.casework.triage import TIERS, Rule, Triage, party_for
@@ -28,6 +29,8 @@ SATISFIED_SCORE = 4  # of 5: 满意 or 非常满意
 SATISFACTION_FLOOR = 0.8  # 满意度低于 80% 的事项重新整改
 ESCALATION_TARGETS = ("secretary", "task_force", "council", "assembly")
 OPEN_STATUSES = ("open", "reopened")
+PARTY_ROLES = ("property", "sanitation", "department", "task_force")  # the roles of responsible parties' staff
+COUNCIL_TEAMS = ("emergency_team", "council_member")  # who answers for a case sent to the council's own teams
 
 Actor = dict[str, str]  # {"role": ..., "name": ...}
 SYSTEM: Actor = {"role": "system", "name": "yishi"}
@@ -81,6 +84,10 @@ class Case(Audited):
         self.commands: dict[str, str] = {}  # Idempotency-Key -> fingerprint of the command it carried
         self.co_reporters: list[str] = []  # issue ids of repeated reports merged in: their residents answer too
         self.merged_into: str | None = None
+        self.dispatches: list[dict[str, Any]] = []  # each sending to a party (派单), its 签收 and 退单
+        self.extensions: list[dict[str, Any]] = []  # the parties' requests for more time (延期申请)
+        self.agreed_due: datetime | None = None  # the date an approved extension lets the party promise
+        self.notes: list[dict[str, Any]] = []  # internal notes, each shown to the roles it names
 
     @classmethod
     def open_for(cls, issue: dict[str, Any], triaged: Triage, calendar: WorkingCalendar,
@@ -97,16 +104,16 @@ class Case(Audited):
         if case.duplicate_of:
             return case
         party, kind = party_for(triaged.tier, issue["category"])
-        case.assign(party, kind, "按问题分类自动指派", SYSTEM, opened_at)
+        case.dispatch(party, kind, "按问题分类自动指派", SYSTEM, opened_at, calendar)
         if triaged.tier == "complex":
-            case._to_task_force(SYSTEM, opened_at)
+            case._to_task_force(SYSTEM, opened_at, calendar)
         return case
 
-    def _to_task_force(self, actor: Actor, at: datetime) -> None:
+    def _to_task_force(self, actor: Actor, at: datetime, calendar: WorkingCalendar) -> None:
         """一事一专班: a complex case's task force owes a feasible plan for the assembly (居民代表大会) to vote on."""
         if self.party_kind != "task_force":
             party, kind = party_for("complex", self.category)
-            self.assign(party, kind, "复杂类问题由专班牵头办理", actor, at)
+            self.dispatch(party, kind, "复杂类问题由专班牵头办理", actor, at, calendar)
         if "task_force" not in self.escalations:
             self.escalate("task_force", "复杂类问题成立一事一专班", actor, at)
         if "assembly" not in self.escalations:
@@ -122,7 +129,7 @@ class Case(Audited):
         self._retriaged(tier=tier, reason=reason, actor=actor, at=at,
                         deadlines=deadlines_for(tier, self.reported_at, calendar))
         if tier == "complex":
-            self._to_task_force(actor, at)
+            self._to_task_force(actor, at, calendar)
 
     @event("Retriaged")
     def _retriaged(self, tier: str, reason: str, actor: Actor, at: datetime,
@@ -133,10 +140,120 @@ class Case(Audited):
         self.deadlines = {name: dict(d, met_at=met.get(name))
                           for name, d in with_counts(copy.deepcopy(deadlines), CLOCKS[tier], self.reported_at).items()}
 
+    def dispatch(self, party: str, party_kind: str, reason: str, actor: Actor, at: datetime,
+                 calendar: WorkingCalendar) -> None:
+        """Send the case to a party (派单): its 签收 clock starts now; the resident's deadlines do not move."""
+        self.assign(party, party_kind, reason, actor, at, acknowledge_by(self.tier, at, calendar))
+
     @event("Assigned")
-    def assign(self, party: str, party_kind: str, reason: str, actor: Actor, at: datetime) -> None:
+    def assign(self, party: str, party_kind: str, reason: str, actor: Actor, at: datetime,
+               acknowledge_by: datetime | None = None) -> None:
+        """`acknowledge_by`: absent from assignments recorded before parties acknowledged (no clock for them)."""
+        current = self._dispatch()
+        if current is not None and current["return_state"] in ("pending", "disputed"):
+            current["return_state"] = "accepted"  # staff took the return by sending the case elsewhere
         self.party = party
         self.party_kind = party_kind
+        self.dispatches.append(new_dispatch(party, party_kind, at, acknowledge_by, "assignment"))
+
+    # --- the responsible party (签收、退单、延期申请) ---------------------------------------------------
+    def acknowledge(self, actor: Actor, at: datetime) -> None:
+        current = self._current_dispatch(actor)
+        if current["acknowledged_at"] is not None:
+            raise Conflict("the case was already acknowledged", "case_id", "该案件已签收")
+        due = current["acknowledge_by"]
+        self._acknowledged(party=current["party"], on_time=None if due is None else at <= due, actor=actor, at=at)
+
+    @event("Acknowledged")
+    def _acknowledged(self, party: str, on_time: bool | None, actor: Actor, at: datetime) -> None:
+        self.dispatches[-1]["acknowledged_at"] = at
+
+    def return_to_staff(self, reason: str, actor: Actor, at: datetime) -> None:
+        """退单: the party says the case is not its own; staff send it elsewhere or the secretary rules."""
+        current = self._current_dispatch(actor)
+        self._returned(party=current["party"], reason=reason, actor=actor, at=at)
+
+    @event("Returned")
+    def _returned(self, party: str, reason: str, actor: Actor, at: datetime) -> None:
+        self.dispatches[-1].update(returned_at=at, return_reason=reason, return_state="pending")
+
+    def dispute_return(self, reason: str, actor: Actor, at: datetime) -> None:
+        """Staff think the return is wrong: the secretary is asked to rule (退单争议)."""
+        current = self._returned_dispatch(("pending",))
+        self._return_disputed(party=current["party"], reason=reason, actor=actor, at=at)
+
+    @event("ReturnDisputed")
+    def _return_disputed(self, party: str, reason: str, actor: Actor, at: datetime) -> None:
+        self.dispatches[-1]["return_state"] = "disputed"
+
+    def rule_return(self, upheld: bool, reason: str, actor: Actor, at: datetime, calendar: WorkingCalendar) -> None:
+        """The secretary rules on a return: upheld, staff send the case elsewhere; overruled, it goes back to
+        the party that returned it, whose 签收 clock starts again."""
+        current = self._returned_dispatch(("pending", "disputed"))
+        due = None if upheld else acknowledge_by(self.tier, at, calendar)
+        self._return_ruled(party=current["party"], upheld=upheld, reason=reason, acknowledge_by=due, actor=actor, at=at)
+
+    @event("ReturnRuled")
+    def _return_ruled(self, party: str, upheld: bool, reason: str, acknowledge_by: datetime | None, actor: Actor,
+                      at: datetime) -> None:
+        current = self.dispatches[-1]
+        current["return_state"] = "upheld" if upheld else "overruled"
+        if not upheld:
+            self.dispatches.append(new_dispatch(current["party"], current["party_kind"], at, acknowledge_by, "ruling"))
+
+    def request_extension(self, due: datetime, reason: str, actor: Actor, at: datetime) -> None:
+        current = self._current_dispatch(actor)
+        if any(e["decision"] is None for e in self.extensions):
+            raise Conflict("an extension request is already waiting for the secretary", "due", "已有延期申请待审批")
+        owed = [d["due"] for d in self.deadlines.values() if d["met_at"] is None]
+        if owed and due <= min(owed):
+            raise InvalidInput("due must be later than the case's current deadline", "due", "申请的办结时限须晚于当前时限")
+        if due <= at:
+            raise InvalidInput("due must be in the future", "due", "申请的办结时限须晚于现在")
+        self._extension_requested(party=current["party"], requested_due=due, reason=reason, actor=actor, at=at)
+
+    @event("ExtensionRequested")
+    def _extension_requested(self, party: str, requested_due: datetime, reason: str, actor: Actor,
+                             at: datetime) -> None:
+        self.extensions.append({"party": party, "requested_due": requested_due, "reason": reason, "requested_at": at,
+                                "decision": None, "decided_at": None, "decision_reason": None})
+
+    def decide_extension(self, approved: bool, reason: str, actor: Actor, at: datetime) -> None:
+        """The secretary approves or refuses. Approved, the party may promise the new date; the resident's own
+        deadlines and alerts are unchanged, and a case resolved after them is still late."""
+        self._require_open()
+        pending = next((e for e in self.extensions if e["decision"] is None), None)
+        if pending is None:
+            raise Conflict("no extension request is waiting", "approved", "没有待审批的延期申请")
+        self._extension_decided(party=pending["party"], approved=approved, requested_due=pending["requested_due"],
+                                reason=reason, actor=actor, at=at)
+
+    @event("ExtensionDecided")
+    def _extension_decided(self, party: str, approved: bool, requested_due: datetime, reason: str, actor: Actor,
+                           at: datetime) -> None:
+        pending = next(e for e in self.extensions if e["decision"] is None)
+        pending.update(decision="approved" if approved else "refused", decided_at=at, decision_reason=reason)
+        if approved:
+            self.agreed_due = requested_due
+
+    def reply(self, text: str, actor: Actor, at: datetime) -> None:
+        """A message to the resident (回复居民), shown on their timeline: "填完表就没了下文" is what it prevents.
+        Signed by the organisation when the party writes, by the community otherwise; never by a person's name."""
+        self._replied(text=text, party=self.party if actor["role"] in PARTY_ROLES else None, actor=actor, at=at)
+
+    @event("Replied")
+    def _replied(self, text: str, party: str | None, actor: Actor, at: datetime) -> None:
+        pass
+
+    # --- internal notes (内部备注) -----------------------------------------------------------------
+    @event("Noted")
+    def add_note(self, note_id: str, text: str, visible_to: list[str], actor: Actor, at: datetime) -> None:
+        """Never published: shown only to the roles it names (the author's always among them)."""
+        self.notes.append({"note_id": note_id, "text": text, "visible_to": list(visible_to), "by": dict(actor),
+                           "at": at})
+
+    def notes_for(self, role: str) -> list[dict[str, Any]]:
+        return [n for n in self.notes if role in n["visible_to"]]
 
     def verify(self, note: str | None, actor: Actor, at: datetime) -> None:
         self._require_open()
@@ -322,6 +439,27 @@ class Case(Audited):
                 self.escalate("secretary", "常规类问题逾期未办结,启动红色预警,由社区书记牵头协调", SYSTEM, now)
         return raised
 
+    def check_acknowledge(self, now: datetime) -> bool:
+        """Record, once, that the party let its 签收 clock run out; True when it did now."""
+        if self.status not in OPEN_STATUSES or not self.acknowledge_owed(now):
+            return False
+        current = self.dispatches[-1]
+        self._acknowledge_missed(party=current["party"], acknowledge_by=current["acknowledge_by"], at=now)
+        return True
+
+    def acknowledge_owed(self, now: datetime) -> bool:
+        """The current dispatch's 签收 clock ran out, nobody acknowledged or returned it, and it is not yet recorded."""
+        current = self._dispatch()
+        return (current is not None and current["party"] == self.party  # not taken over by a meeting's resolution
+                and current["acknowledge_by"] is not None and now >= current["acknowledge_by"]
+                and current["acknowledged_at"] is None and current["returned_at"] is None
+                and not current.get("missed_at"))
+
+    @event("AcknowledgeMissed")
+    def _acknowledge_missed(self, party: str, acknowledge_by: datetime, at: datetime) -> None:
+        """Counted against the party (its light), once per dispatch; the resident's clock is unaffected."""
+        self.dispatches[-1]["missed_at"] = at
+
     def retime(self, calendar: WorkingCalendar, at: datetime) -> list[str]:
         """Count each open working-day deadline again on `calendar` (a year's notice was entered): the
         deadlines whose due time moved, each recorded as `Retimed`. Met deadlines keep the due they were met by."""
@@ -368,6 +506,30 @@ class Case(Audited):
     def _require_open(self) -> None:
         if self.status not in OPEN_STATUSES:
             raise Conflict(f"the case is {self.status}", "case_id", f"案件当前状态为 {self.status},不能执行该操作")
+
+    def _dispatch(self) -> dict[str, Any] | None:
+        return self.dispatches[-1] if self.dispatches else None
+
+    def _current_dispatch(self, actor: Actor) -> dict[str, Any]:
+        """The dispatch the party acts on: the case is open and with it, not returned. The council's own teams
+        act only on cases sent to the council (社区应急小组, 议事会调解小组), not on a company's or department's."""
+        self._require_open()
+        if actor["role"] in COUNCIL_TEAMS and self.party_kind != "council":
+            raise Forbidden(f"the case is with {self.party_kind}, not the council's teams", "case_id",
+                            "该案件未派给议事会或社区应急小组")
+        current = self._dispatch()
+        if current is None:
+            raise Conflict("the case is not assigned to a party", "case_id", "案件尚未派单")
+        if current["returned_at"] is not None:
+            raise Conflict("the case was returned; it waits to be sent again", "case_id", "案件已退单,待重新派单")
+        return current
+
+    def _returned_dispatch(self, states: tuple[str, ...]) -> dict[str, Any]:
+        self._require_open()
+        current = self._dispatch()
+        if current is None or current["return_state"] not in states:
+            raise Conflict("the case has no return waiting for this", "case_id", "该案件没有待处理的退单")
+        return current
 
     def _require_not_closed(self) -> None:
         if self.status == "closed":

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
+from services.casework.dispatch import RETURN_STATES
 from services.casework.domain import OPEN_STATUSES, Case
 from shared.clock import utcnow
 from shared.contracts.envelope import rfc3339
@@ -56,6 +57,8 @@ def next_check(case: Case) -> datetime | None:
         return None
     times = [d["warn_at"] if d["alert"] is None else d["due"]
              for d in case.deadlines.values() if d["met_at"] is None and d["alert"] != "red"]
+    if case.acknowledge_owed(datetime.max.replace(tzinfo=timezone.utc)):  # the party's 签收 clock is running
+        times.append(case.dispatches[-1]["acknowledge_by"])
     return min(times, default=None)
 
 
@@ -68,6 +71,25 @@ def next_due(case: Case) -> datetime | None:
 def _counted(workdays: dict[str, Any] | None) -> dict[str, Any] | None:
     """How a working-day deadline was counted (GET /calendar says what each year's days came from)."""
     return {"from": rfc3339(workdays["from"]), "workdays": workdays["count"]} if workdays else None
+
+
+def _times(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: rfc3339(v) if isinstance(v, datetime) else v for k, v in entry.items()}
+
+
+def dispatch_view(case: Case, now: datetime) -> dict[str, Any] | None:
+    """The party's side (派单): the current dispatch, whether its 签收 clock is missed, every earlier one."""
+    if not case.dispatches:
+        return None
+    current = case.dispatches[-1]
+    due = current["acknowledge_by"]
+    missed = (due is not None and current["acknowledged_at"] is None and current["returned_at"] is None
+              and case.status in OPEN_STATUSES and now >= due)
+    return {**_dispatch(current), "acknowledge_overdue": missed, "history": [_dispatch(d) for d in case.dispatches[:-1]]}
+
+
+def _dispatch(d: dict[str, Any]) -> dict[str, Any]:
+    return _times(d) | {"return_state_zh": RETURN_STATES.get(d["return_state"])}
 
 
 def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
@@ -94,13 +116,15 @@ def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
         "verified_at": rfc3339(case.verified_at) if case.verified_at else None,
         "resolved_at": rfc3339(case.resolved_at) if case.resolved_at else None,
         "closed_at": rfc3339(case.closed_at) if case.closed_at else None,
+        "dispatch": dispatch_view(case, now), "extensions": [_times(e) for e in case.extensions],
+        "agreed_due": rfc3339(case.agreed_due) if case.agreed_due else None,
         "version": case.version,
     }
 
 
 class Ledger(Projection):
     name = "ledger"
-    version = 5  # 5: working-day deadlines keep what they counted (re-timed when a year's notice is entered)
+    version = 6  # 6: the parties' dispatches (签收、退单, the 签收 clock watched), extension requests, internal notes
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS ledger (case_id TEXT PRIMARY KEY, issue_id TEXT NOT NULL, "

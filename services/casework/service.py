@@ -11,6 +11,7 @@ from werkzeug.wrappers import Request, Response
 from services.casework.bootstrap import SPEC
 from services.casework.commands import ALLOWED, PARTIES
 from services.casework.calendar import SHANGHAI
+from services.casework.party_stats import party_stats
 from services.casework.domain import Case
 from services.casework.projections import case_view, cases_opened_between, get_case_row, list_cases, open_cases
 from services.casework.stats import rates
@@ -22,24 +23,31 @@ from shared.edge.access import STAFF, Forbidden, allow, allow_per, caller, ident
 from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
-COMMANDS = ("verification", "plan", "assignment", "escalation", "resolution", "triage")
+COMMANDS = ("verification", "plan", "assignment", "escalation", "resolution", "triage", "acknowledgement", "return",
+            "return-dispute", "return-ruling", "extension", "extension-decision", "note", "reply")
 EVENT_ZH = {
     "Opened": "立案分级", "Retriaged": "调整分级", "Assigned": "指派责任主体", "Verified": "现场核实",
     "PlanProposed": "提出方案", "Escalated": "上报", "Resolved": "办结", "Confirmed": "居民确认",
     "Surveyed": "满意度测评", "Reopened": "重新整改", "Closed": "结案", "DeadlineWarned": "时限预警",
     "ResolutionAdopted": "议事决议落实", "Merged": "并入相同诉求", "Joined": "合并相同诉求",
     "CommandRemembered": "指令幂等登记", "Retimed": "按节假日安排调整时限",
+    "Acknowledged": "责任单位签收", "AcknowledgeMissed": "逾期未签收", "Returned": "责任单位退单", "ReturnDisputed": "退单异议",
+    "ReturnRuled": "社区书记裁定退单", "ExtensionRequested": "申请延期", "ExtensionDecided": "延期审批",
+    "Noted": "内部备注", "Replied": "回复居民",
 }
 SYSTEM_ACTOR = {"role": "system", "name": "yishi"}
 PUBLIC_COLUMNS = ("case_id", "status", "tier", "category", "title", "community", "building", "party", "party_kind",
                   "deadlines", "due", "alert_level", "overdue", "reported_at", "opened_at", "resolved_at", "closed_at")
 
 
-def history_view(trail: dict[str, Any]) -> dict[str, Any]:
-    """The audit trail as staff read it: who (`by`) and when (`at`) per event; old events' tracking-code digest hidden."""
+def history_view(trail: dict[str, Any], role: str) -> dict[str, Any]:
+    """The audit trail as staff read it: who (`by`) and when (`at`) per event; old events' tracking-code digest
+    hidden, and an internal note's text unless the reader's role is among those it names."""
     for entry in trail["entries"]:
         data = entry["data"]
         data.pop("proof", None)
+        if entry["type"] == "Noted" and role not in data.get("visible_to", ()):
+            data["text"] = None
         entry["by"] = data.pop("actor", None) or SYSTEM_ACTOR
         entry["type_zh"] = EVENT_ZH.get(entry["type"], entry["type"])
     return trail
@@ -110,13 +118,24 @@ class CaseworkService(Operable):
         row = get_case_row(self.runtime.db, case_id)
         if row is not None:
             self._scoped(request, row["community"], row["party"])
-        return json_response({"case_id": case_id, **history_view(history)})
+        return json_response({"case_id": case_id, **history_view(history, caller(request).role)})
+
+    @allow(*ALLOWED["note"])
+    @http("GET", "/cases/<string:case_id>/notes")
+    @api("casework", "/cases/{id}/notes")
+    def notes(self, request: Request, case_id: str) -> Response:
+        """The case's internal notes (内部备注) the caller's role may read; never published, never on the board."""
+        case = self._case(case_id)
+        self._scoped(request, case.community, case.party)
+        return json_response({"case_id": case_id, "notes": [
+            {**n, "at": rfc3339(n["at"])} for n in case.notes_for(caller(request).role)]})
 
     @allow_per("command", ALLOWED)
     @http("POST", "/cases/<string:case_id>/<string:command>")
     @api("casework", "/cases/{id}/{command}")
     def command(self, request: Request, case_id: str, command: str) -> Response:
-        """verification | plan | assignment | escalation | resolution | triage (residents confirm through intake)."""
+        """verification | plan | assignment | escalation | resolution | triage; the party's acknowledgement | return | extension;
+        return-dispute | return-ruling | extension-decision; note; reply (residents confirm through intake)."""
         if command not in COMMANDS:
             raise NotFound(f"no command {command}; one of {', '.join(COMMANDS)}", "command", "不支持该操作")
         case = self._case(case_id)
@@ -138,6 +157,12 @@ class CaseworkService(Operable):
     @api("casework", "/stats", query=("from", "to"))
     def stats(self, request: Request) -> Response:
         """Rates over cases opened in [from, to): response, on-time per tier, resolution, satisfaction."""
+        start, end, now = self._period(request)
+        body = rates(cases_opened_between(self.runtime.db, start, end), now)
+        return json_response({"from": rfc3339(start), "to": rfc3339(end), **body})
+
+    def _period(self, request: Request) -> tuple[datetime, datetime, datetime]:
+        """[from, to) of a rates query (default: the 30 days to now), and now."""
         now = self.runtime.app.clock()
         end = _day_or_time(request, "to", now)
         if request.args.get("to") is not None and len(request.args["to"]) == 10:
@@ -145,8 +170,41 @@ class CaseworkService(Operable):
         start = _day_or_time(request, "from", end - timedelta(days=30))
         if start >= end:
             raise InvalidInput("from must be before to", "from", "起始时间须早于结束时间")
-        body = rates(cases_opened_between(self.runtime.db, start, end), now)
-        return json_response({"from": rfc3339(start), "to": rfc3339(end), **body})
+        return start, end, now
+
+    @public("aggregate counts per responsible unit (an organisation, never a person)")
+    @http("GET", "/stats/parties")
+    @api("casework", "/stats/parties", query=("from", "to"))
+    def parties(self, request: Request) -> Response:
+        """Per responsible party over cases opened in [from, to): dispatches, 签收 on time and its median hours,
+        missed acknowledgements, returns (退单) and return rate, returns overruled, extension requests.
+        The unit lights (单位亮灯) read this."""
+        start, end, now = self._period(request)
+        cases = [c for c in cases_opened_between(self.runtime.db, start, end) if c.status != "merged"]
+        return json_response({"from": rfc3339(start), "to": rfc3339(end), "parties": party_stats(cases, now)})
+
+    @public("the common answers staff use (no personal data)")
+    @http("GET", "/response-templates")
+    @api("casework", "/response-templates", query=("category",))
+    def list_templates(self, request: Request) -> Response:
+        """Response templates (常用答复) per category: `template_id` in a resolution uses one."""
+        return json_response({"templates": self.runtime.app.list_templates(request.args.get("category"))})
+
+    @allow(*ALLOWED["templates"])
+    @http("PUT", "/response-templates/<string:template_id>")
+    @api("casework", "/response-templates/{template_id}")
+    def save_template(self, request: Request, template_id: str) -> Response:
+        """Save a template {category, kind: resolution|reply, text}; a built-in id is replaced by staff's text."""
+        body = self.runtime.app.save_template(template_id, with_actor(read_json(request), request))
+        return json_response(body)
+
+    @allow(*ALLOWED["templates"])
+    @http("DELETE", "/response-templates/<string:template_id>")
+    @api("casework", "/response-templates/{template_id}")
+    def retire_template(self, request: Request, template_id: str) -> Response:
+        """Retire a template (built-in ones too); saving it again brings it back."""
+        self.runtime.app.retire_template(template_id, {"actor": caller(request).actor()})
+        return Response(status=204)
 
     @public("the working-day calendar")
     @http("GET", "/calendar")

@@ -51,6 +51,8 @@ BUILT_IN_RULES: tuple[Rule, ...] = (
     Rule("urgent-acute-conflict", "urgent",
          ("纠纷激化", "矛盾激化", "激化", "打架", "斗殴", "动手", "冲突升级", "威胁"),
          note="突发矛盾(邻里纠纷激化)"),
+    Rule("urgent-device-alarm", "urgent", ("设备报警·紧急",),
+         note="物联网设备紧急报警(烟感、燃气、电梯困人等)"),  # the mark intake's ALARM_RULES put in urgent alarms
     Rule("complex-parking", "complex",
          ("停车难", "车位不足", "车位紧张", "停车位不够", "停车紧张", "没地方停车", "停车位不足"),
          note="小区停车难,需多部门、资源整合"),
@@ -88,7 +90,36 @@ class Triage:
     rule_ids: tuple[str, ...] = field(default=())
 
 
-def triage(category: str, text: str, rules: tuple[Rule, ...]) -> Triage:
+@dataclass(frozen=True)
+class Lift:
+    """A flag a report carries that lifts its tier one step (`steps`: from → to), whatever its text says."""
+
+    flag: str
+    steps: tuple[tuple[str, str], ...]
+    note: str
+
+
+# 特殊群体优先: a report of (or for) a special-group household (独居老人、残障、困难家庭…, intake's household
+# register) is verified on site within 24 h instead of waiting 7 working days; a complex matter keeps its
+# task force, and an urgent one is urgent already.
+LIFTS: tuple[Lift, ...] = (
+    Lift("special_group", (("routine", "urgent"),), "特殊群体家庭(空巢/独居老人、残障、困难家庭等)的诉求提级办理"),
+)
+
+
+def triage(category: str, text: str, rules: tuple[Rule, ...], flags: tuple[str, ...] = (),
+           lifts: tuple[Lift, ...] = LIFTS) -> Triage:
+    """The tier by the rules on the text, then lifted by the flags the report carries (`lifts`)."""
+    base = _by_rules(category, text, rules)
+    for lift in lifts:
+        to = dict(lift.steps).get(base.tier) if lift.flag in flags else None
+        if to:
+            return Triage(to, f"{base.reason};{lift.note},由{TIER_ZH[base.tier]}提为{TIER_ZH[to]}",
+                          base.rule_ids + (f"lift-{lift.flag}",))
+    return base
+
+
+def _by_rules(category: str, text: str, rules: tuple[Rule, ...]) -> Triage:
     matched = [(rule, hits) for rule in rules if (hits := rule.matches(category, text))]
     if not matched:
         return Triage("routine", "未发现紧急或复杂情形,按常规类限时办结")

@@ -9,8 +9,9 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.codes import TrackingCode, tracking_code_id
-from services.intake.domain import Draft, Issue, issue_id_for, parse_answer, parse_report
+from services.intake.domain import Draft, Issue, Report, issue_id_for, new_reporter_ref, parse_answer, parse_report
 from services.intake.duplicates import Candidate, find_duplicate
+from services.intake.personal import PersonalData, Shredded, configured_kek, is_sealed
 from services.intake.progress import CASE_STEPS
 from services.intake.projections import CaseProgress, case_so_far
 from services.intake.reports import votes_follow_merge
@@ -29,13 +30,36 @@ class IntakeApplication(ServiceApplication):
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.clock = clock
+        self._personal: PersonalData | None = None
+
+    @property
+    def personal(self) -> PersonalData:
+        """Residents' personal data: sealed per data subject, shredded on erasure (services/intake/personal.py)."""
+        if self._personal is None:
+            self._personal = PersonalData(self.read_models, configured_kek(self.settings.var_dir))
+        return self._personal
+
+    def contact(self, issue: Issue) -> dict[str, str] | None:
+        """The reporter's contact, room and own words in clear; None once erased. Callers log who asked why
+        (services/intake/contacts.py); a report recorded before sealing holds them in its `report`."""
+        if not is_sealed(issue.personal):
+            legacy = issue.report
+            return {**legacy.get("reporter", {}), **({"room": legacy["room"]} if legacy.get("room") else {}),
+                    "title": legacy["title"], "description": legacy["description"]}
+        try:
+            return self.personal.open(issue.personal)
+        except Shredded:
+            return None
 
     def report_issue(self, payload: Any, idempotency_key: str | None = None,
-                     candidates: Callable[[Draft], list[Candidate]] = lambda draft: []) -> tuple[Issue, bool]:
+                     candidates: Callable[[Draft], list[Candidate]] = lambda draft: [],
+                     on_behalf: dict[str, Any] | None = None) -> tuple[Issue, bool]:
         """Record a report. Returns (issue, created); a retried Idempotency-Key returns the first issue.
 
         `candidates(draft)` lists open issues it may repeat; a duplicate is merged into the closest one
         in the same save, so the report and its merge are never apart, and its report says so (`duplicate_of`).
+        `on_behalf`: staff report for a household of the register (services/intake/households.py, 代办): its
+        contact is sealed under the household's key.
         """
         now = self.clock()
         report = parse_report(payload, now)
@@ -46,14 +70,16 @@ class IntakeApplication(ServiceApplication):
         if idempotency_key:
             existing = self._find(issue_id)
             if existing is not None:
-                return self._same_report(existing, report.fingerprint()), False
+                return self._same_report(existing, report), False
         draft = Draft.of(report, now)
         duplicate = find_duplicate(draft.title, draft.category, draft.location, draft.reported_at, candidates(draft))
-        issue = Issue.report_new(issue_id, report, now, duplicate)
+        reporter_ref = on_behalf["household_ref"] if on_behalf else new_reporter_ref()
+        sealed = self.personal.seal(reporter_ref, report.personal, now)
+        issue = Issue.report_new(issue_id, report, now, reporter_ref, sealed.as_dict(), duplicate, on_behalf)
         try:
             self.save(issue, TrackingCode.issue(issue.tracking_code, issue.id))
         except IntegrityError:  # a concurrent retry with the same key won the race
-            return self._same_report(self.repository.get(issue_id), report.fingerprint()), False
+            return self._same_report(self.repository.get(issue_id), report), False
         return issue, True
 
     def get_issue(self, issue_id: str) -> Issue:
@@ -72,7 +98,9 @@ class IntakeApplication(ServiceApplication):
         for attempt in range(5):
             issue = self.get_issue(issue_id)
             case = case_so_far(self.read_models, issue.merged_into or str(issue.id))  # the case it follows
-            issue.answer(answer, case.status, case.resolutions, self.clock())
+            contact = self.contact(issue) if answer.comment else None
+            issue.answer(answer, case.status, case.resolutions, self.clock(),
+                         {"name": contact["name"]} if contact and contact.get("name") else None)
             try:
                 self.save(issue)
                 return issue
@@ -128,9 +156,9 @@ class IntakeApplication(ServiceApplication):
             return None
         return found if isinstance(found, Issue) else None  # demand votes share the repository
 
-    @staticmethod
-    def _same_report(issue: Issue, fingerprint: str) -> Issue:
-        if issue.fingerprint != fingerprint:
+    def _same_report(self, issue: Issue, report: Report) -> Issue:
+        """A retry is the same report: its public parts by digest, its personal parts opened and compared."""
+        if issue.fingerprint != report.fingerprint() or self.contact(issue) not in (report.personal, None):
             raise Conflict("this Idempotency-Key was used for a different report", "Idempotency-Key",
                            "该 Idempotency-Key 已用于另一条不同的诉求")
         return issue

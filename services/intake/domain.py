@@ -21,7 +21,7 @@ from shared.masking import public_text as public_text_of
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NAMESPACE = UUID("6f1c0c1e-6a0e-4d7f-9a51-3f1f0e7a9b10")
 
-CHANNELS = ("visit", "online", "hotline", "survey", "open311")  # 走访 / 线上 / 热线 / 调研 / Open311
+CHANNELS = ("visit", "online", "hotline", "survey", "open311", "device")  # 走访 / 线上 / 热线 / 调研 / Open311 / 物联网设备
 
 # Category tags (分类标签), from the work plan's examples. Staff extend the table, not the code:
 # a report's text is matched against every keyword; the category with most hits wins.
@@ -41,6 +41,7 @@ CATEGORIES = (*CATEGORY_KEYWORDS, OTHER)
 
 TRACKING_CODE = re.compile(r"^YS-\d{8}-[0-9A-HJKMNP-TV-Z]{8}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -62,14 +63,33 @@ class Report:
     category: str | None
     location: dict[str, Any]
     room: str | None  # exact address: kept private, never published
-    reporter: dict[str, str]  # name / phone: personal data, never published
+    reporter: dict[str, str]  # name / phone / email: personal data, sealed, never published
     reported_at: datetime | None
 
     def fingerprint(self) -> str:
-        """Digest of what the resident said, to tell a retry from a different report under one key."""
-        body = {k: v for k, v in self.__dict__.items() if k != "reported_at"}
-        body["reported_at"] = self.reported_at.isoformat() if self.reported_at else None
+        """Digest of what the resident said, to tell a retry from a different report under one key.
+
+        Of the report's public parts only: a digest of a phone number is as good as the number (there are few
+        to try), so the personal parts are compared sealed (`personal`), never hashed into the event."""
+        body = {"channel": self.channel, "title": self.public_title, "description": self.public_description,
+                "category": self.category, "location": self.location,
+                "reported_at": self.reported_at.isoformat() if self.reported_at else None}
         return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    @property
+    def personal(self) -> dict[str, Any]:
+        """What is sealed under the reporter's own data key (services/intake/personal.py): contact, room and
+        the report's words as the resident gave them (they may hold a name or a number the masks miss)."""
+        return {**self.reporter, **({"room": self.room} if self.room else {}), "title": self.title,
+                "description": self.description}
+
+    @property
+    def public_title(self) -> str:
+        return public_text_of(self.title, names=[self.reporter.get("name") or ""], private=[self.room or ""])
+
+    @property
+    def public_description(self) -> str:
+        return public_text_of(self.description, names=[self.reporter.get("name") or ""], private=[self.room or ""])
 
 
 # zh-CN names of the report's fields, for the messages a resident or operator reads
@@ -77,6 +97,7 @@ FIELD_NAMES_ZH = {
     "title": "标题", "description": "问题描述", "category": "问题分类", "location.community": "所在社区",
     "location.building": "楼栋", "location.unit": "单元", "location.room": "房号", "location.lat": "纬度",
     "location.lon": "经度", "reporter.name": "反映人姓名", "reporter.phone": "反映人电话",
+    "reporter.email": "反映人电子邮箱",
 }
 
 
@@ -127,7 +148,7 @@ def parse_report(payload: Any, now: datetime) -> Report:
     channel = payload.get("channel")
     if channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}", "channel",
-                           "反映渠道必须是走访(visit)、线上(online)、热线(hotline)、调研(survey)或 open311 之一")
+                           "反映渠道必须是走访(visit)、线上(online)、热线(hotline)、调研(survey)、open311 或物联网设备(device)之一")
     title = _text(payload, "title", required=True, max_len=100)
     description = _text(payload, "description", required=True, max_len=2000)
     category = _text(payload, "category", required=False, max_len=20)
@@ -151,15 +172,19 @@ def parse_report(payload: Any, now: datetime) -> Report:
 
     reporter = payload.get("reporter")
     if not isinstance(reporter, dict):
-        raise InvalidInput("reporter is required: an object with name and/or phone", "reporter",
-                           "请填写反映人的姓名或电话")
-    refuse_unknown(reporter, ("name", "phone"), "reporter.")
+        raise InvalidInput("reporter is required: an object with name, phone and/or email", "reporter",
+                           "请填写反映人的姓名、电话或电子邮箱")
+    refuse_unknown(reporter, ("name", "phone", "email"), "reporter.")
     name = _text(reporter, "name", required=False, max_len=30, prefix="reporter.")
     phone = _text(reporter, "phone", required=False, max_len=20, prefix="reporter.")
-    if not name and not phone:
-        raise InvalidInput("reporter needs a name or a phone number", "reporter", "请填写反映人的姓名或电话")
+    email = _text(reporter, "email", required=False, max_len=100, prefix="reporter.")
+    if not name and not phone and not email:  # a city system may know only an e-mail (Open311)
+        raise InvalidInput("reporter needs a name, a phone number or an e-mail address", "reporter",
+                           "请填写反映人的姓名、电话或电子邮箱")
     if phone and not _PHONE.match(phone):
         raise InvalidInput("reporter.phone is not a phone number", "reporter.phone", "电话号码格式不正确")
+    if email and not _EMAIL.match(email):
+        raise InvalidInput("reporter.email is not an e-mail address", "reporter.email", "电子邮箱格式不正确")
 
     reported_at = None
     if payload.get("reported_at") is not None:
@@ -178,7 +203,7 @@ def parse_report(payload: Any, now: datetime) -> Report:
             raise InvalidInput("reported_at is in the future", "reported_at", "反映时间不能晚于当前时间")
 
     return Report(channel, title or "", description or "", category, loc, room,
-                  {k: v for k, v in (("name", name), ("phone", phone)) if v}, reported_at)
+                  {k: v for k, v in (("name", name), ("phone", phone), ("email", email)) if v}, reported_at)
 
 
 @dataclass(frozen=True)
@@ -198,8 +223,15 @@ class Draft:
 
 
 def public_text(text: str, report: dict[str, Any]) -> str:
-    """A report's free text as it may leave intake: phones masked, the reporter's name and room hidden."""
-    return public_text_of(text, names=[report["reporter"].get("name") or ""], private=[report.get("room") or ""])
+    """A report's free text as it may leave intake: phones masked, the reporter's name and room hidden.
+    A report recorded sealed holds its text masked already; one recorded before keeps its contact in clear."""
+    reporter = report.get("reporter") or {}
+    return public_text_of(text, names=[reporter.get("name") or ""], private=[report.get("room") or ""])
+
+
+def new_reporter_ref() -> str:
+    """A reporter's pseudonym (the data subject of their report's sealed personal data)."""
+    return "rp-" + uuid4().hex[:16]
 
 
 @dataclass(frozen=True)
@@ -249,11 +281,17 @@ class Issue(Audited):
     @event("Reported")
     def __init__(self, id: UUID, tracking_code: str, report: dict[str, Any], category: str,
                  tags: list[str], reporter_ref: str, reported_at: datetime, fingerprint: str,
-                 duplicate_of: str | None = None):
+                 duplicate_of: str | None = None, personal: dict[str, str] | None = None,
+                 on_behalf: dict[str, Any] | None = None):
         """`duplicate_of`: the issue this report repeats when merged as it came in (`Merged` follows in the
-        same save); published with the report, so casework opens its case already merged."""
+        same save); published with the report, so casework opens its case already merged. `personal`: the
+        reporter's contact, room and own words, sealed under their data key (None in reports recorded before,
+        whose `report` holds them in clear until `yishi seal-contacts`). `on_behalf`: a need found on a visit,
+        reported for a household (代办): {household_ref, special_group, reported_by (the visitor, an actor)}."""
         self.tracking_code = tracking_code
         self.report = report
+        self.personal = personal
+        self.on_behalf = on_behalf
         self.category = category
         self.tags = tags
         self.reporter_ref = reporter_ref
@@ -265,21 +303,25 @@ class Issue(Audited):
         self.answered_at: datetime | None = None
 
     @classmethod
-    def report_new(cls, issue_id: UUID, report: Report, now: datetime,
-                   duplicate: tuple[str, float] | None = None) -> "Issue":
-        """A new issue; `duplicate` (the issue it repeats, how alike) merges it as it is reported."""
+    def report_new(cls, issue_id: UUID, report: Report, now: datetime, reporter_ref: str,
+                   personal: dict[str, str], duplicate: tuple[str, float] | None = None,
+                   on_behalf: dict[str, Any] | None = None) -> "Issue":
+        """A new issue; `personal` is `report.personal` sealed under `reporter_ref`'s data key; `duplicate`
+        (the issue it repeats, how alike) merges it as it is reported. Only masked text is kept in clear."""
         draft = Draft.of(report, now)
         issue = cls(
             id=issue_id,
             tracking_code=new_tracking_code(now),
-            report={"channel": report.channel, "title": report.title, "description": report.description,
-                    "location": report.location, "room": report.room, "reporter": report.reporter},
+            report={"channel": report.channel, "title": report.public_title,
+                    "description": report.public_description, "location": report.location},
             category=draft.category,
             tags=draft.tags,
-            reporter_ref="rp-" + uuid4().hex[:16],
+            reporter_ref=reporter_ref,
             reported_at=draft.reported_at,
             fingerprint=report.fingerprint(),
             duplicate_of=duplicate[0] if duplicate else None,
+            personal=dict(personal),
+            on_behalf=dict(on_behalf) if on_behalf else None,
         )
         if duplicate:
             issue.merge_into(duplicate[0], duplicate[1], "system", now)
@@ -296,7 +338,8 @@ class Issue(Audited):
         """Written no more: casework's news once copied into intake's log; now the case_progress view of
         casework's events. Kept so that older logs still decode."""
 
-    def answer(self, answer: Answer, status: str, resolution: int, at: datetime) -> None:
+    def answer(self, answer: Answer, status: str, resolution: int, at: datetime,
+               reporter: dict[str, str] | None = None) -> None:
         """The resident who holds the tracking code answers the resolved case, once per resolution.
 
         `status` and `resolution` (how many times it was resolved) are of the case this issue follows: its
@@ -310,7 +353,8 @@ class Issue(Audited):
         if self.answered == resolution:
             raise Conflict("this resolution was answered already", "tracking_code", "您已对本次办理结果作出反馈")
         self._answered(resolution=resolution, confirmed=answer.confirmed, satisfaction=answer.satisfaction,
-                       comment=public_text(answer.comment, self.report) if answer.comment else None, at=at)
+                       comment=public_text(answer.comment, {"reporter": reporter or {}, **self.report})
+                       if answer.comment else None, at=at)
 
     @event("Answered")
     def _answered(self, resolution: int, confirmed: bool, satisfaction: int | None, comment: str | None,

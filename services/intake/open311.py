@@ -1,14 +1,20 @@
 """Open311 GeoReport v2 for city systems (the 12345 hotline, the grid platform): services and requests.
 
 A translation layer only: a request becomes the same report `POST /issues` takes (channel `open311`),
-and a report is shown in GeoReport's shape. GeoReport has no field for the community, which every
-report needs, so it is the service definition's required attribute `community`.
+and a report is shown in GeoReport's shape (JSON or XML: open311_formats.py). GeoReport has no field for
+the community, which every report needs: it is the attribute `community`, else the community the
+`jurisdiction_id` names, else the one the point (`lat`/`long`) lies in, else the deployment's default
+(boundaries.py); a request is refused only when none applies.
+
+Extensions implementers use: `page`/`page_size` on the request list, `extensions=true` for
+`extended_attributes` (community, building, tier, case, deadlines, the current step).
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Mapping
 
+from services.intake.boundaries import Boundaries
 from services.intake.domain import CATEGORIES, Issue, public_text
 from services.intake.progress import CaseSoFar
 from shared.contracts.envelope import rfc3339
@@ -35,22 +41,28 @@ DESCRIPTIONS = {
     "other": ("其他诉求", "Other"),
 }
 _ATTRIBUTE_TEXT = {  # code -> (required, zh-CN, English)
-    "community": (True, "所在社区(必填)", "The community (required)"),
+    "community": (False, "所在社区(不填时按管辖区编号、坐标或默认社区确定)",
+                  "The community (else from jurisdiction_id, the point, or the default community)"),
     "building": (False, "楼栋", "Building"),
     "unit": (False, "单元", "Unit"),
     "title": (False, "标题(不填时取问题描述的开头)", "Title (the description's start when absent)"),
 }
 ATTRIBUTES = [{"variable": True, "code": code, "datatype": "string", "required": required, "order": order}
               for order, (code, (required, _, _)) in enumerate(_ATTRIBUTE_TEXT.items(), 1)]
-# what GeoReport lets a client send: every request may name its jurisdiction and key (neither is used here);
-# a request's fields, of which email, device_id, account_id, address_id and media_url are accepted and not kept
+# what GeoReport lets a client send: every request may name its jurisdiction and key (the key is the city
+# system's token, checked by the access policy); of a request's fields, device_id, account_id, address_id
+# and media_url are accepted and not kept
 QUERY = ("jurisdiction_id", "api_key")
+LIST_QUERY = (*QUERY, "service_request_id", "service_code", "start_date", "end_date", "status", "page", "page_size",
+              "extensions")
 REQUEST_FIELDS = (*QUERY, "service_code", "lat", "long", "address_string", "address_id", "email", "device_id",
                   "account_id", "first_name", "last_name", "phone", "description", "media_url",
                   *(f"attribute[{a['code']}]" for a in ATTRIBUTES))
 # our status -> GeoReport's open/closed: a resolved case stays open until its resident confirms it
 CLOSED = ("closed", "merged")
 AGENCY = "社区居民议事会"
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-12-02T00:00:00Z"  # when this endpoint's behaviour last changed (discovery)
 
 
 def services(english: bool = False) -> list[dict[str, Any]]:
@@ -78,11 +90,11 @@ def _number(form: Mapping[str, str], name: str) -> float | None:
         raise InvalidInput(f"{name} must be a number", name, f"{name} 必须是数字") from None
 
 
-def report_payload(form: Mapping[str, str]) -> dict[str, Any]:
+def report_payload(form: Mapping[str, str], boundaries: Boundaries) -> dict[str, Any]:
     """A GeoReport request's fields (form-encoded, attributes as `attribute[code]`) as intake's report body.
 
-    Personal data maps to the fields intake keeps private: the name and phone to `reporter`, the exact
-    `address_string` to `location.room`; what the field checks then refuse is named by intake's field.
+    Personal data maps to the fields intake keeps private: the name, phone and e-mail to `reporter`, the
+    exact `address_string` to `location.room`; what the field checks then refuse is named by intake's field.
     """
     refuse_unknown(form, REQUEST_FIELDS)
     code = form.get("service_code")
@@ -92,17 +104,64 @@ def report_payload(form: Mapping[str, str]) -> dict[str, Any]:
     description = (form.get("description") or "").strip()
     if not description:
         raise InvalidInput("description is required", "description", "问题描述为必填项")
-    community = (form.get("attribute[community]") or "").strip()
-    if not community:
-        raise InvalidInput("attribute[community] is required", "attribute[community]", "所在社区 attribute[community] 为必填项")
+    lat, lon = _number(form, "lat"), _number(form, "long")
     name = "".join(p.strip() for p in (form.get("last_name") or "", form.get("first_name") or ""))
-    location = {"community": community, "building": form.get("attribute[building]") or None,
+    location = {"community": community_of(form, lat, lon, boundaries), "building": form.get("attribute[building]") or None,
                 "unit": form.get("attribute[unit]") or None, "room": form.get("address_string") or None,
-                "lat": _number(form, "lat"), "lon": _number(form, "long")}
+                "lat": lat, "lon": lon}
     title = (form.get("attribute[title]") or "").strip() or description.splitlines()[0][:30]
     return {"channel": "open311", "category": SERVICE_CODES[code], "title": title, "description": description,
             "location": {k: v for k, v in location.items() if v is not None},
-            "reporter": {k: v for k, v in (("name", name), ("phone", form.get("phone"))) if v}}
+            "reporter": {k: v for k, v in (("name", name), ("phone", form.get("phone")), ("email", form.get("email")))
+                         if v}}
+
+
+def community_of(form: Mapping[str, str], lat: float | None, lon: float | None, boundaries: Boundaries) -> str:
+    """The attribute, else the jurisdiction's community, else the point's, else the default; refused when none."""
+    named = (form.get("attribute[community]") or "").strip()
+    jurisdiction = (form.get("jurisdiction_id") or "").strip()
+    found = (named or (boundaries.of_jurisdiction(jurisdiction) if jurisdiction else None)
+             or (boundaries.at(lat, lon) if lat is not None and lon is not None else None) or boundaries.default)
+    if not found:
+        raise InvalidInput("the community is unknown: send attribute[community], a jurisdiction_id or a point inside "
+                           "a configured community", "attribute[community]",
+                           "无法确定所在社区:请填写 attribute[community],或提供 jurisdiction_id 或位于社区范围内的坐标")
+    return found
+
+
+def codes(raw: str | None) -> tuple[str, ...]:
+    """`service_code=a,b` (GeoReport: several, comma-delimited) as categories, each refused by name if unknown."""
+    picked = tuple(c for c in (raw or "").split(",") if c)
+    for code in picked:
+        definition(code)
+    return tuple(SERVICE_CODES[c] for c in picked)
+
+
+def paging(args: Mapping[str, str]) -> tuple[int, int]:
+    """(limit, offset) of `page` (from 1) and `page_size` (1-1000, default 1000: GeoReport's own limit)."""
+    values = []
+    for name, default, high in (("page", 1, 10**6), ("page_size", 1000, 1000)):
+        raw = args.get(name)
+        if raw is not None and not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= high):
+            raise InvalidInput(f"{name} must be an integer from 1 to {high}", name, f"{name} 必须是 1 到 {high} 之间的整数")
+        values.append(int(raw) if raw is not None else default)
+    page, size = values
+    return size, (page - 1) * size
+
+
+def extensions(args: Mapping[str, str]) -> bool:
+    raw = args.get("extensions")
+    if raw not in (None, "true", "false"):
+        raise InvalidInput("extensions must be true or false", "extensions", "extensions 必须是 true 或 false")
+    return raw == "true"
+
+
+def discovery(base_url: str) -> dict[str, Any]:
+    """GeoReport's discovery document: where the endpoint is and what it speaks."""
+    return {"changeset": CHANGESET, "contact": AGENCY, "key_service": "向社区居民议事会申请城市系统令牌",
+            "endpoints": [{"specification": SPECIFICATION, "url": base_url.rstrip("/") + "/open311/v2",
+                           "changeset": CHANGESET, "type": "production",
+                           "formats": ["application/json", "text/xml"]}]}
 
 
 def doc_of(issue: Issue, case: CaseSoFar) -> dict[str, Any]:
@@ -118,12 +177,12 @@ def doc_of(issue: Issue, case: CaseSoFar) -> dict[str, Any]:
             "step_zh": last.get("step_zh"), "case": case.case or {}}
 
 
-def request_view(doc: Mapping[str, Any]) -> dict[str, Any]:
+def request_view(doc: Mapping[str, Any], extended: bool = False) -> dict[str, Any]:
     """One issue (its public index entry) as a GeoReport service request; personal data is never in it."""
     location = doc.get("location") or {}
     case = doc.get("case") or {}
     due = case.get("due") or {}
-    return {
+    view = {
         "service_request_id": doc["issue_id"],
         "status": "closed" if doc.get("status") in CLOSED else "open",
         "status_notes": doc.get("step_zh") or "已受理",
@@ -142,3 +201,10 @@ def request_view(doc: Mapping[str, Any]) -> dict[str, Any]:
         "long": location.get("lon"),
         "media_url": None,
     }
+    if extended:  # GeoReport's extension: what a city system's tracker needs beyond the standard fields
+        view["extended_attributes"] = {
+            "community": location.get("community"), "building": location.get("building"),
+            "unit": location.get("unit"), "status": doc.get("status"), "tier": case.get("tier"),
+            "case_id": doc.get("case_id") or case.get("case_id"), "party": case.get("party"),
+            "deadlines": dict(due) or None, "step": doc.get("step_zh")}
+    return view

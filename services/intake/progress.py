@@ -26,6 +26,18 @@ CASE_STEPS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "CaseReopened": ("重新整改", "reopened", ("reason",)),
     "CaseClosed": ("已结案", "closed", ()),
     "CaseMerged": ("与相同诉求合并办理", "merged", ("into_issue_id",)),
+    "CaseReplied": ("收到回复", None, ("text", "party")),
+    # the responsible party's steps: none of them changes the resident's deadline, and the label says so
+    "CaseAcknowledged": ("责任单位已签收,正在办理(办理时限仍从您反映之日起计算)", None, ("party",)),
+    "CaseAcknowledgeMissed": ("责任单位未按时签收,已记入考核,社区正在督办(办理时限不变)", None, ("party",)),
+    "CaseReturned": ("责任单位退回派单,社区将重新派单(办理时限不变)", None, ("party", "reason")),
+    "CaseReturnDisputed": ("社区对退单有异议,已提请社区书记裁定(办理时限不变)", None, ("reason",)),
+    "CaseReturnUpheld": ("社区书记裁定退单理由成立,社区将重新派单(办理时限不变)", None, ("reason",)),
+    "CaseReturnOverruled": ("社区书记裁定退单理由不成立,原责任单位继续办理(办理时限不变)", None, ("party", "reason")),
+    "CaseExtensionRequested": ("责任单位申请延期,待社区书记审批(办理时限不变)", None, ("reason", "requested_due")),
+    "CaseExtensionApproved": ("社区书记批准延期,责任单位承诺的办结日期见下;逾期仍计入考核", None,
+                              ("reason", "requested_due")),
+    "CaseExtensionRefused": ("社区书记未批准延期,须按原时限办结", None, ("reason",)),
 }
 
 
@@ -90,15 +102,16 @@ def _entry(progress: dict[str, Any], owner: str, viewer: str) -> dict[str, Any]:
 
 
 def progress_view(issue: Issue, own: CaseSoFar, original: tuple[Issue, CaseSoFar] | None,
-                  by_tracking_code: bool) -> dict[str, Any]:
+                  by_tracking_code: bool, contact: dict[str, str] | None = None) -> dict[str, Any]:
     """The resident's view of `issue` and its case; `original`: the issue it was merged into (whose case it
     follows) and that case.
 
     The tracking code proves who raised the issue (it confirms the case), so it is shown only to
-    whoever already quoted it: issue ids are public, tracking codes are not. Contact details are masked.
+    whoever already quoted it: issue ids are public, tracking codes are not. `contact` (opened for the
+    reporter who quoted their code) is shown masked; None once erased, and to whoever asks by issue id.
     """
     report, me = issue.report, str(issue.id)
-    reporter = report["reporter"]
+    reporter = contact or {}
     view = {
         "issue_id": me,
         **({"tracking_code": issue.tracking_code} if by_tracking_code else {}),
@@ -109,11 +122,11 @@ def progress_view(issue: Issue, own: CaseSoFar, original: tuple[Issue, CaseSoFar
         "description": public_text(report["description"], report),
         "location": report["location"],
         "reporter": {"name": mask_name(reporter["name"]) if "name" in reporter else None,
-                     "phone": mask_phone(reporter["phone"]) if "phone" in reporter else None},
+                     "phone": mask_phone(reporter["phone"]) if "phone" in reporter else None} if contact else None,
         "reported_at": rfc3339(issue.reported_at),
         "status": own.status,
         "case": own.case,
-        "timeline": [{"status": "received", "at": rfc3339(issue.reported_at)}]
+        "timeline": [{"status": "received", "at": rfc3339(issue.reported_at), **_reported_by(issue)}]
         + [_entry(p, me, me) for p in own.timeline],
     }
     if original is None:
@@ -125,6 +138,20 @@ def progress_view(issue: Issue, own: CaseSoFar, original: tuple[Issue, CaseSoFar
     return view | {"merged_into": issue.merged_into, "case": case.case, "status": case.status,
                    "timeline": view["timeline"] + [merged]  # the case's steps since this report joined it
                    + [_entry(p, str(into.id), me) for p in case.timeline if _at(p) >= issue.merged_at]}
+
+
+def _reported_by(issue: Issue) -> dict[str, Any]:
+    """Who reported a need found on a visit for the household (代办), as the timeline shows it."""
+    on_behalf = getattr(issue, "on_behalf", None)
+    if not on_behalf:
+        return {}
+    by = on_behalf["reported_by"]
+    return {"reported_by": {"role": by["role"], "name": by["name"]},
+            "step_zh": f"{ROLE_ZH.get(by['role'], '工作人员')}{by['name']}"
+                       f"{'上门走访时' if issue.report['channel'] == 'visit' else ''}代为反映(代办)"}
+
+
+ROLE_ZH = {"community_worker": "社区工作者", "secretary": "社区书记", "council_member": "议事会成员"}
 
 
 def _at(entry: dict[str, Any]) -> datetime:

@@ -116,22 +116,21 @@ def list_issues(db: Database, filters: dict[str, str], limit: int, offset: int) 
     return [issue_doc(*r) for r in rows]
 
 
-def find_issues(db: Database, ids: list[str], category: str | None, since: str | None, until: str | None,
-                statuses: tuple[str, ...], limit: int) -> list[dict[str, Any]]:
-    """Issues by id, category, statuses and reporting time (RFC 3339 bounds), newest first."""
+def find_issues(db: Database, ids: list[str], categories: tuple[str, ...], since: str | None, until: str | None,
+                statuses: tuple[str, ...], limit: int, offset: int = 0) -> list[dict[str, Any]]:
+    """Issues by id, categories, statuses and reporting time (RFC 3339 bounds), newest first."""
     where, params = [], []
-    for column, values in (("i.issue_id", ids), (STATUS, statuses)):
+    for column, values in (("i.issue_id", ids), ("i.category", categories), (STATUS, statuses)):
         if values:
             where.append(f"{column} IN ({', '.join('?' * len(values))})")
             params += list(values)
-    for clause, value in (("i.category = ?", category), ("i.reported_at >= ?", since),
-                          ("i.reported_at <= ?", until)):
+    for clause, value in (("i.reported_at >= ?", since), ("i.reported_at <= ?", until)):
         if value is not None:
             where.append(clause)
             params.append(value)
     sql = f"SELECT i.doc, c.doc FROM {JOINED}" + (" WHERE " + " AND ".join(where) if where else "")
-    return [issue_doc(*r) for r in db.query(sql + " ORDER BY i.reported_at DESC, i.issue_id LIMIT ?",
-                                            (*params, limit))]
+    return [issue_doc(*r) for r in db.query(sql + " ORDER BY i.reported_at DESC, i.issue_id LIMIT ? OFFSET ?",
+                                            (*params, limit, offset))]
 
 
 def similar_issues(db: Database, draft: Draft) -> list[Candidate]:

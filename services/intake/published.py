@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from services.intake.demand import DemandVotes
+from services.intake import erasure
 from services.intake.domain import Issue, public_text
+from services.intake.recurring import published as recurring_published
 from shared.contracts.envelope import rfc3339
 from shared.messaging.relay import Published
 
@@ -28,6 +30,7 @@ def publish(event: Any) -> Published | None:
             "reported_at": rfc3339(event.reported_at),
             # merged as it came in: casework opens its case already merged, so nothing is announced twice
             **({"duplicate_of": event.duplicate_of} if getattr(event, "duplicate_of", None) else {}),
+            **(getattr(event, "on_behalf", None) or {}),  # 代办: household_ref, special_group, reported_by
         })
     if isinstance(event, Issue.Answered):  # the resident proved by their code here: casework hears only the answer
         return Published("ResidentAnswered", str(event.originator_id), event.timestamp, {
@@ -36,7 +39,10 @@ def publish(event: Any) -> Published | None:
     if isinstance(event, Issue.Merged):
         return Published("IssueMerged", str(event.originator_id), event.timestamp,
                          {"issue_id": str(event.originator_id), "into_issue_id": event.into_issue_id})
-    return publish_demand(event)
+    recurring = recurring_published(event)
+    if recurring:  # a place where an issue keeps coming back: a topic proposed to the council
+        return Published(recurring[0], recurring[1]["place_id"], event.timestamp, recurring[1])
+    return publish_demand(event) or erasure.published(event)
 
 
 def publish_demand(event: Any) -> Published | None:

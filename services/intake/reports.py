@@ -18,7 +18,7 @@ from shared.store.persistence import Database, Transaction
 from shared.store.projection import Projection
 
 CHANNEL_NAMES = {"visit": ("走访", "visit"), "online": ("线上", "online"), "hotline": ("热线", "hotline"),
-                 "survey": ("调研", "survey"), "open311": ("Open311", "Open311")}
+                 "survey": ("调研", "survey"), "open311": ("Open311", "Open311"), "device": ("物联网设备", "device")}
 
 
 def vote_for_issue(app: Any, issue_id: str, payload: Any) -> tuple[int, bool]:

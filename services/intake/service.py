@@ -1,16 +1,18 @@
 """intake's HTTP adapter (port 8001): JSON in, the application, JSON out."""
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.intake import contacts, open311, photos, reports
+from services.intake import abuse, alarms, contacts, erasure, households, open311, open311_formats, photos, reports
+from services.intake.boundaries import configured
 from services.intake.bootstrap import SPEC
+from services.intake.demand_map import demand_map as map_of_demand, geojson, period
+from services.intake.door_to_door import KEEPERS, DoorToDoorRoutes
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
 from services.intake.progress import progress_view
 from services.intake.projections import (
@@ -19,8 +21,9 @@ from services.intake.projections import (
 from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
-from shared.edge.access import STAFF, allow, caller, identified, public
-from shared.edge.http import (Operable, RuntimeProvider, api, choice, json_response, known_args, page, read_json,
+from shared.edge.access import STAFF, Forbidden, allow, caller, identified, public
+from shared.edge.identity import Staff
+from shared.edge.http import (Operable, RuntimeProvider, api, choice, json_response, page, read_json,
                               wants_english)
 
 
@@ -28,18 +31,8 @@ MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 STATUSES = ("received", "open", "resolved", "reopened", "closed", "merged")
 
 
-def _open311(fn: Callable) -> Callable:
-    """GeoReport's error shape, [{code, description}], for its clients; `field` names the input as elsewhere."""
-
-    @functools.wraps(fn)
-    def wrapper(self: Any, request: Request, **kwargs: Any) -> Response:
-        try:
-            return fn(self, request, **kwargs)
-        except DomainError as error:
-            status = 400 if isinstance(error, InvalidInput) else error.status
-            return json_response([{"code": status, "description": error.detail if wants_english(request) else error.detail_zh,
-                                   "field": error.field}], status=status)
-    return wrapper
+def _open311_error(request: Request, error: DomainError) -> Response:
+    return open311_formats.error_response(request, error, open311_formats.format_of(request.path))
 
 
 def _geo_time(request: Request, name: str) -> datetime | None:
@@ -55,7 +48,16 @@ def _geo_time(request: Request, name: str) -> datetime | None:
     return moment.astimezone(timezone.utc)
 
 
-class IntakeService(Operable):
+def _keeper(request: Request) -> Staff:
+    """The signed-in keeper of the household register a report for a household needs (403 naming the field)."""
+    staff = identified("intake", "/issues", request, KEEPERS)
+    if staff is None:
+        raise Forbidden("household_ref: only signed-in staff report for a household", "household_ref",
+                        "只有登录的社区工作人员可为住户代为反映")
+    return staff
+
+
+class IntakeService(DoorToDoorRoutes, Operable):
     name = "intake"
     runtime = RuntimeProvider(SPEC)
 
@@ -63,18 +65,26 @@ class IntakeService(Operable):
     @http("POST", "/issues")
     @api("intake", "/issues")
     def report_issue(self, request: Request) -> Response:
-        """Record a resident's report. 201 with {issue_id, tracking_code}; a retried Idempotency-Key gives 200."""
-        issue, created = self.runtime.app.report_issue(read_json(request), request.headers.get("Idempotency-Key"),
-                                                       lambda new: similar_issues(self.runtime.db, new))
+        """Record a resident's report. 201 with {issue_id, tracking_code}; a retried Idempotency-Key gives 200;
+        429 with Retry-After past the abuse limits (services/intake/abuse.py)."""
+        body, on_behalf = read_json(request), None
+        abuse.check_report(request, "/issues", body)
+        if isinstance(body, dict) and "household_ref" in body:  # staff report for a household (代办)
+            body, on_behalf = households.reported_for(self.runtime.app, body, _keeper(request).actor())
+        issue, created = self.runtime.app.report_issue(body, request.headers.get("Idempotency-Key"),
+                                                       lambda new: similar_issues(self.runtime.db, new), on_behalf)
         return json_response({"issue_id": str(issue.id), "tracking_code": issue.tracking_code,
                               "merged_into": issue.merged_into},
                              status=201 if created else 200, headers={"Location": f"/issues/{issue.id}"})
 
-    def _by_tracking_code(self, code: str) -> str:
-        """The issue id a tracking code names; 404 naming `tracking_code` when it names none."""
+    def _by_tracking_code(self, request: Request, code: str) -> str:
+        """The issue id a tracking code names; 404 naming `tracking_code` when it names none, 429 once a client's
+        wrong codes spent their limit."""
+        abuse.before_code_lookup(request)
         issue_id = TRACKING_CODE.match(code.upper()) and (  # the store first: the index lags the 201 that gave the code
             self.runtime.app.issue_id_by_tracking_code(code) or issue_id_by_tracking_code(self.runtime.db, code.upper()))
         if not issue_id:
+            abuse.wrong_code(request)
             raise NotFound(f"no issue with tracking code {code}", "tracking_code", "查询码无效或不存在,请核对后再试")
         return issue_id
 
@@ -85,11 +95,12 @@ class IntakeService(Operable):
         """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
         by_code = key.upper().startswith("YS-")
         app, db = self.runtime.app, self.runtime.db
-        issue = app.get_issue(self._by_tracking_code(key) if by_code else key)
+        issue = app.get_issue(self._by_tracking_code(request, key) if by_code else key)
         original = None
         if issue.merged_into:  # the case it follows
             original = app.get_issue(issue.merged_into), case_so_far(db, issue.merged_into)
-        return json_response(progress_view(issue, case_so_far(db, str(issue.id)), original, by_code))
+        contact = app.contact(issue) if by_code else None  # the reporter's own, masked: not an access to log
+        return json_response(progress_view(issue, case_so_far(db, str(issue.id)), original, by_code, contact))
 
     @public("the resident answers by the tracking code")
     @http("POST", "/issues/<string:tracking_code>/confirmation")
@@ -97,7 +108,7 @@ class IntakeService(Operable):
     def confirm_issue(self, request: Request, tracking_code: str) -> Response:
         """The resident answers their resolved case (居民确认) by its tracking code, never by issue id:
         {confirmed, satisfaction 1–5 (required when confirmed), comment?}. 202: casework closes or reopens it."""
-        issue = self.runtime.app.answer_issue(self._by_tracking_code(tracking_code), read_json(request))
+        issue = self.runtime.app.answer_issue(self._by_tracking_code(request, tracking_code), read_json(request))
         return json_response({"issue_id": str(issue.id), "answered_at": rfc3339(issue.answered_at)}, status=202)
 
     # photos on a report (services/intake/photos.py) -------------------------------------------------
@@ -109,7 +120,7 @@ class IntakeService(Operable):
 
         The body is the picture (image/jpeg or image/png, at most 5 MB; up to 3 per issue), stored re-encoded
         without its EXIF (GPS included). 201 {photo_id, status: pending}."""
-        issue_id = self._by_tracking_code(tracking_code)
+        issue_id = self._by_tracking_code(request, tracking_code)
         photo = photos.attach(self.runtime.app, self._photo_store(), issue_id, _photo_body(request),
                               self.runtime.app.clock())
         return json_response(photo.view(staff=True), status=201, headers={"Location": f"/photos/{photo.id}"})
@@ -180,77 +191,116 @@ class IntakeService(Operable):
         issue = self.runtime.app.merge_issue(issue_id, body)
         return json_response({"issue_id": str(issue.id), "merged_into": issue.merged_into})
 
-    # Open311 GeoReport v2 (services/intake/open311.py): city systems report and follow requests ---------
-    @public("Open311 read")
-    @http("GET", "/open311/v2/services.json")
-    @api("intake", "/open311/v2/services.json", query=None)
-    @_open311
-    def open311_services(self, request: Request) -> Response:
-        known_args(request, open311.QUERY)
-        return json_response(open311.services(wants_english(request)))
+    # Open311 GeoReport v2 (services/intake/open311.py): city systems report and follow requests, in JSON or XML
+    @public("Open311 discovery")
+    @http("GET", "/open311/discovery.<any(json,xml):fmt>")
+    @api("intake", "/open311/discovery.{fmt}", query=open311.QUERY, errors=_open311_error)
+    def open311_discovery(self, request: Request, fmt: str) -> Response:
+        """GeoReport's discovery document: the endpoint, its specification and its formats."""
+        return open311_formats.respond(open311.discovery(request.host_url), fmt, "discovery")
 
     @public("Open311 read")
-    @http("GET", "/open311/v2/services/<string:service_code>.json")
-    @api("intake", "/open311/v2/services/{service_code}.json", query=None)
-    @_open311
-    def open311_definition(self, request: Request, service_code: str) -> Response:
-        known_args(request, open311.QUERY)
-        return json_response(open311.definition(service_code, wants_english(request)))
+    @http("GET", "/open311/v2/services.<any(json,xml):fmt>")
+    @api("intake", "/open311/v2/services.{fmt}", query=open311.QUERY, errors=_open311_error)
+    def open311_services(self, request: Request, fmt: str) -> Response:
+        """The service list: one service per intake category, with an ASCII service_code."""
+        return open311_formats.respond(open311.services(wants_english(request)), fmt, "services")
+
+    @public("Open311 read")
+    @http("GET", "/open311/v2/services/<string:service_code>.<any(json,xml):fmt>")
+    @api("intake", "/open311/v2/services/{service_code}.{fmt}", query=open311.QUERY, errors=_open311_error)
+    def open311_definition(self, request: Request, service_code: str, fmt: str) -> Response:
+        """A service's definition: its attributes (community, building, unit, title)."""
+        return open311_formats.respond(open311.definition(service_code, wants_english(request)), fmt,
+                                       "service_definition")
 
     @allow("city_system")
-    @http("POST", "/open311/v2/requests.json")
-    @api("intake", "/open311/v2/requests.json", query=None)
-    @_open311
-    def open311_report(self, request: Request) -> Response:
+    @http("POST", "/open311/v2/requests.<any(json,xml):fmt>")
+    @api("intake", "/open311/v2/requests.{fmt}", query=open311.QUERY, errors=_open311_error)
+    def open311_report(self, request: Request, fmt: str) -> Response:
         """A service request (form-encoded, or JSON): the report of channel open311, merged like any other."""
-        known_args(request, open311.QUERY)
         form = read_json(request) if request.mimetype == "application/json" else request.form.to_dict()
         if not isinstance(form, dict):
             raise InvalidInput("body must be a form or a JSON object", "body", "请求内容须为表单或 JSON 对象")
-        issue, created = self.runtime.app.report_issue(open311.report_payload(form),
-                                                       request.headers.get("Idempotency-Key"),
+        payload = open311.report_payload({**request.args.to_dict(), **form}, configured(self.runtime.settings.var_dir))
+        issue, created = self.runtime.app.report_issue(payload, request.headers.get("Idempotency-Key"),
                                                        lambda new: similar_issues(self.runtime.db, new))
         notice = f"已受理,查询码 {issue.tracking_code}" + (",与相同诉求合并办理" if issue.merged_into else "")
-        return json_response([{"service_request_id": str(issue.id), "service_notice": notice, "account_id": None,
-                               "tracking_code": issue.tracking_code}], status=201 if created else 200)
+        return open311_formats.respond(
+            [{"service_request_id": str(issue.id), "service_notice": notice, "account_id": None,
+              "tracking_code": issue.tracking_code}], fmt, "service_requests", status=201 if created else 200)
 
     @public("Open311 read")
-    @http("GET", "/open311/v2/requests.json")
-    @api("intake", "/open311/v2/requests.json", query=None)
-    @_open311
-    def open311_requests(self, request: Request) -> Response:
-        """?service_request_id=a,b &service_code= &start_date= &end_date= &status=open|closed: newest first,
-        the last 90 days and 1000 requests at most unless the dates say otherwise (GeoReport's defaults)."""
-        known_args(request, (*open311.QUERY, "service_request_id", "service_code", "start_date", "end_date", "status"))
+    @http("GET", "/open311/v2/requests.<any(json,xml):fmt>")
+    @api("intake", "/open311/v2/requests.{fmt}", query=open311.LIST_QUERY, errors=_open311_error)
+    def open311_requests(self, request: Request, fmt: str) -> Response:
+        """?service_request_id=a,b &service_code=a,b &start_date= &end_date= &status=open|closed &page= &page_size=
+        &extensions=true: newest first, the last 90 days and 1000 requests a page unless the query says otherwise."""
         ids = [i for i in (request.args.get("service_request_id") or "").split(",") if i]
-        code = request.args.get("service_code")
-        if code is not None:
-            open311.definition(code)
+        categories = open311.codes(request.args.get("service_code"))
         status = choice(request, "status", ("open", "closed"))
         statuses = () if status is None else open311.CLOSED if status == "closed" else tuple(
             s for s in STATUSES if s not in open311.CLOSED)
         end = _geo_time(request, "end_date")
         start = _geo_time(request, "start_date") or (None if ids else (end or self.runtime.app.clock()) - timedelta(days=90))
-        docs = find_issues(self.runtime.db, ids, open311.SERVICE_CODES.get(code or ""), start and rfc3339(start),
-                           end and rfc3339(end), statuses, 1000)
-        return json_response([open311.request_view(d) for d in docs])
+        limit, offset = open311.paging(request.args)
+        extended = open311.extensions(request.args)
+        docs = find_issues(self.runtime.db, ids, categories, start and rfc3339(start), end and rfc3339(end), statuses,
+                           limit, offset)
+        return open311_formats.respond([open311.request_view(d, extended) for d in docs], fmt, "service_requests")
 
     @public("Open311 read")
-    @http("GET", "/open311/v2/requests/<string:request_id>.json")
-    @api("intake", "/open311/v2/requests/{id}.json", query=None)
-    @_open311
-    def open311_request(self, request: Request, request_id: str) -> Response:
-        known_args(request, open311.QUERY)
+    @http("GET", "/open311/v2/requests/<string:request_id>.<any(json,xml):fmt>")
+    @api("intake", "/open311/v2/requests/{id}.{fmt}", query=(*open311.QUERY, "extensions"), errors=_open311_error)
+    def open311_request(self, request: Request, request_id: str, fmt: str) -> Response:
+        """One service request, as a list of one (GeoReport's shape)."""
         issue = self.runtime.app.get_issue(request_id)
-        return json_response([open311.request_view(open311.doc_of(issue, case_so_far(self.runtime.db, request_id)))])
+        doc = open311.doc_of(issue, case_so_far(self.runtime.db, request_id))
+        return open311_formats.respond([open311.request_view(doc, open311.extensions(request.args))], fmt,
+                                       "service_requests")
 
     @public("service to service: the handler checks YISHI_INTERNAL_TOKEN")
     @http("GET", "/internal/contacts/<string:reporter_ref>")
-    @api("intake", "/internal/contacts/{reporter_ref}")
+    @api("intake", "/internal/contacts/{reporter_ref}", query=("purpose",))
     def get_contact(self, request: Request, reporter_ref: str) -> Response:
-        """A reporter's name and phone, for notifications only (Bearer YISHI_INTERNAL_TOKEN)."""
+        """A reporter's contact, for notifications only (Bearer YISHI_INTERNAL_TOKEN); ?purpose= for the access
+        log. 410 once erased."""
         contacts.check_token(request.headers.get("Authorization"))
-        return json_response(contacts.contact_of(self.runtime.app, self.runtime.db, reporter_ref))
+        purpose = contacts.purpose_of(request.args.get("purpose"), required=False)
+        return json_response(contacts.contact_of(self.runtime.app, self.runtime.db, reporter_ref, "notifications",
+                                                 "service", purpose, tracking_code=True))
+
+    # residents' personal data (services/intake/contacts.py, erasure.py): every read logged ------------------
+    @allow(*contacts.READERS)
+    @http("GET", "/residents/<string:reporter_ref>")
+    @api("intake", "/residents/{reporter_ref}", query=("purpose",))
+    def get_resident(self, request: Request, reporter_ref: str) -> Response:
+        """A reporter's contact in clear, for staff who must reach them: ?purpose= (why) is required and logged
+        with who asked. 410 once erased."""
+        staff = caller(request)
+        purpose = contacts.purpose_of(request.args.get("purpose"), required=True)
+        return json_response(contacts.contact_of(self.runtime.app, self.runtime.db, reporter_ref,
+                                                 f"{staff.name} ({staff.subject})", staff.role or "", purpose))
+
+    @allow("secretary")
+    @http("DELETE", "/residents/<string:reporter_ref>")
+    @api("intake", "/residents/{reporter_ref}")
+    def erase_resident(self, request: Request, reporter_ref: str) -> Response:
+        """Erase a resident's personal data (PIPL art. 47): the data key is destroyed, an erasure recorded.
+        200 with {subject_ref, reason, erased_at, erased}; erased false when it was erased before."""
+        record, erased = erasure.erase(self.runtime.app, self.runtime.db, reporter_ref, "request",
+                                       caller(request).actor())
+        return json_response({"subject_ref": record.subject, "reason": record.reason,
+                              "erased_at": rfc3339(record.at), "erased": erased})
+
+    @allow("secretary")
+    @http("GET", "/residents/access-log")
+    @api("intake", "/residents/access-log", query=("subject", "limit", "offset"))
+    def contact_access_log(self, request: Request) -> Response:
+        """Who read which resident's contact, when and why (newest first; ?subject= one resident)."""
+        limit, offset = page(request)
+        return json_response({"reads": contacts.access_log(self.runtime.db, request.args.get("subject"), limit, offset),
+                              "limit": limit, "offset": offset})
 
     # demand votes and the monthly demand list (services/intake/reports.py) ---------------------------
     @public("a resident backs an issue")
@@ -260,6 +310,38 @@ class IntakeService(Operable):
         """A resident backs an issue (需求投票): {voter}. 201 when counted, 200 when they had voted already."""
         votes, counted = reports.vote_for_issue(self.runtime.app, issue_id, read_json(request))
         return json_response({"issue_id": issue_id, "votes": votes, "counted": counted}, status=201 if counted else 200)
+
+    @allow("city_system")
+    @http("POST", "/alarms")
+    @api("intake", "/alarms")
+    def receive_alarm(self, request: Request) -> Response:
+        """A device's alarm (物联网主动预警), from a city system signed in with its own `city_system` token:
+        {device_id, alarm_id, kind, location{community, building?, unit?, lat?, lon?}, occurred_at, system_name?,
+        detail?}. 201 when it opens an issue; 200 when it is the same alarm again (`duplicate`) or joins its
+        device's open issue (`joined`, a burst makes one case)."""
+        system = caller(request)
+        db = self.runtime.db
+        result = alarms.receive_alarm(self.runtime.app, lambda issue_id: case_so_far(db, issue_id).status,
+                                      lambda draft: similar_issues(db, draft), system.subject, system.name,
+                                      read_json(request))
+        return json_response(result, status=201 if result["outcome"] == "opened" else 200)
+
+    @public("the demand map is public at building level; staff with a token also see units and issue ids")
+    @http("GET", "/reports/demand-map")
+    @api("intake", "/reports/demand-map", query=("from", "to", "category", "format"))
+    def demand_map(self, request: Request) -> Response:
+        """The demand map (需求地图): issues per building and category over [from, to) (default the last 30 days),
+        each counted open, overdue, resolved or closed; ?format=json|geojson (the buildings with a point)."""
+        fmt = choice(request, "format", ("json", "geojson")) or "json"
+        now = self.runtime.app.clock()
+        start, end = period(request.args.get("from"), request.args.get("to"), now)
+        staff = identified(self.name, "/reports/demand-map", request, STAFF) is not None
+        result = map_of_demand(self.runtime.db, start, end, request.args.get("category"), now, staff)
+        if fmt == "geojson":
+            response = json_response(geojson(result))
+            response.content_type = "application/geo+json; charset=utf-8"  # RFC 7946
+            return response
+        return json_response(result)
 
     @public("the monthly demand list is published")
     @http("GET", "/reports/demand-list")

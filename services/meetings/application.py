@@ -15,18 +15,24 @@ from services.meetings.domain import (
     Meeting, ResultsRelease, TopicProposal, kinds_for_escalation, local_month, meeting_id_for, month_bounds,
     proposal_id_for, release_id_for,
 )
+from services.meetings.participation import (Consultation, TopicSuggestion, consultation_id_for, opinion_digest,
+                                             resident_digest, suggestion_id_for)
 from services.meetings.projections import CASE_FACTS, CaseDigest
 from services.meetings.rules import OPENING, RESULTS_DAY, SHANGHAI, RuleBroken, Window
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent
 from shared.errors import InvalidInput, NotFound, refuse_unknown
+from shared.masking import mask_text
 
 A = TypeVar("A", bound=Aggregate)
+# many residents co-sign one suggestion, or give opinions on one meeting, at once: each lost save means another's
+# was saved, so N at once need at most N attempts
+CONTENDED_ATTEMPTS = 50
 
 class MeetingsApplication(ServiceApplication):
     name = "meetings"
-    reacts_to = {"casework": tuple(CASE_FACTS)}
+    reacts_to = {"casework": tuple(CASE_FACTS), "intake": ("RecurringIssueFound",)}
     views = (CaseDigest(),)  # casework's facts, kept as a view, not as meetings' own events
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
@@ -251,6 +257,9 @@ class MeetingsApplication(ServiceApplication):
     def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
         """A case escalated to the council or the assembly becomes a proposed topic (its facts: the view)."""
         data = event.data
+        if (event.service, event.name) == ("intake", "RecurringIssueFound"):
+            self._recurring(event, processing)
+            return
         if (event.service, event.name) != ("casework", "CaseEscalated") or data.get("to") not in ("council",
                                                                                                  "assembly"):
             return
@@ -260,6 +269,88 @@ class MeetingsApplication(ServiceApplication):
                 id=pid, case_id=str(data["case_id"]), to=data["to"], kinds=kinds_for_escalation(data["to"]),
                 reason=data.get("reason") or "", title=data.get("title"), category=data.get("category"),
                 proposed_at=event.time))
+
+    def _recurring(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
+        """The same issue keeps coming back at one place (intake's detector): a council topic is proposed."""
+        data, pid = event.data, proposal_id_for(event.id)
+        if self._find(pid) is None:
+            processing.collect_events(TopicProposal(
+                id=pid, case_id=None, to="council", kinds=kinds_for_escalation("council"),
+                reason=f"近30日同一楼栋{data['issues']}次反映同类问题,需议事会协商长效解决办法", title=data["topic_title"],
+                category=data["category"], proposed_at=event.time, source="recurring"))
+
+    # residents in deliberation (议题征集、意见征集) -----------------------------------------------------
+    def suggest(self, payload: Any, key: str | None = None) -> tuple[TopicSuggestion, bool]:
+        """A resident suggests a topic; their own signature is its first. Text is masked before it is kept."""
+        fields = commands.suggestion(payload)
+        sid = suggestion_id_for(key)
+        existing = self._find(sid) if key else None
+        if isinstance(existing, TopicSuggestion):
+            return existing, False
+        suggestion = TopicSuggestion(id=sid, title=mask_text(fields["title"]), background=mask_text(fields["background"]),
+                                     category=fields["category"], suggester=resident_digest(sid, fields["resident"]),
+                                     suggested_at=self.clock())
+        try:
+            self.save(suggestion)
+        except IntegrityError:  # a concurrent retry with the same key won
+            return self.get_suggestion(str(sid)), False
+        return suggestion, True
+
+    def sign(self, suggestion_id: str, payload: Any) -> tuple[TopicSuggestion, bool]:
+        """A resident co-signs (联名); at SIGNATURES_NEEDED it goes before the council, in the same save."""
+        resident = commands.signature(payload)
+        for attempt in range(CONTENDED_ATTEMPTS):
+            suggestion = self.get_suggestion(suggestion_id)
+            if not suggestion.sign(resident, self.clock()):
+                return suggestion, False
+            others: list[Aggregate] = []
+            if suggestion.reached():
+                others.append(self._before_council(suggestion))
+            try:
+                self.save(suggestion, *others)
+                return suggestion, True
+            except IntegrityError:
+                if attempt == CONTENDED_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _before_council(self, suggestion: TopicSuggestion) -> TopicProposal:
+        pid = proposal_id_for(f"suggestion:{suggestion.id}")
+        now = self.clock()
+        suggestion.put_before_council(str(pid), suggestion.signatures, now)
+        return TopicProposal(id=pid, case_id=None, to="council", kinds=kinds_for_escalation("council"),
+                             reason=f"{suggestion.signatures}位居民联名提议。{suggestion.background}",
+                             title=suggestion.title, category=suggestion.category, proposed_at=now, source="suggestion")
+
+    def get_suggestion(self, suggestion_id: str) -> TopicSuggestion:
+        found = self._find(_uuid(suggestion_id, "suggestion_id"))
+        if not isinstance(found, TopicSuggestion):
+            raise NotFound(f"no suggestion {suggestion_id}", "suggestion_id", "未找到该议题建议")
+        return found
+
+    def give_opinion(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[str, bool]:
+        """A resident's opinion on a published topic (意见征集), masked, until the meeting opens."""
+        fields = commands.opinion(payload)
+        meeting = self.get_meeting(meeting_id)
+        for attempt in range(CONTENDED_ATTEMPTS):
+            consultation = self._find(consultation_id_for(meeting.id)) or Consultation(
+                id=consultation_id_for(meeting.id), meeting_id=str(meeting.id))
+            opinion_id, given = consultation.give(meeting.topics, fields["topic_id"], mask_text(fields["text"]),
+                                                  meeting.agenda_published_at, meeting.meeting_at, meeting.status,
+                                                  self.clock(), key)
+            if not given:
+                return opinion_id, False
+            try:
+                self.save(consultation)
+                return opinion_id, True
+            except IntegrityError:  # another resident's opinion was saved first: add ours after it
+                if attempt == CONTENDED_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def opinions(self, meeting: Meeting) -> list[dict[str, Any]]:
+        """The digest for the recorder and the archive: per topic, the residents' opinions."""
+        return opinion_digest(self._find(consultation_id_for(meeting.id)), meeting.topics)
 
     # plumbing -----------------------------------------------------------------------------------
     def _command(self, meeting_id: str, key: str | None, payload: Any,

@@ -23,7 +23,7 @@ FIELD_NAMES_ZH = {
     "seconds": "发言时长(秒)", "summary": "摘要", "point": "分歧点", "positions": "各方观点", "text": "内容",
     "mode": "表决方式", "major": "是否重大事项", "majority": "通过规则", "motion_id": "表决事项编号",
     "choice": "表决意见", "ballot": "选票码", "resolutions": "决议", "owner": "责任人", "due": "完成时限",
-    "month": "月份", "body": "请求内容", "reason": "原因",
+    "month": "月份", "body": "请求内容", "reason": "原因", "resident": "居民标识", "category": "问题分类",
 }
 
 
@@ -266,3 +266,24 @@ def month(value: Any, name: str = "month") -> str:
     if not isinstance(value, str) or not MONTH.match(value):
         raise InvalidInput(f"{name} must be YYYY-MM", name, "月份格式应为 YYYY-MM")
     return value
+
+
+# residents in deliberation (议题征集、意见征集) ---------------------------------------------------------
+def _resident(body: dict) -> str:
+    """The resident's own reference (phone, WeChat id…): only its digest is kept, to count them once."""
+    return text(body, "resident", max_len=100)
+
+
+def suggestion(payload: Any) -> dict[str, Any]:
+    body = _object(payload, fields=("title", "background", "category", "resident"))
+    return {"title": text(body, "title", max_len=100), "background": text(body, "background", max_len=2000),
+            "category": text(body, "category", required=False, max_len=50), "resident": _resident(body)}
+
+
+def signature(payload: Any) -> str:
+    return _resident(_object(payload, fields=("resident",)))
+
+
+def opinion(payload: Any) -> dict[str, Any]:
+    body = _object(payload, fields=("topic_id", "text"))
+    return {"topic_id": text(body, "topic_id", max_len=20), "text": text(body, "text", max_len=1000)}

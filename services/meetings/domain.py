@@ -464,12 +464,15 @@ class Meeting(Audited):
 
 
 class TopicProposal(Aggregate):
-    """A topic casework escalated to the council or the assembly, waiting for staff to put it on an agenda."""
+    """A topic waiting for staff to put it on an agenda: a case casework escalated to the council or the
+    assembly (`source` escalation), residents' suggestion with enough co-signatures (suggestion, `case_id`
+    None), or a place where the same issue keeps coming back (recurring, `case_id` None)."""
 
     @event("Proposed")
-    def __init__(self, id: UUID, case_id: str, to: str, kinds: list[str], reason: str, title: str | None,
-                 category: str | None, proposed_at: datetime):
+    def __init__(self, id: UUID, case_id: str | None, to: str, kinds: list[str], reason: str, title: str | None,
+                 category: str | None, proposed_at: datetime, source: str = "escalation"):
         self.case_id = case_id
+        self.source = source
         self.to = to
         self.kinds = kinds
         self.reason = reason

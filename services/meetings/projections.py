@@ -9,6 +9,7 @@ from typing import Any
 
 from services.meetings import results
 from services.meetings.domain import Meeting, TopicProposal, month_bounds
+from services.meetings.participation import SIGNATURES_NEEDED, TopicSuggestion
 from shared.contracts import IntegrationEvent
 from shared.contracts.envelope import rfc3339
 from shared.store.persistence import Database, Transaction
@@ -72,13 +73,13 @@ class MeetingIndex(Projection):
 
 
 class ProposalIndex(Projection):
-    """Topics casework escalated to the council or the assembly, proposed and confirmed."""
+    """Proposed topics (escalated cases, residents' suggestions, recurring issues), proposed and confirmed."""
 
     name = "topic_proposals"
-    version = 1
+    version = 2  # 2: residents' suggestions and recurring issues, which name no case
 
     def create(self, tx: Transaction) -> None:
-        tx.run("CREATE TABLE IF NOT EXISTS topic_proposals (proposal_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, "
+        tx.run("CREATE TABLE IF NOT EXISTS topic_proposals (proposal_id TEXT PRIMARY KEY, case_id TEXT, "
                "status TEXT NOT NULL, proposed_at TEXT NOT NULL, doc TEXT NOT NULL)")
 
     def drop(self, tx: Transaction) -> None:
@@ -89,6 +90,7 @@ class ProposalIndex(Projection):
         if isinstance(event, TopicProposal.Proposed):
             doc = {"proposal_id": pid, "case_id": event.case_id, "to": event.to, "kinds": list(event.kinds),
                    "title": event.title, "category": event.category, "reason": event.reason,
+                   "source": getattr(event, "source", "escalation"),
                    "proposed_at": rfc3339(event.proposed_at), "status": "proposed"}
             tx.run("INSERT INTO topic_proposals (proposal_id, case_id, status, proposed_at, doc) "
                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (proposal_id) DO NOTHING",
@@ -106,6 +108,45 @@ class ProposalIndex(Projection):
                 doc = {k: v for k, v in json.loads(row[0]).items() if k not in ("meeting_id", "topic_id", "confirmed_at")}
                 tx.run("UPDATE topic_proposals SET status = ?, doc = ? WHERE proposal_id = ?",
                        ("proposed", _dumps(doc | {"status": "proposed"}), pid))
+
+
+class SuggestionIndex(Projection):
+    """Residents' topic suggestions (议题征集) as the public reads them: masked text, signature counts, status."""
+
+    name = "topic_suggestions"
+    version = 1
+
+    def create(self, tx: Transaction) -> None:
+        tx.run("CREATE TABLE IF NOT EXISTS topic_suggestions (suggestion_id TEXT PRIMARY KEY, status TEXT NOT NULL, "
+               "suggested_at TEXT NOT NULL, doc TEXT NOT NULL)")
+
+    def drop(self, tx: Transaction) -> None:
+        tx.run("DROP TABLE IF EXISTS topic_suggestions")
+
+    def apply(self, tx: Transaction, event: Any) -> None:
+        sid = str(event.originator_id)
+        if isinstance(event, TopicSuggestion.Suggested):
+            doc = {"suggestion_id": sid, "title": event.title, "background": event.background,
+                   "category": event.category, "suggested_at": rfc3339(event.suggested_at), "signatures": 1,
+                   "needed": SIGNATURES_NEEDED, "status": "collecting", "proposal_id": None}
+            tx.run("INSERT INTO topic_suggestions (suggestion_id, status, suggested_at, doc) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT (suggestion_id) DO NOTHING", (sid, "collecting", doc["suggested_at"], _dumps(doc)))
+        elif isinstance(event, (TopicSuggestion.Signed, TopicSuggestion.PutBeforeCouncil)):
+            row = tx.one("SELECT doc FROM topic_suggestions WHERE suggestion_id = ?", (sid,))
+            if row is None:
+                return
+            doc = json.loads(row[0]) | {"signatures": event.signatures}
+            if isinstance(event, TopicSuggestion.PutBeforeCouncil):
+                doc |= {"status": "proposed", "proposal_id": event.proposal_id}
+            tx.run("UPDATE topic_suggestions SET status = ?, doc = ? WHERE suggestion_id = ?",
+                   (doc["status"], _dumps(doc), sid))
+
+
+def list_suggestions(db: Database, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    sql = "SELECT doc FROM topic_suggestions" + (" WHERE status = ?" if status else "")
+    rows = db.query(sql + " ORDER BY suggested_at DESC, suggestion_id LIMIT ? OFFSET ?",
+                    (*((status,) if status else ()), limit, offset))
+    return [json.loads(r[0]) for r in rows]
 
 
 class CaseDigest(UpstreamView):
@@ -167,6 +208,8 @@ class CaseSteps(Projection):
         tx.run("DROP TABLE IF EXISTS case_steps")
 
     def apply(self, tx: Transaction, event: Any) -> None:
+        if isinstance(event, TopicProposal.Event) and getattr(event, "case_id", None) is None:
+            return  # a residents' or a recurring topic: no case to follow
         if isinstance(event, Meeting.Minuted):
             for r in event.resolutions:
                 if r.get("case_id"):

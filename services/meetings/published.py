@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.meetings.domain import Meeting, ResultsRelease
+from services.meetings.domain import Meeting, ResultsRelease, TopicProposal
 from shared.contracts.envelope import rfc3339
 from shared.masking import mask_text
 from shared.messaging.relay import Published
@@ -58,6 +58,13 @@ def publish(event: Any) -> Published | None:
                             for r in event.resolutions],
             "disagreements": [mask_text(d) for d in event.disagreements], "late": event.late,
             **_known(kind=getattr(event, "kind", None))})
+    if isinstance(event, TopicProposal.Proposed) and getattr(event, "source", "escalation") != "escalation":
+        # residents' co-signed topic or a recurring issue before the council: the board says so (escalated cases
+        # are announced by casework's CaseEscalated)
+        return Published("TopicProposed", subject, event.timestamp, {
+            "proposal_id": subject, "source": event.source, "title": mask_text(event.title or ""),
+            "reason": mask_text(event.reason), "proposed_at": rfc3339(event.proposed_at),
+            **_known(category=event.category)})
     if isinstance(event, ResultsRelease.Released):
         return Published("ResultsReleased", subject, event.timestamp, {
             "month": event.month, "released_at": rfc3339(event.released_at),

@@ -54,7 +54,8 @@ def _when(value: datetime | None, lang: str) -> str:
     return value.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M" if lang == "zh" else "%Y-%m-%d %H:%M (UTC+8)")
 
 
-def document(m: Meeting, lang: str) -> list[tuple]:
+def document(m: Meeting, lang: str, opinions: list[dict[str, Any]] = ()) -> list[tuple]:
+    """`opinions`: the residents' opinions per topic (意见征集, `participation.opinion_digest`), kept with the record."""
     zh = lang == "zh"
     i = 0 if zh else 1
     names = {p["participant_id"]: p["name"] for p in m.participants}
@@ -118,4 +119,9 @@ def document(m: Meeting, lang: str) -> list[tuple]:
              [[r["text"], r["owner"], _when(r["due"], lang), r.get("case_id") or "—"]
               for r in m.minutes["resolutions"]]),
         ]
+    if opinions:
+        blocks += [("h2", "七、居民意见(议题公示期间征集)" if zh else "7. Residents' opinions (while the agenda was public)"),
+                   ("table", ["议题", "意见数", "意见"] if zh else ["Topic", "Opinions", "What was said"],
+                    [[d["title"] or d["topic_id"], d["count"], ";".join(o["text"] for o in d["opinions"]) or "—"]
+                     for d in opinions])]
     return blocks

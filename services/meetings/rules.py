@@ -105,6 +105,8 @@ RULES = {  # rule id -> (zh, en): every refusal names one of these
     "minutes": ("会后24小时内形成会议纪要,明确责任人和完成时限",
                 "minutes within 24 hours, each resolution with an owner and a deadline"),
     "results_release": ("每月25日议事成果发布,每月一次", "results are released on the 25th, once a month"),
+    "consultation": ("会前公示议题期间征集居民意见,会议开始即截止",
+                     "residents' opinions are taken while the agenda is public, until the meeting opens"),
 }
 
 

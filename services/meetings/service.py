@@ -22,7 +22,9 @@ from werkzeug.wrappers import Request, Response
 from services.meetings import commands, record, results
 from services.meetings.bootstrap import SPEC
 from services.meetings.domain import Meeting
-from services.meetings.projections import list_meetings, list_proposals, next_meetings, results_report
+from services.meetings.participation import SIGNATURES_NEEDED
+from services.meetings.projections import (list_meetings, list_proposals, list_suggestions, next_meetings,
+                                           results_report)
 from services.meetings.rules import KINDS, NOTICE, SHANGHAI, RuleBroken
 from shared.audit import trail
 from shared.contracts.envelope import rfc3339
@@ -120,8 +122,9 @@ class MeetingsService(Operable):
     def get_meeting(self, request: Request, meeting_id: str) -> Response:
         """The meeting's full record; ?format=markdown|html (&lang=en) exports it as one document."""
         meeting = self.runtime.app.get_meeting(meeting_id)
-        body = record.view(meeting) | {"proposed_topics": self._waiting_for(meeting)}
-        return document_response(request, body, lambda lang: record.document(meeting, lang),
+        opinions = self.runtime.app.opinions(meeting)
+        body = record.view(meeting) | {"proposed_topics": self._waiting_for(meeting), "opinions": opinions}
+        return document_response(request, body, lambda lang: record.document(meeting, lang, opinions),
                                  f"meeting-{meeting.meeting_at.astimezone(SHANGHAI):%Y%m%d}")
 
     @allow(*STAFF)
@@ -273,7 +276,8 @@ class MeetingsService(Operable):
     @http("GET", "/proposals")
     @api("meetings", "/proposals", query=("status",))
     def list_proposals(self, request: Request) -> Response:
-        """Topics casework escalated to the council or assembly (?status=proposed|confirmed), with their next meeting."""
+        """Proposed topics (?status=proposed|confirmed), with their next meeting: cases casework escalated to the council
+        or assembly, residents' suggestions with enough co-signatures, places where an issue keeps recurring (`source`)."""
         status = request.args.get("status")
         if status is not None and status not in ("proposed", "confirmed"):
             raise InvalidInput("status must be proposed or confirmed", "status", "status 必须是 proposed 或 confirmed")
@@ -293,6 +297,58 @@ class MeetingsService(Operable):
         body = read_json(request)
         ids, created = self.runtime.app.confirm_proposal(proposal_id, body, _key(request))
         return _created({"proposal_id": proposal_id, "meeting_id": body["meeting_id"], "topic_id": ids[0]}, created)
+
+    # residents in deliberation (议题征集、意见征集) -----------------------------------------------------
+    @public("residents suggest topics without an account")
+    @http("POST", "/suggestions")
+    @api("meetings", "/suggestions")
+    def suggest(self, request: Request) -> Response:
+        """A resident suggests a topic (议题征集): {title, background, category?, resident}. `resident` (a phone or
+        WeChat id) is kept only as a digest, to count them once; with SIGNATURES_NEEDED co-signatures it goes
+        before the council (GET /proposals)."""
+        suggestion, created = self.runtime.app.suggest(read_json(request), _key(request))
+        return _created(self._suggestion(suggestion), created)
+
+    @public("residents co-sign without an account; each is counted once")
+    @http("POST", "/suggestions/<string:suggestion_id>/signatures")
+    @api("meetings", "/suggestions/{id}/signatures")
+    def sign(self, request: Request, suggestion_id: str) -> Response:
+        """A resident co-signs (联名): {resident}. 201 when counted, 200 when they had signed already."""
+        suggestion, counted = self.runtime.app.sign(suggestion_id, read_json(request))
+        return json_response(self._suggestion(suggestion) | {"counted": counted}, status=201 if counted else 200)
+
+    @public("suggestions are public: masked text and counts, never who signed")
+    @http("GET", "/suggestions")
+    @api("meetings", "/suggestions", query=("status", "limit", "offset"))
+    def list_suggestions(self, request: Request) -> Response:
+        """Residents' topic suggestions, newest first: ?status=collecting|proposed&limit=&offset=."""
+        limit, offset = page(request)
+        status = choice(request, "status", ("collecting", "proposed"))
+        return json_response({"suggestions": list_suggestions(self.runtime.db, status, limit, offset),
+                              "needed": SIGNATURES_NEEDED, "limit": limit, "offset": offset})
+
+    @public("residents give opinions on a public agenda without an account; masked")
+    @http("POST", "/meetings/<string:meeting_id>/opinions")
+    @api("meetings", "/meetings/{id}/opinions")
+    @ruled
+    def give_opinion(self, request: Request, meeting_id: str) -> Response:
+        """A resident's opinion on a topic of the published agenda (意见征集): {topic_id, text}, until the meeting
+        opens (rule `consultation`). The text is masked before it is kept; `Idempotency-Key` gives it once."""
+        opinion_id, given = self.runtime.app.give_opinion(meeting_id, read_json(request), _key(request))
+        return _created({"meeting_id": meeting_id, "opinion_id": opinion_id}, given)
+
+    @allow(*ORGANISERS)
+    @http("GET", "/meetings/<string:meeting_id>/opinions")
+    @api("meetings", "/meetings/{id}/opinions")
+    def opinions(self, request: Request, meeting_id: str) -> Response:
+        """The digest of the residents' opinions per topic, for the recorder at the meeting (also in the record)."""
+        meeting = self.runtime.app.get_meeting(meeting_id)
+        return json_response({"meeting_id": meeting_id, "topics": self.runtime.app.opinions(meeting)})
+
+    @staticmethod
+    def _suggestion(suggestion: Any) -> dict[str, Any]:
+        return {"suggestion_id": str(suggestion.id), "title": suggestion.title, "signatures": suggestion.signatures,
+                "needed": SIGNATURES_NEEDED, "status": suggestion.status, "proposal_id": suggestion.proposal_id}
 
     # the monthly results release ---------------------------------------------------------------
     @public("the monthly results release is published")

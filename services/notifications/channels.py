@@ -90,12 +90,15 @@ class IntakeContacts(ContactDirectory):
             raise NotConfigured("no YISHI_INTERNAL_TOKEN to ask intake for contacts")
         try:
             response = requests.get(f"{self.base_url}/internal/contacts/{reporter_ref}", timeout=self.timeout,
+                                    params={"purpose": "notification delivery"},  # intake logs every read, and why
                                     headers={"Authorization": f"Bearer {self.token}"})
         except requests.RequestException as exc:
             raise DeliveryError(f"intake contacts unavailable: {type(exc).__name__}") from None
         if response.status_code == 404:
             # intake's index may not have caught up with a report made a moment ago: retry
             raise DeliveryError("reporter not (yet) known to intake")
+        if response.status_code == 410:  # the resident's personal data was erased: nobody to tell, for good
+            raise DeliveryError("the reporter's contact was erased", permanent=True)
         if response.status_code != 200:
             raise DeliveryError(f"intake contacts: HTTP {response.status_code}",
                                 permanent=response.status_code in (401, 403))

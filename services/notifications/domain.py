@@ -131,6 +131,9 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
         case ("casework", "CaseSurveyed"):  # the survey's result is public, item by item (满意度测评结果)
             tell(("board",), "case_surveyed", case, period=data["period"], satisfied=data["satisfied"],
                  total=data["total"])
+        case ("casework", "SurveyRecorded"):  # the quarterly survey as a whole (测评公开)
+            tell(("board",), "survey_recorded", f"survey:{data['period']}", period=data["period"], items=data["items"],
+                 satisfied=data["satisfied"], total=data["total"], below_floor=data["below_floor"])
         case ("casework", "CaseReopened"):  # the board said 办结 (or 待确认): it must not go on saying so
             tell(("board", "wechat"), "case_reopened", case, due=data.get("due"))
         case ("casework", "CaseRetriaged"):  # lowered from urgent, or raised to complex: the board says so
@@ -156,6 +159,9 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
             tell(("board", "wechat"), "meeting_rescheduled", data["meeting_id"], meeting=data.get("kind"),
                  meeting_at=data["meeting_at"], previous_meeting_at=data["previous_meeting_at"],
                  venue=data.get("place"), why=data.get("reason"))
+        case ("meetings", "TopicProposed"):  # 议题征集: what residents raised reaches the council, publicly
+            tell(("board",), "topic_proposed", data["proposal_id"], title=data["title"], source=data["source"],
+                 reason=data["reason"])
         case ("meetings", "ResultsReleased"):
             tell(("board", "wechat"), "results_released", data["month"], month=data["month"])
     return out

@@ -122,12 +122,25 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Meeting moved", "The {meeting} planned for {previous_meeting_at} now meets on {meeting_at}{at_venue}."
                                 "{why_en}"),
     },
+    "survey_recorded": {  # 每季度居民满意度测评,结果公开;低于80%的事项重新整改
+        "zh": ("居民满意度测评结果公示:{period}", "{period}居民满意度测评共{items}项,{total}人次参与,满意{satisfied}人次,"
+                                            "总体满意度{rate};{below_floor}项满意度低于80%,重新整改。"),
+        "en": ("Satisfaction survey: {period}", "Survey {period}: {items} item(s), {satisfied} of {total} responses "
+                                              "satisfied ({rate}); {below_floor} item(s) under 80 % are being put right."),
+    },
+    "topic_proposed": {  # 议题征集: a co-signed suggestion or a recurring issue goes before the council
+        "zh": ("议题征集:{title}", "“{title}”({why_proposed_zh})已提交议事会,将列入近期会议议程并在会前公示。{reason}"),
+        "en": ("Topic for the council: {title}", "\"{title}\" ({why_proposed_en}) goes before the council and will be "
+                                                 "on a coming agenda, published beforehand."),
+    },
     "results_released": {
         "zh": ("议事成果发布", "{month}议事成果已发布:已解决问题清单、未解决问题原因及下一步计划。"),
         "en": ("Results released", "The results for {month} are out: what was solved, what was not and why, "
                                    "and the next steps."),
     },
 }
+PROPOSED_BECAUSE = {"suggestion": ("居民联名提议", "suggested and co-signed by residents"),
+                    "recurring": ("同一楼栋反复出现同类问题", "the same issue keeps recurring at one building")}
 UNMASKED = {"tracking_code"}  # sent to the reporter only (issue_received), whose proof of the report it is
 
 
@@ -188,6 +201,8 @@ def _meeting_params(p: dict[str, Any], zh: bool) -> dict[str, Any]:
         out["mode"] = VOTE_MODES.get(p["mode"], (p["mode"], p["mode"]))[0 if zh else 1]
         out["outcome"] = ("通过" if p.get("carried") else "未通过") if zh else \
             ("carried" if p.get("carried") else "not carried")
+    if "source" in p:
+        out["why_proposed_zh"], out["why_proposed_en"] = PROPOSED_BECAUSE.get(p["source"], ("", ""))
     if "why" in p:
         why = p["why"]
         out["why_zh"], out["why_en"] = (f"原因:{why}", f" Reason: {why}") if why else ("", "")

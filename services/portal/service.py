@@ -41,6 +41,11 @@ def _lang(request: Request) -> str:
     return chosen(request)["lang"]
 
 
+def _visitor(request: Request) -> dict[str, str]:
+    """The visitor's address for intake's abuse limits (the portal is one client to intake; it is trusted)."""
+    return {"X-Forwarded-For": request.remote_addr} if request.remote_addr else {}
+
+
 def _this_month() -> str:
     return clock.utcnow().astimezone(SHANGHAI).strftime("%Y-%m")  # the test clock too, under `yishi clock`
 
@@ -119,7 +124,7 @@ class PortalService(StaffPages, ReportPages, MeetingPages):
             return self._form(request, values, {"photos": wrong}, key, status=422)
         try:
             status, body = self.up.intake.post("/issues", report.payload(values), _lang(request),
-                                               headers={"Idempotency-Key": key})
+                                               headers={"Idempotency-Key": key, **_visitor(request)})
         except Refused as exc:
             field = report.FIELD_OF.get(exc.field or "", "form")
             return self._form(request, values, {field: exc.detail(_lang(request))}, key, status=exc.status)
@@ -154,7 +159,8 @@ class PortalService(StaffPages, ReportPages, MeetingPages):
     def answer(self, request: Request) -> Response:
         code = (request.form.get("code") or "").strip().upper()
         try:
-            self.up.intake.post(f"/issues/{code}/confirmation", track.answer(request.form), _lang(request))
+            self.up.intake.post(f"/issues/{code}/confirmation", track.answer(request.form), _lang(request),
+                                headers=_visitor(request))
         except Refused as exc:
             field = exc.field if exc.field in ("satisfaction", "comment") else "confirmed"
             return self._track(request, code, {field: exc.detail(_lang(request))}, exc.status)
@@ -165,7 +171,7 @@ class PortalService(StaffPages, ReportPages, MeetingPages):
         errors = dict(errors or {})
         issue = None
         try:
-            progress = self.up.intake.get(f"/issues/{code}", _lang(request))
+            progress = self.up.intake.get(f"/issues/{code}", _lang(request), headers=_visitor(request))
             issue = track.view(progress, Words(_lang(request)))
             issue["photos"] = photos.listed(self.up.intake, progress.get("issue_id"))  # the reviewed ones
         except Refused as exc:

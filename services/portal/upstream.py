@@ -41,8 +41,8 @@ class Upstream:
         self.service, self.base, self.session = service, service_url(service), session
 
     def get(self, path: str, lang: str = "zh-CN", params: dict[str, Any] | None = None,
-            token: str | None = None) -> Any:
-        return self._call("GET", path, lang, token, params=params)[1]
+            headers: dict[str, str] | None = None, token: str | None = None) -> Any:
+        return self._call("GET", path, lang, token, params=params, headers=headers)[1]
 
     def post(self, path: str, body: Any, lang: str = "zh-CN", headers: dict[str, str] | None = None,
              token: str | None = None) -> tuple[int, Any]:

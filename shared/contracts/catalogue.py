@@ -110,7 +110,7 @@ UUID = {"type": "string", "format": "uuid", "pattern": "^[0-9a-f-]{36}$"}
 TIME = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$"}
 OPT_TIME = {"anyOf": [TIME, {"type": "null"}]}
 
-CHANNELS = ("visit", "online", "hotline", "survey", "open311")
+CHANNELS = ("visit", "online", "hotline", "survey", "open311", "device")  # device: 物联网主动预警 (POST /alarms)
 TIERS = ("urgent", "routine", "complex")
 PARTY_KINDS = ("property", "sanitation", "department", "task_force", "council")
 
@@ -128,6 +128,10 @@ _c(Contract("intake", "IssueReported", 2, _obj(
                   lat={"type": ["number", "null"]}, lon={"type": ["number", "null"]}),
     reporter_ref=STR, reported_at=TIME,
     duplicate_of=dict(UUID),  # optional: the issue this report repeats, when merged as it was reported (重复诉求合并)
+    # optional, a need found on a door-to-door visit (敲门行动) reported on behalf of a household (代办): the
+    # household's reference (never its name), who reported it, and whether it is of a special group (triage lifts it)
+    household_ref=OPT_STR, special_group={"type": "boolean"},
+    reported_by=_obj(["role", "name"], role=STR, name=STR, subject=OPT_STR),
 )), upcasters={1: lambda d: {k: v for k, v in d.items() if k != "tracking_code"}})
 _c(Contract("intake", "IssueMerged", 1, _obj(["issue_id", "into_issue_id"], issue_id=UUID, into_issue_id=UUID)))
 _c(Contract("intake", "NeedVoted", 1, _obj(["issue_id", "votes"], issue_id=UUID,
@@ -135,6 +139,15 @@ _c(Contract("intake", "NeedVoted", 1, _obj(["issue_id", "votes"], issue_id=UUID,
 _c(Contract("intake", "ResidentAnswered", 1, _obj(
     ["issue_id", "confirmed", "satisfaction", "answered_at"], issue_id=UUID, confirmed={"type": "boolean"},
     satisfaction={"type": ["integer", "null"], "minimum": 1, "maximum": 5}, comment=OPT_STR, answered_at=TIME)))
+# a resident's personal data erased (PIPL art. 47, on request or past retention): their data key destroyed
+_c(Contract("intake", "ResidentErased", 1, _obj(
+    ["subject_ref", "reason", "erased_at"], subject_ref=STR, reason=_enum("request", "retention"), erased_at=TIME)))
+
+# N similar issues at one place (same category and building) within 30 days: a topic proposed to the council
+_c(Contract("intake", "RecurringIssueFound", 1, _obj(
+    ["place_id", "community", "building", "category", "issue_ids", "issues", "since", "found_at", "topic_title"],
+    place_id=UUID, community=STR, building=STR, category=STR, issue_ids={"type": "array", "items": UUID},
+    issues={"type": "integer", "minimum": 1}, since=TIME, found_at=TIME, topic_title=STR)))
 
 # casework: every event names its case and the issue it came from (so intake can answer the resident)
 _DUE = _obj([], verify_by=OPT_TIME, plan_by=OPT_TIME, resolve_by=OPT_TIME)
@@ -149,7 +162,32 @@ _c(Contract("casework", "CaseOpened", 1, _obj(
 _c(Contract("casework", "CaseRetriaged", 1, _obj(
     ["case_id", "tier", "reason", "due"], case_id=UUID, tier=_enum(*TIERS), reason=STR, due=_DUE, **_ISSUE)))
 _c(Contract("casework", "CaseAssigned", 1, _obj(
-    ["case_id", "party", "party_kind"], case_id=UUID, party=STR, party_kind=_enum(*PARTY_KINDS), **_ISSUE)))
+    ["case_id", "party", "party_kind"], case_id=UUID, party=STR, party_kind=_enum(*PARTY_KINDS),
+    assigned_at=TIME, acknowledge_by=TIME,  # optional: the party's own 签收 clock (absent before it was kept)
+    **_ISSUE)))
+# the responsible party's workflow (派单): 签收, 退单 and the secretary's ruling, 延期申请 and its decision.
+# None of them moves the resident's deadlines; each counts in the party's rates (GET /stats/parties).
+_PARTY = {"case_id": UUID, "party": STR, **_ISSUE}
+_c(Contract("casework", "CaseAcknowledged", 1, _obj(
+    ["case_id", "party", "acknowledged_at"], acknowledged_at=TIME, on_time={"type": ["boolean", "null"]}, **_PARTY)))
+_c(Contract("casework", "CaseReplied", 1, _obj(  # a message to the resident (回复居民), masked; party: when it wrote
+    ["case_id", "text", "replied_at"], case_id=UUID, text=STR, replied_at=TIME, party=OPT_STR, **_ISSUE)))
+_c(Contract("casework", "CaseAcknowledgeMissed", 1, _obj(  # the 签收 clock ran out: recorded once per dispatch
+    ["case_id", "party", "acknowledge_by", "missed_at"], acknowledge_by=TIME, missed_at=TIME, **_PARTY)))
+_c(Contract("casework", "CaseReturned", 1, _obj(
+    ["case_id", "party", "reason", "returned_at"], reason=STR, returned_at=TIME, **_PARTY)))
+_c(Contract("casework", "CaseReturnDisputed", 1, _obj(
+    ["case_id", "party", "reason", "disputed_at"], reason=STR, disputed_at=TIME, **_PARTY)))
+for _ruling in ("CaseReturnUpheld", "CaseReturnOverruled"):  # overruled: back to the party, a new 签收 clock
+    _c(Contract("casework", _ruling, 1, _obj(
+        ["case_id", "party", "reason", "ruled_at"], reason=STR, ruled_at=TIME, acknowledge_by=TIME, **_PARTY)))
+_c(Contract("casework", "CaseExtensionRequested", 1, _obj(
+    ["case_id", "party", "requested_due", "reason", "requested_at"], requested_due=TIME, reason=STR,
+    requested_at=TIME, **_PARTY)))
+for _decision in ("CaseExtensionApproved", "CaseExtensionRefused"):
+    _c(Contract("casework", _decision, 1, _obj(
+        ["case_id", "party", "requested_due", "reason", "decided_at"], requested_due=TIME, reason=STR,
+        decided_at=TIME, **_PARTY)))
 _c(Contract("casework", "SiteVerified", 1, _obj(["case_id", "verified_at"], case_id=UUID, verified_at=TIME,
                                                  note=OPT_STR, **_ISSUE)))
 _c(Contract("casework", "PlanProposed", 1, _obj(
@@ -177,6 +215,11 @@ _c(Contract("casework", "CaseClosed", 1, _obj(["case_id", "closed_at"], case_id=
 _c(Contract("casework", "CaseSurveyed", 1, _obj(
     ["case_id", "period", "satisfied", "total", "surveyed_at"], case_id=UUID, period=STR,
     satisfied={"type": "integer", "minimum": 0}, total={"type": "integer", "minimum": 1}, surveyed_at=TIME, **_ISSUE)))
+# a survey round as a whole (测评公开): this submission's items, satisfied out of all responses, items under 80 %
+_c(Contract("casework", "SurveyRecorded", 1, _obj(
+    ["period", "items", "satisfied", "total", "below_floor", "reopened", "recorded_at"], period=STR,
+    **{k: {"type": "integer", "minimum": 0} for k in ("items", "satisfied", "total", "below_floor", "reopened")},
+    satisfaction_rate={"type": ["number", "null"]}, recorded_at=TIME)))
 # a working-day deadline recounted when the State Council's notice for a year is entered (节假日安排录入)
 _c(Contract("casework", "CaseRetimed", 1, _obj(
     ["case_id", "deadline", "old_due", "due", "reason"], case_id=UUID, deadline=_enum("verify", "plan", "resolve"),
@@ -207,6 +250,10 @@ _c(Contract("meetings", "MeetingMinuted", 1, _obj(
     ["meeting_id", "minuted_at", "resolutions", "disagreements"], meeting_id=UUID, minuted_at=TIME,
     resolutions={"type": "array", "items": _RESOLUTION}, disagreements={"type": "array", "items": STR},
     late={"type": "boolean"}, kind=STR)))
+# a topic before the council that no case escalated: residents' co-signed suggestion (议题征集) or a recurring issue
+_c(Contract("meetings", "TopicProposed", 1, _obj(
+    ["proposal_id", "source", "title", "reason", "proposed_at"], proposal_id=UUID,
+    source=_enum("suggestion", "recurring"), title=STR, reason=STR, proposed_at=TIME, category=OPT_STR)))
 _c(Contract("meetings", "ResultsReleased", 1, _obj(
     ["month"], month={"type": "string", "pattern": r"^\d{4}-\d\d$"}, released_at=OPT_TIME,
     resolved={"type": "integer", "minimum": 0}, unresolved={"type": "integer", "minimum": 0})))

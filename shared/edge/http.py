@@ -170,10 +170,12 @@ def _failed(request: Request, route: str, exc: Exception) -> Response:
                    title_zh="服务内部错误", detail_zh="请求失败,请稍后重试;不会重复记录")
 
 
-def api(service: str, route: str, query: tuple[str, ...] | None = ()) -> Callable:
+def api(service: str, route: str, query: tuple[str, ...] | None = (),
+        errors: Callable[[Request, DomainError], Response] | None = None) -> Callable:
     """Wrap an entrypoint: the caller is authorized by the policy declared on it (shared/edge/access.py:
     none declared, none allowed), domain errors become problems, every request is timed. `query` names the
-    query parameters the endpoint reads; any other is refused by name (None: the endpoint checks them itself)."""
+    query parameters the endpoint reads; any other is refused by name (None: the endpoint checks them itself).
+    `errors` renders a domain error in another standard's shape (Open311's) instead of RFC 9457's."""
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -186,9 +188,12 @@ def api(service: str, route: str, query: tuple[str, ...] | None = ()) -> Callabl
                     known_args(request, query)
                 response = fn(self, request, **kwargs)
             except DomainError as exc:
-                response = problem(request, exc.status, exc.title, exc.detail, exc.field, exc.title_zh,
-                                   exc.detail_zh)
-                response.headers.update(getattr(exc, "headers", {}))
+                if errors is not None:
+                    response = errors(request, exc)
+                else:
+                    response = problem(request, exc.status, exc.title, exc.detail, exc.field, exc.title_zh,
+                                       exc.detail_zh)
+                    response.headers.update(getattr(exc, "headers", {}))
             except HTTPException as exc:  # werkzeug's own: a client that disconnected, a body too large
                 response = problem(request, exc.code or 400, exc.name, exc.description or exc.name)
             except Exception as exc:

@@ -50,6 +50,12 @@ class AuditCheckpoints(Audited):
     def checkpoint(self, position: int, events: int, aggregates: int, digest: str, at: datetime) -> None:
         self.position, self.at = position, at
 
+    @event("Rebased")
+    def rebase(self, position: int, step: str, aggregates: int, at: datetime) -> None:
+        """A recorded migration (`yishi migrate`) rewrote the log up to `position` and re-chained `aggregates`
+        chains: the checkpoints before it no longer describe the log and are superseded (this record is itself
+        on the book's chain; copies of them held outside still show the rewrite)."""
+
 
 def published(event: Any) -> Published | None:
     """The integration event of a checkpoint (the `AuditCheckpointed` contract)."""
@@ -123,9 +129,24 @@ class Checkpointer:
 
 
 def recorded(app: Any) -> list[dict[str, Any]]:
-    """Every checkpoint in the service's own log, oldest first, as published."""
-    return [published(app.mapper.to_domain_event(s)).data for s in app.recorder.select_events(checkpoints_id(app.name))
-            if s.topic.endswith("AuditCheckpoints.Checkpointed")]
+    """Every checkpoint in the service's own log since its last recorded migration, oldest first, as published."""
+    held: list[dict[str, Any]] = []
+    for stored in app.recorder.select_events(checkpoints_id(app.name)):
+        if stored.topic.endswith("AuditCheckpoints.Rebased"):
+            held = []
+        elif stored.topic.endswith("AuditCheckpoints.Checkpointed"):
+            held.append(published(app.mapper.to_domain_event(stored)).data)
+    return held
+
+
+def rebase(app: Any, step: str, aggregates: int) -> None:
+    """Record that migration `step` rewrote the log, then checkpoint the log as it now is."""
+    follower = Checkpointer()
+    follower._follow(app)
+    book = follower._book(app) or AuditCheckpoints(app.name)
+    book.rebase(follower.position, step, aggregates, app.clock())
+    book.checkpoint(follower.position, follower.events, *heads_digest(follower.checkers.values()), app.clock())
+    app.save(book)
 
 
 def audited(spec: Any) -> Any:

@@ -11,6 +11,8 @@ YISHI_VAR_DIR, AMQP_URI. Every command has --help; failures exit non-zero with a
     yishi calendar show [--json]
     yishi clock set <RFC 3339> | advance <ISO 8601 duration> | show
     yishi token --role ROLE --name NAME [--community C] [--party P] [--hours H] | --every-role
+    yishi erase <reporter_ref> [--name NAME] [--token T] [--url URL]
+    yishi migrate <service> <step>
 """
 from __future__ import annotations
 
@@ -256,9 +258,10 @@ def _bearer(args: argparse.Namespace) -> str:
 
 
 def _casework(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None,
-              token: str | None = None) -> Any:
-    """One call to casework's HTTP API (the calendar is casework's data; the command is its client)."""
-    url = args.url or os.environ.get("YISHI_CASEWORK_URL") or f"http://127.0.0.1:{http_port('casework')}"
+              token: str | None = None, service: str = "casework") -> Any:
+    """One call to a service's HTTP API (the calendar is casework's data, residents' data intake's; the command
+    is their client)."""
+    url = args.url or os.environ.get(f"YISHI_{service.upper()}_URL") or f"http://127.0.0.1:{http_port(service)}"
     request = urllib.request.Request(url.rstrip("/") + path, method=method,
                                      data=None if body is None else json.dumps(body).encode(),
                                      headers={"content-type": "application/json", "accept-language": "zh-CN"}
@@ -272,9 +275,9 @@ def _casework(args: argparse.Namespace, method: str, path: str, body: dict[str, 
         except ValueError:
             problem = {}
         field = f" ({problem['field']})" if problem.get("field") else ""
-        raise Failure(f"casework refused: {exc.code} {problem.get('detail', exc.reason)}{field}") from None
+        raise Failure(f"{service} refused: {exc.code} {problem.get('detail', exc.reason)}{field}") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise Failure(f"casework unreachable at {url}: {getattr(exc, 'reason', exc)}") from None
+        raise Failure(f"{service} unreachable at {url}: {getattr(exc, 'reason', exc)}") from None
 
 
 def _dates(value: str) -> list[str]:
@@ -292,6 +295,31 @@ def cmd_calendar_set(args: argparse.Namespace, settings: Settings) -> int:
     if year["statutory_days_missing"]:
         print(f"yishi: check the notice: statutory days not given off: {', '.join(year['statutory_days_missing'])}",
               file=sys.stderr)
+    return 0
+
+
+def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
+    """A resident's personal data erased (PIPL art. 47) through intake, as the secretary: the data key destroyed."""
+    answer = _casework(args, "DELETE", f"/residents/{args.reporter_ref}", None, _bearer(args), service="intake")
+    print(f"{answer['subject_ref']}: " + (f"erased at {answer['erased_at']}" if answer["erased"]
+                                         else f"already erased at {answer['erased_at']}"))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """A service's one-off migration step, on its store (stop the service's processes first)."""
+    from shared.store.persistence import Database
+
+    spec, app = _app(args.service, settings)
+    if args.step not in spec.migrations:
+        app.close()
+        raise Failure(f"{args.service} has no migration {args.step!r} (has: {', '.join(spec.migrations) or 'none'})")
+    db = Database(args.service, settings)
+    try:
+        print(f"{args.service} {args.step}: {spec.migrations[args.step](app, db)}")
+    finally:
+        db.close()
+        app.close()
     return 0
 
 
@@ -447,6 +475,26 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_clock_advance)
     p = clock_sub.add_parser("show", help="the test clock's time", description="The test clock's time and offset.")
     p.set_defaults(run=cmd_clock_show)
+
+    p = sub.add_parser("erase", help="erase a resident's personal data (PIPL art. 47) through intake",
+                       description="Destroy a resident's data key through intake's DELETE /residents/{reporter_ref} "
+                                   "as the secretary and record the erasure: their name, phone, e-mail and room can "
+                                   "no longer be read anywhere. Calls intake: --url, else YISHI_INTAKE_URL, else "
+                                   "127.0.0.1 on its port.")
+    p.add_argument("reporter_ref", help="the resident's reference, e.g. rp-0123456789abcdef")
+    p.add_argument("--name", default="社区书记", help="who erases it (embedded sign-on, role secretary): name")
+    p.add_argument("--token", help="a secretary's bearer token from the identity provider (else YISHI_TOKEN)")
+    p.add_argument("--url", help="intake's base URL")
+    p.set_defaults(run=cmd_erase, role="secretary")
+
+    p = sub.add_parser("migrate", help="run a service's one-off migration step on its store",
+                       description="Run one of a service's one-off migration steps on its store, with the service's "
+                                   "processes stopped (e.g. `yishi migrate intake seal-contacts`: seal reporters' "
+                                   "contacts recorded in clear before sealing). A step that rewrites the log "
+                                   "re-chains what it rewrote and records it in the audit checkpoints.")
+    p.add_argument("service", type=_service)
+    p.add_argument("step")
+    p.set_defaults(run=cmd_migrate)
 
     p = sub.add_parser("token", help="print a bearer token of the embedded sign-on",
                        description="A bearer token signed by the embedded identity provider (the key under "

@@ -36,6 +36,8 @@ class ServiceSpec:
     projections: Callable[[], list[Projection]] = field(default=list)
     tickers: tuple[Ticker, ...] = ()
     collectors: Callable[[Database], list[Collector]] = field(default=lambda db: [])  # scraped by GET /metrics
+    # one-off steps `yishi migrate <service> <step>` runs on a stopped service's store: name -> run(app, db) -> summary
+    migrations: dict[str, Callable[[ServiceApplication, Database], str]] = field(default_factory=dict)
 
 
 def load_spec(service: str) -> ServiceSpec:

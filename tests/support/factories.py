@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from services.intake.domain import Issue, issue_id_for, parse_report
+from services.intake.domain import Issue, issue_id_for, new_reporter_ref, parse_report
+from services.intake.personal import ENVELOPE
 
 
 def report(n: int = 0, **overrides: Any) -> dict[str, Any]:
@@ -14,6 +15,13 @@ def report(n: int = 0, **overrides: Any) -> dict[str, Any]:
     return body | overrides
 
 
+def unreadable_seal(subject: str) -> dict[str, str]:
+    """An envelope of personal data for issues made without intake's key table (they are never opened)."""
+    return {"v": ENVELOPE, "subject": subject, "nonce": "", "ct": ""}
+
+
 def issues(count: int, start: int = 0) -> list[Issue]:
     now = datetime.now(timezone.utc)
-    return [Issue.report_new(issue_id_for(None), parse_report(report(n), now), now) for n in range(start, start + count)]
+    refs = [new_reporter_ref() for _ in range(count)]
+    return [Issue.report_new(issue_id_for(None), parse_report(report(n), now), now, ref, unreadable_seal(ref))
+            for n, ref in zip(range(start, start + count), refs)]

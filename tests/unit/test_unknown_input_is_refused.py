@@ -10,6 +10,7 @@ from werkzeug.wrappers import Request
 from services.casework import commands as casework_commands
 from services.casework.service import CaseworkService
 from services.intake import open311
+from services.intake.boundaries import Boundaries
 from services.intake.service import IntakeService
 from services.meetings import commands as meeting_commands
 from services.meetings.service import MeetingsService
@@ -80,10 +81,10 @@ def test_meeting_commands_refuse_unknown_fields_nested_too(parse, body, field):
 
 def test_an_open311_request_with_an_unknown_field_is_refused_by_name():
     form = {"service_code": "facility", "description": "灯坏了", "attribute[community]": "幸福里"}
-    assert open311.report_payload(form | {"jurisdiction_id": "x", "email": "a@b.c"})["channel"] == "open311"
+    assert open311.report_payload(form | {"jurisdiction_id": "x", "email": "a@b.c"}, Boundaries())["channel"] == "open311"
     for extra in ("attribute[room]", "phone_number"):
         with pytest.raises(InvalidInput) as refused:
-            open311.report_payload(form | {extra: "502"})
+            open311.report_payload(form | {extra: "502"}, Boundaries())
         assert refused.value.field == extra
 
 

@@ -1,5 +1,7 @@
 """Every staff operation, tried with no token, with each role and with a forged one: 401, 403 or let through
 as its declared policy says (the handler then answers on its own: 2xx, 404, 422…, never 401/403)."""
+import re
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.test import EnvironBuilder
@@ -33,9 +35,9 @@ def staff_operations():
             policy = policy_of(getattr(cls, name))
             if policy.public is not None:
                 continue
-            params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
+            params = re.findall(r"{([^}]+)}", path)
             for value in (policy.table or {None: None}):
-                kwargs = {p: (value if p == policy.per else SOME_ID) for p in params}
+                kwargs = {p: (value if p == policy.per else "json" if p == "fmt" else SOME_ID) for p in params}
                 yield pytest.param(service, name, method, path, kwargs,
                                    id=f"{service} {method.upper()} {path} {value or ''}".strip())
 

@@ -290,3 +290,12 @@ def test_the_assembly_is_told_the_plan_date_of_the_shanghai_calendar(app):
     assert case.tier == "complex"
     reasons = [e.reason for e in app.history(str(case.id)) if type(e).__name__ == "Escalated"]
     assert "2026年3月31日前形成可行性方案" in reasons[-1]
+
+
+def test_a_special_group_households_routine_report_is_verified_within_24_hours(app):
+    plain = open_case(app, "小区路灯故障", sequence=1)
+    special = open_case(app, "小区路灯故障", sequence=2, special_group=True, household_ref="hh-0123456789abcdef",
+                        reported_by={"role": "community_worker", "name": "李娜", "subject": "u-li"})
+    assert plain.tier == "routine"
+    assert special.tier == "urgent" and special.deadlines["verify"]["due"] == T0 + timedelta(hours=24)
+    assert "特殊群体家庭" in special.triage_reason

@@ -34,7 +34,8 @@ def test_a_full_lifecycle_publishes_valid_contracts(tmp_path):
         assert "13812345678" not in json.dumps(body, ensure_ascii=False)
         names.append(published.name)
     assert names == ["CaseOpened", "CaseAssigned", "PlanProposed", "CaseEscalated", "DeadlineWarned",
-                     "CaseEscalated", "CaseResolved", "ResidentConfirmed", "CaseReopened", "CaseResolved",
+                     "CaseEscalated", "CaseAcknowledgeMissed",  # the property never acknowledged (签收) it
+                     "CaseResolved", "ResidentConfirmed", "CaseReopened", "CaseResolved",
                      "ResidentConfirmed", "CaseClosed"]
     app.close()
 
@@ -69,4 +70,21 @@ def test_a_residents_name_staff_typed_into_a_plan_or_summary_is_masked_in_the_ev
     texts = json.dumps([p.data for p in (publish(app.domain_event(n)) for n in app.notifications_after(0)) if p],
                        ensure_ascii=False)
     assert "欧阳娜娜" not in texts and "王建国" not in texts and "告知欧***" in texts
+    app.close()
+
+
+def test_the_relay_publishes_a_cases_later_events_without_reading_it_again(tmp_path, monkeypatch):
+    """The issue's facts come from the `Opened` event it just published (issue 12: one read less per case)."""
+    app = memory_app(tmp_path, Clock(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)))
+    data = issue("楼道灯不亮")
+    app.process(reported(1, data))
+    publish = publisher(app)
+    events = [app.domain_event(n) for n in app.notifications_after(0)]
+    reads = []
+    get = app.repository.get
+    monkeypatch.setattr(app.repository, "get", lambda *a, **k: reads.append(a) or get(*a, **k))
+    names = [p.name for p in map(publish, events) if p is not None]
+    assert names[:2] == ["CaseOpened", "CaseAssigned"] and reads == []
+    assert publisher(app)(events[1]).data["issue_id"] == data["issue_id"]  # a relay that restarted reads it once
+    assert len(reads) == 1
     app.close()

@@ -73,3 +73,23 @@ def test_a_survey_result_reaches_the_board_with_its_counts():
     assert texts["zh"]["title"] == "满意度测评结果公示:3号楼楼道灯坏了"
     assert "幸福里3号楼" in texts["zh"]["body"] and "满意7人,共10人,满意度70%" in texts["zh"]["body"]
     assert "7 of 10 satisfied (70%)" in texts["en"]["body"]
+
+
+def test_a_topic_residents_co_signed_or_one_that_keeps_recurring_is_announced_before_the_council():
+    proposed = {"proposal_id": "p-1", "source": "suggestion", "title": "3号院增设电动车充电桩",
+                "reason": "10位居民联名提议。楼道充电有火灾隐患", "proposed_at": "2026-11-20T02:00:00Z"}
+    zh = notice("TopicProposed", proposed)
+    assert zh["title"] == "议题征集:3号院增设电动车充电桩"
+    assert "居民联名提议" in zh["body"] and "已提交议事会" in zh["body"]
+    recurring = notice("TopicProposed", proposed | {"source": "recurring"})
+    assert "同一楼栋反复出现同类问题" in recurring["body"]
+    assert "co-signed by residents" in notice("TopicProposed", proposed, "en")["body"]
+
+
+def test_the_quarterly_survey_is_published_as_a_whole_with_what_is_put_right():
+    [board] = [t for t in decide("casework", "SurveyRecorded", {
+        "period": "2026Q4", "items": 2, "satisfied": 14, "total": 20, "satisfaction_rate": 0.7, "below_floor": 1,
+        "reopened": 1, "recorded_at": "2026-12-20T02:00:00Z"}, About()) if t.audience == "board"]
+    zh = render(board.kind, board.params)["zh"]
+    assert zh["title"] == "居民满意度测评结果公示:2026Q4"
+    assert "共2项,20人次参与,满意14人次,总体满意度70%" in zh["body"] and "1项满意度低于80%,重新整改" in zh["body"]
