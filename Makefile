@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast fault bench bench-ops check-deploy clean
+.PHONY: run test test-fast fault bench bench-ops bench-portal check-deploy clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: no python3 found: install Python 3.11 first (Debian 12: sudo apt-get install python3 python3-venv)" >&2; exit 1; }
@@ -47,6 +47,9 @@ bench: $(STAMP)
 bench-ops: $(STAMP)
 	@bash scripts/ensure-infra.sh --postgres
 	$(BIN)/python -m bench.rebuild_replay --events $${YISHI_BENCH_EVENTS:-1000000}
+
+bench-portal: $(STAMP)
+	$(BIN)/python -m bench.portal_pages $(BENCH_ARGS)
 
 check-deploy:
 	bash deploy/install-tools.sh

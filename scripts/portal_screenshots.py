@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timedelta, timezone
 import tempfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from shared.edge.signing import issue_token  # noqa: E402
 from tests.support.infra import create_vhost, delete_vhost  # noqa: E402
 from tests.support.processes import Process, System, wait_until  # noqa: E402
 
@@ -34,12 +36,45 @@ def seed(intake: str) -> str:
     return codes[0]
 
 
+def seed_meeting(meetings: str, identity: Path) -> None:
+    """A council meeting four days ahead with its agenda published and its 1+N participants."""
+    auth = {"Authorization": f"Bearer {issue_token('secretary', '王书记', directory=identity)}"}
+    when = (datetime.now(timezone.utc) + timedelta(days=4)).isoformat()
+    meeting = requests.post(f"{meetings}/meetings", headers=auth, timeout=5, json={
+        "kind": "regular", "title": "12月议事会例会", "place": "社区活动室", "meeting_at": when}).json()
+    base = f"{meetings}/meetings/{meeting['meeting_id']}"
+    requests.post(f"{base}/agenda", headers=auth, timeout=5, json={"topics": [
+        {"title": "东门电动车停放", "background": "东门电动车乱停,占用消防通道", "draft_plan": "划定停车区,加装充电桩"}]})
+    requests.post(f"{base}/participants", headers=auth, timeout=5, json={"participants": [
+        {"name": "张委员", "role": "committee"}, {"name": "李代表", "role": "resident_representative"},
+        {"name": "赵楼长", "role": "building_head"}, {"name": "孙经理", "role": "property_manager",
+                                                     "organisation": "幸福物业"}]})
+
+
+def staff_pages(browser, url: str, identity: Path) -> None:
+    """The ledger and a case as a community worker sees them, on a desktop screen."""
+    page = browser.new_page(base_url=url, viewport={"width": 1280, "height": 900})
+    page.goto("/staff/login")
+    page.get_by_label("登录令牌").fill(issue_token("community_worker", "李娜", directory=identity))
+    page.get_by_role("button", name="工作人员登录").click()
+    page.screenshot(path=OUT / "staff-cases.png", full_page=True)
+    page.locator("table.ledger a").first.click()
+    page.screenshot(path=OUT / "staff-case.png", full_page=True)
+    page.goto("/staff/reports/stats")
+    page.screenshot(path=OUT / "staff-stats.png", full_page=True)
+    page.goto("/staff/meetings")
+    page.locator("table#archive a").first.click()
+    page.screenshot(path=OUT / "staff-meeting.png", full_page=True)
+    page.close()
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     (tmp / "metrics").mkdir()
     uri = create_vhost()
     env = {"AMQP_URI": uri, "YISHI_VAR_DIR": str(tmp / "var"), "YISHI_POLL_INTERVAL": "0.05", "DATABASE_URL": "",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"), "YISHI_TEST_CLOCK": "1"}
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"), "YISHI_TEST_CLOCK": "1",
+           "YISHI_IDENTITY_DIR": str(tmp / "identity")}
     system, portal = System(env, tmp), None
     try:
         for service in SERVICES:
@@ -48,6 +83,7 @@ def main() -> None:
         portal = Process("portal", "web", env | {f"YISHI_{s.upper()}_URL": system.web(s).url for s in SERVICES},
                          tmp).start()
         code = seed(system.web("intake").url)
+        seed_meeting(system.web("meetings").url, tmp / "identity")
         system.yishi("clock", "advance", "P3D")  # the urgent ones' deadlines pass: the board shows them overdue
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
@@ -62,6 +98,7 @@ def main() -> None:
             page.get_by_label("查询码").fill(code)
             page.get_by_role("button", name="查看").click()
             page.screenshot(path=OUT / "track-large.png", full_page=True)
+            staff_pages(browser, portal.url, tmp / "identity")
             browser.close()
     finally:
         if portal:

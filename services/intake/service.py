@@ -7,7 +7,7 @@ from typing import Any
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.intake import abuse, alarms, contacts, erasure, households, open311, open311_formats, reports
+from services.intake import abuse, alarms, contacts, erasure, households, open311, open311_formats, photos, reports
 from services.intake.boundaries import configured
 from services.intake.bootstrap import SPEC
 from services.intake.demand_map import demand_map as map_of_demand, geojson, period
@@ -110,6 +110,54 @@ class IntakeService(DoorToDoorRoutes, Operable):
         {confirmed, satisfaction 1–5 (required when confirmed), comment?}. 202: casework closes or reopens it."""
         issue = self.runtime.app.answer_issue(self._by_tracking_code(request, tracking_code), read_json(request))
         return json_response({"issue_id": str(issue.id), "answered_at": rfc3339(issue.answered_at)}, status=202)
+
+    # photos on a report (services/intake/photos.py) -------------------------------------------------
+    @public("a resident adds photos to their own report by its tracking code")
+    @http("POST", "/issues/<string:tracking_code>/photos")
+    @api("intake", "/issues/{tracking_code}/photos")
+    def add_photo(self, request: Request, tracking_code: str) -> Response:
+        """A resident's photo of their issue, shown publicly once staff approve it.
+
+        The body is the picture (image/jpeg or image/png, at most 5 MB; up to 3 per issue), stored re-encoded
+        without its EXIF (GPS included). 201 {photo_id, status: pending}."""
+        issue_id = self._by_tracking_code(request, tracking_code)
+        photo = photos.attach(self.runtime.app, self._photo_store(), issue_id, _photo_body(request),
+                              self.runtime.app.clock())
+        return json_response(photo.view(staff=True), status=201, headers={"Location": f"/photos/{photo.id}"})
+
+    @public("approved photos are public; staff with a token see every photo and its review")
+    @http("GET", "/issues/<string:issue_id>/photos")
+    @api("intake", "/issues/{id}/photos")
+    def list_photos(self, request: Request, issue_id: str) -> Response:
+        """An issue's photos: the approved ones, or with a staff token all of them with their review."""
+        staff = identified(self.name, "/issues/{id}/photos", request, STAFF) is not None
+        shown = [p.view(staff) for p in photos.photos_of(self.runtime.app, issue_id) if staff or p.status == "approved"]
+        return json_response({"issue_id": issue_id, "photos": shown})
+
+    @public("an approved photo is public; staff with a token see one under review")
+    @http("GET", "/photos/<string:photo_id>")
+    @api("intake", "/photos/{id}")
+    def get_photo(self, request: Request, photo_id: str) -> Response:
+        """The picture itself (image/jpeg or image/png)."""
+        photo = photos.get(self.runtime.app, photo_id)
+        public = photo.status == "approved"
+        if not public and identified(self.name, "/photos/{id}", request, STAFF) is None:
+            raise NotFound(f"no photo {photo_id}", "photo_id", "未找到该照片")
+        return Response(self._photo_store().get(photo.id, photo.content_type), content_type=photo.content_type,
+                        headers={"Cache-Control": "public, max-age=86400" if public else "private, no-store",
+                                 "Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff"})
+
+    @allow("community_worker", "secretary")
+    @http("POST", "/photos/<string:photo_id>/review")
+    @api("intake", "/photos/{id}/review")
+    def review_photo(self, request: Request, photo_id: str) -> Response:
+        """Staff review a photo before it is shown publicly: {approved: true|false}; who reviewed is the token's."""
+        photo = photos.review(self.runtime.app, photo_id, read_json(request), caller(request).name,
+                              self.runtime.app.clock())
+        return json_response(photo.view(staff=True))
+
+    def _photo_store(self) -> photos.PhotoStore:
+        return photos.PhotoStore(self.runtime.settings.var_dir)
 
     @public("public read: masked issues")
     @http("GET", "/issues")
@@ -313,3 +361,12 @@ class IntakeService(DoorToDoorRoutes, Operable):
         month = reports.check_month(request.args.get("month"), self.runtime.app.clock())
         report = reports.demand_list(self.runtime.db, month)
         return document_response(request, report, lambda lang: reports.document(report, lang), f"demand-list-{month}")
+
+
+def _photo_body(request: Request) -> bytes:
+    """A photo's bytes: image/jpeg or image/png, at most 5 MB (read no further than that)."""
+    if request.mimetype not in ("image/jpeg", "image/png"):
+        raise InvalidInput("send the photo as image/jpeg or image/png", "Content-Type", "照片须以 image/jpeg 或 image/png 格式上传")
+    if request.content_length and request.content_length > photos.MAX_BYTES:
+        raise InvalidInput("a photo may be at most 5 MB", "photo", "每张照片不能超过 5 MB")
+    return request.stream.read(photos.MAX_BYTES + 1)

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.wrappers import Request
 
+from services.portal.staff_words import STAFF_WORDS
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LANGS = ("zh-CN", "en")
 SIZES = ("normal", "large")
@@ -82,11 +84,21 @@ WORDS: dict[str, tuple[str, str]] = {
     "comment": ("意见(选填)", "Comment (optional)"),
     "answered": ("感谢反馈,已记录。", "Thank you, your answer is recorded."),
     "another": ("继续反映", "Report another"),
+    "photos": ("现场照片(选填,最多 3 张)", "Photos (optional, up to 3)"),
+    "photos_hint": ("JPEG 或 PNG,每张不超过 5 MB。照片的拍摄位置等信息会被去除,经工作人员审核后才公开显示。",
+                    "JPEG or PNG, at most 5 MB each. Where and when they were taken is removed; they are shown "
+                    "publicly only after staff have reviewed them."),
+    "photos_sent": ("已上传 {n} 张照片,审核后公开显示。", "{n} photo(s) received; shown once reviewed."),
+    "photos_refused": ("以下照片未能上传(您的反映已受理):", "These photos were not accepted (your report was):"),
+    "photos_public": ("现场照片", "Photos"),
+    "photo_n": ("现场照片 {n}", "Photo {n}"),
     "error_title": ("出错了", "Something went wrong"),
     "not_found": ("没有这个页面。", "No such page."),
     "down": ("服务暂时不可用,请稍后再试。您的内容未提交。", "The service is not available; nothing was sent. "
              "Please try again later."),
 }
+
+WORDS |= STAFF_WORDS
 
 STATUS = {"received": ("已受理", "received"), "open": ("办理中", "in progress"), "resolved": ("已办结,待确认", "resolved"),
           "reopened": ("重新整改", "reopened"), "closed": ("已结案", "closed"), "merged": ("合并办理", "merged")}

@@ -90,8 +90,9 @@ def page(route: str) -> Callable:
             except Exception:
                 log.exception("%s %s failed", request.method, route)
                 response = render(request, "error.html", 500, message="down")
-            metrics.HTTP_SECONDS.labels("portal", request.method, route, str(response.status_code)).observe(
-                time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            metrics.HTTP_SECONDS.labels("portal", request.method, route, str(response.status_code)).observe(seconds)
+            response.headers["Server-Timing"] = f"app;dur={seconds * 1000:.1f}"  # what bench/portal_pages.py reads
             return response
 
         return wrapper

@@ -1,4 +1,4 @@
-"""The portal's HTTP adapter (port 8005): the residents' pages, read from the other services' HTTP read models
+"""The portal's HTTP adapter (port 8005): the residents' pages and the staff pages (staff_pages.py), read from the other services' HTTP read models
 and sent to their commands. It keeps nothing of its own (no log, no worker, no queue)."""
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from nameko.web.handlers import http
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from services.portal import board, report, track
+from services.portal import board, photos, report, track
 from services.portal.i18n import SHANGHAI, YEAR, Words, chosen
 from services.portal.pages import STATIC, is_htmx, page, render
+from services.portal.meeting_pages import MeetingPages
+from services.portal.report_pages import ReportPages
+from services.portal.staff_pages import StaffPages
 from services.portal.upstream import UPSTREAMS, Refused, Unavailable, Upstreams
 from shared import clock, metrics
 from shared.edge.http import json_response
@@ -47,7 +50,7 @@ def _this_month() -> str:
     return clock.utcnow().astimezone(SHANGHAI).strftime("%Y-%m")  # the test clock too, under `yishi clock`
 
 
-class PortalService:
+class PortalService(StaffPages, ReportPages, MeetingPages):
     name = "portal"
     deps = UpstreamsProvider()
 
@@ -116,14 +119,19 @@ class PortalService:
     def report_submit(self, request: Request) -> Response:
         values = report.form_values(request.form)
         key = report.idempotency_key(request.form.get("key"))
+        files = photos.chosen(request.files)
+        if wrong := photos.problem(files, _lang(request)):  # nothing is sent: the resident picks again
+            return self._form(request, values, {"photos": wrong}, key, status=422)
         try:
             status, body = self.up.intake.post("/issues", report.payload(values), _lang(request),
                                                headers={"Idempotency-Key": key, **_visitor(request)})
         except Refused as exc:
             field = report.FIELD_OF.get(exc.field or "", "form")
             return self._form(request, values, {field: exc.detail(_lang(request))}, key, status=exc.status)
+        refused = photos.send(self.up.intake, body["tracking_code"], files, _lang(request))
         return render(request, "reported.html", 201 if status == 201 else 200, code=body["tracking_code"],
-                      merged_into=body.get("merged_into"))
+                      merged_into=body.get("merged_into"), photos_sent=len(files) - len(refused),
+                      photos_refused=refused)
 
     def _form(self, request: Request, values: dict[str, str], errors: dict[str, str], key: str | None = None,
               status: int = 200) -> Response:
@@ -163,11 +171,17 @@ class PortalService:
         errors = dict(errors or {})
         issue = None
         try:
-            issue = track.view(self.up.intake.get(f"/issues/{code}", _lang(request), headers=_visitor(request)),
-                               Words(_lang(request)))
+            progress = self.up.intake.get(f"/issues/{code}", _lang(request), headers=_visitor(request))
+            issue = track.view(progress, Words(_lang(request)))
+            issue["photos"] = photos.listed(self.up.intake, progress.get("issue_id"))  # the reviewed ones
         except Refused as exc:
             errors["code"], status = exc.detail(_lang(request)), exc.status
         return render(request, "track.html", status, code=code, errors=errors, issue=issue, answered=answered)
+
+    @http("GET", "/photos/<string:photo_id>")
+    def photo(self, request: Request, photo_id: str) -> Response:
+        """A photo staff approved, as intake serves it to anyone."""
+        return photos.picture(self.up.intake, photo_id)
 
     # operations --------------------------------------------------------------------------------------
     @http("GET", "/static/<string:name>")

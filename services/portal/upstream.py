@@ -41,16 +41,36 @@ class Upstream:
         self.service, self.base, self.session = service, service_url(service), session
 
     def get(self, path: str, lang: str = "zh-CN", params: dict[str, Any] | None = None,
-            headers: dict[str, str] | None = None) -> Any:
-        return self._call("GET", path, lang, params=params, headers=headers)[1]
+            headers: dict[str, str] | None = None, token: str | None = None) -> Any:
+        return self._call("GET", path, lang, token, params=params, headers=headers)[1]
 
-    def post(self, path: str, body: Any, lang: str = "zh-CN", headers: dict[str, str] | None = None
-             ) -> tuple[int, Any]:
-        return self._call("POST", path, lang, json=body, headers=headers)
+    def post(self, path: str, body: Any, lang: str = "zh-CN", headers: dict[str, str] | None = None,
+             token: str | None = None) -> tuple[int, Any]:
+        return self._call("POST", path, lang, token, json=body, headers=headers)
 
-    def _call(self, method: str, path: str, lang: str, headers: dict[str, str] | None = None,
+    def raw(self, method: str, path: str, token: str | None = None, data: bytes | None = None,
+            content_type: str | None = None) -> tuple[bytes, str]:
+        """A body that is no JSON (a photo): its bytes and media type; problems raised as for JSON calls."""
+        headers = {"Content-Type": content_type} if content_type else {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            response = self.session.request(method, self.base + path, headers=headers, data=data, timeout=TIMEOUT)
+        except requests.RequestException:
+            raise Unavailable(self.service) from None
+        if response.status_code >= 500:
+            raise Unavailable(self.service)
+        if response.status_code >= 400:
+            problem = response.json() if response.headers.get("Content-Type", "").startswith("application/") else {}
+            raise Refused(response.status_code, problem if isinstance(problem, dict) else {})
+        return response.content, response.headers.get("Content-Type", "application/octet-stream")
+
+    def _call(self, method: str, path: str, lang: str, token: str | None, headers: dict[str, str] | None = None,
               **kwargs: Any) -> tuple[int, Any]:
+        """`token`: the signed-in staff member's, so the service decides what they may see and do."""
         headers = {"Accept-Language": "en" if lang == "en" else "zh-CN", **(headers or {})}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         try:
             response = self.session.request(method, self.base + path, headers=headers, timeout=TIMEOUT, **kwargs)
         except requests.RequestException:

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-.]*")
 FORMATS = {"JSON", "Idempotency-Key", "YYYY-MM", "YYYY-MM-DD", "YYYY-MM-DD..YYYY-MM-DD", "RFC", "UTC", "true", "false",
-           "Open311", "base64", "zh-CN", "en", "KiB", "Authorization", "Bearer"}  # the header a client sends
+           "Open311", "base64", "zh-CN", "en", "KiB", "Authorization", "Bearer", "CSV", "XLSX", "JPEG", "PNG", "MB"}  # the header a client sends
 # placeholders, strftime, a sample time, the council's own “1+N” (fixed members plus those invited per topic),
 # media types, field paths (attribute[community], items[0]), regular expressions and a sample tracking code
 NOT_WORDS = re.compile(r"\{[^}]*\}|%[A-Za-z]|\d{4}-\d\d-\d\dT[\d:+]+|1\+N|\b[a-z]+/[a-z0-9.+-]+|\w+\[\w*\]|\\[dswDSW]|YS-\d{8}-[0-9A-Z]{8}")
