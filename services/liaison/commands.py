@@ -9,10 +9,9 @@ from typing import Any
 from uuid import UUID
 
 from services.liaison.rules import DUTIES, OFFERERS, UNIT_KINDS
-from shared.deadlines import end_of_day
+from shared.deadlines import end_of_day, is_month
 from shared.errors import InvalidInput, refuse_unknown
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 PHONE = re.compile(r"^\+?[\d\- ]{7,20}$")
 
 FIELD_NAMES_ZH = {
@@ -80,7 +79,7 @@ def uuid(obj: dict, key: str, prefix: str = "") -> str:
 
 
 def month(value: Any, name: str = "month") -> str:
-    if not isinstance(value, str) or not MONTH.match(value):
+    if not is_month(value):
         raise InvalidInput(f"{name} must be YYYY-MM", name, f"{_zh(name)}格式应为 YYYY-MM")
     return value
 
