@@ -12,10 +12,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from shared.runtime.spec import built_services
 from tests.support.infra import create_database, create_vhost, delete_vhost, drop_database
 from tests.support.processes import Process
 
-SERVICES = ("intake", "casework", "meetings", "notifications")
+SERVICES = built_services()  # every event-sourced service: a queue nobody consumes would never drain
 
 
 class Stack:
