@@ -76,6 +76,15 @@ class ReportLoad:
                 return Answer(started, None, error=type(exc).__name__)
             except requests.RequestException as exc:
                 return Answer(started, None, error=type(exc).__name__)
+        if r.status_code == 503 and r.headers.get("Retry-After"):
+            # refused for now; but a commit whose answer a connection reset lost was recorded all the same: a
+            # client tries again with the same key (once, after a moment, not Retry-After's whole wait)
+            time.sleep(RETRY_PAUSE * 2)
+            self.retried += 1
+            try:
+                r = session.post(f"{url}/issues", json=body, headers=headers, timeout=10)
+            except requests.RequestException as exc:
+                return Answer(started, None, error=type(exc).__name__)
         # 200: the retry found the first attempt recorded (the key names the issue): accepted all the same
         issue_id = r.json().get("issue_id") if r.status_code in (200, 201) else None
         return Answer(started, 201 if r.status_code == 200 and issue_id else r.status_code, issue_id,
