@@ -2,9 +2,9 @@
 
 One queue per (consumer, upstream), bound to the routing keys the consumer reacts to, consumed by a single
 active consumer. Deliveries are gathered into a window (up to `window` messages, or `window_seconds` after
-the first), then settled together: envelopes validated, already-applied sequences found in one query and
-acked, and the rest applied in one transaction (their effects and one tracking row each) and acked after
-that commit. A window whose application fails for a reason other than the store is retried member by member,
+the first), then settled together: envelopes validated, already-applied sequences found (remembered, or in
+one query) and acked, and the rest applied in one transaction (their effects and one tracking row each) and
+acked after that commit. A window whose application fails for a reason other than the store is retried member by member,
 so a poison message is dead-lettered alone after a bounded number of tries and blocks nothing behind it.
 """
 from __future__ import annotations
@@ -27,6 +27,9 @@ from shared.store.persistence import Database, store_failed
 from shared.messaging.relay import PREV_BY_QUEUE
 
 log = logging.getLogger(__name__)
+
+
+SETTLED_KEPT = 4096  # recent sequences a consumer remembers as applied: a successor's predecessor is among them
 
 
 class StoreUnavailable(RuntimeError):
@@ -68,6 +71,7 @@ class Consumer:
         self._inbox: list[Message] = []  # filled by the broker's callbacks only; settled by `_flush`
         self._held: dict[int, Delivery] = {}  # sequence -> a delivery waiting for its predecessor
         self._unacked: set[int] = set()  # delivery tags taken from the inbox and not yet acked
+        self._settled: dict[int, None] = {}  # upstream sequences applied (or found applied) this session, oldest first
         with db.transaction() as tx:
             db.lock(tx, "ddl")
             tx.run("CREATE TABLE IF NOT EXISTS consumer_attempts (queue TEXT NOT NULL, sequence BIGINT NOT NULL, "
@@ -105,6 +109,7 @@ class Consumer:
             self._held.clear()
             self._inbox.clear()
             self._unacked.clear()
+            self._settled.clear()
             with KombuConsumer(channel, queues=[self.queue], on_message=self._inbox.append,
                                no_ack=False) as subscription:
                 metrics.CONSUMER_CONNECTED.labels(self.service, self.queue.name).set(1)
@@ -172,11 +177,7 @@ class Consumer:
         """
         pool = sorted([*self._held.values(), *deliveries], key=lambda d: d.event.sequence)
         self._held.clear()
-        wanted = {s for d in pool for s in (d.event.sequence, d.prev) if s is not None}
-        try:
-            applied = self.app.applied(self.db, self.upstream, *wanted)
-        except Exception as exc:
-            raise StoreUnavailable(self.service) from exc
+        applied = self._applied_of(pool)
         ready: list[Delivery] = []
         for d in pool:
             seq, prev = d.event.sequence, d.prev
@@ -189,6 +190,21 @@ class Consumer:
                 d.held_since = d.held_since or time.monotonic()
                 self._held[seq] = d
         self._apply(ready)
+
+    def _applied_of(self, pool: list[Delivery]) -> set[int]:
+        """Which of the pool's sequences and predecessors are applied, asking the store only what this session
+        has not settled itself: in a steady stream each predecessor was just applied here, and a first delivery
+        is not applied yet — should it be (a relay's republish), its tracking row's uniqueness refuses it."""
+        known = self._settled
+        wanted = {d.prev for d in pool if d.prev is not None and d.prev not in known}
+        wanted |= {d.event.sequence for d in pool if d.redelivered and d.event.sequence not in known}
+        found = set()
+        if wanted:
+            try:
+                found = self.app.applied(self.db, self.upstream, *wanted)
+            except Exception as exc:
+                raise StoreUnavailable(self.service) from exc
+        return found | {s for d in pool for s in (d.event.sequence, d.prev) if s in known}
 
     def _make_room(self, channel: Any, subscription: KombuConsumer) -> None:
         """Held messages keep their prefetch credit: when they fill the window, the predecessor they wait for
@@ -312,7 +328,10 @@ class Consumer:
                 d.message.ack()
         self._unacked -= tags
         for d in deliveries:
+            self._settled[d.event.sequence] = None
             metrics.EVENTS_CONSUMED.labels(self.service, self.upstream, d.event.name, outcome).inc()
+        while len(self._settled) > SETTLED_KEPT:
+            del self._settled[next(iter(self._settled))]
 
     def _handler_started(self, sequence: int) -> int:
         """Record, committed before the handler runs, that it starts on this event; return earlier starts."""

@@ -195,7 +195,7 @@ class Relay:
                     publisher = ConfirmedPublisher(conn, self.exchange.name)
                     while not stop.is_set():
                         seen = self.app.commits.count()
-                        if self.run_once(publisher) == 0:
+                        if self.run_once(publisher) < self.batch_size:  # the log's end was read: wait for a commit
                             self.app.commits.wait(seen, self.poll_interval)
                             _idle(conn, LINGER)  # and let the commits of the same moment join one batch
                     return

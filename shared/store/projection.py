@@ -151,6 +151,6 @@ class Projector:
                 log.exception("projector %s: batch failed; retrying", self.app.name)
                 stop.wait(1.0)
                 continue
-            if done == 0:
+            if done < self.batch_size:  # the log's end was read: the next pass waits for a commit after `seen`
                 self.app.commits.wait(seen, poll_interval)
                 stop.wait(LINGER)  # let the commits of the same moment join one pass

@@ -187,3 +187,20 @@ def test_a_store_failure_while_queue_depths_are_read_leaves_no_message_unsettled
         thread.join()
         app.close()
     assert StoreFailsOnce.failed
+
+
+def test_a_steady_stream_asks_the_store_nothing_before_applying(running):
+    """Each message's predecessor was applied by this consumer just before: no tracking query per window,
+    only the transaction that applies it (whose tracking row refuses a second copy)."""
+    app, send, _ = running
+    asked = []
+    applied = app.applied
+    app.applied = lambda db, upstream, *sequences: asked.append(sequences) or applied(db, upstream, *sequences)
+    for seq in range(1, 11):
+        send(issue_reported(seq, seq - 1 or None))
+        wait_until(lambda: cases(app) == seq, message=f"case {seq}")
+    assert asked == []
+    send(issue_reported(5, 4))  # the relay republished one after a crash: refused by its tracking row
+    send(issue_reported(11, 10))
+    wait_until(lambda: cases(app) == 11, message="case 11")
+    assert cases(app) == 11
