@@ -71,6 +71,14 @@ class CaseworkApplication(ServiceApplication):
                                  "due": r["due"], "minuted_at": event.data["minuted_at"]}, held)
         processing.collect_events(*held.values())
 
+    def reads(self, event: IntegrationEvent) -> list[UUID]:
+        """What `policy` reads for the event: its cases and what waits for them, the rules and the calendar."""
+        data = event.data
+        if event.name == "MeetingMinuted":
+            return [UUID(r["case_id"]) for r in data["resolutions"] if r.get("case_id")]
+        cases = [case_id_for(data[k]) for k in ("issue_id", "into_issue_id", "duplicate_of") if data.get(k)]
+        return [*cases, *map(waiting_id, cases), CALENDAR_ID, *([RULES_ID] if event.name == "IssueReported" else [])]
+
     def _open(self, event: IntegrationEvent, held: dict[UUID, Any]) -> None:
         data = event.data
         if self._held(case_id_for(data["issue_id"]), held) is not None:

@@ -90,6 +90,11 @@ class NotificationsApplication(ServiceApplication):
                     kind=event.name, about=event.subject, source_event=event.id,
                     content={"body": body, "source": event.service, "sequence": event.sequence}, requested_at=now))
 
+    def reads(self, event: IntegrationEvent) -> list[UUID]:
+        """What `policy` reads for the event: the subscriptions, and the case's link when it is about one."""
+        case_id = event.data.get("case_id") if event.service == "casework" else None
+        return [SUBSCRIPTION_BOOK_ID, *([case_link_id(case_id)] if case_id else [])]
+
     def _learn(self, event: IntegrationEvent, processing: ProcessingEvent) -> About:
         """notifications' own record of what an issue or case is about, and what it knows now."""
         data = event.data

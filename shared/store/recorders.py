@@ -12,7 +12,10 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from uuid import UUID
+
 from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
 
 from eventsourcing.persistence import (InfrastructureFactory, IntegrityError, InterfaceError, OperationalError,
                                       ProcessRecorder, StoredEvent, Tracking)
@@ -52,6 +55,16 @@ class _Batching:
 
     commits: CommitSignal | None = None  # set by the application that owns the recorder
 
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """Every stored event of these aggregates, in one query, by aggregate in version order."""
+        found: dict[UUID, list[StoredEvent]] = {}
+        for stored in self._select_events_of(list(originator_ids)):
+            found.setdefault(UUID(str(stored.originator_id)), []).append(stored)
+        return found
+
+    def _select_events_of(self, originator_ids: list[UUID]) -> list[StoredEvent]:
+        return [s for i in originator_ids for s in self.select_events(i)]  # type: ignore[attr-defined]
+
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         ids = super().insert_events(stored_events, **kwargs)  # type: ignore[misc]
         if stored_events and self.commits is not None:
@@ -89,6 +102,16 @@ def _apply_views(tx: Transaction, views: Sequence[tuple[Any, Any]], lock: Any) -
 
 
 class BatchPostgresProcessRecorder(_Batching, _FailFastPostgres):
+    @retry((InterfaceError, OperationalError), max_attempts=STORE_ATTEMPTS, wait=0.2)
+    def _select_events_of(self, originator_ids: list[UUID]) -> list[StoredEvent]:
+        statement = SQL("SELECT * FROM {schema}.{table} WHERE originator_id = ANY(%s) "
+                        "ORDER BY originator_id, originator_version").format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (originator_ids,), prepare=True)
+            return [StoredEvent(originator_id=r["originator_id"], originator_version=r["originator_version"],
+                                topic=r["topic"], state=bytes(r["state"])) for r in curs.fetchall()]
+
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(curs, tracking)
@@ -101,6 +124,15 @@ class BatchPostgresProcessRecorder(_Batching, _FailFastPostgres):
 
 
 class BatchSQLiteProcessRecorder(_Batching, SQLiteProcessRecorder):
+    def _select_events_of(self, originator_ids: list[UUID]) -> list[StoredEvent]:
+        marks = ", ".join("?" * len(originator_ids))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT * FROM {self.events_table_name} WHERE originator_id IN ({marks}) "
+                      "ORDER BY originator_id, originator_version", [i.hex for i in originator_ids])
+            return [StoredEvent(originator_id=self.convert_originator_id(r["originator_id"]),
+                                originator_version=r["originator_version"], topic=r["topic"], state=r["state"])
+                    for r in c.fetchall()]
+
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         returning = super()._insert_events(c, stored_events, **kwargs)
         for tracking in kwargs.get("trackings", ()):

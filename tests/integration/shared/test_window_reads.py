@@ -1,0 +1,32 @@
+"""A window of upstream events reads every aggregate its policy needs in one query (on both SQL stores):
+each report's case and what waits for it, the rules and the calendar — not one query per aggregate."""
+from services.casework.application import CaseworkApplication
+from services.casework.domain import case_id_for
+from tests.unit.casework.helpers import issue, reported
+
+
+def _count(recorder, name, calls):
+    method = getattr(recorder, name)
+
+    def counted(*args, **kwargs):
+        calls[name] += 1
+        return method(*args, **kwargs)
+
+    setattr(recorder, name, counted)
+
+
+def test_a_window_reads_its_aggregates_in_one_query(settings):
+    app = CaseworkApplication(settings)
+    try:
+        app.process(reported(1, issue("1号楼楼道灯坏了")))  # something stored already: a case, the calendar unread
+        calls = {"select_events": 0, "select_events_of": 0}
+        for name in calls:
+            _count(app.recorder, name, calls)
+        window = [reported(n, issue(f"{n}号楼楼道灯坏了")) for n in range(2, 8)]
+        app.process(*window)
+        assert calls == {"select_events": 0, "select_events_of": 1}
+        opened = [app.repository.get(case_id_for(e.data["issue_id"])) for e in window]
+        assert [c.issue_id for c in opened] == [e.data["issue_id"] for e in window]
+        assert all(c.party for c in opened)  # each dispatched as if read one by one
+    finally:
+        app.close()
