@@ -87,7 +87,8 @@ def _open_store(spec: ServiceSpec, settings: Settings, stop: threading.Event):
         try:
             app = spec.application(settings)
             db = app.read_models  # one read-model pool per process: connections are a shared budget
-            consumers = [Consumer(app, db, upstream, settings.amqp_uri, max_attempts=settings.max_attempts)
+            consumers = [Consumer(app, db, upstream, settings.amqp_uri, max_attempts=settings.max_attempts,
+                                  window_seconds=settings.consumer_window)
                          for upstream in topology.upstreams(spec.name)]
             return app, db, consumers
         except Exception as exc:
