@@ -133,6 +133,16 @@ class LiaisonApplication(ServiceApplication):
         return self._command(Supervision, sid, key, payload, lambda s: s.sign_off(
             x["representative_id"], x["note"], x["solved"], self.clock()) or "signed_off")
 
+    def reads(self, event: IntegrationEvent) -> list[UUID]:
+        """What `policy` reads for a case's event: the resources on offer for a new case, the supervision of one
+        alerted about."""
+        data = event.data
+        if event.service != "casework" or "case_id" not in data:
+            return []
+        if event.name == "CaseOpened" and data.get("category") and data.get("community"):
+            return [shelf_id_for(data["category"], data["community"])]
+        return [supervision_id_for(str(data["case_id"]))] if event.name in ALERTS else []
+
     def policy(self, event: IntegrationEvent, processing: ProcessingEvent) -> None:
         """casework's alert about a supervised case reaches its representative (recorded on the supervision); a
         new case is matched with the resources on offer."""
