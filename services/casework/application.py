@@ -14,8 +14,8 @@ from eventsourcing.persistence import IntegrityError
 from services.casework import metrics
 from services.casework.calendar import SHANGHAI, WorkingCalendar, calendar_view, parse_notice, parse_year
 from services.casework.commands import Command, actor_for, parse, parse_survey, text
-from services.casework.domain import (CALENDAR_ID, NAMESPACE, RULES_ID, SATISFACTION_FLOOR, Case, OfficialCalendar,
-                                      TriageRules, case_id_for)
+from services.casework.domain import (CALENDAR_ID, NAMESPACE, OPEN_STATUSES, RULES_ID, SATISFACTION_FLOOR, Case,
+                                      OfficialCalendar, TriageRules, case_id_for)
 from services.casework.surveys import SurveyRound, survey_round_id
 from services.casework.templates import (ResponseTemplates, parse_kind, parse_template_id, template_text,
                                          templates_for, templates_id)
@@ -37,7 +37,8 @@ def _at(value: str) -> datetime:
 
 class CaseworkApplication(ServiceApplication):
     name = "casework"
-    reacts_to = {"intake": ("IssueReported", "IssueMerged", "ResidentAnswered"), "meetings": ("MeetingMinuted",)}
+    reacts_to = {"intake": ("IssueReported", "IssueMerged", "ResidentAnswered", "CityUpdateReceived"),
+                 "meetings": ("MeetingMinuted",)}
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -63,6 +64,8 @@ class CaseworkApplication(ServiceApplication):
                          "into_issue_id": event.data["into_issue_id"], "at": rfc3339(event.time)}, held)
         elif (event.service, event.name) == ("intake", "ResidentAnswered"):
             self._resident_answered(event.data, processing)
+        elif (event.service, event.name) == ("intake", "CityUpdateReceived"):
+            self._city_update(event.data, processing)
         elif (event.service, event.name) == ("meetings", "MeetingMinuted"):
             for r in event.data["resolutions"]:
                 if r.get("case_id"):
@@ -145,6 +148,25 @@ class CaseworkApplication(ServiceApplication):
         except DomainError as exc:
             log.warning("answer for issue %s not applied to case %s: %s", data["issue_id"], case.id, exc)
             return
+        processing.collect_events(case)
+
+    def _city_update(self, data: dict[str, Any], processing: ProcessingEvent) -> None:
+        """A city system's tracker (12345, the grid platform) says where its department stands: `closed` resolves
+        the case — the resident still confirms it — and `open`, or news of a case no longer open, is a reply on
+        the resident's timeline."""
+        case = self._find(case_id_for(data["issue_id"]))
+        if case is not None and case.merged_into:
+            case = self._find(UUID(case.merged_into))
+        if case is None:
+            log.warning("city update %s for issue %s: no case", data["update_id"], data["issue_id"])
+            return
+        actor = {"role": "city_system", "name": data["system"]}
+        text = f"{data['system']}:{data['description']}"
+        at = _at(data["updated_at"])
+        if data["status"] == "closed" and case.status in OPEN_STATUSES:
+            case.resolve(text, actor, at)
+        else:
+            case.reply(text, actor, at)
         processing.collect_events(case)
 
     # --- staff commands ----------------------------------------------------------------------

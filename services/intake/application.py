@@ -9,7 +9,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.codes import TrackingCode, tracking_code_id
-from services.intake.domain import Draft, Issue, Report, issue_id_for, new_reporter_ref, parse_answer, parse_report
+from services.intake.domain import (CityUpdate, Draft, Issue, Report, issue_id_for, new_reporter_ref, parse_answer,
+                                    parse_report)
 from services.intake.duplicates import Candidate, find_duplicate
 from services.intake.personal import PersonalData, Shredded, configured_kek, is_sealed
 from services.intake.progress import CASE_STEPS, SUPERVISION_STEPS
@@ -105,6 +106,21 @@ class IntakeApplication(ServiceApplication):
                 self.save(issue)
                 return issue
             except IntegrityError:  # the resident answered twice at once: decide again
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def take_city_update(self, issue_id: str, system: str, update: CityUpdate) -> tuple[Issue, bool]:
+        """A city system's tracker updates the request it raised or follows (Open311 `servicerequestupdates`).
+        Returns (issue, recorded); the same update again records nothing. casework hears `CityUpdateReceived`."""
+        for attempt in range(5):
+            issue = self.get_issue(issue_id)
+            if not issue.take_city_update(system, update, self.clock()):
+                return issue, False
+            try:
+                self.save(issue)
+                return issue, True
+            except IntegrityError:  # the same update sent twice at once: decide again
                 if attempt == 4:
                     raise
         raise AssertionError("unreachable")

@@ -243,6 +243,21 @@ class Answer:
     comment: str | None
 
 
+@dataclass(frozen=True)
+class CityUpdate:
+    """Where a city system's own tracker says the matter stands: `open` (a progress note) or `closed` (its
+    department reports it done; the resident still confirms)."""
+
+    update_id: str
+    status: str
+    description: str
+    updated_at: datetime | None
+
+    def digest(self) -> str:
+        said = [self.status, self.description, self.updated_at.isoformat() if self.updated_at else ""]
+        return hashlib.sha256(json.dumps(said, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
 ANSWERABLE = ("resolved", "closed")  # closed: a co-reporter may still answer the case the original reporter closed
 ANSWER_FACTS = ("confirmed", "satisfaction", "answered_issue_id")  # one resident's answer: on the timeline only
 
@@ -301,6 +316,7 @@ class Issue(Audited):
         self.merged_at: datetime | None = None
         self.answered = 0  # the resolution (1st, 2nd after a reopening...) the resident answered last
         self.answered_at: datetime | None = None
+        self.city_updates: dict[str, str] = {}  # "<system>:<its update id>" -> what that update said (its digest)
 
     @classmethod
     def report_new(cls, issue_id: UUID, report: Report, now: datetime, reporter_ref: str,
@@ -355,6 +371,26 @@ class Issue(Audited):
         self._answered(resolution=resolution, confirmed=answer.confirmed, satisfaction=answer.satisfaction,
                        comment=public_text(answer.comment, {"reporter": reporter or {}, **self.report})
                        if answer.comment else None, at=at)
+
+    def take_city_update(self, system: str, update: "CityUpdate", at: datetime) -> bool:
+        """A city system's own tracker says where the matter stands (Open311 `servicerequestupdates`): recorded
+        once per update id of that system. The same update again changes nothing (False); another one under an
+        id already used is refused."""
+        key, digest = f"{system}:{update.update_id}", update.digest()
+        if key in self.city_updates:
+            if self.city_updates[key] != digest:
+                raise Conflict(f"update {update.update_id} was received with other content", "update_id",
+                               "该更新编号已用于另一条更新")
+            return False
+        self._city_updated(system=system, update_id=update.update_id, status=update.status,
+                           description=public_text(update.description, self.report), digest=digest,
+                           updated_at=update.updated_at or at, at=at)
+        return True
+
+    @event("CityUpdated")
+    def _city_updated(self, system: str, update_id: str, status: str, description: str, digest: str,
+                      updated_at: datetime, at: datetime) -> None:
+        self.city_updates[f"{system}:{update_id}"] = digest
 
     @event("Answered")
     def _answered(self, resolution: int, confirmed: bool, satisfaction: int | None, comment: str | None,

@@ -7,15 +7,18 @@ the community, which every report needs: it is the attribute `community`, else t
 (boundaries.py); a request is refused only when none applies.
 
 Extensions implementers use: `page`/`page_size` on the request list, `extensions=true` for
-`extended_attributes` (community, building, tier, case, deadlines, the current step).
+`extended_attributes` (community, building, tier, case, deadlines, the current step), and inbound updates from a
+city system's own tracker (`servicerequestupdates`): `closed` resolves the case (the resident still confirms),
+`open` is a progress note on the resident's timeline.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Mapping
+from uuid import uuid5
 
 from services.intake.boundaries import Boundaries
-from services.intake.domain import CATEGORIES, Issue, public_text
+from services.intake.domain import CATEGORIES, CityUpdate, Issue, public_text
 from services.intake.progress import CaseSoFar
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, refuse_unknown
@@ -58,6 +61,9 @@ LIST_QUERY = (*QUERY, "service_request_id", "service_code", "start_date", "end_d
 REQUEST_FIELDS = (*QUERY, "service_code", "lat", "long", "address_string", "address_id", "email", "device_id",
                   "account_id", "first_name", "last_name", "phone", "description", "media_url",
                   *(f"attribute[{a['code']}]" for a in ATTRIBUTES))
+UPDATE_STATUSES = ("open", "closed")
+UPDATE_FIELDS = (*QUERY, "service_request_id", "update_id", "status", "description", "updated_datetime", "email",
+                 "first_name", "last_name", "title", "media_url", "account_id")
 # our status -> GeoReport's open/closed: a resolved case stays open until its resident confirms it
 CLOSED = ("closed", "merged")
 AGENCY = "社区居民议事会"
@@ -154,6 +160,43 @@ def extensions(args: Mapping[str, str]) -> bool:
     if raw not in (None, "true", "false"):
         raise InvalidInput("extensions must be true or false", "extensions", "extensions 必须是 true 或 false")
     return raw == "true"
+
+
+def w3c_time(raw: str | None, name: str) -> datetime | None:
+    """A GeoReport date-time (W3C, with its offset), in UTC; None when absent."""
+    if raw is None or raw == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidInput(f"{name} must be a W3C date-time with offset", name, f"{name} 须为带时区的时间")
+    return moment.astimezone(timezone.utc)
+
+
+def update_of(form: Mapping[str, str]) -> tuple[str, CityUpdate]:
+    """A city system's inbound update of a request (`servicerequestupdates`, the extension FixMyStreet and
+    mySociety's open311-adapter speak): (service_request_id, the update). Who updated (e-mail, names) and media
+    are accepted and not kept."""
+    refuse_unknown(form, UPDATE_FIELDS)
+    fields = {}
+    for name, high in (("service_request_id", 64), ("update_id", 100), ("status", 10), ("description", 2000)):
+        value = (form.get(name) or "").strip()
+        if not value:
+            raise InvalidInput(f"{name} is required", name, f"{name} 为必填项")
+        if len(value) > high:
+            raise InvalidInput(f"{name} must be at most {high} characters", name, f"{name} 不能超过 {high} 个字符")
+        fields[name] = value
+    if fields["status"] not in UPDATE_STATUSES:
+        raise InvalidInput("status must be open or closed", "status", "status 必须是 open 或 closed")
+    return fields["service_request_id"], CityUpdate(fields["update_id"], fields["status"], fields["description"],
+                                                    w3c_time(form.get("updated_datetime"), "updated_datetime"))
+
+
+def update_receipt(issue: Issue, system: str, update: CityUpdate) -> dict[str, Any]:
+    """What GeoReport's update extension answers: the update's id here (the same for the same update)."""
+    return {"update_id": str(uuid5(issue.id, f"{system}:{update.update_id}")), "service_request_id": str(issue.id)}
 
 
 def discovery(base_url: str) -> dict[str, Any]:

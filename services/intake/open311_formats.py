@@ -20,7 +20,7 @@ FORMATS = ("json", "xml")
 XML_TYPE = "text/xml; charset=utf-8"
 # list element -> the element of each item, where the specification names one
 ITEM = {"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
-        "values": "value", "endpoints": "endpoint", "formats": "format"}
+        "values": "value", "endpoints": "endpoint", "formats": "format", "service_request_updates": "request_update"}
 
 
 def respond(body: Any, fmt: str, root: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

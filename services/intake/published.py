@@ -36,6 +36,10 @@ def publish(event: Any) -> Published | None:
         return Published("ResidentAnswered", str(event.originator_id), event.timestamp, {
             "issue_id": str(event.originator_id), "confirmed": event.confirmed, "satisfaction": event.satisfaction,
             "comment": event.comment, "answered_at": rfc3339(event.at)})
+    if isinstance(event, Issue.CityUpdated):  # a city system's tracker: the case moves or is told of it
+        return Published("CityUpdateReceived", str(event.originator_id), event.timestamp, {
+            "issue_id": str(event.originator_id), "system": event.system, "update_id": event.update_id,
+            "status": event.status, "description": event.description, "updated_at": rfc3339(event.updated_at)})
     if isinstance(event, Issue.Merged):
         return Published("IssueMerged", str(event.originator_id), event.timestamp,
                          {"issue_id": str(event.originator_id), "into_issue_id": event.into_issue_id})

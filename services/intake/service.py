@@ -36,16 +36,7 @@ def _open311_error(request: Request, error: DomainError) -> Response:
 
 
 def _geo_time(request: Request, name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise InvalidInput(f"{name} must be a W3C date-time with offset", name, f"{name} 须为带时区的时间")
-    return moment.astimezone(timezone.utc)
+    return open311.w3c_time(request.args.get(name), name)
 
 
 def _keeper(request: Request) -> Staff:
@@ -229,6 +220,21 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return open311_formats.respond(
             [{"service_request_id": str(issue.id), "service_notice": notice, "account_id": None,
               "tracking_code": issue.tracking_code}], fmt, "service_requests", status=201 if created else 200)
+
+    @allow("city_system")
+    @http("POST", "/open311/v2/servicerequestupdates.<any(json,xml):fmt>")
+    @api("intake", "/open311/v2/servicerequestupdates.{fmt}", query=open311.QUERY, errors=_open311_error)
+    def open311_update(self, request: Request, fmt: str) -> Response:
+        """A city system's own tracker updates a request (form-encoded, or JSON): {service_request_id, update_id,
+        status open|closed, description, updated_datetime?}. 201 when recorded, 200 for the same update again."""
+        form = read_json(request) if request.mimetype == "application/json" else request.form.to_dict()
+        if not isinstance(form, dict):
+            raise InvalidInput("body must be a form or a JSON object", "body", "请求内容须为表单或 JSON 对象")
+        request_id, update = open311.update_of({**request.args.to_dict(), **form})
+        system = caller(request).subject
+        issue, recorded = self.runtime.app.take_city_update(request_id, system, update)
+        return open311_formats.respond([open311.update_receipt(issue, system, update)], fmt,
+                                       "service_request_updates", status=201 if recorded else 200)
 
     @public("Open311 read")
     @http("GET", "/open311/v2/requests.<any(json,xml):fmt>")

@@ -139,6 +139,10 @@ _c(Contract("intake", "NeedVoted", 1, _obj(["issue_id", "votes"], issue_id=UUID,
 _c(Contract("intake", "ResidentAnswered", 1, _obj(
     ["issue_id", "confirmed", "satisfaction", "answered_at"], issue_id=UUID, confirmed={"type": "boolean"},
     satisfaction={"type": ["integer", "null"], "minimum": 1, "maximum": 5}, comment=OPT_STR, answered_at=TIME)))
+# a city system's own tracker updated a request it follows (Open311 servicerequestupdates); text masked
+_c(Contract("intake", "CityUpdateReceived", 1, _obj(
+    ["issue_id", "system", "update_id", "status", "description", "updated_at"], issue_id=UUID, system=STR,
+    update_id=STR, status=_enum("open", "closed"), description=STR, updated_at=TIME)))
 # a resident's personal data erased (PIPL art. 47, on request or past retention): their data key destroyed
 _c(Contract("intake", "ResidentErased", 1, _obj(
     ["subject_ref", "reason", "erased_at"], subject_ref=STR, reason=_enum("request", "retention"), erased_at=TIME)))
