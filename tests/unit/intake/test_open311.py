@@ -9,7 +9,7 @@ from services.intake import open311
 from services.intake.boundaries import Boundaries, parse
 from services.intake.progress import CaseSoFar
 from services.intake.domain import CATEGORIES, Issue, parse_report
-from shared.errors import InvalidInput
+from shared.errors import Conflict, InvalidInput
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 FORM = {"service_code": "facility", "description": "3号楼楼道灯坏了一周,晚上看不见台阶", "attribute[community]": "幸福里",
@@ -133,3 +133,34 @@ def test_boundaries_that_are_no_feature_collection_are_refused_by_setting():
     with pytest.raises(InvalidInput) as refused:
         parse('{"type": "Feature"}')
     assert refused.value.field == "YISHI_COMMUNITY_BOUNDARIES"
+
+
+def _reported() -> Issue:
+    return Issue.report_new(uuid4(), parse_report(open311.report_payload(FORM, NONE), NOW), NOW, "rp-0000000000000001",
+                            unreadable_seal("rp-0000000000000001"))
+
+
+def test_a_city_update_is_taken_once_per_update_id_and_its_text_masked():
+    issue = _reported()
+    request_id, update = open311.update_of({"service_request_id": str(issue.id), "update_id": "u-1", "status": "open",
+                                            "description": "已联系张先生13812345678", "email": "a@b.cn"})
+    assert request_id == str(issue.id) and update.updated_at is None
+    assert issue.take_city_update("12345", update, NOW) is True
+    assert issue.take_city_update("12345", update, NOW) is False  # the same update again
+    assert issue.take_city_update("网格平台", update, NOW) is True  # another system's u-1 is another update
+    recorded = [e for e in issue.collect_events() if isinstance(e, Issue.CityUpdated)]
+    assert len(recorded) == 2 and "13812345678" not in recorded[0].description
+    with pytest.raises(Conflict) as refused:
+        issue.take_city_update("12345", open311.update_of({"service_request_id": str(issue.id), "update_id": "u-1",
+                                                           "status": "closed", "description": "已办结"})[1], NOW)
+    assert refused.value.field == "update_id" and refused.value.status == 409
+
+
+@pytest.mark.parametrize("field, form", [
+    ("status", {"status": "done"}), ("description", {"description": " "}), ("update_id", {"update_id": ""}),
+    ("updated_datetime", {"updated_datetime": "2026-12-02 10:00"}), ("phone", {"phone": "13812345678"})])
+def test_a_bad_city_update_is_refused_naming_its_field(field, form):
+    good = {"service_request_id": str(uuid4()), "update_id": "u-1", "status": "open", "description": "已派单"}
+    with pytest.raises(InvalidInput) as refused:
+        open311.update_of(good | form)
+    assert refused.value.field == field
