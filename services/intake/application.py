@@ -75,7 +75,7 @@ class IntakeApplication(ServiceApplication):
         draft = Draft.of(report, now)
         duplicate = find_duplicate(draft.title, draft.category, draft.location, draft.reported_at, candidates(draft))
         reporter_ref = on_behalf["household_ref"] if on_behalf else new_reporter_ref()
-        sealed = self.personal.seal(reporter_ref, report.personal, now)
+        sealed = self.personal.seal(reporter_ref, report.personal, now, fresh=not on_behalf)
         issue = Issue.report_new(issue_id, report, now, reporter_ref, sealed.as_dict(), duplicate, on_behalf)
         try:
             self.save(issue, TrackingCode.issue(issue.tracking_code, issue.id))

@@ -130,12 +130,13 @@ class PersonalData:
                    "created_at TEXT NOT NULL, shredded_at TEXT, reason TEXT)")
         self._ready = True
 
-    def seal(self, subject: str, fields: dict[str, Any], now: datetime) -> Sealed:
-        """Encrypt `fields` under the subject's data key, made (and stored wrapped) on its first use.
+    def seal(self, subject: str, fields: dict[str, Any], now: datetime, fresh: bool = False) -> Sealed:
+        """Encrypt `fields` under the subject's data key, made (and stored wrapped) on its first use; `fresh`: the
+        subject was just made up, so its key is made without looking for one first.
 
         The key is stored before the event that uses it is saved: a failed save leaves an unused key, never
         an envelope without one."""
-        key = self._key(subject, create=now)
+        key = (fresh and self._new_key(subject, now)) or self._key(subject, create=now)
         nonce = secrets.token_bytes(12)
         plain = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()
         return Sealed(subject, _b64(nonce), _b64(AESGCM(key).encrypt(nonce, plain, subject.encode())))
@@ -167,6 +168,16 @@ class PersonalData:
         """Whether the subject ever had a data key (shredded or not)."""
         self.ensure()
         return bool(self.db.query("SELECT 1 FROM personal_keys WHERE subject = ?", (subject,)))
+
+    def _new_key(self, subject: str, at: datetime) -> bytes | None:
+        """A key for a subject that has none, in one statement; None when it has one after all."""
+        self.ensure()
+        key = AESGCM.generate_key(256)
+        with self.db.transaction() as tx:
+            stored = tx.one("INSERT INTO personal_keys (subject, wrapped, kek, created_at) VALUES (?, ?, ?, ?) "
+                            "ON CONFLICT (subject) DO NOTHING RETURNING subject",
+                            (subject, self.kek.wrap(subject, key), self.kek.key_id, rfc3339(at)))
+        return key if stored else None
 
     def _key(self, subject: str, create: datetime | None = None) -> bytes:
         self.ensure()

@@ -87,6 +87,13 @@ def test_each_resident_has_a_data_key_of_their_own(app):
         app.personal.open(forged)
 
 
+def test_a_fresh_subject_keeps_the_key_already_stored_should_it_have_one(app):
+    first = app.personal.seal("rp-fixed", {"name": "欧阳娜娜"}, NOW, fresh=True)
+    second = app.personal.seal("rp-fixed", {"name": "李四"}, NOW, fresh=True)  # made up twice: one key
+    assert app.personal.open(first.as_dict()) == {"name": "欧阳娜娜"}
+    assert app.personal.open(second.as_dict()) == {"name": "李四"}
+
+
 def test_a_retry_with_the_same_key_is_the_same_report_and_another_phone_is_a_different_one(app):
     issue, created = app.report_issue(REPORT, "key-1")
     again, created_again = app.report_issue(REPORT, "key-1")
