@@ -103,7 +103,7 @@ def _open_store(spec: ServiceSpec, settings: Settings, stop: threading.Event):
 def main(service: str) -> None:
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {service}-worker %(levelname)s %(name)s: %(message)s")
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack, to the log
-    settings = Settings.from_env()
+    settings = Settings.from_env().for_service(service)
     spec = load_spec(service)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
