@@ -217,10 +217,13 @@ def database_env_patches() -> list[dict]:
 
 
 class _Plain(yaml.SafeDumper):
-    """No anchors and aliases: each manifest reads on its own."""
+    """No anchors and aliases (each manifest reads on its own), and lists indented under their key (yamllint)."""
 
     def ignore_aliases(self, data: object) -> bool:
         return True
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        return super().increase_indent(flow, False)
 
 
 def dump(docs: list[dict], source: str) -> str:
