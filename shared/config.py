@@ -32,8 +32,8 @@ class Settings:
     tick_interval: float | None = None  # overrides every ticker's own interval (tests)
     pool_size: int = 2  # PostgreSQL connections of a process's event store (its read-model pool has as many)
     pool_max_idle: float = 60.0  # seconds a pooled PostgreSQL connection may rest before it is closed
-    service_database_urls: Mapping[str, str] = field(default_factory=dict)  # service -> its own database
-    service_pool_sizes: Mapping[str, int] = field(default_factory=dict)  # service -> its own pool size
+    service_database_urls: Mapping[str, str] = field(default_factory=dict, hash=False)  # service -> its own database
+    service_pool_sizes: Mapping[str, int] = field(default_factory=dict, hash=False)  # service -> its own pool size
     scope: str | None = None  # the service `for_service` resolved these for; None: the deployment's
     unscoped: "Settings | None" = field(default=None, repr=False, compare=False)  # the deployment's, when scoped
 

@@ -69,3 +69,7 @@ def test_settings_made_in_code_have_no_overrides_even_when_the_environment_has(m
     monkeypatch.setenv("YISHI_CASEWORK_DATABASE_URL", "postgresql://casework@elsewhere/casework")
     made = Settings(database_url=None, amqp_uri="", var_dir=Path(tmp_path))
     assert made.for_service("casework").database_url is None
+
+
+def test_settings_stay_hashable_as_before(deployment):
+    assert hash(deployment) is not None and hash(deployment.for_service("casework")) is not None
