@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Validates the deployment files: docker-compose.yml, deploy/Dockerfile,
-# deploy/prometheus (config, rules, rule unit tests), deploy/grafana (provisioning, dashboards).
+# deploy/prometheus (config, rules, rule unit tests), deploy/grafana (provisioning, dashboards),
+# deploy/k8s (each overlay rendered by kubectl kustomize, checked by kubernetes-validate and, for the operators'
+# custom resources, against the CRD schemas in deploy/k8s/crds; the generated files match their sources).
 # Runs every validator found on this machine and SKIPS, saying why, those that are missing
 # (deploy/install-tools.sh installs them on Debian). Exits non-zero on any real failure.
 #   YISHI_CHECK_BUILD=1  also `docker build` the image (needs a docker engine).
@@ -198,6 +200,33 @@ PYEOF
     else
         skip "dashboards: PromQL not parsed (promtool not installed)"
     fi
+fi
+
+# --- Kubernetes (deploy/k8s) ----------------------------------------------------------
+# The pinned tools live in their own virtualenv (install-tools.sh), whatever kubectl the PATH has.
+TOOLS="${YISHI_TOOLS_DIR:-/opt/yishi-tools}/bin"
+if [ -x .venv/bin/python ]; then
+    run "deploy/k8s generated files match shared/ and the alert rules (generate.py --check)" \
+        .venv/bin/python deploy/k8s/generate.py --check
+else
+    skip "deploy/k8s generate.py --check: no .venv (make creates it)"
+fi
+if [ -x "$TOOLS/kubectl" ] && [ -x "$TOOLS/kubernetes-validate" ]; then
+    echo "kubectl: $("$TOOLS/kubectl" version --client 2>&1 | head -n 1)"
+    for overlay in deploy/k8s/overlays/*/; do
+        overlay="${overlay%/}"
+        name="$(basename "$overlay")"
+        before=$failed
+        run "kubectl kustomize $overlay" bash -c '"$1" kustomize "$2" > "$3"' _ "$TOOLS/kubectl" "$overlay" "$TMP/k8s-$name.yaml"
+        [ "$failed" -eq "$before" ] || continue
+        # --no-warn: the operators' kinds have no schema there (validate_crs.py checks them)
+        run "kubernetes-validate --strict $name ($(grep -c '^kind:' "$TMP/k8s-$name.yaml") resources)" \
+            "$TOOLS/kubernetes-validate" --strict --quiet --no-warn "$TMP/k8s-$name.yaml"
+        run "custom resources of $name against deploy/k8s/crds" \
+            "$TOOLS/python" deploy/k8s/validate_crs.py "$TMP/k8s-$name.yaml"
+    done
+else
+    skip "deploy/k8s: kubectl or kubernetes-validate not in $TOOLS (deploy/install-tools.sh)"
 fi
 
 echo

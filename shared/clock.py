@@ -45,9 +45,11 @@ def refusal(environ: Mapping[str, str]) -> str | None:
     that is not on this machine (a shared or production PostgreSQL)."""
     if environ.get("YISHI_ENV", "").strip().lower() == "production":
         return "YISHI_ENV=production"
-    url = environ.get("DATABASE_URL") or ""
-    if url.startswith("postgres") and (urlsplit(url).hostname or "") not in LOCAL_HOSTS:
-        return f"DATABASE_URL points at PostgreSQL on {urlsplit(url).hostname}, not this machine"
+    for name, url in sorted(environ.items()):  # DATABASE_URL and every service's own, YISHI_<SERVICE>_DATABASE_URL
+        if not (name == "DATABASE_URL" or (name.startswith("YISHI_") and name.endswith("_DATABASE_URL"))):
+            continue
+        if url.startswith("postgres") and (urlsplit(url).hostname or "") not in LOCAL_HOSTS:
+            return f"{name} points at PostgreSQL on {urlsplit(url).hostname}, not this machine"
     return None
 
 

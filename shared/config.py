@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from shared import clock
@@ -16,6 +18,10 @@ class Settings:
     """Where a service keeps its events and how it reaches the broker.
 
     `database_url` None means the embedded default: one SQLite file per service under `var_dir`.
+    `for_service(name)` gives one service's settings: its own database (YISHI_<SERVICE>_DATABASE_URL) and pool
+    size (YISHI_<SERVICE>_PG_POOL_SIZE) where set, else the deployment's. Every store, lock and command of a
+    service takes its settings through it (ServiceApplication, Database, Leadership), so the event store, the
+    read models, the relay's position and the leader lock of one service are always in the same database.
     """
 
     database_url: str | None
@@ -28,6 +34,10 @@ class Settings:
     pool_max_idle: float = 60.0  # seconds a pooled PostgreSQL connection may rest before it is closed
     # how long a consumer gathers deliveries after the first into one transaction: latency per hop for fewer commits
     consumer_window: float = 0.01
+    service_database_urls: Mapping[str, str] = field(default_factory=dict, hash=False)  # service -> its own database
+    service_pool_sizes: Mapping[str, int] = field(default_factory=dict, hash=False)  # service -> its own pool size
+    scope: str | None = None  # the service `for_service` resolved these for; None: the deployment's
+    unscoped: "Settings | None" = field(default=None, repr=False, compare=False)  # the deployment's, when scoped
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -42,11 +52,33 @@ class Settings:
             pool_size=int(os.environ.get("YISHI_PG_POOL_SIZE", "2")),
             pool_max_idle=float(os.environ.get("YISHI_PG_MAX_IDLE", "60")),
             consumer_window=float(os.environ.get("YISHI_CONSUMER_WINDOW_MS", "10")) / 1000,
+            service_database_urls=per_service(os.environ, "DATABASE_URL", str),
+            service_pool_sizes=per_service(os.environ, "PG_POOL_SIZE", int),
         )
+
+    def for_service(self, service: str) -> "Settings":
+        """These settings for one service: its own database and pool size where configured."""
+        if self.scope == service:
+            return self
+        base = self.unscoped or self
+        return replace(base, database_url=base.service_database_urls.get(service, base.database_url),
+                       pool_size=base.service_pool_sizes.get(service, base.pool_size), scope=service, unscoped=base)
 
     @property
     def uses_postgres(self) -> bool:
         return bool(self.database_url and self.database_url.startswith("postgres"))
+
+
+def per_service(environ: Mapping[str, str], suffix: str, convert) -> dict[str, object]:
+    """{service: value} of the set YISHI_<SERVICE>_<suffix> variables (one word per service name, as every
+    service is named; an empty value is unset)."""
+    pattern = re.compile(rf"YISHI_([A-Z][A-Z0-9]*)_{suffix}")
+    found = {}
+    for name, value in environ.items():
+        match = pattern.fullmatch(name)
+        if match and value.strip():
+            found[match.group(1).lower()] = convert(value.strip())
+    return found
 
 
 def http_port(service: str) -> int:

@@ -6,6 +6,7 @@ Web and worker processes of a service share PROMETHEUS_MULTIPROC_DIR, so the web
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -55,6 +56,22 @@ def exposition(accept: str | None, *extra: Collector) -> tuple[bytes, str]:
         registry.register(collector)
     encoder, content_type = choose_encoder(accept or "")
     return encoder(registry), content_type
+
+
+def serve(port: int) -> Any:
+    """GET /metrics on `port` for a process without an HTTP edge (a worker in a pod of its own: Kubernetes,
+    YISHI_METRICS_PORT): this process and its siblings in PROMETHEUS_MULTIPROC_DIR. No token, unlike the web's
+    /metrics (the labels carry no personal data): keep the port inside the cluster (deploy/k8s: a NetworkPolicy
+    lets only the monitoring namespace in). Returns the server (`shutdown()` stops it)."""
+    from prometheus_client import start_http_server
+
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)
+    else:
+        registry.register(_Everything())
+    server, _ = start_http_server(port, registry=registry)
+    return server
 
 
 class _Everything(Collector):

@@ -97,7 +97,7 @@ class DispatchLoop:
 
 class DispatchProvider(DependencyProvider):
     def setup(self) -> None:
-        self.loop = DispatchLoop(Settings.from_env())
+        self.loop = DispatchLoop(Settings.from_env().for_service("notifications"))  # the lock in its own database
 
     def stop(self) -> None:
         self.loop.stop()

@@ -51,7 +51,7 @@ class RuntimeProvider(DependencyProvider):
         self.runtime: Runtime | None = None
 
     def setup(self) -> None:
-        self.runtime = Runtime(self.spec, Settings.from_env())
+        self.runtime = Runtime(self.spec, Settings.from_env().for_service(self.spec.name))
 
     def stop(self) -> None:
         if self.runtime is not None:

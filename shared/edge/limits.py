@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import os
 import secrets
@@ -82,11 +83,26 @@ def _minutes(seconds: int) -> str:
 
 
 def client_of(request: Request) -> str:
-    """The caller's address: the peer's, or the one a trusted proxy (the portal) forwards."""
+    """The caller's address: the peer's, or the one a trusted proxy (the portal, an ingress) forwards."""
     peer = request.remote_addr or ""
-    trusted = os.environ.get("YISHI_TRUSTED_PROXIES", "127.0.0.1,::1").split(",")
     forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-    return forwarded if forwarded and peer in trusted else peer
+    return forwarded if forwarded and trusted_proxy(peer) else peer
+
+
+def trusted_proxy(peer: str) -> bool:
+    """Whether `peer` is in YISHI_TRUSTED_PROXIES: addresses or networks (a cluster's pod network, say
+    `10.0.0.0/8`: its proxies' addresses change with every pod)."""
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    for entry in os.environ.get("YISHI_TRUSTED_PROXIES", "127.0.0.1,::1").split(","):
+        try:
+            if address in ipaddress.ip_network(entry.strip(), strict=False):
+                return True
+        except ValueError:  # not an address or network: trusts nothing
+            continue
+    return False
 
 
 def phone_key(phone: str | None) -> str | None:

@@ -44,6 +44,7 @@ def queue_info(conn: Connection, name: str) -> tuple[int | None, int | None]:
 def service_status(service: str, settings: Settings, conn: Connection | None) -> dict[str, Any]:
     """One service's log head, relay position, consumer positions, queues and read-model positions."""
     spec = load_spec(service)
+    settings = settings.for_service(service)
     app = spec.application(settings)
     db = Database(service, settings)
     try:

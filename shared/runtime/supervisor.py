@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from prometheus_client import multiprocess
 
@@ -91,6 +92,12 @@ def main() -> int:
     os.environ.setdefault("YISHI_INTERNAL_TOKEN", secrets.token_urlsafe(24))  # intake's contact lookup for notifications
     store = "PostgreSQL" if settings.uses_postgres else f"SQLite under {settings.var_dir}"
     print(f"yishi: starting {', '.join(services)} (events in {store}, broker {settings.amqp_uri})", flush=True)
+    for service in evented:
+        own = settings.for_service(service)
+        if own.database_url != settings.database_url:  # YISHI_<SERVICE>_DATABASE_URL (no password printed)
+            where = urlsplit(own.database_url or "")
+            shown = f"PostgreSQL {where.hostname}:{where.port or 5432}{where.path}" if own.uses_postgres else "SQLite"
+            print(f"yishi: {service:<9} events in its own database: {shown}", flush=True)
     if clock.enabled(os.environ):
         print(f"yishi: on the TEST CLOCK ({clock.FILE} in {settings.var_dir}; `yishi clock set|advance` moves it)",
               flush=True)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import faulthandler
 import logging
+import os
 import signal
 import sys
 import threading
 
+from shared import metrics
 from shared.messaging import topology
 from shared.config import Settings
 from shared.messaging.consumer import Consumer
@@ -104,11 +106,13 @@ def _open_store(spec: ServiceSpec, settings: Settings, stop: threading.Event):
 def main(service: str) -> None:
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {service}-worker %(levelname)s %(name)s: %(message)s")
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack, to the log
-    settings = Settings.from_env()
+    settings = Settings.from_env().for_service(service)
     spec = load_spec(service)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if os.environ.get("YISHI_METRICS_PORT"):  # a worker in a pod of its own: no web beside it reports its metrics
+        metrics.serve(int(os.environ["YISHI_METRICS_PORT"]))
     started = _open_store(spec, settings, stop)
     if started is None:
         return

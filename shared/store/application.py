@@ -96,7 +96,7 @@ class ServiceApplication(Application):
             cls.name = next((b.__dict__["name"] for b in cls.__mro__[1:] if b.__dict__.get("name")), cls.name)
 
     def __init__(self, settings: Settings | None = None, env: dict[str, str] | None = None):
-        self.settings = settings or Settings.from_env()
+        self.settings = (settings or Settings.from_env()).for_service(self.name)  # its own database, if it has one
         self._db = Database(self.name, self.settings) if self.settings.uses_postgres else None  # creates the schema
         super().__init__(env=event_store_env(self.name, self.settings) | (env or {}))
         if self.views:

@@ -16,7 +16,9 @@ class Leadership:
 
     def __init__(self, service: str, settings: Settings):
         self.service = service
-        self.settings = settings
+        # the lock lives in the service's own database: a lock named otherwise (notifications' dispatcher) is
+        # given its service's settings already (Settings.for_service)
+        self.settings = settings if settings.scope else settings.for_service(service)
         self._handle: Any = None
 
     @property

@@ -42,6 +42,7 @@ def pg_params(url: str) -> dict[str, str]:
 
 def event_store_env(service: str, settings: Settings) -> dict[str, str]:
     """eventsourcing environment for one service's Application."""
+    settings = settings.for_service(service)
     common = {"SINGLE_ROW_TRACKING": "n"}  # track each upstream id: a retried dead letter still applies
     if settings.uses_postgres:
         p = pg_params(settings.database_url or "")
@@ -94,7 +95,7 @@ def ping_when_idle(pool: Any, after: float = PING_AFTER_IDLE) -> None:
 
 def table_names(service: str, settings: Settings) -> tuple[str, str]:
     """(events, tracking) table names as eventsourcing names them for this store."""
-    if settings.uses_postgres:
+    if settings.for_service(service).uses_postgres:
         return f"{service}.{service}_events", f"{service}.{service}_tracking"
     return "stored_events", "tracking"
 
@@ -149,7 +150,7 @@ class Database:
 
     def __init__(self, service: str, settings: Settings):
         self.service = service
-        self.settings = settings
+        self.settings = settings = settings.for_service(service)  # its own database where it has one
         self.postgres = settings.uses_postgres
         # PostgreSQL connections are a budget shared by the whole system (server default: 100): at most
         # `pool_size` per Database, waited for when all are in use. Green-safe under eventlet's patching.

@@ -84,7 +84,10 @@ def test_the_test_clock_is_used_only_when_asked_for():
 
 @pytest.mark.parametrize("environ, reason", [
     ({"YISHI_ENV": "production"}, "YISHI_ENV=production"),
-    ({"DATABASE_URL": "postgresql://yishi:pw@db.street-office.example:5432/yishi"}, "not this machine")])
+    ({"DATABASE_URL": "postgresql://yishi:pw@db.street-office.example:5432/yishi"}, "not this machine"),
+    ({"DATABASE_URL": "postgresql://yishi@127.0.0.1:5432/yishi",
+      "YISHI_CASEWORK_DATABASE_URL": "postgresql://yishi:pw@casework-db.example:5432/casework"},
+     "YISHI_CASEWORK_DATABASE_URL points at PostgreSQL on casework-db.example")])
 def test_the_test_clock_is_refused_in_production_settings(environ, reason):
     with pytest.raises(TestClockRefused, match=reason) as refused:
         enabled({"YISHI_TEST_CLOCK": "1", **environ})

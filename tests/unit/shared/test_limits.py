@@ -42,3 +42,22 @@ def test_spent_tells_without_counting():
 def test_a_phone_number_is_counted_by_a_digest_of_its_digits_never_in_clear():
     assert phone_key("138 1234 5678") == phone_key("+86 13812345678") != phone_key("13912345678")
     assert "13812345678" not in phone_key("13812345678") and phone_key(None) is None
+
+
+def test_a_trusted_proxy_may_be_a_network_and_only_its_peers_forward_an_address(monkeypatch):
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from shared.edge.limits import client_of
+
+    def asked(peer: str) -> str:
+        env = EnvironBuilder(headers={"X-Forwarded-For": "203.0.113.7, 10.1.2.3"}).get_environ()
+        env["REMOTE_ADDR"] = peer
+        return client_of(Request(env))
+
+    monkeypatch.setenv("YISHI_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,not-an-address")
+    assert asked("10.244.3.17") == "203.0.113.7"  # an ingress pod, wherever it was scheduled
+    assert asked("127.0.0.1") == "203.0.113.7"
+    assert asked("192.0.2.50") == "192.0.2.50"  # anyone else's header is not believed
+    monkeypatch.delenv("YISHI_TRUSTED_PROXIES")
+    assert asked("10.244.3.17") == "10.244.3.17" and asked("::1") == "203.0.113.7"
