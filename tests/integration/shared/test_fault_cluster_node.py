@@ -1,0 +1,127 @@
+"""A 3-node RabbitMQ cluster losing the node that leads the report path's quorum queues, `kill -9` under a steady
+load: nothing lost, nothing duplicated, the consumers move on, no 500.
+
+The cluster is three private nodes on ports of their own (tests/support/private_rabbit.py `PrivateRabbitCluster`,
+never the machine's broker); every process gets `AMQP_URI` listing the three (shared/messaging/broker.py). Every
+client connects to the first node, and a quorum queue's leader is placed on the node its declaring client is
+connected to, so the node killed leads the queues *and* holds every connection: each relay and consumer fails over
+to another node while the queues elect new leaders among their two surviving replicas. The node stays down to the
+end. While it is down `/health` stays 200 (the queues have a majority) and names the node, and `yishi status`
+reads every queue, warns of the node and exits 0.
+
+Time to steady is measured from the kill, with the load going on for LOAD_AFTER of it.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from shared.config import Settings
+from shared.messaging import broker, topology
+from tests.support.faults import (QUEUES, STEADY_WITHIN, assert_drained, assert_one_case_each, metric_sum, reading,
+                                  start_loaded, system_env, unanswered, wait_steady)
+from tests.support.private_rabbit import PrivateRabbitCluster
+from tests.support.processes import ROOT, System, free_port, wait_until
+
+pytestmark = pytest.mark.slow
+LOAD_AFTER = 8.0  # seconds of load with the node down
+
+
+@pytest.fixture
+def rabbit_cluster() -> Iterator[PrivateRabbitCluster]:
+    cluster = PrivateRabbitCluster(3, free_port).create()
+    yield cluster
+    cluster.destroy()
+
+
+def routed_ids(consumer: str, upstream: str, settings: Settings) -> list[int]:
+    """Notification ids of the upstream's log whose event the consumer's queue is bound to: what it must apply."""
+    from shared.runtime.spec import load_spec
+
+    spec = load_spec(upstream)
+    keys = set(topology.follows()[consumer][upstream])
+    app = spec.application(settings)
+    try:
+        publish, routed, position = spec.publisher(app), [], 0
+        while page := app.notifications_after(position, 1000):
+            for n in page:
+                published = publish(app.domain_event(n))
+                if published is not None and (published.name in keys or topology.ALL in keys):
+                    routed.append(n.id)
+            position = page[-1].id
+        return routed
+    finally:
+        app.close()
+
+
+def test_losing_the_leading_node_of_a_three_node_cluster_loses_and_duplicates_nothing(
+        rabbit_cluster: PrivateRabbitCluster, pg_url: str, tmp_path: Path):
+    settings = Settings(database_url=pg_url, amqp_uri=rabbit_cluster.amqp_uri, var_dir=tmp_path / "var",
+                        poll_interval=0.05, pool_size=2)
+    env = system_env(settings, tmp_path / "metrics")
+    system = System(env, tmp_path)
+    try:
+        load = start_loaded(system, settings, rate=10)
+        try:
+            queues = rabbit_cluster.queues()
+            for q in QUEUES:
+                assert queues[q]["type"] == "quorum" and len(queues[q]["members"]) == 3, queues[q]
+            leader = queues[QUEUES[0]]["leader"]
+            victim = rabbit_cluster.by_name(leader)
+            assert victim is rabbit_cluster.nodes[0], f"{leader} leads, not the node every client connects to"
+            time.sleep(1)
+            victim.kill()
+            killed_at = time.monotonic()
+            wait_until(lambda: all(rabbit_cluster.queues()[q]["leader"] != leader for q in QUEUES), timeout=30,
+                       interval=0.5, message="new leaders on the surviving nodes")
+            elected = time.monotonic() - killed_at
+            time.sleep(max(0.0, LOAD_AFTER - elected))
+            health = wait_until(lambda: _health_ok(system.procs[("intake", "web")].url), timeout=20, interval=0.5,
+                                message="intake /health 200 with a node down")
+            status = subprocess.run([sys.executable, "-m", "shared.ops.cli", "status"], cwd=ROOT, env=os.environ | env,
+                                    capture_output=True, text=True, timeout=120)
+        finally:
+            load.stop()
+        accepted = set(load.accepted)
+        after = [a for a in load.answers if a.at > killed_at]
+        print(f"{victim.node} killed (it led {', '.join(q for q in QUEUES if queues[q]['leader'] == leader)}); "
+              f"new leaders {elected:.1f}s after; answers {dict(load.statuses())}, {load.retried} retried, "
+              f"{sum(a.status == 201 for a in after)} accepted after the kill")
+        steady_after = wait_steady(settings, accepted, since=killed_at)
+        print(f"steady {steady_after:.1f}s after the kill (load for {LOAD_AFTER:.0f}s of it); {len(accepted)} accepted")
+
+        assert not unanswered(load, since=killed_at), unanswered(load, since=killed_at)
+        assert after and all(a.status == 201 for a in after), "intake stopped accepting after the node died"
+        down = broker.node_address(victim.amqp_uri)
+        assert health["checks"]["broker"] == "ok" and health["broker_nodes"][down].startswith("unreachable"), health
+        assert sum(state == "ok" for state in health["broker_nodes"].values()) == 2, health
+        assert status.returncode == 0, status.stderr
+        assert f"2 of 3 nodes answer; {down} unreachable" in status.stderr, status.stderr
+        assert "consumes intake: consuming" in status.stdout and "consumes casework: consuming" in status.stdout, \
+            status.stdout
+
+        assert_drained(system, settings, tmp_path / "metrics")
+        assert_one_case_each(settings, accepted)
+        with reading("casework", settings) as casework, reading("intake", settings) as intake:  # exactly once, each
+            assert casework.tracked_ids("intake") == routed_ids("casework", "intake", settings)
+            assert intake.tracked_ids("casework") == routed_ids("intake", "casework", settings)
+        for service in ("intake", "casework"):
+            assert metric_sum(tmp_path / "metrics", "yishi_consumer_gaps_total", service=service) == 0
+        assert steady_after <= STEADY_WITHIN, f"steady only {steady_after:.1f}s after the kill"
+    finally:
+        system.stop()
+
+
+def _health_ok(url: str) -> dict | None:
+    try:
+        answer = requests.get(url + "/health", timeout=10)
+    except requests.RequestException:
+        return None
+    return answer.json() if answer.status_code == 200 and "broker_nodes" in answer.json() else None
