@@ -2,14 +2,18 @@
 load: nothing lost, nothing duplicated, the consumers move on, no 500.
 
 The cluster is three private nodes on ports of their own (tests/support/private_rabbit.py `PrivateRabbitCluster`,
-never the machine's broker); every process gets `AMQP_URI` listing the three (shared/messaging/broker.py). Every
-client connects to the first node, and a quorum queue's leader is placed on the node its declaring client is
-connected to, so the node killed leads the queues *and* holds every connection: each relay and consumer fails over
-to another node while the queues elect new leaders among their two surviving replicas. The node stays down to the
-end. While it is down `/health` stays 200 (the queues have a majority) and names the node, and `yishi status`
-reads every queue, warns of the node and exits 0.
+never the machine's broker); every process gets `AMQP_URI` listing the three (shared/messaging/broker.py) and
+connects to the first that answers. A quorum queue's leader is placed on the node its declaring client is
+connected to (RabbitMQ's `client-local`), so the test decides where the leaders and the clients are:
 
-Time to steady is measured from the kill, with the load going on for LOAD_AFTER of it.
+- `clients on the leader`: the processes list the victim first and declare the queues: the node killed leads the
+  queues *and* holds every connection, so every relay and consumer fails over while the queues elect new leaders.
+- `clients on a follower`: the test declares the queues through the victim alone, the processes list another node
+  first: only the leaders move, under consumers whose connections live on.
+
+The node stays down to the end. While it is down `/health` stays 200 (the queues have a majority) and names the
+node, and `yishi status` reads every queue, warns of the node and exits 0. Time to steady is measured from the
+kill, with the load going on for LOAD_AFTER of it.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from kombu import Connection
 
 from shared.config import Settings
 from shared.messaging import broker, topology
@@ -32,6 +37,11 @@ from tests.support.processes import ROOT, System, free_port, wait_until
 
 pytestmark = pytest.mark.slow
 LOAD_AFTER = 8.0  # seconds of load with the node down
+
+
+@pytest.fixture(params=["clients on the leader", "clients on a follower"])
+def clients(request) -> str:
+    return request.param
 
 
 @pytest.fixture
@@ -62,9 +72,16 @@ def routed_ids(consumer: str, upstream: str, settings: Settings) -> list[int]:
 
 
 def test_losing_the_leading_node_of_a_three_node_cluster_loses_and_duplicates_nothing(
-        rabbit_cluster: PrivateRabbitCluster, pg_url: str, tmp_path: Path):
-    settings = Settings(database_url=pg_url, amqp_uri=rabbit_cluster.amqp_uri, var_dir=tmp_path / "var",
-                        poll_interval=0.05, pool_size=2)
+        rabbit_cluster: PrivateRabbitCluster, clients: str, pg_url: str, tmp_path: Path):
+    victim, *others = rabbit_cluster.nodes
+    if clients == "clients on the leader":
+        amqp_uri = ";".join(n.amqp_uri for n in (victim, *others))
+    else:
+        with Connection(victim.amqp_uri) as conn:
+            topology.declare(conn)
+        amqp_uri = ";".join(n.amqp_uri for n in (*others, victim))
+    settings = Settings(database_url=pg_url, amqp_uri=amqp_uri, var_dir=tmp_path / "var", poll_interval=0.05,
+                        pool_size=2)
     env = system_env(settings, tmp_path / "metrics")
     system = System(env, tmp_path)
     try:
@@ -73,9 +90,8 @@ def test_losing_the_leading_node_of_a_three_node_cluster_loses_and_duplicates_no
             queues = rabbit_cluster.queues()
             for q in QUEUES:
                 assert queues[q]["type"] == "quorum" and len(queues[q]["members"]) == 3, queues[q]
-            leader = queues[QUEUES[0]]["leader"]
-            victim = rabbit_cluster.by_name(leader)
-            assert victim is rabbit_cluster.nodes[0], f"{leader} leads, not the node every client connects to"
+            leader = victim.node
+            assert all(queues[q]["leader"] == leader for q in QUEUES), (leader, queues)
             time.sleep(1)
             victim.kill()
             killed_at = time.monotonic()
@@ -91,7 +107,7 @@ def test_losing_the_leading_node_of_a_three_node_cluster_loses_and_duplicates_no
             load.stop()
         accepted = set(load.accepted)
         after = [a for a in load.answers if a.at > killed_at]
-        print(f"{victim.node} killed (it led {', '.join(q for q in QUEUES if queues[q]['leader'] == leader)}); "
+        print(f"{clients}: {victim.node} killed (it led {', '.join(QUEUES)}); "
               f"new leaders {elected:.1f}s after; answers {dict(load.statuses())}, {load.retried} retried, "
               f"{sum(a.status == 201 for a in after)} accepted after the kill")
         steady_after = wait_steady(settings, accepted, since=killed_at)
