@@ -224,6 +224,21 @@ class RelayLag(Collector):
         yield gauge
 
 
+class BrokerNodes(Collector):
+    """`yishi_broker_node_up{node}` for each node `AMQP_URI` lists, probed at scrape time; nothing for one node
+    (the broker's own state is in the consumers' metrics)."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    def collect(self):
+        gauge = GaugeMetricFamily("yishi_broker_node_up", "1 while this RabbitMQ cluster node accepts connections",
+                                  labels=["service", "node"])
+        for node, state in broker.node_states(self.runtime.settings.amqp_uri).items():
+            gauge.add_metric([self.runtime.spec.name, node], 1 if state == "ok" else 0)
+        yield gauge
+
+
 def consumer_states(conn: Connection, service: str) -> dict[str, str]:
     """`consumer:<upstream>` -> "ok" while the service's queue for that upstream has a subscriber."""
     states = {}
@@ -285,6 +300,6 @@ class Operable:
     @http("GET", "/metrics")
     @api("service", "/metrics")
     def prometheus(self, request: Request) -> Response:
-        body, content_type = metrics.exposition(request.headers.get("Accept"), RelayLag(self.runtime),
+        body, content_type = metrics.exposition(request.headers.get("Accept"), RelayLag(self.runtime), BrokerNodes(self.runtime),
                                                 *self.runtime.spec.collectors(self.runtime.db))
         return Response(body, headers={"Content-Type": content_type})
