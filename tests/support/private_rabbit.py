@@ -37,7 +37,10 @@ class PrivateBroker:
 
     @property
     def amqp_uri(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+        return self.uri()
+
+    def uri(self, vhost: str = "") -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/{vhost}"
 
     def _env(self) -> dict[str, str]:
         return os.environ | {
@@ -115,6 +118,26 @@ class PrivateRabbitCluster:
     def amqp_uri(self) -> str:
         """Every node, `;`-separated: kombu's failover list (shared/messaging/broker.py)."""
         return ";".join(n.amqp_uri for n in self.nodes)
+
+    def add_vhost(self) -> str:
+        """A vhost of its own (for one test on a cluster that several share), guest allowed everything."""
+        via = next(n for n in self.nodes if n.running)
+        vhost = f"yishi-{uuid.uuid4().hex[:8]}"
+        via.ctl("add_vhost", vhost)
+        via.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        return vhost
+
+    def heal(self, timeout: float = 90) -> "PrivateRabbitCluster":
+        """Start every node that is down (it rejoins: its database names the cluster) and wait until all run."""
+        for node in self.nodes:
+            if not node.running:
+                node.start()
+        deadline = time.monotonic() + timeout
+        while set(self.running_nodes()) != {n.node for n in self.nodes}:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"cluster not whole again: {self.running_nodes()}")
+            time.sleep(0.5)
+        return self
 
     def create(self) -> "PrivateRabbitCluster":
         from concurrent.futures import ThreadPoolExecutor

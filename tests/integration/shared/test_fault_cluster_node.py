@@ -47,11 +47,17 @@ def clients(request) -> str:
     return request.param
 
 
-@pytest.fixture
-def rabbit_cluster() -> Iterator[PrivateRabbitCluster]:
-    cluster = PrivateRabbitCluster(3, free_port).create()
+@pytest.fixture(scope="module")
+def three_nodes() -> Iterator[PrivateRabbitCluster]:
+    cluster = PrivateRabbitCluster(3, free_port).create()  # ~20 s: formed once for both placements
     yield cluster
     cluster.destroy()
+
+
+@pytest.fixture
+def rabbit_cluster(three_nodes: PrivateRabbitCluster) -> tuple[PrivateRabbitCluster, str]:
+    """The cluster whole (a node an earlier test killed started again), and a vhost of this test's own."""
+    return three_nodes.heal(), three_nodes.add_vhost()
 
 
 def routed_ids(consumer: str, upstream: str, settings: Settings) -> list[int]:
@@ -75,14 +81,15 @@ def routed_ids(consumer: str, upstream: str, settings: Settings) -> list[int]:
 
 
 def test_losing_the_leading_node_of_a_three_node_cluster_loses_and_duplicates_nothing(
-        rabbit_cluster: PrivateRabbitCluster, clients: str, pg_url: str, tmp_path: Path):
-    victim, *others = rabbit_cluster.nodes
+        rabbit_cluster: tuple[PrivateRabbitCluster, str], clients: str, pg_url: str, tmp_path: Path):
+    cluster, vhost = rabbit_cluster
+    victim, *others = cluster.nodes
     if clients == "clients on the leader":
-        amqp_uri = ";".join(n.amqp_uri for n in (victim, *others))
+        amqp_uri = ";".join(n.uri(vhost) for n in (victim, *others))
     else:
-        with Connection(victim.amqp_uri) as conn:
+        with Connection(victim.uri(vhost)) as conn:
             topology.declare(conn)
-        amqp_uri = ";".join(n.amqp_uri for n in (*others, victim))
+        amqp_uri = ";".join(n.uri(vhost) for n in (*others, victim))
     settings = Settings(database_url=pg_url, amqp_uri=amqp_uri, var_dir=tmp_path / "var", poll_interval=0.05,
                         pool_size=2)
     env = system_env(settings, tmp_path / "metrics")
@@ -90,7 +97,7 @@ def test_losing_the_leading_node_of_a_three_node_cluster_loses_and_duplicates_no
     try:
         load = start_loaded(system, settings, rate=10)
         try:
-            queues = rabbit_cluster.queues()
+            queues = cluster.queues(vhost)
             for q in QUEUES:
                 assert queues[q]["type"] == "quorum" and len(queues[q]["members"]) == 3, queues[q]
             leader = victim.node
@@ -120,7 +127,7 @@ def test_losing_the_leading_node_of_a_three_node_cluster_loses_and_duplicates_no
                             message="intake /health 200 with a node down")
         status = subprocess.run([sys.executable, "-m", "shared.ops.cli", "status"], cwd=ROOT, env=os.environ | env,
                                 capture_output=True, text=True, timeout=120)
-        queues = rabbit_cluster.queues()
+        queues = cluster.queues(vhost)
         assert all(queues[q]["leader"] != leader and len(queues[q]["online"]) == 2 for q in QUEUES), queues
 
         assert not unanswered(load, since=killed_at), unanswered(load, since=killed_at)
@@ -144,9 +151,9 @@ def test_losing_the_leading_node_of_a_three_node_cluster_loses_and_duplicates_no
 
         if clients == "clients on the leader":  # the operator's step after: the node started again rejoins
             victim.start()
-            wait_until(lambda: all(len(rabbit_cluster.queues()[q]["online"]) == 3 for q in QUEUES), timeout=60,
+            wait_until(lambda: all(len(cluster.queues(vhost)[q]["online"]) == 3 for q in QUEUES), timeout=60,
                        interval=0.5, message="every replica online again")
-            assert set(rabbit_cluster.running_nodes()) == {n.node for n in rabbit_cluster.nodes}
+            assert set(cluster.running_nodes()) == {n.node for n in cluster.nodes}
     finally:
         system.stop()
 
