@@ -300,6 +300,6 @@ class Operable:
     @http("GET", "/metrics")
     @api("service", "/metrics")
     def prometheus(self, request: Request) -> Response:
-        body, content_type = metrics.exposition(request.headers.get("Accept"), RelayLag(self.runtime), BrokerNodes(self.runtime),
-                                                *self.runtime.spec.collectors(self.runtime.db))
+        collectors = (RelayLag(self.runtime), BrokerNodes(self.runtime), *self.runtime.spec.collectors(self.runtime.db))
+        body, content_type = metrics.exposition(request.headers.get("Accept"), *collectors)
         return Response(body, headers={"Content-Type": content_type})
