@@ -9,6 +9,7 @@ registers with the machine's epmd under a name of its own and loads no plugin (n
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -17,6 +18,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +116,6 @@ class PrivateRabbitCluster:
         cookie = secrets.token_hex(16).upper()
         self.nodes = [PrivateBroker(free_port(), free_port(), cookie) for _ in range(size)]
 
-    @property
-    def amqp_uri(self) -> str:
-        """Every node, `;`-separated: kombu's failover list (shared/messaging/broker.py)."""
-        return ";".join(n.amqp_uri for n in self.nodes)
-
     def add_vhost(self) -> str:
         """A vhost of its own (for one test on a cluster that several share), guest allowed everything."""
         via = next(n for n in self.nodes if n.running)
@@ -140,8 +137,13 @@ class PrivateRabbitCluster:
         return self
 
     def create(self) -> "PrivateRabbitCluster":
-        from concurrent.futures import ThreadPoolExecutor
+        try:
+            return self._form()
+        except BaseException:
+            self.destroy()  # no node left running when the cluster could not be formed
+            raise
 
+    def _form(self) -> "PrivateRabbitCluster":
         with ThreadPoolExecutor(len(self.nodes)) as pool:  # each node boots alone (~10 s) before it joins
             list(pool.map(PrivateBroker.create, self.nodes))
         first, *others = self.nodes
@@ -155,18 +157,11 @@ class PrivateRabbitCluster:
         return self
 
     def running_nodes(self, via: PrivateBroker | None = None) -> list[str]:
-        import json
-
         via = via or next(n for n in self.nodes if n.running)
         return json.loads(via.ctl("cluster_status", "--formatter", "json"))["running_nodes"]
 
-    def by_name(self, node: str) -> PrivateBroker:
-        return next(n for n in self.nodes if n.node == node)
-
     def queues(self, vhost: str = "/") -> dict[str, dict[str, Any]]:
         """name -> {leader, members, online, messages, consumers} of every queue, asked of a running node."""
-        import json
-
         via = next(n for n in self.nodes if n.running)
         rows = json.loads(via.ctl("list_queues", "-p", vhost, "--formatter", "json", "name", "type", "leader",
                                   "members", "online", "messages", "consumers"))
