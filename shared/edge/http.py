@@ -22,7 +22,7 @@ from shared.edge.access import STAFF_KEY, allow, authorize, policy_of, public
 from shared.errors import DomainError, InvalidInput
 from shared.store.persistence import store_failed
 from shared.store.projection import ensure_tables
-from shared.messaging import topology
+from shared.messaging import broker, topology
 from shared.messaging.relay import RelayState
 from shared.runtime.spec import ServiceSpec
 
@@ -224,6 +224,21 @@ class RelayLag(Collector):
         yield gauge
 
 
+class BrokerNodes(Collector):
+    """`yishi_broker_node_up{node}` for each node `AMQP_URI` lists, probed at scrape time; nothing for one node
+    (the broker's own state is in the consumers' metrics)."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    def collect(self):
+        gauge = GaugeMetricFamily("yishi_broker_node_up", "1 while this RabbitMQ cluster node accepts connections",
+                                  labels=["service", "node"])
+        for node, state in broker.node_states(self.runtime.settings.amqp_uri).items():
+            gauge.add_metric([self.runtime.spec.name, node], 1 if state == "ok" else 0)
+        yield gauge
+
+
 def consumer_states(conn: Connection, service: str) -> dict[str, str]:
     """`consumer:<upstream>` -> "ok" while the service's queue for that upstream has a subscriber."""
     states = {}
@@ -268,20 +283,23 @@ class Operable:
             checks["store"] = f"failed: {type(exc).__name__}"
         try:
             with Connection(self.runtime.settings.amqp_uri, connect_timeout=2) as conn:
-                conn.ensure_connection(max_retries=1)
+                conn.ensure_connection(max_retries=broker.retries(self.runtime.settings.amqp_uri))
                 checks["broker"] = "ok"
                 if consumers:
                     checks |= consumer_states(conn, self.runtime.spec.name)
         except Exception as exc:
             checks.setdefault("broker", f"failed: {type(exc).__name__}")
         healthy = all(v == "ok" for v in checks.values())
-        return json_response({"status": "ok" if healthy else "degraded", "checks": checks, "clock": clock.status()},
-                             status=200 if healthy else 503)
+        body = {"status": "ok" if healthy else "degraded", "checks": checks, "clock": clock.status()}
+        if nodes := broker.node_states(self.runtime.settings.amqp_uri):
+            # a cluster's node down is shown, not failed: the others serve the queues while a majority is up
+            body["broker_nodes"] = nodes
+        return json_response(body, status=200 if healthy else 503)
 
     @allow("operator")
     @http("GET", "/metrics")
     @api("service", "/metrics")
     def prometheus(self, request: Request) -> Response:
-        body, content_type = metrics.exposition(request.headers.get("Accept"), RelayLag(self.runtime),
-                                                *self.runtime.spec.collectors(self.runtime.db))
+        collectors = (RelayLag(self.runtime), BrokerNodes(self.runtime), *self.runtime.spec.collectors(self.runtime.db))
+        body, content_type = metrics.exposition(request.headers.get("Accept"), *collectors)
         return Response(body, headers={"Content-Type": content_type})

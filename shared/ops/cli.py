@@ -67,12 +67,13 @@ def _app(service: str, settings: Settings) -> tuple[Any, Any]:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from kombu import Connection
 
+    from shared.messaging import broker
     from shared.ops.operations import format_status, service_status
 
     conn = Connection(settings.amqp_uri, connect_timeout=5)
     broker_error = None
     try:
-        conn.ensure_connection(max_retries=1)
+        conn.ensure_connection(max_retries=broker.retries(settings.amqp_uri))
     except Exception as exc:
         broker_error = f"broker unreachable: {type(exc).__name__}: {exc}"
         conn = None
@@ -85,6 +86,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     if conn is not None:
         conn.release()
     print(json.dumps(statuses, indent=2, ensure_ascii=False) if args.json else format_status(statuses))
+    if nodes_down := broker.describe(broker.node_states(settings.amqp_uri)):
+        print(f"yishi: {nodes_down}", file=sys.stderr)  # a warning: the cluster still serves every queue
     failed = [s["service"] for s in statuses if "error" in s]
     if broker_error:
         print(f"yishi: {broker_error} (queue depths unknown)", file=sys.stderr)
