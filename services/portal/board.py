@@ -15,7 +15,7 @@ def sections(up: Upstreams, lang: str, community: str | None, month: str) -> dic
     where = {"community": community} if community else {}
     return {
         "notices": lambda: up.notifications.get("/notices", lang, {"lang": lang, "limit": 20, **where})["notices"],
-        "overdue": lambda: up.casework.get("/cases", lang, {"overdue": "true", "limit": OVERDUE_LIMIT})["cases"],
+        "overdue": lambda: up.casework.get("/cases", lang, {"overdue": "true", "limit": OVERDUE_LIMIT, **where})["cases"],
         "results": lambda: up.meetings.get("/reports/results", lang, {"month": month}),
         "demand": lambda: up.intake.get("/reports/demand-list", lang, {"month": month}),
     }
@@ -25,10 +25,11 @@ def in_community(rows: list[dict[str, Any]], community: str | None) -> list[dict
     return [r for r in rows if not community or r.get("community") == community]
 
 
-def overdue_rows(cases: list[dict[str, Any]], community: str | None) -> list[dict[str, Any]]:
-    """Each overdue case with the deadline it missed: the ledger's title is masked by intake already."""
+def overdue_rows(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each overdue case (of the community: casework filtered them) with the deadline it missed: the ledger's
+    title is masked by intake already."""
     rows = []
-    for case in in_community(cases, community):
+    for case in cases:
         missed = [(kind, d["due"]) for kind, d in (case.get("deadlines") or {}).items() if d.get("overdue")]
         kind, due = min(missed, key=lambda m: m[1]) if missed else (None, None)
         rows.append({"title": case.get("title"), "category": case.get("category"), "tier": case.get("tier"),

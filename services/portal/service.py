@@ -72,7 +72,7 @@ class PortalService(StaffPages, ReportPages, MeetingPages):
         parts = dict(zip(calls, GreenPool(len(calls)).imap(_or_none, calls.values())))
         return render(request, "board.html", community=community, communities=board.communities(parts),
                       notices=parts["notices"], results=parts["results"],
-                      overdue=None if parts["overdue"] is None else board.overdue_rows(parts["overdue"], community),
+                      overdue=None if parts["overdue"] is None else board.overdue_rows(parts["overdue"]),
                       demand=None if parts["demand"] is None else board.demand_rows(
                           parts["demand"], community, backed=_backed(request)))
 

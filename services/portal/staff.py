@@ -32,7 +32,7 @@ OPEN = ("open", "reopened")
 LIGHT_RANK = {"red": 0, "yellow": 1, "green": 2, None: 3}
 TIER_RANK = {"urgent": 0, "complex": 1, "routine": 2}
 PAGE_SIZE = 50
-READ_MOST = 500  # ledger rows read per worklist view (the ledger has no community filter: narrowed here)
+READ_MOST = 500  # ledger rows read per worklist view (counted and sorted by clock here: casework orders by opening)
 FILTERS = ("status", "tier", "party", "community", "overdue")
 
 
@@ -67,12 +67,13 @@ def query(args: Any, staff: Staff) -> dict[str, str]:
 
 def ledger_params(filters: dict[str, str]) -> dict[str, Any]:
     """What casework's ledger filters itself (its party filter is the token's for a party's staff)."""
-    return {k: v for k, v in filters.items() if k != "community"} | {"limit": READ_MOST}
+    return dict(filters) | {"limit": READ_MOST}
 
 
-def worklist(cases: list[dict[str, Any]], filters: dict[str, str], page: int) -> dict[str, Any]:
-    """The rows of one page, the worst clock first; counts by light and tier over every matching case."""
-    rows = [c for c in cases if not filters.get("community") or c.get("community") == filters["community"]]
+def worklist(cases: list[dict[str, Any]], page: int) -> dict[str, Any]:
+    """The rows of one page, the worst clock first; counts by light and tier over every matching case (casework
+    filtered them, the community too)."""
+    rows = list(cases)
     for row in rows:
         row["light"], row["next_due"] = light(row), next_due(row)
     rows.sort(key=lambda c: (LIGHT_RANK[c["light"]], TIER_RANK.get(c.get("tier"), 9), c["next_due"] or "~"))

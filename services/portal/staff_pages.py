@@ -182,7 +182,7 @@ class StaffPages:
         filters = staff.query(request.args, who.who)
         cases = self.up.casework.get("/cases", _lang(request), staff.ledger_params(filters), token=who.token)["cases"]
         page_no = int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1
-        listed = staff.worklist(cases, filters, page_no)
+        listed = staff.worklist(cases, page_no)
         return staff_render(request, "staff/cases.html", who, filters=filters, listed=listed,
                             page_url=lambda n: "/staff/cases?" + urlencode(filters | {"page": n}))
 
