@@ -46,12 +46,13 @@ def send(intake: Upstream, code: str, files: list[Any], lang: str) -> list[str]:
     return refused
 
 
-def listed(intake: Upstream, issue_id: str | None, token: str | None = None) -> list[dict[str, Any]]:
+def listed(intake: Upstream, issue_id: str | None, token: str | None = None, fresh_for: float = 0,
+           scope: tuple[Any, ...] | None = None) -> list[dict[str, Any]]:
     """An issue's photos as intake shows them to this caller; none when it cannot say."""
     if not issue_id:
         return []
     try:
-        return intake.get(f"/issues/{issue_id}/photos", token=token)["photos"]
+        return intake.get(f"/issues/{issue_id}/photos", token=token, fresh_for=fresh_for, scope=scope)["photos"]
     except Refused:
         return []
 

@@ -73,7 +73,7 @@ def ledger_params(filters: dict[str, str]) -> dict[str, Any]:
 def worklist(cases: list[dict[str, Any]], page: int) -> dict[str, Any]:
     """The rows of one page, the worst clock first; counts by light and tier over every matching case (casework
     filtered them, the community too)."""
-    rows = list(cases)
+    rows = [dict(c) for c in cases]  # the answer may be shared (fresh.py)
     for row in rows:
         row["light"], row["next_due"] = light(row), next_due(row)
     rows.sort(key=lambda c: (LIGHT_RANK[c["light"]], TIER_RANK.get(c.get("tier"), 9), c["next_due"] or "~"))

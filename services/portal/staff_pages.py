@@ -16,7 +16,10 @@ from nameko.web.handlers import http
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from eventlet.greenpool import GreenPool
+
 from services.portal import photos, signin, staff
+from services.portal.fresh import STAFF
 from services.portal.i18n import chosen
 from services.portal.pages import page, render
 from services.portal.session import (CSRF_COOKIE, LOGIN_COOKIE, LOGIN_SECONDS, SESSION_COOKIE, Signer, csrf_ok,
@@ -34,6 +37,11 @@ class SignedIn:
 
     def __init__(self, who: Staff, token: str):
         self.who, self.token = who, token
+
+    @property
+    def scope_key(self) -> tuple[Any, ...]:
+        """What the services decide this member's reads by: a kept answer is shared within it (fresh.py)."""
+        return tuple(sorted(self.who.roles)), self.who.community, self.who.party
 
     @property
     def scope(self) -> str | None:
@@ -180,7 +188,8 @@ class StaffPages:
     @signed_in
     def worklist(self, request: Request, who: SignedIn) -> Response:
         filters = staff.query(request.args, who.who)
-        cases = self.up.casework.get("/cases", _lang(request), staff.ledger_params(filters), token=who.token)["cases"]
+        cases = self.up.casework.get("/cases", _lang(request), staff.ledger_params(filters), token=who.token,
+                                     fresh_for=STAFF, scope=who.scope_key)["cases"]
         page_no = int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1
         listed = staff.worklist(cases, page_no)
         return staff_render(request, "staff/cases.html", who, filters=filters, listed=listed,
@@ -229,11 +238,13 @@ class StaffPages:
 
     def _case(self, request: Request, who: SignedIn, case_id: str, done: str | None = None,
               errors: dict[str, str] | None = None, values: Any = None, status: int = 200) -> Response:
-        lang = _lang(request)
-        case = self.up.casework.get(f"/cases/{quote(case_id)}", lang, token=who.token)
-        trail = staff.history(self.up.casework.get(f"/cases/{quote(case_id)}/history", lang, token=who.token))
+        lang, path = _lang(request), f"/cases/{quote(case_id)}"
+        # after the member's own command (done, or refused), the case as it is now; else as of a few seconds
+        kept = {"fresh_for": 0 if done or errors else STAFF, "scope": who.scope_key, "token": who.token}
+        case, trail = GreenPool(2).imap(lambda p: self.up.casework.get(p, lang, **kept), (path, f"{path}/history"))
+        case, trail = dict(case), staff.history(trail)  # the answers may be shared (fresh.py)
         case["light"], case["next_due"] = staff.light(case), staff.next_due(case)
-        pictures = photos.listed(self.up.intake, case.get("issue_id"), who.token)
+        pictures = photos.listed(self.up.intake, case.get("issue_id"), who.token, kept["fresh_for"], who.scope_key)
         return staff_render(request, "staff/case.html", who, status, case=case, trail=trail, photos=pictures,
                             may_review=any(r in staff.WORKERS for r in who.who.roles),
                             actions=staff.actions_for(who.who, case), fields=staff.FIELDS, errors=errors or {},

@@ -1,0 +1,70 @@
+"""Upstream answers kept a few seconds (services/portal/fresh.py): one fetch per key, errors never kept."""
+import eventlet
+import pytest
+
+from services.portal.fresh import Fresh
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_an_answer_is_kept_for_its_seconds_then_fetched_again():
+    clock, calls = Clock(), []
+    fresh = Fresh(clock=clock)
+    fetch = lambda: calls.append(1) or len(calls)  # noqa: E731
+    assert fresh.get("board", 10, fetch) == 1 and fresh.get("board", 10, fetch) == 1
+    assert fresh.get("other", 10, fetch) == 2  # another key, another fetch
+    clock.now += 10.01
+    assert fresh.get("board", 10, fetch) == 3
+
+
+def test_pages_asking_at_once_wait_for_one_fetch():
+    calls = []
+
+    def slow():
+        calls.append(1)
+        eventlet.sleep(0.05)
+        return {"cases": []}
+
+    fresh = Fresh()
+    answers = list(eventlet.GreenPool(20).imap(lambda _: fresh.get("ledger", 5, slow), range(20)))
+    assert len(calls) == 1 and all(a is answers[0] for a in answers)
+
+
+def test_a_failure_reaches_every_waiter_and_is_not_kept():
+    calls = []
+
+    def failing():
+        calls.append(1)
+        eventlet.sleep(0.02)
+        raise ConnectionError("casework")
+
+    fresh = Fresh()
+
+    def ask(_):
+        try:
+            return fresh.get("ledger", 5, failing)
+        except ConnectionError as exc:
+            return exc
+
+    assert all(isinstance(a, ConnectionError) for a in eventlet.GreenPool(5).imap(ask, range(5)))
+    assert len(calls) == 1 and fresh.get("ledger", 5, lambda: "up again") == "up again"
+
+
+def test_the_oldest_answers_go_first_beyond_the_most_kept():
+    fresh = Fresh(most=2)
+    for key in "abc":
+        fresh.get(key, 60, lambda k=key: k)
+    assert list(fresh.kept) == ["b", "c"]
+
+
+def test_a_staff_read_is_kept_only_under_a_scope():
+    from services.portal.upstream import Upstream
+    import requests
+    with pytest.raises(ValueError):
+        Upstream("casework", requests.Session()).get("/cases", token="t", fresh_for=5)
