@@ -7,7 +7,8 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from services.portal.upstream import Refused, Upstream
+from services.portal.i18n import Words
+from services.portal.upstream import Refused, Unavailable, Upstream
 
 MAX_PHOTOS = 3
 MAX_BYTES = 5 * 1024 * 1024
@@ -43,6 +44,8 @@ def send(intake: Upstream, code: str, files: list[Any], lang: str) -> list[str]:
             intake.raw("POST", f"/issues/{code}/photos", data=f.stream.read(), content_type=f.mimetype)
         except Refused as exc:
             refused.append(f"{f.filename}:{exc.detail(lang)}")
+        except Unavailable:  # the report is filed: its tracking code is still shown, the photo said not kept
+            refused.append(f"{f.filename}:{Words(lang).word('photo_not_stored')}")
     return refused
 
 
