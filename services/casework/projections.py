@@ -129,8 +129,8 @@ class Ledger(Projection):
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS ledger (case_id TEXT PRIMARY KEY, issue_id TEXT NOT NULL, "
-               "status TEXT NOT NULL, tier TEXT NOT NULL, category TEXT NOT NULL, community TEXT, party TEXT, alert TEXT, "
-               "next_due TEXT, next_check TEXT, met_on_time INTEGER NOT NULL, met_late INTEGER NOT NULL, "
+               "status TEXT NOT NULL, tier TEXT NOT NULL, category TEXT NOT NULL, community TEXT, party TEXT, "
+               "alert TEXT, next_due TEXT, next_check TEXT, met_on_time INTEGER NOT NULL, met_late INTEGER NOT NULL, "
                "opened_at TEXT NOT NULL, state TEXT NOT NULL)")
         tx.run("CREATE INDEX IF NOT EXISTS ledger_status_tier ON ledger (status, tier, opened_at)")
         tx.run("CREATE INDEX IF NOT EXISTS ledger_next_check ON ledger (next_check)")

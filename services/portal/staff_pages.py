@@ -236,17 +236,24 @@ class StaffPages:
         """A photo under review, as intake shows it to this staff member."""
         return photos.picture(self.up.intake, photo_id, who.token)
 
+    @staticmethod
+    def _reads_notes(who: SignedIn) -> bool:
+        return any(r in staff.NOTE_READERS for r in who.who.roles)
+
     def _case(self, request: Request, who: SignedIn, case_id: str, done: str | None = None,
               errors: dict[str, str] | None = None, values: Any = None, status: int = 200) -> Response:
         lang, path = _lang(request), f"/cases/{quote(case_id)}"
         # after the member's own command (done, or refused), the case as it is now; else as of a few seconds
         kept = {"fresh_for": 0 if done or errors else STAFF, "scope": who.scope_key, "token": who.token}
-        case, trail = GreenPool(2).imap(lambda p: self.up.casework.get(p, lang, **kept), (path, f"{path}/history"))
+        reads = [path, f"{path}/history"] + ([f"{path}/notes"] if self._reads_notes(who) else [])
+        case, trail, *notes = GreenPool(3).imap(lambda p: self.up.casework.get(p, lang, **kept), reads)
         case, trail = dict(case), staff.history(trail)  # the answers may be shared (fresh.py)
         case["light"], case["next_due"] = staff.light(case), staff.next_due(case)
         pictures = photos.listed(self.up.intake, case.get("issue_id"), who.token, kept["fresh_for"], who.scope_key)
         return staff_render(request, "staff/case.html", who, status, case=case, trail=trail, photos=pictures,
                             may_review=any(r in staff.WORKERS for r in who.who.roles),
                             actions=staff.actions_for(who.who, case), fields=staff.FIELDS, errors=errors or {},
+                            notes=notes[0]["notes"] if notes else None, extension=staff.pending_extension(case),
+                            note_readers=staff.NOTE_READERS,
                             values=values or {}, done=done if done in staff.ACTIONS or done == "photo" else None,
                             key=staff.form_key(None))
