@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.portal.fresh import PUBLIC
+from services.portal.fresh import PUBLIC_SECONDS
 from services.portal.upstream import Upstreams
 
 OVERDUE_LIMIT = 200  # the ledger's overdue rows read per page view, newest first
@@ -16,11 +16,11 @@ def sections(up: Upstreams, lang: str, community: str | None, month: str) -> dic
     where = {"community": community} if community else {}
     return {
         "notices": lambda: up.notifications.get("/notices", lang, {"lang": lang, "limit": 20, **where},
-                                                fresh_for=PUBLIC)["notices"],
+                                                fresh_for=PUBLIC_SECONDS)["notices"],
         "overdue": lambda: up.casework.get("/cases", lang, {"overdue": "true", "limit": OVERDUE_LIMIT, **where},
-                                           fresh_for=PUBLIC)["cases"],
-        "results": lambda: up.meetings.get("/reports/results", lang, {"month": month}, fresh_for=PUBLIC),
-        "demand": lambda: up.intake.get("/reports/demand-list", lang, {"month": month}, fresh_for=PUBLIC),
+                                           fresh_for=PUBLIC_SECONDS)["cases"],
+        "results": lambda: up.meetings.get("/reports/results", lang, {"month": month}, fresh_for=PUBLIC_SECONDS),
+        "demand": lambda: up.intake.get("/reports/demand-list", lang, {"month": month}, fresh_for=PUBLIC_SECONDS),
     }
 
 

@@ -20,9 +20,9 @@ from eventlet.event import Event
 
 MOST = 1024  # answers kept at most (the oldest dropped first)
 # How stale each kind of read may be — the one place these are said (README "Web pages"):
-PUBLIC = 10.0  # the board's parts and the demand list: what every resident sees, at most 10 s behind
-STAFF = 5.0  # the worklist, a case, the meetings' archive; a page after the member's own command reads afresh
-MONTHLY = 30.0  # the month's rates (三率) and the ledger counts beside them
+PUBLIC_SECONDS = 10.0  # the board's parts and the demand list: what every resident sees, at most 10 s behind
+STAFF_SECONDS = 5.0  # the worklist, a case, the meetings' archive; a page after the member's own command reads afresh
+MONTHLY_SECONDS = 30.0  # the month's rates (三率) and the ledger counts beside them
 
 
 class Fresh:

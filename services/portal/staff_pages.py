@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 from eventlet.greenpool import GreenPool
 
 from services.portal import photos, signin, staff
-from services.portal.fresh import STAFF
+from services.portal.fresh import STAFF_SECONDS
 from services.portal.i18n import chosen
 from services.portal.pages import page, render
 from services.portal.session import (CSRF_COOKIE, LOGIN_COOKIE, LOGIN_SECONDS, SESSION_COOKIE, Signer, csrf_ok,
@@ -189,7 +189,7 @@ class StaffPages:
     def worklist(self, request: Request, who: SignedIn) -> Response:
         filters = staff.query(request.args, who.who)
         cases = self.up.casework.get("/cases", _lang(request), staff.ledger_params(filters), token=who.token,
-                                     fresh_for=STAFF, scope=who.scope_key)["cases"]
+                                     fresh_for=STAFF_SECONDS, scope=who.scope_key)["cases"]
         page_no = int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1
         listed = staff.worklist(cases, page_no)
         return staff_render(request, "staff/cases.html", who, filters=filters, listed=listed,
@@ -244,7 +244,7 @@ class StaffPages:
               errors: dict[str, str] | None = None, values: Any = None, status: int = 200) -> Response:
         lang, path = _lang(request), f"/cases/{quote(case_id)}"
         # after the member's own command (done, or refused), the case as it is now; else as of a few seconds
-        kept = {"fresh_for": 0 if done or errors else STAFF, "scope": who.scope_key, "token": who.token}
+        kept = {"fresh_for": 0 if done or errors else STAFF_SECONDS, "scope": who.scope_key, "token": who.token}
         reads = [path, f"{path}/history"] + ([f"{path}/notes"] if self._reads_notes(who) else [])
         case, trail, *notes = GreenPool(3).imap(lambda p: self.up.casework.get(p, lang, **kept), reads)
         case, trail = dict(case), staff.history(trail)  # the answers may be shared (fresh.py)
