@@ -16,7 +16,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from eventlet.corolocal import local
 from eventlet.event import Event
+from eventlet.greenpool import GreenPool
 
 MOST = 1024  # answers kept at most (the oldest dropped first)
 # How stale each kind of read may be — the one place these are said (README "Web pages"):
@@ -25,16 +27,43 @@ STAFF_SECONDS = 5.0  # the worklist, a case, the meetings' archive; a page after
 MONTHLY_SECONDS = 30.0  # the month's rates (三率) and the ledger counts beside them
 
 
+class NotKept(Exception):
+    """Asked for kept answers only (`together`), and this one is not kept."""
+
+
 class Fresh:
     def __init__(self, most: int = MOST, clock: Callable[[], float] = time.monotonic):
         self.most, self.clock = most, clock
         self.kept: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self.flights: dict[Hashable, Event] = {}
+        self.local = local()  # per green thread: whether it asks for kept answers only
+
+    def together(self, calls: list[Callable[[], Any]]) -> list[Any]:
+        """Each call's answer, in order (an error raised as the call raised it): the kept ones at once, the rest
+        side by side in green threads. A page whose answers are all kept never yields to the hub, so other
+        pages do not run in the middle of it (spawning alone would hand the CPU to every waiting page)."""
+        answers: list[Any] = [None] * len(calls)
+        missing = []
+        self.local.kept_only = True
+        try:
+            for n, call in enumerate(calls):
+                try:
+                    answers[n] = call()
+                except NotKept:
+                    missing.append(n)
+        finally:
+            self.local.kept_only = False
+        if missing:
+            for n, answer in zip(missing, GreenPool(len(missing)).imap(lambda n: calls[n](), missing)):
+                answers[n] = answer
+        return answers
 
     def get(self, key: Hashable, seconds: float, fetch: Callable[[], Any]) -> Any:
         hit = self.kept.get(key)
         if hit is not None and hit[0] > self.clock():
             return hit[1]
+        if getattr(self.local, "kept_only", False):
+            raise NotKept()
         flight = self.flights.get(key)
         if flight is not None:  # another page is fetching it: its answer (or its error) is this one's
             return flight.wait()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventlet.greenpool import GreenPool
 from nameko.web.handlers import http
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
@@ -90,7 +89,7 @@ class ReportPages:
         mine = {"community": who.who.community} if who.who.community else {}  # a community's worker: theirs
         calls.append(lambda: self.up.casework.get("/cases", t.lang, {"limit": LEDGER_MOST, **mine}, token=who.token,
                                                   fresh_for=MONTHLY_SECONDS, scope=who.scope_key)["cases"])
-        answers = list(GreenPool(len(calls)).imap(lambda call: call(), calls))
+        answers = self.up.fresh.together(calls)
         rates = reports.rates_table(dict(zip(months, answers[:-1])), t)
         cases = answers[-1]
         counts = reports.ledger_tables(cases, month, t)

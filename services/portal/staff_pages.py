@@ -16,8 +16,6 @@ from nameko.web.handlers import http
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from eventlet.greenpool import GreenPool
-
 from services.portal import photos, signin, staff
 from services.portal.fresh import STAFF_SECONDS
 from services.portal.i18n import chosen
@@ -246,7 +244,8 @@ class StaffPages:
         # after the member's own command (done, or refused), the case as it is now; else as of a few seconds
         kept = {"fresh_for": 0 if done or errors else STAFF_SECONDS, "scope": who.scope_key, "token": who.token}
         reads = [path, f"{path}/history"] + ([f"{path}/notes"] if self._reads_notes(who) else [])
-        case, trail, *notes = GreenPool(3).imap(lambda p: self.up.casework.get(p, lang, **kept), reads)
+        case, trail, *notes = self.up.fresh.together([lambda p=p: self.up.casework.get(p, lang, **kept)
+                                                      for p in reads])
         case, trail = dict(case), staff.history(trail)  # the answers may be shared (fresh.py)
         case["light"], case["next_due"] = staff.light(case), staff.next_due(case)
         pictures = photos.listed(self.up.intake, case.get("issue_id"), who.token, kept["fresh_for"], who.scope_key)

@@ -5,7 +5,7 @@ from typing import Any
 
 import requests
 
-from services.portal.fresh import Fresh
+from services.portal.fresh import Fresh, NotKept
 from shared.config import service_url
 
 TIMEOUT = 5.0  # seconds: a page waits no longer for one upstream
@@ -47,6 +47,8 @@ class Upstream:
         """`fresh_for`: seconds an answer may be kept and given to other pages (fresh.py) — a shared answer,
         not to be changed. A staff read names its `scope` (SignedIn.scope_key); without one it must be public."""
         if not fresh_for:
+            if getattr(self.fresh.local, "kept_only", False):
+                raise NotKept()  # a read never kept: Fresh.together makes it beside the others
             return self._call("GET", path, lang, token, params=params, headers=headers)[1]
         if token and scope is None:
             raise ValueError("a staff member's read is kept only under their scope")

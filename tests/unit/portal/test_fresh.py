@@ -68,3 +68,22 @@ def test_a_staff_read_is_kept_only_under_a_scope():
     import requests
     with pytest.raises(ValueError):
         Upstream("casework", requests.Session()).get("/cases", token="t", fresh_for=5)
+
+
+def test_together_answers_kept_reads_without_yielding_and_fetches_the_rest_side_by_side():
+    fresh, fetched, ran_between = Fresh(), [], []
+    fresh.get("kept", 60, lambda: "old")
+
+    def slow(name):
+        fetched.append(name)
+        eventlet.sleep(0.05)
+        return name
+
+    calls = [lambda: fresh.get("kept", 60, lambda: "never"), lambda: fresh.get("a", 60, lambda: slow("a")),
+             lambda: fresh.get("b", 60, lambda: slow("b"))]
+    started = eventlet.spawn(lambda: ran_between.append(1))  # another page waiting for the hub
+    assert fresh.together(calls[:1]) == ["old"] and ran_between == []  # all kept: no switch to other pages
+    assert fresh.together(calls) == ["old", "a", "b"] and sorted(fetched) == ["a", "b"]
+    started.wait()
+    with pytest.raises(ConnectionError):
+        fresh.together([lambda: fresh.get("down", 60, lambda: (_ for _ in ()).throw(ConnectionError("x")))])
