@@ -19,7 +19,7 @@ def test_an_answer_is_kept_for_its_seconds_then_fetched_again():
     fetch = lambda: calls.append(1) or len(calls)  # noqa: E731
     assert fresh.get("board", 10, fetch) == 1 and fresh.get("board", 10, fetch) == 1
     assert fresh.get("other", 10, fetch) == 2  # another key, another fetch
-    clock.now += 10.01
+    clock.now += 20.01  # twice its time: fetched before it is given (sooner, test below: given while refreshed)
     assert fresh.get("board", 10, fetch) == 3
 
 
@@ -87,3 +87,37 @@ def test_together_answers_kept_reads_without_yielding_and_fetches_the_rest_side_
     started.wait()
     with pytest.raises(ConnectionError):
         fresh.together([lambda: fresh.get("down", 60, lambda: (_ for _ in ()).throw(ConnectionError("x")))])
+
+
+def test_an_answer_past_its_time_is_given_while_one_refresh_runs_and_not_past_twice_its_time():
+    clock, calls = Clock(), []
+    fresh = Fresh(clock=clock)
+
+    def fetch():
+        calls.append(1)
+        eventlet.sleep(0.02)
+        return len(calls)
+
+    assert fresh.get("board", 10, fetch) == 1
+    clock.now += 12  # stale, not twice stale: given at once, one refresh started
+    assert [fresh.get("board", 10, fetch) for _ in range(5)] == [1] * 5
+    eventlet.sleep(0.05)
+    assert fresh.get("board", 10, fetch) == 2 and len(calls) == 2
+    clock.now += 25  # twice its time: the page waits for the fetch
+    assert fresh.get("board", 10, fetch) == 3
+
+
+def test_a_refresh_that_fails_leaves_the_error_to_the_page_that_asks_once_the_answer_aged_out():
+    clock = Clock()
+    fresh = Fresh(clock=clock)
+    fresh.get("ledger", 10, lambda: "old")
+    clock.now += 15
+
+    def down():
+        raise ConnectionError("casework")
+
+    assert fresh.get("ledger", 10, down) == "old"
+    eventlet.sleep(0.01)
+    clock.now += 10
+    with pytest.raises(ConnectionError):
+        fresh.get("ledger", 10, down)
