@@ -40,8 +40,8 @@ class NotKept(Exception):
 
 
 class Fresh:
-    def __init__(self, most: int = MOST, clock: Callable[[], float] = time.monotonic):
-        self.most, self.clock = most, clock
+    def __init__(self, most: int = MOST, clock: Callable[[], float] = time.monotonic, scale: float = 1.0):
+        self.most, self.clock, self.scale = most, clock, scale
         self.kept: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self.flights: dict[Hashable, Event] = {}
         self.local = local()  # per green thread: whether it asks for kept answers only

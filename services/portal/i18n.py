@@ -99,6 +99,8 @@ WORDS: dict[str, tuple[str, str]] = {
              "Please try again later."),
 }
 
+if WORDS.keys() & STAFF_WORDS.keys():  # one key, one meaning: a staff word must not replace a resident's
+    raise RuntimeError(f"portal words defined twice: {sorted(WORDS.keys() & STAFF_WORDS.keys())}")
 WORDS |= STAFF_WORDS
 
 STATUS = {"received": ("已受理", "received"), "open": ("办理中", "in progress"), "resolved": ("已办结,待确认", "resolved"),

@@ -1,6 +1,7 @@
 """The other services as the portal reaches them: their HTTP read models and commands, never their stores."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import requests
@@ -46,6 +47,7 @@ class Upstream:
             scope: tuple[Any, ...] | None = None) -> Any:
         """`fresh_for`: seconds an answer may be kept and given to other pages (fresh.py) — a shared answer,
         not to be changed. A staff read names its `scope` (SignedIn.scope_key); without one it must be public."""
+        fresh_for *= self.fresh.scale
         if not fresh_for:
             if getattr(self.fresh.local, "kept_only", False):
                 raise NotKept()  # a read never kept: Fresh.together makes it beside the others
@@ -103,7 +105,8 @@ class Upstreams:
         adapter = requests.adapters.HTTPAdapter(pool_connections=len(UPSTREAMS), pool_maxsize=50)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.fresh = Fresh()
+        # YISHI_PORTAL_FRESH_SCALE: how long answers are kept, as a share of fresh.py's times (0: none kept)
+        self.fresh = Fresh(scale=float(os.environ.get("YISHI_PORTAL_FRESH_SCALE", "1")))
         for name in UPSTREAMS:
             setattr(self, name, Upstream(name, self.session, self.fresh))
 
