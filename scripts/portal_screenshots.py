@@ -60,11 +60,26 @@ def staff_pages(browser, url: str, identity: Path) -> None:
     page.screenshot(path=OUT / "staff-cases.png", full_page=True)
     page.locator("table.ledger a").first.click()
     page.screenshot(path=OUT / "staff-case.png", full_page=True)
+    page.get_by_label("责任主体类型").select_option("property")  # sent to the property company: its workflow next
+    page.get_by_label("责任主体名称").fill("幸福物业")
+    page.locator("#assignment").get_by_role("button", name="指派责任主体").click()
+    party_page(browser, url, identity)
     page.goto("/staff/reports/stats")
     page.screenshot(path=OUT / "staff-stats.png", full_page=True)
     page.goto("/staff/meetings")
     page.locator("table#archive a").first.click()
     page.screenshot(path=OUT / "staff-meeting.png", full_page=True)
+    page.close()
+
+
+def party_page(browser, url: str, identity: Path) -> None:
+    """The case as the property company it was sent to sees it: 签收, 退单, 申请延期, reply, notes."""
+    page = browser.new_page(base_url=url, viewport={"width": 1280, "height": 900})
+    page.goto("/staff/login")
+    page.get_by_label("登录令牌").fill(issue_token("property", "王师傅", party="幸福物业", directory=identity))
+    page.get_by_role("button", name="工作人员登录").click()
+    page.locator("table.ledger a").first.click()
+    page.screenshot(path=OUT / "staff-party-case.png", full_page=True)
     page.close()
 
 

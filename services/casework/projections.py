@@ -124,15 +124,17 @@ def case_view(case: Case, now: datetime | None = None) -> dict[str, Any]:
 
 class Ledger(Projection):
     name = "ledger"
-    version = 6  # 6: the parties' dispatches (签收、退单, the 签收 clock watched), extension requests, internal notes
+    version = 7  # 6: the parties' dispatches (签收、退单, the 签收 clock watched), extension requests, internal notes;
+    # 7: the community as a column (the ledger's community filter)
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS ledger (case_id TEXT PRIMARY KEY, issue_id TEXT NOT NULL, "
-               "status TEXT NOT NULL, tier TEXT NOT NULL, category TEXT NOT NULL, party TEXT, alert TEXT, "
-               "next_due TEXT, next_check TEXT, met_on_time INTEGER NOT NULL, met_late INTEGER NOT NULL, "
+               "status TEXT NOT NULL, tier TEXT NOT NULL, category TEXT NOT NULL, community TEXT, party TEXT, "
+               "alert TEXT, next_due TEXT, next_check TEXT, met_on_time INTEGER NOT NULL, met_late INTEGER NOT NULL, "
                "opened_at TEXT NOT NULL, state TEXT NOT NULL)")
         tx.run("CREATE INDEX IF NOT EXISTS ledger_status_tier ON ledger (status, tier, opened_at)")
         tx.run("CREATE INDEX IF NOT EXISTS ledger_next_check ON ledger (next_check)")
+        tx.run("CREATE INDEX IF NOT EXISTS ledger_community ON ledger (community, opened_at)")
 
     def drop(self, tx: Transaction) -> None:
         tx.run("DROP TABLE IF EXISTS ledger")
@@ -151,23 +153,25 @@ class Ledger(Projection):
                 return
             event.mutate(case)
         met = [d["met_at"] <= d["due"] for d in case.deadlines.values() if d["met_at"] is not None]
-        tx.run("INSERT INTO ledger (case_id, issue_id, status, tier, category, party, alert, next_due, next_check, "
-               "met_on_time, met_late, opened_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        tx.run("INSERT INTO ledger (case_id, issue_id, status, tier, category, community, party, alert, next_due, "
+               "next_check, met_on_time, met_late, opened_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                "ON CONFLICT (case_id) DO UPDATE SET status = excluded.status, tier = excluded.tier, "
+               "community = excluded.community, "
                "party = excluded.party, alert = excluded.alert, next_due = excluded.next_due, "
                "next_check = excluded.next_check, met_on_time = excluded.met_on_time, met_late = excluded.met_late, "
                "state = excluded.state",
-               (str(case.id), case.issue_id, case.status, case.tier, case.category, case.party, case.alert_level(),
+               (str(case.id), case.issue_id, case.status, case.tier, case.category, case.community, case.party,
+                case.alert_level(),
                 ts(next_due(case)), ts(next_check(case)), sum(met), len(met) - sum(met), ts(case.opened_at),
                 dump_state(case)))
 
 
 def list_cases(db: Database, status: str | None = None, tier: str | None = None, overdue: bool | None = None,
                party: str | None = None, limit: int = 100, offset: int = 0,
-               now: datetime | None = None) -> list[dict[str, Any]]:
+               now: datetime | None = None, community: str | None = None) -> list[dict[str, Any]]:
     now = now or utcnow()
     where, params = [], []
-    for column, value in (("status", status), ("tier", tier), ("party", party)):
+    for column, value in (("status", status), ("tier", tier), ("party", party), ("community", community)):
         if value:
             where.append(f"{column} = ?")
             params.append(value)

@@ -87,16 +87,17 @@ class CaseworkService(Operable):
 
     @public("the public board's ledger: public columns only; staff with a token see whole cases")
     @http("GET", "/cases")
-    @api("casework", "/cases", query=("status", "tier", "overdue", "party", "limit", "offset"))
+    @api("casework", "/cases", query=("status", "tier", "overdue", "party", "community", "limit", "offset"))
     def list_cases(self, request: Request) -> Response:
-        """The ledger, newest first: ?status=&tier=&overdue=true|false&party=&limit=&offset=."""
+        """The ledger, newest first: ?status=&tier=&overdue=true|false&party=&community=&limit=&offset=."""
         overdue = choice(request, "overdue", ("true", "false"))
         limit, offset = page(request)
         staff = identified(self.name, "/cases", request, STAFF)
         party = staff.party if staff and staff.role in PARTIES and staff.party else request.args.get("party")
+        community = (request.args.get("community") or "").strip() or None
         cases = list_cases(self.runtime.db, choice(request, "status", STATUSES), choice(request, "tier", TIERS),
                            None if overdue is None else overdue == "true", party, limit, offset,
-                           now=self.runtime.app.clock())
+                           now=self.runtime.app.clock(), community=community)
         if staff is None:  # plans, resolutions and who escalated are staff's: text they typed may name a resident
             cases = [{k: c[k] for k in PUBLIC_COLUMNS} for c in cases]
         return json_response({"cases": cases, "limit": limit, "offset": offset})

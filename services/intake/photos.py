@@ -3,13 +3,15 @@ reviewed them.
 
 Each photo is re-encoded from its pixels with Pillow, so nothing of the file but the picture is kept: EXIF
 (the GPS position of the resident's phone, its make, the time), XMP, comments and text chunks are dropped
-(the EXIF orientation is applied first, so the picture still stands upright). The file is stored under the
-var dir (`<var>/intake/photos/`, written before its event, so an event never names a missing file); its
-record is a `Photo` aggregate in intake's own log (who reviewed it and when), never published: an event
-carries no picture. An object store (MinIO) would take `PhotoStore`'s place in production.
+(the EXIF orientation is applied first, so the picture still stands upright). The file is stored (written
+before its event, so an event never names a missing file) under the var dir (`<var>/intake/photos/`) by
+default, or in an S3-compatible object store (MinIO in production, so several intake hosts share the photos)
+when `YISHI_PHOTOS_BUCKET` names its bucket (`store_for`). Its record is a `Photo` aggregate in intake's own
+log (who reviewed it and when), never published: an event carries no picture.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -24,7 +26,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, DomainError, InvalidInput, NotFound
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 3
@@ -111,8 +113,7 @@ class PhotoStore:
         self.root = var_dir / "intake" / "photos"
 
     def _path(self, pid: UUID | str, content_type: str) -> Path:
-        ext = next(e for t, e in TYPES.values() if t == content_type)
-        return self.root / f"{pid}.{ext}"
+        return self.root / _name(pid, content_type)
 
     def put(self, pid: UUID, data: bytes, content_type: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -123,6 +124,68 @@ class PhotoStore:
 
     def get(self, pid: UUID | str, content_type: str) -> bytes:
         return self._path(pid, content_type).read_bytes()
+
+
+def _name(pid: UUID | str, content_type: str) -> str:
+    return f"{pid}.{next(e for t, e in TYPES.values() if t == content_type)}"
+
+
+class StoreUnavailable(DomainError):
+    status, title, title_zh = 503, "Photo store unavailable", "照片存储暂不可用"
+
+    def __init__(self) -> None:
+        super().__init__("the photo store did not answer; send the photo again later", "photo",
+                         "照片存储暂不可用,请稍后重新上传")
+        self.headers = {"Retry-After": "5"}
+
+
+class S3PhotoStore:
+    """Photo files as objects `<prefix><photo id>.<ext>` in a bucket of an S3-compatible store (MinIO, S3).
+
+    A PUT makes an object appear whole, as the var dir's rename does a file. The bucket is the operator's
+    (created with MinIO's `mc mb`); credentials come the way boto3 finds them (AWS_ACCESS_KEY_ID and
+    AWS_SECRET_ACCESS_KEY, a profile, an instance role)."""
+
+    def __init__(self, bucket: str, prefix: str = "", endpoint: str | None = None, region: str | None = None):
+        import boto3  # only where an object store is configured
+        from botocore.config import Config
+
+        self.bucket, self.prefix = bucket, prefix
+        self.client = boto3.session.Session().client(
+            "s3", endpoint_url=endpoint, region_name=region or "us-east-1",
+            config=Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3},
+                          s3={"addressing_style": "path"}))  # MinIO serves buckets by path
+
+    def put(self, pid: UUID, data: bytes, content_type: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self.prefix + _name(pid, content_type), Body=data,
+                                   ContentType=content_type)
+        except (BotoCoreError, ClientError):
+            raise StoreUnavailable() from None
+
+    def get(self, pid: UUID | str, content_type: str) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.prefix + _name(pid, content_type))
+            return answer["Body"].read()
+        except (BotoCoreError, ClientError):
+            raise StoreUnavailable() from None
+
+
+@functools.lru_cache(maxsize=4)
+def _s3(bucket: str, prefix: str, endpoint: str | None, region: str | None) -> S3PhotoStore:
+    return S3PhotoStore(bucket, prefix, endpoint, region)  # one client per process: it keeps its connections
+
+
+def store_for(var_dir: Path, environ: Any = os.environ) -> PhotoStore | S3PhotoStore:
+    """The var dir's files, or the object store `YISHI_PHOTOS_BUCKET` names (with `YISHI_PHOTOS_S3_ENDPOINT`,
+    e.g. http://minio:9000, `YISHI_PHOTOS_PREFIX` and `YISHI_PHOTOS_S3_REGION`)."""
+    bucket = environ.get("YISHI_PHOTOS_BUCKET")
+    if not bucket:
+        return PhotoStore(var_dir)
+    return _s3(bucket, environ.get("YISHI_PHOTOS_PREFIX", "photos/"), environ.get("YISHI_PHOTOS_S3_ENDPOINT") or None,
+               environ.get("YISHI_PHOTOS_S3_REGION") or None)
 
 
 def _find(app: Any, pid: UUID) -> Photo | None:
@@ -136,7 +199,7 @@ def photos_of(app: Any, issue_id: str) -> list[Photo]:
     return [p for p in (_find(app, photo_id(issue_id, n)) for n in range(MAX_PHOTOS)) if p is not None]
 
 
-def attach(app: Any, store: PhotoStore, issue_id: str, data: bytes, now: datetime) -> Photo:
+def attach(app: Any, store: PhotoStore | S3PhotoStore, issue_id: str, data: bytes, now: datetime) -> Photo:
     """A photo added to an issue: the first free of its three places (409 when all three are taken)."""
     picture, content_type = clean(data)
     for number in range(MAX_PHOTOS):

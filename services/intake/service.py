@@ -147,8 +147,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
                               self.runtime.app.clock())
         return json_response(photo.view(staff=True))
 
-    def _photo_store(self) -> photos.PhotoStore:
-        return photos.PhotoStore(self.runtime.settings.var_dir)
+    def _photo_store(self) -> photos.PhotoStore | photos.S3PhotoStore:
+        return photos.store_for(self.runtime.settings.var_dir)
 
     @public("public read: masked issues")
     @http("GET", "/issues")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.portal.fresh import PUBLIC_SECONDS
 from services.portal.upstream import Upstreams
 
 OVERDUE_LIMIT = 200  # the ledger's overdue rows read per page view, newest first
@@ -14,10 +15,12 @@ def sections(up: Upstreams, lang: str, community: str | None, month: str) -> dic
     """The board's reads, by section name: each a zero-argument call, run side by side by the caller."""
     where = {"community": community} if community else {}
     return {
-        "notices": lambda: up.notifications.get("/notices", lang, {"lang": lang, "limit": 20, **where})["notices"],
-        "overdue": lambda: up.casework.get("/cases", lang, {"overdue": "true", "limit": OVERDUE_LIMIT})["cases"],
-        "results": lambda: up.meetings.get("/reports/results", lang, {"month": month}),
-        "demand": lambda: up.intake.get("/reports/demand-list", lang, {"month": month}),
+        "notices": lambda: up.notifications.get("/notices", lang, {"lang": lang, "limit": 20, **where},
+                                                fresh_for=PUBLIC_SECONDS)["notices"],
+        "overdue": lambda: up.casework.get("/cases", lang, {"overdue": "true", "limit": OVERDUE_LIMIT, **where},
+                                           fresh_for=PUBLIC_SECONDS)["cases"],
+        "results": lambda: up.meetings.get("/reports/results", lang, {"month": month}, fresh_for=PUBLIC_SECONDS),
+        "demand": lambda: up.intake.get("/reports/demand-list", lang, {"month": month}, fresh_for=PUBLIC_SECONDS),
     }
 
 
@@ -25,10 +28,11 @@ def in_community(rows: list[dict[str, Any]], community: str | None) -> list[dict
     return [r for r in rows if not community or r.get("community") == community]
 
 
-def overdue_rows(cases: list[dict[str, Any]], community: str | None) -> list[dict[str, Any]]:
-    """Each overdue case with the deadline it missed: the ledger's title is masked by intake already."""
+def overdue_rows(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each overdue case (of the community: casework filtered them) with the deadline it missed: the ledger's
+    title is masked by intake already."""
     rows = []
-    for case in in_community(cases, community):
+    for case in cases:
         missed = [(kind, d["due"]) for kind, d in (case.get("deadlines") or {}).items() if d.get("overdue")]
         kind, due = min(missed, key=lambda m: m[1]) if missed else (None, None)
         rows.append({"title": case.get("title"), "category": case.get("category"), "tier": case.get("tier"),

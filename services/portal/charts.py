@@ -7,6 +7,7 @@ alternative text says it draws the table beside it, which holds the same figures
 from __future__ import annotations
 
 import base64
+import functools
 from typing import Any
 
 import pygal
@@ -29,18 +30,34 @@ def _data_url(chart: Any) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
 
 
+def _frozen(table: Table) -> tuple[tuple[str, ...], tuple[tuple[Any, ...], ...]]:
+    return tuple(table.columns), tuple(tuple(row) for row in table.rows)
+
+
 def rates_over_months(table: Table, rate_columns: list[int], title: str) -> str:
     """Lines of the rates (0-100 %) over the months of `table` (its first column)."""
-    chart = pygal.Line(title=title, range=(0, 100), value_formatter=lambda v: f"{v:.0f}%", **OPTIONS)
-    chart.x_labels = [row[0] for row in table.rows]
-    for index in rate_columns:
-        chart.add(table.columns[index], [_number(row[index]) for row in table.rows])
-    return _data_url(chart)
+    return _rates(*_frozen(table), tuple(rate_columns), title)
 
 
 def bars(table: Table, title: str, most: int = 10) -> str:
     """Horizontal bars of a count table (label, count), the largest on top; whole numbers on the axis."""
-    rows = table.rows[:most][::-1]
+    return _bars(*_frozen(table), title, most)
+
+
+# Drawing is most of a report page's own time: the same figures give the same picture, drawn once.
+@functools.lru_cache(maxsize=256)
+def _rates(columns: tuple[str, ...], table_rows: tuple[tuple[Any, ...], ...], rate_columns: tuple[int, ...],
+           title: str) -> str:
+    chart = pygal.Line(title=title, range=(0, 100), value_formatter=lambda v: f"{v:.0f}%", **OPTIONS)
+    chart.x_labels = [row[0] for row in table_rows]
+    for index in rate_columns:
+        chart.add(columns[index], [_number(row[index]) for row in table_rows])
+    return _data_url(chart)
+
+
+@functools.lru_cache(maxsize=256)
+def _bars(columns: tuple[str, ...], table_rows: tuple[tuple[Any, ...], ...], title: str, most: int) -> str:
+    rows = table_rows[:most][::-1]
     top = max([int(r[1]) for r in rows] or [1])
     step = max(1, -(-top // 5))
     widest = max([len(str(r[0])) for r in rows] or [1])
@@ -48,7 +65,7 @@ def bars(table: Table, title: str, most: int = 10) -> str:
                          "truncate_label": -1, "margin_left": 14 * widest}  # pygal measures Latin letters
     chart = pygal.HorizontalBar(title=title, y_labels=list(range(0, top + step, step)), **options)
     chart.x_labels = [str(r[0]) for r in rows]
-    chart.add(table.columns[1], [r[1] for r in rows])
+    chart.add(columns[1], [r[1] for r in rows])
     return _data_url(chart)
 
 

@@ -94,10 +94,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "photo_n": ("现场照片 {n}", "Photo {n}"),
     "error_title": ("出错了", "Something went wrong"),
     "not_found": ("没有这个页面。", "No such page."),
+    "photo_not_stored": ("照片暂未能保存(反映已提交),请稍后再试", "could not be stored now (the report was sent)"),
     "down": ("服务暂时不可用,请稍后再试。您的内容未提交。", "The service is not available; nothing was sent. "
              "Please try again later."),
 }
 
+if WORDS.keys() & STAFF_WORDS.keys():  # one key, one meaning: a staff word must not replace a resident's
+    raise RuntimeError(f"portal words defined twice: {sorted(WORDS.keys() & STAFF_WORDS.keys())}")
 WORDS |= STAFF_WORDS
 
 STATUS = {"received": ("已受理", "received"), "open": ("办理中", "in progress"), "resolved": ("已办结,待确认", "resolved"),
@@ -122,6 +125,10 @@ class Words:
     def word(self, key: str) -> str:
         zh, en = WORDS[key]
         return en if self.en else zh
+
+    def first(self, *keys: str) -> str:
+        """The first of `keys` that has words (a form's own label for a field, else the field's)."""
+        return self.word(next((k for k in keys if k in WORDS), keys[-1]))
 
     def of(self, table: dict[str, tuple[str, str]], key: str | None) -> str:
         return (table[key][1] if self.en else table[key][0]) if key in table else (key or "")

@@ -13,6 +13,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from services.portal import meeting_forms as forms
+from services.portal.fresh import STAFF_SECONDS
 from services.portal.i18n import chosen
 from services.portal.pages import page
 from services.portal.staff import form_key
@@ -56,7 +57,8 @@ class MeetingPages:
     def _archive(self, request: Request, who: SignedIn, errors: dict[str, str] | None = None, values: Any = None,
                  status: int = 200) -> Response:
         query = {k: request.args[k] for k in ("from", "to", "kind") if request.args.get(k)}
-        listed = self.up.meetings.get("/meetings", _lang(request), query | {"limit": ARCHIVE_MOST}, token=who.token)
+        listed = self.up.meetings.get("/meetings", _lang(request), query | {"limit": ARCHIVE_MOST}, token=who.token,
+                                      fresh_for=STAFF_SECONDS, scope=who.scope_key)
         return _render(request, "staff/meetings.html", who, status, meetings=listed["meetings"], query=query,
                        may_schedule=any(r in forms.ORGANISERS for r in who.who.roles), errors=errors or {},
                        values=values or {}, key=forms_key(None))

@@ -7,7 +7,8 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from services.portal.upstream import Refused, Upstream
+from services.portal.i18n import Words
+from services.portal.upstream import Refused, Unavailable, Upstream
 
 MAX_PHOTOS = 3
 MAX_BYTES = 5 * 1024 * 1024
@@ -43,15 +44,18 @@ def send(intake: Upstream, code: str, files: list[Any], lang: str) -> list[str]:
             intake.raw("POST", f"/issues/{code}/photos", data=f.stream.read(), content_type=f.mimetype)
         except Refused as exc:
             refused.append(f"{f.filename}:{exc.detail(lang)}")
+        except Unavailable:  # the report is filed: its tracking code is still shown, the photo said not kept
+            refused.append(f"{f.filename}:{Words(lang).word('photo_not_stored')}")
     return refused
 
 
-def listed(intake: Upstream, issue_id: str | None, token: str | None = None) -> list[dict[str, Any]]:
+def listed(intake: Upstream, issue_id: str | None, token: str | None = None, fresh_for: float = 0,
+           scope: tuple[Any, ...] | None = None) -> list[dict[str, Any]]:
     """An issue's photos as intake shows them to this caller; none when it cannot say."""
     if not issue_id:
         return []
     try:
-        return intake.get(f"/issues/{issue_id}/photos", token=token)["photos"]
+        return intake.get(f"/issues/{issue_id}/photos", token=token, fresh_for=fresh_for, scope=scope)["photos"]
     except Refused:
         return []
 

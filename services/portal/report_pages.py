@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventlet.greenpool import GreenPool
 from nameko.web.handlers import http
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from services.portal import charts, exports, reports
+from services.portal.fresh import MONTHLY_SECONDS, PUBLIC_SECONDS
 from services.portal.i18n import SHANGHAI, Words, chosen
 from services.portal.pages import page
 from services.portal.reports import Table
@@ -69,7 +69,8 @@ class ReportPages:
 
     # each report: its tables, the charts drawn from them {table key: {url, title}}, and what else the page shows
     def _demand(self, who: SignedIn, t: Words, month: str) -> tuple[list[Table], dict[str, str], dict[str, Any]]:
-        tables = reports.demand_tables(self.up.intake.get("/reports/demand-list", t.lang, {"month": month}), t)
+        tables = reports.demand_tables(self.up.intake.get("/reports/demand-list", t.lang, {"month": month},
+                                                          fresh_for=PUBLIC_SECONDS), t)
         by_category = tables[1]
         pictures = {by_category.key: _chart(charts.bars(by_category, by_category.title), by_category.title)
                     } if by_category.rows else {}
@@ -83,13 +84,14 @@ class ReportPages:
 
     def _stats(self, who: SignedIn, t: Words, month: str) -> tuple[list[Table], dict[str, str], dict[str, Any]]:
         months = reports.months_back(month)
-        calls = [lambda m=m: self.up.casework.get("/stats", t.lang, reports.month_range(m)) for m in months]
-        calls.append(lambda: self.up.casework.get("/cases", t.lang, {"limit": LEDGER_MOST}, token=who.token)["cases"])
-        answers = list(GreenPool(len(calls)).imap(lambda call: call(), calls))
+        calls = [lambda m=m: self.up.casework.get("/stats", t.lang, reports.month_range(m), fresh_for=MONTHLY_SECONDS)
+                 for m in months]
+        mine = {"community": who.who.community} if who.who.community else {}  # a community's worker: theirs
+        calls.append(lambda: self.up.casework.get("/cases", t.lang, {"limit": LEDGER_MOST, **mine}, token=who.token,
+                                                  fresh_for=MONTHLY_SECONDS, scope=who.scope_key)["cases"])
+        answers = self.up.fresh.together(calls)
         rates = reports.rates_table(dict(zip(months, answers[:-1])), t)
         cases = answers[-1]
-        if who.who.community:  # a community's worker counts their community's cases
-            cases = [c for c in cases if c.get("community") == who.who.community]
         counts = reports.ledger_tables(cases, month, t)
         pictures = {rates.key: _chart(charts.rates_over_months(rates, [2, 3, 4], t.word("rates_chart")),
                                       t.word("rates_chart"))}

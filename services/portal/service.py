@@ -2,11 +2,11 @@
 and sent to their commands. It keeps nothing of its own (no log, no worker, no queue)."""
 from __future__ import annotations
 
+import functools
 import secrets
 from typing import Any
 from urllib.parse import urlencode
 
-from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import http
 from werkzeug.utils import redirect
@@ -69,10 +69,10 @@ class PortalService(StaffPages, ReportPages, MeetingPages):
     def board_page(self, request: Request) -> Response:
         lang, community = _lang(request), (request.args.get("community") or "").strip()[:50] or None
         calls = board.sections(self.up, lang, community, _this_month())
-        parts = dict(zip(calls, GreenPool(len(calls)).imap(_or_none, calls.values())))
+        parts = dict(zip(calls, self.up.fresh.together([functools.partial(_or_none, c) for c in calls.values()])))
         return render(request, "board.html", community=community, communities=board.communities(parts),
                       notices=parts["notices"], results=parts["results"],
-                      overdue=None if parts["overdue"] is None else board.overdue_rows(parts["overdue"], community),
+                      overdue=None if parts["overdue"] is None else board.overdue_rows(parts["overdue"]),
                       demand=None if parts["demand"] is None else board.demand_rows(
                           parts["demand"], community, backed=_backed(request)))
 

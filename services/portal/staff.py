@@ -12,35 +12,75 @@ from services.portal.i18n import Words
 from shared.edge.identity import Staff
 
 PARTIES = ("property", "sanitation", "department", "task_force")
+TEAMS = ("emergency_team", "council_member")  # the council's own teams, answering for the cases sent to them
 WORKERS = ("community_worker", "secretary")
 # action -> (the service, its command path under the case, the roles offered the form)
 ACTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "triage": ("casework", "triage", WORKERS),
     "assignment": ("casework", "assignment", WORKERS),
+    # the responsible party's workflow (派单): it acknowledges (签收), returns (退单), asks for time (延期申请);
+    # staff dispute a return, the secretary rules on it and decides on an extension
+    "acknowledgement": ("casework", "acknowledgement", (*PARTIES, *TEAMS)),
+    "return": ("casework", "return", (*PARTIES, *TEAMS)),
+    "extension": ("casework", "extension", (*PARTIES, *TEAMS)),
+    "return-dispute": ("casework", "return-dispute", WORKERS),
+    "return-ruling": ("casework", "return-ruling", ("secretary",)),
+    "extension-decision": ("casework", "extension-decision", ("secretary",)),
     "verification": ("casework", "verification", ("council_member", "emergency_team", *WORKERS, "task_force")),
     "plan": ("casework", "plan", ("council_member", *WORKERS, *PARTIES)),
     "resolution": ("casework", "resolution", (*WORKERS, *PARTIES)),
     "escalation": ("casework", "escalation", ("council_member", *WORKERS)),
     "merge": ("intake", "merge", WORKERS),
+    "reply": ("casework", "reply", (*WORKERS, *PARTIES)),  # to the resident, on their progress page
+    "note": ("casework", "note", ("council_member", "emergency_team", *WORKERS, *PARTIES)),  # never published
 }
 # each action's form fields, in the order shown; the same names as the command's body
 FIELDS: dict[str, tuple[str, ...]] = {
     "triage": ("tier", "reason"), "assignment": ("party_kind", "party", "reason"), "verification": ("note",),
     "plan": ("plan", "due"), "resolution": ("summary",), "escalation": ("to", "reason"), "merge": ("into",),
+    "acknowledgement": (), "return": ("reason",), "extension": ("due", "reason"), "return-dispute": ("reason",),
+    "return-ruling": ("upheld", "reason"), "extension-decision": ("approved", "reason"), "reply": ("text",),
+    "note": ("text", "visible_to"),
 }
+YES_NO = ("upheld", "approved")  # a choice sent as true or false
+NOTE_READERS = ACTIONS["note"][2]  # whom a note may be shown to (the author's role always, casework adds it)
 OPEN = ("open", "reopened")
 LIGHT_RANK = {"red": 0, "yellow": 1, "green": 2, None: 3}
 TIER_RANK = {"urgent": 0, "complex": 1, "routine": 2}
 PAGE_SIZE = 50
-READ_MOST = 500  # ledger rows read per worklist view (the ledger has no community filter: narrowed here)
+READ_MOST = 500  # ledger rows read per worklist view (counted and sorted by clock here: casework orders by opening)
 FILTERS = ("status", "tier", "party", "community", "overdue")
 
 
 def actions_for(staff: Staff, case: dict[str, Any]) -> list[str]:
-    """The actions whose forms this staff member is shown on this case (none once it is no longer open)."""
+    """The actions whose forms this staff member is shown on this case (none once it is no longer open); the
+    party's workflow only where the case's dispatch is at that step."""
     if case.get("status") not in OPEN:
         return []
-    return [name for name, (_, _, roles) in ACTIONS.items() if any(r in roles for r in staff.roles)]
+    return [name for name, (_, _, roles) in ACTIONS.items()
+            if any(r in roles for r in staff.roles) and _at_step(name, case)]
+
+
+def _at_step(action: str, case: dict[str, Any]) -> bool:
+    sent = case.get("dispatch") or {}
+    waiting = sent.get("return_state")
+    if action in ("acknowledgement", "return", "extension"):
+        if not sent or sent.get("returned_at"):
+            return False
+        if action == "acknowledgement":
+            return not sent.get("acknowledged_at")
+        return action == "return" or not pending_extension(case)
+    if action == "return-dispute":
+        return waiting == "pending"
+    if action == "return-ruling":
+        return waiting in ("pending", "disputed")
+    if action == "extension-decision":
+        return pending_extension(case) is not None
+    return True
+
+
+def pending_extension(case: dict[str, Any]) -> dict[str, Any] | None:
+    return next((e for e in case.get("extensions") or [] if e.get("decision") is None), None)
 
 
 def light(case: dict[str, Any]) -> str | None:
@@ -67,12 +107,13 @@ def query(args: Any, staff: Staff) -> dict[str, str]:
 
 def ledger_params(filters: dict[str, str]) -> dict[str, Any]:
     """What casework's ledger filters itself (its party filter is the token's for a party's staff)."""
-    return {k: v for k, v in filters.items() if k != "community"} | {"limit": READ_MOST}
+    return dict(filters) | {"limit": READ_MOST}
 
 
-def worklist(cases: list[dict[str, Any]], filters: dict[str, str], page: int) -> dict[str, Any]:
-    """The rows of one page, the worst clock first; counts by light and tier over every matching case."""
-    rows = [c for c in cases if not filters.get("community") or c.get("community") == filters["community"]]
+def worklist(cases: list[dict[str, Any]], page: int) -> dict[str, Any]:
+    """The rows of one page, the worst clock first; counts by light and tier over every matching case (casework
+    filtered them, the community too)."""
+    rows = [dict(c) for c in cases]  # the answer may be shared (fresh.py)
     for row in rows:
         row["light"], row["next_due"] = light(row), next_due(row)
     rows.sort(key=lambda c: (LIGHT_RANK[c["light"]], TIER_RANK.get(c.get("tier"), 9), c["next_due"] or "~"))
@@ -92,8 +133,8 @@ def history(trail: dict[str, Any]) -> dict[str, Any]:
             "reason": trail.get("reason"), "entries": entries}
 
 
-DETAIL_KEYS = ("tier", "reason", "party", "party_kind", "note", "plan", "due", "to", "summary", "confirmed",
-               "satisfaction", "into_case_id", "merged_into")
+DETAIL_KEYS = ("tier", "reason", "party", "party_kind", "note", "plan", "due", "requested_due", "to", "summary",
+               "text", "upheld", "approved", "on_time", "confirmed", "satisfaction", "into_case_id", "merged_into")
 
 
 def _details(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -102,22 +143,27 @@ def _details(data: dict[str, Any]) -> list[tuple[str, str]]:
         value = data.get(key)
         if value in (None, "", [], {}):
             continue
-        if key == "due" and isinstance(value, str):
+        if key in ("due", "requested_due") and isinstance(value, str):
             try:
                 value = Words.time(value)
             except ValueError:
                 pass
-        out.append((key, str(value)))
+        out.append((key, value if isinstance(value, bool) else str(value)))  # a yes or no is put in words
     return out
 
 
 def command_body(action: str, form: Any) -> dict[str, Any]:
     """The owning service's command body from the action's form; empty optional fields are left out, so the
     service names a missing required one."""
-    values = {name: (form.get(f"{action}-{name}") or "").strip() for name in FIELDS[action]}
+    values: dict[str, Any] = {name: (form.get(f"{action}-{name}") or "").strip() for name in FIELDS[action]}
     if action == "merge":
         return {"into_issue_id": values["into"]} if values["into"] else {}
-    return {k: v for k, v in values.items() if v}
+    for name in YES_NO:
+        if name in values and values[name] in ("yes", "no"):
+            values[name] = values[name] == "yes"
+    if "visible_to" in values:  # ticked roles; none ticked: casework's default readers
+        values["visible_to"] = [r for r in form.getlist(f"{action}-visible_to") if r in NOTE_READERS]
+    return {k: v for k, v in values.items() if v not in ("", [])}
 
 
 def error_field(action: str, problem_field: str | None) -> str:

@@ -17,6 +17,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from services.portal import photos, signin, staff
+from services.portal.fresh import STAFF_SECONDS
 from services.portal.i18n import chosen
 from services.portal.pages import page, render
 from services.portal.session import (CSRF_COOKIE, LOGIN_COOKIE, LOGIN_SECONDS, SESSION_COOKIE, Signer, csrf_ok,
@@ -34,6 +35,11 @@ class SignedIn:
 
     def __init__(self, who: Staff, token: str):
         self.who, self.token = who, token
+
+    @property
+    def scope_key(self) -> tuple[Any, ...]:
+        """What the services decide this member's reads by: a kept answer is shared within it (fresh.py)."""
+        return tuple(sorted(self.who.roles)), self.who.community, self.who.party
 
     @property
     def scope(self) -> str | None:
@@ -180,9 +186,10 @@ class StaffPages:
     @signed_in
     def worklist(self, request: Request, who: SignedIn) -> Response:
         filters = staff.query(request.args, who.who)
-        cases = self.up.casework.get("/cases", _lang(request), staff.ledger_params(filters), token=who.token)["cases"]
+        cases = self.up.casework.get("/cases", _lang(request), staff.ledger_params(filters), token=who.token,
+                                     fresh_for=STAFF_SECONDS, scope=who.scope_key)["cases"]
         page_no = int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1
-        listed = staff.worklist(cases, filters, page_no)
+        listed = staff.worklist(cases, page_no)
         return staff_render(request, "staff/cases.html", who, filters=filters, listed=listed,
                             page_url=lambda n: "/staff/cases?" + urlencode(filters | {"page": n}))
 
@@ -227,15 +234,25 @@ class StaffPages:
         """A photo under review, as intake shows it to this staff member."""
         return photos.picture(self.up.intake, photo_id, who.token)
 
+    @staticmethod
+    def _reads_notes(who: SignedIn) -> bool:
+        return any(r in staff.NOTE_READERS for r in who.who.roles)
+
     def _case(self, request: Request, who: SignedIn, case_id: str, done: str | None = None,
               errors: dict[str, str] | None = None, values: Any = None, status: int = 200) -> Response:
-        lang = _lang(request)
-        case = self.up.casework.get(f"/cases/{quote(case_id)}", lang, token=who.token)
-        trail = staff.history(self.up.casework.get(f"/cases/{quote(case_id)}/history", lang, token=who.token))
+        lang, path = _lang(request), f"/cases/{quote(case_id)}"
+        # after the member's own command (done, or refused), the case as it is now; else as of a few seconds
+        kept = {"fresh_for": 0 if done or errors else STAFF_SECONDS, "scope": who.scope_key, "token": who.token}
+        reads = [path, f"{path}/history"] + ([f"{path}/notes"] if self._reads_notes(who) else [])
+        case, trail, *notes = self.up.fresh.together([lambda p=p: self.up.casework.get(p, lang, **kept)
+                                                      for p in reads])
+        case, trail = dict(case), staff.history(trail)  # the answers may be shared (fresh.py)
         case["light"], case["next_due"] = staff.light(case), staff.next_due(case)
-        pictures = photos.listed(self.up.intake, case.get("issue_id"), who.token)
+        pictures = photos.listed(self.up.intake, case.get("issue_id"), who.token, kept["fresh_for"], who.scope_key)
         return staff_render(request, "staff/case.html", who, status, case=case, trail=trail, photos=pictures,
                             may_review=any(r in staff.WORKERS for r in who.who.roles),
                             actions=staff.actions_for(who.who, case), fields=staff.FIELDS, errors=errors or {},
+                            notes=notes[0]["notes"] if notes else None, extension=staff.pending_extension(case),
+                            note_readers=staff.NOTE_READERS,
                             values=values or {}, done=done if done in staff.ACTIONS or done == "photo" else None,
                             key=staff.form_key(None))

@@ -1,10 +1,12 @@
 """The other services as the portal reaches them: their HTTP read models and commands, never their stores."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import requests
 
+from services.portal.fresh import Fresh, NotKept
 from shared.config import service_url
 
 TIMEOUT = 5.0  # seconds: a page waits no longer for one upstream
@@ -37,12 +39,24 @@ class Refused(Exception):
 class Upstream:
     """One service's HTTP API: JSON in and out, its problems raised as Refused."""
 
-    def __init__(self, service: str, session: requests.Session):
-        self.service, self.base, self.session = service, service_url(service), session
+    def __init__(self, service: str, session: requests.Session, fresh: Fresh | None = None):
+        self.service, self.base, self.session, self.fresh = service, service_url(service), session, fresh or Fresh()
 
     def get(self, path: str, lang: str = "zh-CN", params: dict[str, Any] | None = None,
-            headers: dict[str, str] | None = None, token: str | None = None) -> Any:
-        return self._call("GET", path, lang, token, params=params, headers=headers)[1]
+            headers: dict[str, str] | None = None, token: str | None = None, fresh_for: float = 0,
+            scope: tuple[Any, ...] | None = None) -> Any:
+        """`fresh_for`: seconds an answer may be kept and given to other pages (fresh.py) — a shared answer,
+        not to be changed. A staff read names its `scope` (SignedIn.scope_key); without one it must be public."""
+        fresh_for *= self.fresh.scale
+        if not fresh_for:
+            if getattr(self.fresh.local, "kept_only", False):
+                raise NotKept()  # a read never kept: Fresh.together makes it beside the others
+            return self._call("GET", path, lang, token, params=params, headers=headers)[1]
+        if token and scope is None:
+            raise ValueError("a staff member's read is kept only under their scope")
+        key = (self.service, path, lang, tuple(sorted((params or {}).items())), scope if token else None)
+        return self.fresh.get(key, fresh_for,
+                              lambda: self._call("GET", path, lang, token, params=params, headers=headers)[1])
 
     def post(self, path: str, body: Any, lang: str = "zh-CN", headers: dict[str, str] | None = None,
              token: str | None = None) -> tuple[int, Any]:
@@ -91,8 +105,10 @@ class Upstreams:
         adapter = requests.adapters.HTTPAdapter(pool_connections=len(UPSTREAMS), pool_maxsize=50)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        # YISHI_PORTAL_FRESH_SCALE: how long answers are kept, as a share of fresh.py's times (0: none kept)
+        self.fresh = Fresh(scale=float(os.environ.get("YISHI_PORTAL_FRESH_SCALE", "1")))
         for name in UPSTREAMS:
-            setattr(self, name, Upstream(name, self.session))
+            setattr(self, name, Upstream(name, self.session, self.fresh))
 
     def close(self) -> None:
         self.session.close()

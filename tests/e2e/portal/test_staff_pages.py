@@ -89,7 +89,8 @@ def test_a_party_sees_only_its_cases_and_only_its_actions(page, portal):
     expect(page.locator("table.ledger")).not_to_contain_text("6号楼电梯异响")
     page.get_by_role("link", name="5号楼水管漏水").click()
     forms = page.locator("form.action h3")
-    expect(forms).to_have_text(["提出方案", "办结"])  # no triage, assignment, escalation or merge for a party
+    expect(forms).to_have_text(["签收", "退单", "申请延期", "提出方案", "办结", "回复居民", "内部备注"])  # no triage,
+    # assignment, escalation or merge for a party
     page.goto(f"/staff/cases/{other}")  # casework refuses another party's case
     expect(page.get_by_role("alert")).to_contain_text("该案件未指派给您所在的单位")
 
@@ -150,3 +151,107 @@ def test_staff_pages_keep_to_their_budget(browser, portal):
         context.close()
         assert len(sizes) <= BUDGET_REQUESTS, (path, sizes)
         assert sum(sizes) <= BUDGET_BYTES, (path, sizes)
+
+
+def staff_page(browser, portal):
+    """Another member's browser beside the test's own."""
+    context = browser.new_context(base_url=portal[0], viewport={"width": 390, "height": 844}, bypass_csp=True,
+                                  locale="zh-CN")
+    context.set_default_timeout(10_000)
+    return context, context.new_page()
+
+
+def assigned(up: dict[str, str], title: str, party: str) -> str:
+    _, case_id = reported(up["intake"], title, "派单里")
+    requests.post(f"{up['casework']}/cases/{case_id}/assignment", timeout=5,
+                  json={"party_kind": "property", "party": party},
+                  headers={"Authorization": f"Bearer {token('secretary', '王书记')}"}).raise_for_status()
+    return case_id
+
+
+def test_a_party_acknowledges_asks_for_time_replies_and_notes_and_the_secretary_decides(page, portal, browser):
+    _, up = portal
+    case_id = assigned(up, "9号楼屋顶漏水", "安居物业")
+    sign_in(page, "property", "王师傅", party="安居物业", then=f"/staff/cases/{case_id}")
+    expect(page.locator("#case-dispatch")).to_contain_text("待签收")
+    expect(page.locator("form.action h3")).to_have_text(["签收", "退单", "申请延期", "提出方案", "办结", "回复居民",
+                                                         "内部备注"])
+    assert axe_violations(page) == []
+    page.locator("#acknowledgement").get_by_role("button", name="签收").click()
+    expect(page.locator("#done")).to_have_text("已提交:签收")
+    expect(page.locator("#case-dispatch")).to_contain_text("已签收")
+    expect(page.locator("#acknowledgement")).to_have_count(0)  # taken up once
+
+    page.locator("#extension-due").fill("2020-01-31")  # no reason, a date gone: casework names a field
+    page.locator("#extension").get_by_role("button", name="申请延期").click()
+    expect(page.locator("#extension-reason-error, #extension-due-error").first).to_be_visible()
+    expect(page.locator("#extension-due")).to_have_value("2020-01-31")
+    assert axe_violations(page) == []
+    page.locator("#extension-due").fill("2030-01-31")
+    page.locator("#extension-reason").fill("需等待防水材料到货")
+    page.locator("#extension").get_by_role("button", name="申请延期").click()
+    expect(page.locator("#case-extension")).to_contain_text("需等待防水材料到货")
+    expect(page.locator("#extension")).to_have_count(0)  # one request waits at a time
+
+    page.locator("#reply").get_by_role("button", name="回复居民").click()
+    expect(page.locator("#reply-text-error")).to_have_text("回复内容不能为空")
+    page.locator("#reply-text").fill("已安排维修,材料到货后施工")
+    page.locator("#reply").get_by_role("button", name="回复居民").click()
+    expect(page.locator("#done")).to_have_text("已提交:回复居民")
+    page.locator("#note-text").fill("业主委员会要求走维修基金")
+    page.get_by_label("社区书记").check()
+    page.locator("#note").get_by_role("button", name="内部备注").click()
+    expect(page.locator("#notes")).to_contain_text("业主委员会要求走维修基金")
+    expect(page.locator("table.history")).to_contain_text("王师傅")
+
+    context, secretary = staff_page(browser, portal)
+    try:
+        sign_in(secretary, "secretary", "王书记", then=f"/staff/cases/{case_id}")
+        expect(secretary.locator("#notes")).to_contain_text("业主委员会要求走维修基金")
+        secretary.locator("#extension-decision").get_by_role("button", name="审批延期申请").click()
+        expect(secretary.locator("#extension-decision-approved-error")).to_be_visible()
+        expect(secretary.locator("#extension-decision-approved")).to_have_attribute("aria-invalid", "true")
+        assert axe_violations(secretary) == []
+        secretary.get_by_label("审批结果").select_option("yes")
+        secretary.locator("#extension-decision-reason").fill("材料确需时间")
+        secretary.locator("#extension-decision").get_by_role("button", name="审批延期申请").click()
+        expect(secretary.locator("#done")).to_have_text("已提交:审批延期申请")
+        expect(secretary.get_by_text("同意延至")).to_be_visible()
+        expect(secretary.locator("#extension-decision")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_a_party_returns_a_case_the_worker_disputes_and_the_secretary_overrules(page, portal, browser):
+    _, up = portal
+    case_id = assigned(up, "10号楼化粪池满溢", "别家物业")
+    sign_in(page, "property", "赵经理", party="别家物业", then=f"/staff/cases/{case_id}")
+    page.locator("#return").get_by_role("button", name="退单").click()
+    expect(page.locator("#return-reason-error")).to_have_text("退单理由不能为空")
+    page.locator("#return-reason").fill("化粪池属市政管网")
+    page.locator("#return").get_by_role("button", name="退单").click()
+    expect(page.locator("#case-dispatch")).to_contain_text("已退单:化粪池属市政管网")
+    expect(page.locator("#return")).to_have_count(0)
+
+    context, worker = staff_page(browser, portal)
+    try:
+        sign_in(worker, "community_worker", "李娜", then=f"/staff/cases/{case_id}")
+        expect(worker.locator("#return-ruling")).to_have_count(0)  # the secretary's alone
+        worker.locator("#return-dispute-reason").fill("化粪池在小区红线内,属物业")
+        worker.locator("#return-dispute").get_by_role("button", name="对退单提出异议").click()
+        expect(worker.locator("#case-dispatch")).to_contain_text("有异议,待社区书记裁定")
+    finally:
+        context.close()
+    context, secretary = staff_page(browser, portal)
+    try:
+        sign_in(secretary, "secretary", "王书记", then=f"/staff/cases/{case_id}")
+        secretary.get_by_label("裁定结果").select_option("no")
+        secretary.locator("#return-ruling").get_by_role("button", name="裁定退单").click()
+        expect(secretary.locator("#return-ruling-reason-error")).to_have_text("裁定理由不能为空")
+        expect(secretary.get_by_label("裁定结果")).to_have_value("no")  # nothing chosen is lost
+        secretary.locator("#return-ruling-reason").fill("红线内设施由物业负责")
+        secretary.locator("#return-ruling").get_by_role("button", name="裁定退单").click()
+        expect(secretary.locator("#case-dispatch")).to_contain_text("待签收")  # back to the party, its clock again
+        assert axe_violations(secretary) == []
+    finally:
+        context.close()

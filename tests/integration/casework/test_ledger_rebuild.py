@@ -57,3 +57,21 @@ def test_a_new_ledger_version_replays_to_the_same_rows(settings):
     assert rows(db) == before
     assert list_cases(db, limit=1000, now=T0) == listed
     app.close()
+
+
+def test_the_ledger_filters_by_community_in_its_query(settings):
+    """The board's and the worklist's community filter is the read model's, not a scan of the newest rows."""
+    app = CaseworkApplication(settings, clock=Clock(T0))
+    db = Database("casework", settings)
+    places = ("幸福里", "和平里", "幸福里", "光明里")
+    for seq, community in enumerate(places * 3, start=1):
+        data = issue("楼道灯坏了", location={"community": community, "building": str(seq)})
+        app.process(reported(seq, data))
+    drain(Projector(app, db, [Ledger()], batch_size=5))
+    for community in set(places):
+        listed = list_cases(db, community=community, limit=1000, now=T0)
+        assert len(listed) == 3 * places.count(community) and {c["community"] for c in listed} == {community}
+    assert len(list_cases(db, limit=1000, now=T0)) == 12
+    assert list_cases(db, community="无此社区", now=T0) == []
+    assert len(list_cases(db, community="幸福里", limit=2, offset=5, now=T0)) == 1  # paged after filtering
+    app.close()

@@ -33,8 +33,8 @@ def case(title, status="open", tier="routine", alert=None, overdue=False, due="2
 def test_the_worst_clock_comes_first_and_counts_cover_every_matching_case():
     cases = [case("green-late", due="2026-12-20T00:00:00Z"), case("closed", status="closed"),
              case("yellow", alert="yellow"), case("red", alert="red", tier="urgent"),
-             case("green-soon", due="2026-12-05T00:00:00Z"), case("elsewhere", alert="red", community="和平里")]
-    listed = staff.worklist(cases, {"community": "幸福里"}, 1)
+             case("green-soon", due="2026-12-05T00:00:00Z")]
+    listed = staff.worklist(cases, 1)
     assert [r["title"] for r in listed["rows"]] == ["red", "yellow", "green-soon", "green-late", "closed"]
     assert listed["counts"]["lights"] == {"red": 1, "yellow": 1, "green": 2} and listed["counts"]["total"] == 5
     assert listed["rows"][-1]["light"] is None and listed["rows"][-1]["next_due"] is None
@@ -43,17 +43,49 @@ def test_the_worst_clock_comes_first_and_counts_cover_every_matching_case():
 def test_a_community_bound_worker_sees_only_their_community_whatever_the_query_says():
     worker = Staff("s", "李娜", ("community_worker",), community="幸福里")
     assert staff.query(MultiDict({"community": "和平里", "overdue": "maybe"}), worker) == {"community": "幸福里"}
-    assert staff.ledger_params({"community": "幸福里", "tier": "urgent"}) == {"tier": "urgent", "limit": 500}
+    assert staff.ledger_params({"community": "幸福里", "tier": "urgent"}) == {
+        "community": "幸福里", "tier": "urgent", "limit": 500}  # casework filters by community (its read model's index)
     everyone = Staff("s", "王书记", ("secretary",))
     assert staff.query(MultiDict({"community": "和平里"}), everyone) == {"community": "和平里"}
 
 
 def test_a_role_is_offered_only_its_actions_and_none_on_a_closed_case():
     party = Staff("s", "王师傅", ("property",), party="安居物业")
-    assert staff.actions_for(party, {"status": "open"}) == ["plan", "resolution"]
+    assert staff.actions_for(party, {"status": "open"}) == ["plan", "resolution", "reply", "note"]  # not sent yet
     worker = Staff("s", "李娜", ("community_worker",))
-    assert set(staff.actions_for(worker, {"status": "reopened"})) == set(staff.ACTIONS)
+    assert set(staff.actions_for(worker, {"status": "reopened"})) == set(staff.ACTIONS) - {
+        "acknowledgement", "return", "extension", "return-dispute", "return-ruling", "extension-decision"}
     assert staff.actions_for(worker, {"status": "closed"}) == []
+
+
+def test_the_parties_workflow_is_offered_at_its_step():
+    party = Staff("s", "王师傅", ("property",), party="安居物业")
+    secretary = Staff("s", "王书记", ("secretary",))
+    sent = {"status": "open", "dispatch": {"party": "安居物业", "acknowledged_at": None, "returned_at": None,
+                                           "return_state": None}, "extensions": []}
+    assert staff.actions_for(party, sent)[:3] == ["acknowledgement", "return", "extension"]
+    taken = sent | {"dispatch": sent["dispatch"] | {"acknowledged_at": "2026-12-02T02:00:00Z"}}
+    assert "acknowledgement" not in staff.actions_for(party, taken) and "return" in staff.actions_for(party, taken)
+    waiting = taken | {"extensions": [{"requested_due": "2026-12-20T15:59:59Z", "decision": None}]}
+    assert "extension" not in staff.actions_for(party, waiting)
+    assert "extension-decision" in staff.actions_for(secretary, waiting)
+    assert "extension-decision" not in staff.actions_for(secretary, taken)
+    returned = sent | {"dispatch": sent["dispatch"] | {"returned_at": "2026-12-02T03:00:00Z", "return_state": "pending"}}
+    assert not {"acknowledgement", "return", "extension"} & set(staff.actions_for(party, returned))
+    assert {"return-dispute", "return-ruling"} <= set(staff.actions_for(secretary, returned))
+    disputed = returned | {"dispatch": returned["dispatch"] | {"return_state": "disputed"}}
+    worker = Staff("s", "李娜", ("community_worker",))
+    assert "return-dispute" not in staff.actions_for(worker, disputed)
+    assert "return-ruling" in staff.actions_for(secretary, disputed) and "return-ruling" not in staff.actions_for(
+        worker, disputed)
+
+
+def test_yes_no_choices_and_ticked_readers_become_the_command_body():
+    form = MultiDict([("return-ruling-upheld", "no"), ("return-ruling-reason", "红线内"),
+                      ("note-text", "走维修基金"), ("note-visible_to", "secretary"), ("note-visible_to", "operator")])
+    assert staff.command_body("return-ruling", form) == {"upheld": False, "reason": "红线内"}
+    assert staff.command_body("note", form) == {"text": "走维修基金", "visible_to": ["secretary"]}  # no such reader
+    assert staff.command_body("extension-decision", MultiDict()) == {}  # casework names what is missing
 
 
 def test_a_form_becomes_the_command_body_and_a_refusal_finds_its_field():
