@@ -26,12 +26,23 @@ class Answer:
 
 
 @dataclass
+class Response:
+    """One HTTP answer to one attempt (an Answer may take several)."""
+
+    sent: float
+    answered: float
+    status: int
+    retry_after: str | None
+
+
+@dataclass
 class ReportLoad:
     """POST /issues at `rate` per second (round robin over `urls`) in a thread, until stopped."""
 
     urls: list[str]
     rate: float = 10.0
     answers: list[Answer] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)  # every attempt's answer, retries included
     retried: int = 0  # requests sent again after a connection error or a timeout
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -62,7 +73,7 @@ class ReportLoad:
         headers = {"Idempotency-Key": str(uuid.uuid4())}
         for attempt in range(ATTEMPTS):
             try:
-                r = session.post(f"{url}/issues", json=body, headers=headers, timeout=10)
+                r = self._post(session, url, body, headers)
                 break
             except (requests.ConnectionError, requests.Timeout) as exc:
                 # a kept-alive connection to a web process that died, or no answer in 10 s: a client retries
@@ -82,13 +93,19 @@ class ReportLoad:
             time.sleep(RETRY_PAUSE * 2)
             self.retried += 1
             try:
-                r = session.post(f"{url}/issues", json=body, headers=headers, timeout=10)
+                r = self._post(session, url, body, headers)
             except requests.RequestException as exc:
                 return Answer(started, None, error=type(exc).__name__)
         # 200: the retry found the first attempt recorded (the key names the issue): accepted all the same
         issue_id = r.json().get("issue_id") if r.status_code in (200, 201) else None
         return Answer(started, 201 if r.status_code == 200 and issue_id else r.status_code, issue_id,
                       r.headers.get("Retry-After"))
+
+    def _post(self, session: requests.Session, url: str, body: dict, headers: dict) -> requests.Response:
+        sent = time.monotonic()
+        r = session.post(f"{url}/issues", json=body, headers=headers, timeout=10)
+        self.responses.append(Response(sent, time.monotonic(), r.status_code, r.headers.get("Retry-After")))
+        return r
 
     @property
     def accepted(self) -> list[str]:
