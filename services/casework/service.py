@@ -5,7 +5,6 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.casework.bootstrap import SPEC
@@ -22,7 +21,7 @@ from shared.contracts.envelope import rfc3339
 from shared.deadlines import is_month, month_bounds, previous_month
 from shared.errors import InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, allow_per, caller, identified, public, with_actor
-from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, page, read_json
+from shared.edge.http import Operable, RuntimeProvider, choice, json_response, page, read_json, route
 from shared.edge.open_data import table_response
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
@@ -85,9 +84,9 @@ class CaseworkService(Operable):
     name = "casework"
     runtime = RuntimeProvider(SPEC)
 
-    @public("the public board's ledger: public columns only; staff with a token see whole cases")
-    @http("GET", "/cases")
-    @api("casework", "/cases", query=("status", "tier", "overdue", "party", "community", "limit", "offset"))
+    @route("GET", "/cases",
+           public("the public board's ledger: public columns only; staff with a token see whole cases"),
+           query=("status", "tier", "overdue", "party", "community", "limit", "offset"))
     def list_cases(self, request: Request) -> Response:
         """The ledger, newest first: ?status=&tier=&overdue=true|false&party=&community=&limit=&offset=."""
         overdue = choice(request, "overdue", ("true", "false"))
@@ -102,18 +101,14 @@ class CaseworkService(Operable):
             cases = [{k: c[k] for k in PUBLIC_COLUMNS} for c in cases]
         return json_response({"cases": cases, "limit": limit, "offset": offset})
 
-    @allow(*STAFF)
-    @http("GET", "/cases/<string:case_id>")
-    @api("casework", "/cases/{id}")
+    @route("GET", "/cases/<string:case_id>", allow(*STAFF))
     def get_case(self, request: Request, case_id: str) -> Response:
         """A case as of its latest event (read from its own events, not the ledger, so a command is visible at once)."""
         case = self._case(case_id)
         self._scoped(request, case.community, case.party)
         return json_response(case_view(case, self.runtime.app.clock()))
 
-    @allow(*STAFF)
-    @http("GET", "/cases/<string:case_id>/history")
-    @api("casework", "/cases/{id}/history")
+    @route("GET", "/cases/<string:case_id>/history", allow(*STAFF))
     def history(self, request: Request, case_id: str) -> Response:
         """The audit trail: every event of the case in order, with who and when, its hash chain checked (`verified`)."""
         history = trail(self.runtime.app, UUID(case_id), of=Case) if _uuid(case_id) else None
@@ -124,9 +119,7 @@ class CaseworkService(Operable):
             self._scoped(request, row["community"], row["party"])
         return json_response({"case_id": case_id, **history_view(history, caller(request).role)})
 
-    @allow(*ALLOWED["note"])
-    @http("GET", "/cases/<string:case_id>/notes")
-    @api("casework", "/cases/{id}/notes")
+    @route("GET", "/cases/<string:case_id>/notes", allow(*ALLOWED["note"]))
     def notes(self, request: Request, case_id: str) -> Response:
         """The case's internal notes (内部备注) the caller's role may read; never published, never on the board."""
         case = self._case(case_id)
@@ -134,9 +127,7 @@ class CaseworkService(Operable):
         return json_response({"case_id": case_id, "notes": [
             {**n, "at": rfc3339(n["at"])} for n in case.notes_for(caller(request).role)]})
 
-    @allow_per("command", ALLOWED)
-    @http("POST", "/cases/<string:case_id>/<string:command>")
-    @api("casework", "/cases/{id}/{command}")
+    @route("POST", "/cases/<string:case_id>/<string:command>", allow_per("command", ALLOWED))
     def command(self, request: Request, case_id: str, command: str) -> Response:
         """verification | plan | assignment | escalation | resolution | triage; the party's acknowledgement | return | extension;
         return-dispute | return-ruling | extension-decision; note; reply (residents confirm through intake)."""
@@ -149,16 +140,12 @@ class CaseworkService(Operable):
         return json_response(case_view(case, self.runtime.app.clock()), status=200,
                              headers={"Idempotent-Replayed": "false" if applied else "true"})
 
-    @allow(*ALLOWED["survey"])
-    @http("POST", "/surveys")
-    @api("casework", "/surveys")
+    @route("POST", "/surveys", allow(*ALLOWED["survey"]))
     def survey(self, request: Request) -> Response:
         """A quarterly satisfaction survey: items under 80 % satisfied are reopened for rectification."""
         return json_response({"items": self.runtime.app.record_survey(with_actor(read_json(request), request))}, status=201)
 
-    @public("aggregate rates, no personal data")
-    @http("GET", "/stats")
-    @api("casework", "/stats", query=("from", "to"))
+    @route("GET", "/stats", public("aggregate rates, no personal data"), query=("from", "to"))
     def stats(self, request: Request) -> Response:
         """Rates over cases opened in [from, to): response, on-time per tier, resolution, satisfaction."""
         start, end, now = self._period(request)
@@ -176,9 +163,8 @@ class CaseworkService(Operable):
             raise InvalidInput("from must be before to", "from", "起始时间须早于结束时间")
         return start, end, now
 
-    @public("aggregate counts per responsible unit (an organisation, never a person)")
-    @http("GET", "/stats/parties")
-    @api("casework", "/stats/parties", query=("from", "to"))
+    @route("GET", "/stats/parties", public("aggregate counts per responsible unit (an organisation, never a person)"),
+           query=("from", "to"))
     def parties(self, request: Request) -> Response:
         """Per responsible party over cases opened in [from, to): dispatches, 签收 on time and its median hours,
         missed acknowledgements, returns (退单) and return rate, returns overruled, extension requests.
@@ -187,18 +173,15 @@ class CaseworkService(Operable):
         cases = [c for c in cases_opened_between(self.runtime.db, start, end) if c.status != "merged"]
         return json_response({"from": rfc3339(start), "to": rfc3339(end), "parties": party_stats(cases, now)})
 
-    @public("open data: anonymised, no typed text, places down to the building")
-    @http("GET", "/open-data/ledger")
-    @api("casework", "/open-data/ledger", query=("month", "format"))
+    @route("GET", "/open-data/ledger", public("open data: anonymised, no typed text, places down to the building"),
+           query=("month", "format"))
     def open_ledger(self, request: Request) -> Response:
         """The ledger of cases opened in ?month=YYYY-MM (default: last month) as open data: ?format=csv|json."""
         month, cases, now = self._month_cases(request)
         return table_response(request, "ledger", open_data.LEDGER_COLUMNS, open_data.ledger_rows(cases, now),
                               {"month": month, "source": "yishi casework"})
 
-    @public("open data: aggregate rates")
-    @http("GET", "/open-data/statistics")
-    @api("casework", "/open-data/statistics", query=("month", "format"))
+    @route("GET", "/open-data/statistics", public("open data: aggregate rates"), query=("month", "format"))
     def open_statistics(self, request: Request) -> Response:
         """The three rates (三率) of cases opened in ?month=YYYY-MM, per tier and for all: ?format=csv|json."""
         month, cases, now = self._month_cases(request)
@@ -213,39 +196,30 @@ class CaseworkService(Operable):
         start, end = month_bounds(month)
         return month, cases_opened_between(self.runtime.db, start, end), now
 
-    @public("the common answers staff use (no personal data)")
-    @http("GET", "/response-templates")
-    @api("casework", "/response-templates", query=("category",))
+    @route("GET", "/response-templates", public("the common answers staff use (no personal data)"),
+           query=("category",))
     def list_templates(self, request: Request) -> Response:
         """Response templates (常用答复) per category: `template_id` in a resolution uses one."""
         return json_response({"templates": self.runtime.app.list_templates(request.args.get("category"))})
 
-    @allow(*ALLOWED["templates"])
-    @http("PUT", "/response-templates/<string:template_id>")
-    @api("casework", "/response-templates/{template_id}")
+    @route("PUT", "/response-templates/<string:template_id>", allow(*ALLOWED["templates"]))
     def save_template(self, request: Request, template_id: str) -> Response:
         """Save a template {category, kind: resolution|reply, text}; a built-in id is replaced by staff's text."""
         body = self.runtime.app.save_template(template_id, with_actor(read_json(request), request))
         return json_response(body)
 
-    @allow(*ALLOWED["templates"])
-    @http("DELETE", "/response-templates/<string:template_id>")
-    @api("casework", "/response-templates/{template_id}")
+    @route("DELETE", "/response-templates/<string:template_id>", allow(*ALLOWED["templates"]))
     def retire_template(self, request: Request, template_id: str) -> Response:
         """Retire a template (built-in ones too); saving it again brings it back."""
         self.runtime.app.retire_template(template_id, {"actor": caller(request).actor()})
         return Response(status=204)
 
-    @public("the working-day calendar")
-    @http("GET", "/calendar")
-    @api("casework", "/calendar")
+    @route("GET", "/calendar", public("the working-day calendar"))
     def calendar(self, request: Request) -> Response:
         """The working-day calendar per year: the State Council's notice entered, the package's, or a fallback."""
         return json_response(self.runtime.app.calendar_view())
 
-    @allow(*ALLOWED["calendar"])
-    @http("PUT", "/calendar/<string:year>")
-    @api("casework", "/calendar/{year}")
+    @route("PUT", "/calendar/<string:year>", allow(*ALLOWED["calendar"]))
     def set_calendar_year(self, request: Request, year: str) -> Response:
         """Staff enter the State Council's holiday notice for a year (节假日安排).
 
@@ -256,17 +230,13 @@ class CaseworkService(Operable):
         moved = app.retime(open_cases(self.runtime.db))
         return json_response(body | {"retimed": [{"case_id": case_id, "deadline": name} for case_id, name in moved]})
 
-    @allow(*STAFF)
-    @http("GET", "/triage-rules")
-    @api("casework", "/triage-rules")
+    @route("GET", "/triage-rules", allow(*STAFF))
     def list_rules(self, request: Request) -> Response:
         staff = {r.rule_id for r in self.runtime.app.rules()} - {r.rule_id for r in BUILT_IN_RULES}
         return json_response({"rules": [r.to_dict() | {"source": "staff" if r.rule_id in staff else "built-in"}
                                         for r in self.runtime.app.rules()]})
 
-    @allow(*ALLOWED["rules"])
-    @http("POST", "/triage-rules")
-    @api("casework", "/triage-rules")
+    @route("POST", "/triage-rules", allow(*ALLOWED["rules"]))
     def add_rule(self, request: Request) -> Response:
         """A staff member extends the rule table; it applies to reports triaged from now on."""
         return json_response(self.runtime.app.add_rule(with_actor(read_json(request), request)).to_dict(), status=201)

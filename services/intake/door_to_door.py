@@ -2,22 +2,19 @@
 errands and coverage (services/intake/households.py, visits.py). A mixin of IntakeService."""
 from __future__ import annotations
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.intake import contacts, households, visits
 from shared.contracts.envelope import rfc3339
 from shared.edge.access import allow, caller
-from shared.edge.http import api, choice, json_response, page, read_json
+from shared.edge.http import choice, json_response, page, read_json, route
 
 KEEPERS = ("community_worker", "secretary")  # keep the register: they see households' personal data
 VISITORS = (*KEEPERS, "council_member")  # 议事会成员联合社区工作者、网格员 visit
 
 
 class DoorToDoorRoutes:
-    @allow(*KEEPERS)
-    @http("POST", "/households")
-    @api("intake", "/households")
+    @route("POST", "/households", allow(*KEEPERS))
     def register_household(self, request: Request) -> Response:
         """Enter a household into the register: {community, building, unit?, grid, room?, name, phone?, groups[],
         note?}; groups of elderly_alone, disabled, low_income, migrant, new_resident. 201 {household_ref}."""
@@ -25,18 +22,14 @@ class DoorToDoorRoutes:
         return json_response(households.view(household, None), status=201,
                              headers={"Location": f"/households/{household.household_ref}"})
 
-    @allow(*VISITORS)
-    @http("GET", "/households")
-    @api("intake", "/households", query=("grid", "limit", "offset"))
+    @route("GET", "/households", allow(*VISITORS), query=("grid", "limit", "offset"))
     def list_households(self, request: Request) -> Response:
         """The register by grid: references, place and whether of a special group; no name, no groups."""
         limit, offset = page(request)
         return json_response({"households": households.listed(self.runtime.db, request.args.get("grid"), limit,
                                                               offset), "limit": limit, "offset": offset})
 
-    @allow(*KEEPERS)
-    @http("GET", "/households/<string:household_ref>")
-    @api("intake", "/households/{household_ref}", query=("purpose",))
+    @route("GET", "/households/<string:household_ref>", allow(*KEEPERS), query=("purpose",))
     def get_household(self, request: Request, household_ref: str) -> Response:
         """A household in full (name, phone, room, groups, note): ?purpose= is required and logged with who asked."""
         staff = caller(request)
@@ -44,26 +37,20 @@ class DoorToDoorRoutes:
         return json_response(households.read(self.runtime.app, household_ref, f"{staff.name} ({staff.subject})",
                                              staff.role or "", purpose))
 
-    @allow(*KEEPERS)
-    @http("PUT", "/households/<string:household_ref>")
-    @api("intake", "/households/{household_ref}")
+    @route("PUT", "/households/<string:household_ref>", allow(*KEEPERS))
     def update_household(self, request: Request, household_ref: str) -> Response:
         """Change a household's groups, contact, room or note (the fields given; place and grid stay)."""
         household = households.update(self.runtime.app, household_ref, read_json(request), caller(request).actor())
         return json_response(households.view(household, None))
 
-    @allow(*KEEPERS)
-    @http("POST", "/visit-plans")
-    @api("intake", "/visit-plans")
+    @route("POST", "/visit-plans", allow(*KEEPERS))
     def plan_visits(self, request: Request) -> Response:
         """A grid's visit plan for a month: {grid, month, rounds: [{date, evening?}]}, at least 2 rounds (每月2次
         敲门行动); evening rounds are the “晚七点” visits."""
         plan = visits.plan(self.runtime.app, read_json(request), caller(request).actor())
         return json_response({"grid": plan.grid, "month": plan.month, "rounds": plan.rounds}, status=201)
 
-    @allow(*VISITORS)
-    @http("POST", "/visits")
-    @api("intake", "/visits")
+    @route("POST", "/visits", allow(*VISITORS))
     def record_visit(self, request: Request) -> Response:
         """A visit by the signed-in visitor: {household_ref, visited_at?, needs: [{title, description, category?}],
         note?}. Each need becomes an issue (channel visit) reported on behalf of the household (代办); 201 with
@@ -75,33 +62,25 @@ class DoorToDoorRoutes:
                               "issues": [{"issue_id": str(i.id), "tracking_code": i.tracking_code} for i in issues]},
                              status=201)
 
-    @allow(*VISITORS)
-    @http("POST", "/errands")
-    @api("intake", "/errands")
+    @route("POST", "/errands", allow(*VISITORS))
     def request_errand(self, request: Request) -> Response:
         """An errand for a household (代办): {household_ref, kind: purchase (代购) | payment (代缴), what}."""
         errand = visits.request_errand(self.runtime.app, read_json(request), caller(request).actor())
         return json_response({"errand_id": str(errand.id), "kind": errand.kind, "status": "open"}, status=201)
 
-    @allow(*VISITORS)
-    @http("POST", "/errands/<string:errand_id>/done")
-    @api("intake", "/errands/{errand_id}/done")
+    @route("POST", "/errands/<string:errand_id>/done", allow(*VISITORS))
     def complete_errand(self, request: Request, errand_id: str) -> Response:
         """The errand done: {note?}."""
         errand = visits.complete_errand(self.runtime.app, errand_id, read_json(request), caller(request).actor())
         return json_response({"errand_id": str(errand.id), "status": "done", "done_at": rfc3339(errand.done_at)})
 
-    @allow(*VISITORS)
-    @http("GET", "/errands")
-    @api("intake", "/errands", query=("status", "grid"))
+    @route("GET", "/errands", allow(*VISITORS), query=("status", "grid"))
     def list_errands(self, request: Request) -> Response:
         """Errands, oldest first: ?status=open|done &grid=."""
         return json_response({"errands": visits.errands(self.runtime.db, choice(request, "status", ("open", "done")),
                                                         request.args.get("grid"))})
 
-    @allow(*VISITORS)
-    @http("GET", "/reports/visit-coverage")
-    @api("intake", "/reports/visit-coverage", query=("month", "grid"))
+    @route("GET", "/reports/visit-coverage", allow(*VISITORS), query=("month", "grid"))
     def visit_coverage(self, request: Request) -> Response:
         """Coverage of the door-to-door work in ?month=YYYY-MM (&grid=): households visited against the register
         and rounds done against the plan, evening visits, open needs and errands of special-group households."""

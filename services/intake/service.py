@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.intake import abuse, alarms, contacts, erasure, households, open311, open311_formats, photos, reports
@@ -23,7 +22,7 @@ from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, caller, identified, public
 from shared.edge.identity import Staff
-from shared.edge.http import (Operable, RuntimeProvider, api, choice, json_response, page, read_json,
+from shared.edge.http import (Operable, RuntimeProvider, choice, json_response, page, read_json, route,
                               wants_english)
 from shared.edge.open_data import table_response
 
@@ -52,9 +51,7 @@ class IntakeService(DoorToDoorRoutes, Operable):
     name = "intake"
     runtime = RuntimeProvider(SPEC)
 
-    @public("residents report without an account")
-    @http("POST", "/issues")
-    @api("intake", "/issues")
+    @route("POST", "/issues", public("residents report without an account"))
     def report_issue(self, request: Request) -> Response:
         """Record a resident's report. 201 with {issue_id, tracking_code}; a retried Idempotency-Key gives 200;
         429 with Retry-After past the abuse limits (services/intake/abuse.py)."""
@@ -79,9 +76,7 @@ class IntakeService(DoorToDoorRoutes, Operable):
             raise NotFound(f"no issue with tracking code {code}", "tracking_code", "查询码无效或不存在,请核对后再试")
         return issue_id
 
-    @public("a resident follows their issue by its tracking code")
-    @http("GET", "/issues/<string:key>")
-    @api("intake", "/issues/{id}", query=())
+    @route("GET", "/issues/<string:key>", public("a resident follows their issue by its tracking code"), query=())
     def get_issue(self, request: Request, key: str) -> Response:
         """Where is my issue (进度查询): by issue id, or by the tracking code the resident was given."""
         by_code = key.upper().startswith("YS-")
@@ -93,9 +88,7 @@ class IntakeService(DoorToDoorRoutes, Operable):
         contact = app.contact(issue) if by_code else None  # the reporter's own, masked: not an access to log
         return json_response(progress_view(issue, case_so_far(db, str(issue.id)), original, by_code, contact))
 
-    @public("the resident answers by the tracking code")
-    @http("POST", "/issues/<string:tracking_code>/confirmation")
-    @api("intake", "/issues/{tracking_code}/confirmation")
+    @route("POST", "/issues/<string:tracking_code>/confirmation", public("the resident answers by the tracking code"))
     def confirm_issue(self, request: Request, tracking_code: str) -> Response:
         """The resident answers their resolved case (居民确认) by its tracking code, never by issue id:
         {confirmed, satisfaction 1–5 (required when confirmed), comment?}. 202: casework closes or reopens it."""
@@ -103,9 +96,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return json_response({"issue_id": str(issue.id), "answered_at": rfc3339(issue.answered_at)}, status=202)
 
     # photos on a report (services/intake/photos.py) -------------------------------------------------
-    @public("a resident adds photos to their own report by its tracking code")
-    @http("POST", "/issues/<string:tracking_code>/photos")
-    @api("intake", "/issues/{tracking_code}/photos")
+    @route("POST", "/issues/<string:tracking_code>/photos",
+           public("a resident adds photos to their own report by its tracking code"))
     def add_photo(self, request: Request, tracking_code: str) -> Response:
         """A resident's photo of their issue, shown publicly once staff approve it.
 
@@ -116,18 +108,16 @@ class IntakeService(DoorToDoorRoutes, Operable):
                               self.runtime.app.clock())
         return json_response(photo.view(staff=True), status=201, headers={"Location": f"/photos/{photo.id}"})
 
-    @public("approved photos are public; staff with a token see every photo and its review")
-    @http("GET", "/issues/<string:issue_id>/photos")
-    @api("intake", "/issues/{id}/photos")
+    @route("GET", "/issues/<string:issue_id>/photos",
+           public("approved photos are public; staff with a token see every photo and its review"))
     def list_photos(self, request: Request, issue_id: str) -> Response:
         """An issue's photos: the approved ones, or with a staff token all of them with their review."""
         staff = identified(self.name, "/issues/{id}/photos", request, STAFF) is not None
         shown = [p.view(staff) for p in photos.photos_of(self.runtime.app, issue_id) if staff or p.status == "approved"]
         return json_response({"issue_id": issue_id, "photos": shown})
 
-    @public("an approved photo is public; staff with a token see one under review")
-    @http("GET", "/photos/<string:photo_id>")
-    @api("intake", "/photos/{id}")
+    @route("GET", "/photos/<string:photo_id>",
+           public("an approved photo is public; staff with a token see one under review"))
     def get_photo(self, request: Request, photo_id: str) -> Response:
         """The picture itself (image/jpeg or image/png)."""
         photo = photos.get(self.runtime.app, photo_id)
@@ -138,9 +128,7 @@ class IntakeService(DoorToDoorRoutes, Operable):
                         headers={"Cache-Control": "public, max-age=86400" if public else "private, no-store",
                                  "Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff"})
 
-    @allow("community_worker", "secretary")
-    @http("POST", "/photos/<string:photo_id>/review")
-    @api("intake", "/photos/{id}/review")
+    @route("POST", "/photos/<string:photo_id>/review", allow("community_worker", "secretary"))
     def review_photo(self, request: Request, photo_id: str) -> Response:
         """Staff review a photo before it is shown publicly: {approved: true|false}; who reviewed is the token's."""
         photo = photos.review(self.runtime.app, photo_id, read_json(request), caller(request).name,
@@ -150,9 +138,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
     def _photo_store(self) -> photos.PhotoStore | photos.S3PhotoStore:
         return photos.store_for(self.runtime.settings.var_dir)
 
-    @public("public read: masked issues")
-    @http("GET", "/issues")
-    @api("intake", "/issues", query=("month", "category", "channel", "status", "limit", "offset"))
+    @route("GET", "/issues", public("public read: masked issues"),
+           query=("month", "category", "channel", "status", "limit", "offset"))
     def list_issues(self, request: Request) -> Response:
         """Issues newest first: ?month=YYYY-MM (Asia/Shanghai) &category= &channel= &status= &limit= &offset=."""
         filters = {}
@@ -168,9 +155,7 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return json_response({"issues": list_issues(self.runtime.db, filters, limit, offset),
                               "limit": limit, "offset": offset})
 
-    @allow("community_worker", "secretary")
-    @http("POST", "/issues/<string:issue_id>/merge")
-    @api("intake", "/issues/{id}/merge")
+    @route("POST", "/issues/<string:issue_id>/merge", allow("community_worker", "secretary"))
     def merge_issue(self, request: Request, issue_id: str) -> Response:
         """Staff merge a repeated report into the issue already raised: {into_issue_id}; who merged is the token's."""
         body = read_json(request)
@@ -183,31 +168,27 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return json_response({"issue_id": str(issue.id), "merged_into": issue.merged_into})
 
     # Open311 GeoReport v2 (services/intake/open311.py): city systems report and follow requests, in JSON or XML
-    @public("Open311 discovery")
-    @http("GET", "/open311/discovery.<any(json,xml):fmt>")
-    @api("intake", "/open311/discovery.{fmt}", query=open311.QUERY, errors=_open311_error)
+    @route("GET", "/open311/discovery.<any(json,xml):fmt>", public("Open311 discovery"), query=open311.QUERY,
+           errors=_open311_error)
     def open311_discovery(self, request: Request, fmt: str) -> Response:
         """GeoReport's discovery document: the endpoint, its specification and its formats."""
         return open311_formats.respond(open311.discovery(request.host_url), fmt, "discovery")
 
-    @public("Open311 read")
-    @http("GET", "/open311/v2/services.<any(json,xml):fmt>")
-    @api("intake", "/open311/v2/services.{fmt}", query=open311.QUERY, errors=_open311_error)
+    @route("GET", "/open311/v2/services.<any(json,xml):fmt>", public("Open311 read"), query=open311.QUERY,
+           errors=_open311_error)
     def open311_services(self, request: Request, fmt: str) -> Response:
         """The service list: one service per intake category, with an ASCII service_code."""
         return open311_formats.respond(open311.services(wants_english(request)), fmt, "services")
 
-    @public("Open311 read")
-    @http("GET", "/open311/v2/services/<string:service_code>.<any(json,xml):fmt>")
-    @api("intake", "/open311/v2/services/{service_code}.{fmt}", query=open311.QUERY, errors=_open311_error)
+    @route("GET", "/open311/v2/services/<string:service_code>.<any(json,xml):fmt>", public("Open311 read"),
+           query=open311.QUERY, errors=_open311_error)
     def open311_definition(self, request: Request, service_code: str, fmt: str) -> Response:
         """A service's definition: its attributes (community, building, unit, title)."""
         return open311_formats.respond(open311.definition(service_code, wants_english(request)), fmt,
                                        "service_definition")
 
-    @allow("city_system")
-    @http("POST", "/open311/v2/requests.<any(json,xml):fmt>")
-    @api("intake", "/open311/v2/requests.{fmt}", query=open311.QUERY, errors=_open311_error)
+    @route("POST", "/open311/v2/requests.<any(json,xml):fmt>", allow("city_system"), query=open311.QUERY,
+           errors=_open311_error)
     def open311_report(self, request: Request, fmt: str) -> Response:
         """A service request (form-encoded, or JSON): the report of channel open311, merged like any other."""
         form = read_json(request) if request.mimetype == "application/json" else request.form.to_dict()
@@ -221,9 +202,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
             [{"service_request_id": str(issue.id), "service_notice": notice, "account_id": None,
               "tracking_code": issue.tracking_code}], fmt, "service_requests", status=201 if created else 200)
 
-    @allow("city_system")
-    @http("POST", "/open311/v2/servicerequestupdates.<any(json,xml):fmt>")
-    @api("intake", "/open311/v2/servicerequestupdates.{fmt}", query=open311.QUERY, errors=_open311_error)
+    @route("POST", "/open311/v2/servicerequestupdates.<any(json,xml):fmt>", allow("city_system"), query=open311.QUERY,
+           errors=_open311_error)
     def open311_update(self, request: Request, fmt: str) -> Response:
         """A city system's own tracker updates a request (form-encoded, or JSON): {service_request_id, update_id,
         status open|closed, description, updated_datetime?}. 201 when recorded, 200 for the same update again."""
@@ -236,9 +216,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return open311_formats.respond([open311.update_receipt(issue, system, update)], fmt,
                                        "service_request_updates", status=201 if recorded else 200)
 
-    @public("Open311 read")
-    @http("GET", "/open311/v2/requests.<any(json,xml):fmt>")
-    @api("intake", "/open311/v2/requests.{fmt}", query=open311.LIST_QUERY, errors=_open311_error)
+    @route("GET", "/open311/v2/requests.<any(json,xml):fmt>", public("Open311 read"), query=open311.LIST_QUERY,
+           errors=_open311_error)
     def open311_requests(self, request: Request, fmt: str) -> Response:
         """?service_request_id=a,b &service_code=a,b &start_date= &end_date= &status=open|closed &page= &page_size=
         &extensions=true: newest first, the last 90 days and 1000 requests a page unless the query says otherwise."""
@@ -255,9 +234,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
                            limit, offset)
         return open311_formats.respond([open311.request_view(d, extended) for d in docs], fmt, "service_requests")
 
-    @public("Open311 read")
-    @http("GET", "/open311/v2/requests/<string:request_id>.<any(json,xml):fmt>")
-    @api("intake", "/open311/v2/requests/{id}.{fmt}", query=(*open311.QUERY, "extensions"), errors=_open311_error)
+    @route("GET", "/open311/v2/requests/<string:request_id>.<any(json,xml):fmt>", public("Open311 read"),
+           query=(*open311.QUERY, "extensions"), errors=_open311_error)
     def open311_request(self, request: Request, request_id: str, fmt: str) -> Response:
         """One service request, as a list of one (GeoReport's shape)."""
         issue = self.runtime.app.get_issue(request_id)
@@ -265,9 +243,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return open311_formats.respond([open311.request_view(doc, open311.extensions(request.args))], fmt,
                                        "service_requests")
 
-    @public("service to service: the handler checks YISHI_INTERNAL_TOKEN")
-    @http("GET", "/internal/contacts/<string:reporter_ref>")
-    @api("intake", "/internal/contacts/{reporter_ref}", query=("purpose",))
+    @route("GET", "/internal/contacts/<string:reporter_ref>",
+           public("service to service: the handler checks YISHI_INTERNAL_TOKEN"), query=("purpose",))
     def get_contact(self, request: Request, reporter_ref: str) -> Response:
         """A reporter's contact, for notifications only (Bearer YISHI_INTERNAL_TOKEN); ?purpose= for the access
         log. 410 once erased."""
@@ -277,9 +254,7 @@ class IntakeService(DoorToDoorRoutes, Operable):
                                                  "service", purpose, tracking_code=True))
 
     # residents' personal data (services/intake/contacts.py, erasure.py): every read logged ------------------
-    @allow(*contacts.READERS)
-    @http("GET", "/residents/<string:reporter_ref>")
-    @api("intake", "/residents/{reporter_ref}", query=("purpose",))
+    @route("GET", "/residents/<string:reporter_ref>", allow(*contacts.READERS), query=("purpose",))
     def get_resident(self, request: Request, reporter_ref: str) -> Response:
         """A reporter's contact in clear, for staff who must reach them: ?purpose= (why) is required and logged
         with who asked. 410 once erased."""
@@ -288,9 +263,7 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return json_response(contacts.contact_of(self.runtime.app, self.runtime.db, reporter_ref,
                                                  f"{staff.name} ({staff.subject})", staff.role or "", purpose))
 
-    @allow("secretary")
-    @http("DELETE", "/residents/<string:reporter_ref>")
-    @api("intake", "/residents/{reporter_ref}")
+    @route("DELETE", "/residents/<string:reporter_ref>", allow("secretary"))
     def erase_resident(self, request: Request, reporter_ref: str) -> Response:
         """Erase a resident's personal data (PIPL art. 47): the data key is destroyed, an erasure recorded.
         200 with {subject_ref, reason, erased_at, erased}; erased false when it was erased before."""
@@ -299,9 +272,7 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return json_response({"subject_ref": record.subject, "reason": record.reason,
                               "erased_at": rfc3339(record.at), "erased": erased})
 
-    @allow("secretary")
-    @http("GET", "/residents/access-log")
-    @api("intake", "/residents/access-log", query=("subject", "limit", "offset"))
+    @route("GET", "/residents/access-log", allow("secretary"), query=("subject", "limit", "offset"))
     def contact_access_log(self, request: Request) -> Response:
         """Who read which resident's contact, when and why (newest first; ?subject= one resident)."""
         limit, offset = page(request)
@@ -309,17 +280,13 @@ class IntakeService(DoorToDoorRoutes, Operable):
                               "limit": limit, "offset": offset})
 
     # demand votes and the monthly demand list (services/intake/reports.py) ---------------------------
-    @public("a resident backs an issue")
-    @http("POST", "/issues/<string:issue_id>/votes")
-    @api("intake", "/issues/{id}/votes")
+    @route("POST", "/issues/<string:issue_id>/votes", public("a resident backs an issue"))
     def vote_for_issue(self, request: Request, issue_id: str) -> Response:
         """A resident backs an issue (需求投票): {voter}. 201 when counted, 200 when they had voted already."""
         votes, counted = reports.vote_for_issue(self.runtime.app, issue_id, read_json(request))
         return json_response({"issue_id": issue_id, "votes": votes, "counted": counted}, status=201 if counted else 200)
 
-    @allow("city_system")
-    @http("POST", "/alarms")
-    @api("intake", "/alarms")
+    @route("POST", "/alarms", allow("city_system"))
     def receive_alarm(self, request: Request) -> Response:
         """A device's alarm (物联网主动预警), from a city system signed in with its own `city_system` token:
         {device_id, alarm_id, kind, location{community, building?, unit?, lat?, lon?}, occurred_at, system_name?,
@@ -332,9 +299,9 @@ class IntakeService(DoorToDoorRoutes, Operable):
                                       read_json(request))
         return json_response(result, status=201 if result["outcome"] == "opened" else 200)
 
-    @public("the demand map is public at building level; staff with a token also see units and issue ids")
-    @http("GET", "/reports/demand-map")
-    @api("intake", "/reports/demand-map", query=("from", "to", "category", "format"))
+    @route("GET", "/reports/demand-map",
+           public("the demand map is public at building level; staff with a token also see units and issue ids"),
+           query=("from", "to", "category", "format"))
     def demand_map(self, request: Request) -> Response:
         """The demand map (需求地图): issues per building and category over [from, to) (default the last 30 days),
         each counted open, overdue, resolved or closed; ?format=json|geojson (the buildings with a point)."""
@@ -349,9 +316,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
             return response
         return json_response(result)
 
-    @public("open data: the demand list without titles, places down to the building")
-    @http("GET", "/open-data/demand-list")
-    @api("intake", "/open-data/demand-list", query=("month", "format"))
+    @route("GET", "/open-data/demand-list",
+           public("open data: the demand list without titles, places down to the building"), query=("month", "format"))
     def open_demand_list(self, request: Request) -> Response:
         """The month's demand list (数字需求清单) as open data, one row per issue: ?month=YYYY-MM&format=csv|json."""
         month = reports.check_month(request.args.get("month"), self.runtime.app.clock())
@@ -359,9 +325,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return table_response(request, "demand-list", reports.OPEN_COLUMNS, items,
                               {"month": month, "source": "yishi intake"})
 
-    @public("the monthly demand list is published")
-    @http("GET", "/reports/demand-list")
-    @api("intake", "/reports/demand-list", query=("month", "format", "lang"))
+    @route("GET", "/reports/demand-list", public("the monthly demand list is published"),
+           query=("month", "format", "lang"))
     def demand_list(self, request: Request) -> Response:
         """The demand list (数字需求清单) of ?month=YYYY-MM (default: last month); ?format=markdown|html&lang=en."""
         month = reports.check_month(request.args.get("month"), self.runtime.app.clock())

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.liaison import commands, lights, records, targets
@@ -25,7 +24,7 @@ from services.liaison.rules import DUTIES, LIGHTS, PROJECT_WARN_BEFORE, SHANGHAI
 from shared.contracts.envelope import rfc3339
 from shared.edge.access import STAFF, allow, public
 from shared.edge.documents import document_response
-from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, read_json
+from shared.edge.http import Operable, RuntimeProvider, choice, json_response, read_json, route
 from shared.errors import InvalidInput, NotFound
 from shared.masking import mask_name, mask_phone
 
@@ -74,40 +73,32 @@ class LiaisonService(Operable):
     runtime = RuntimeProvider(SPEC)
 
     # the register -----------------------------------------------------------------------------------
-    @allow(*ORGANISERS)
-    @http("POST", "/stations")
-    @api("liaison", "/stations")
+    @route("POST", "/stations", allow(*ORGANISERS))
     def open_station(self, request: Request) -> Response:
         """Open a liaison station (联络站): {name, community, place}. Each community has at least one."""
         station, created = self.runtime.app.open_station(read_json(request), _key(request))
         return _created({"station_id": str(station.id)}, created, f"/stations/{station.id}")
 
-    @public("the stations where residents meet their representatives are public")
-    @http("GET", "/stations")
-    @api("liaison", "/stations", query=("community",))
+    @route("GET", "/stations", public("the stations where residents meet their representatives are public"),
+           query=("community",))
     def stations(self, request: Request) -> Response:
         """Liaison stations (每社区至少1个联络站), ?community=."""
         return json_response({"stations": list_stations(self.runtime.db, request.args.get("community"))})
 
-    @allow(*ORGANISERS)
-    @http("POST", "/representatives")
-    @api("liaison", "/representatives")
+    @route("POST", "/representatives", allow(*ORGANISERS))
     def register_representative(self, request: Request) -> Response:
         """Register a representative: {name, station_id, expertise[], contact?{name?, phone?, email?}}; the
         contact stays in this service, masked on every output and never in an event."""
         rep, created = self.runtime.app.register_representative(read_json(request), _key(request))
         return _created({"representative_id": str(rep.id)}, created, f"/representatives/{rep.id}")
 
-    @public("representatives and their expertise are public; contacts are not shown")
-    @http("GET", "/representatives")
-    @api("liaison", "/representatives", query=("station_id",))
+    @route("GET", "/representatives", public("representatives and their expertise are public; contacts are not shown"),
+           query=("station_id",))
     def representatives(self, request: Request) -> Response:
         return json_response({"representatives": list_representatives(self.runtime.db,
                                                                       request.args.get("station_id"))})
 
-    @allow(*STAFF)
-    @http("GET", "/representatives/<string:representative_id>")
-    @api("liaison", "/representatives/{id}")
+    @route("GET", "/representatives/<string:representative_id>", allow(*STAFF))
     def representative(self, request: Request, representative_id: str) -> Response:
         """One representative, contact masked, and their supervisions."""
         rep = self.runtime.app.get(Representative, representative_id)
@@ -116,17 +107,14 @@ class LiaisonService(Operable):
                               "contact": _masked(rep.contact),
                               "supervisions": list_supervisions(self.runtime.db, representative_id, None)})
 
-    @allow(*REPRESENTATIVES)
-    @http("POST", "/representatives/<string:representative_id>/duties")
-    @api("liaison", "/representatives/{id}/duties")
+    @route("POST", "/representatives/<string:representative_id>/duties", allow(*REPRESENTATIVES))
     def record_duty(self, request: Request, representative_id: str) -> Response:
         """One of the 五个一 done: {duty: visit|briefing|survey|report, done_at, note?}."""
         duty, created = self.runtime.app.record_duty(representative_id, read_json(request), _key(request))
         return _created({"representative_id": representative_id, "duty": duty}, created)
 
-    @allow(*STAFF)
-    @http("GET", "/representatives/<string:representative_id>/record")
-    @api("liaison", "/representatives/{id}/record", query=("year", "format", "lang"))
+    @route("GET", "/representatives/<string:representative_id>/record", allow(*STAFF),
+           query=("year", "format", "lang"))
     def record(self, request: Request, representative_id: str) -> Response:
         """履职档案 for ?year= (default this year): figures, the 五个一 checks, warnings (blue/yellow/red);
         ?format=html|markdown prints the yearly report (年度履职报告)."""
@@ -139,17 +127,13 @@ class LiaisonService(Operable):
         return document_response(request, rec, lambda lang: records.yearly_report(rec, lang),
                                  f"record-{representative_id[:8]}-{rec['year']}")
 
-    @public("the duties the plan sets are public")
-    @http("GET", "/duties")
-    @api("liaison", "/duties")
+    @route("GET", "/duties", public("the duties the plan sets are public"))
     def duties(self, request: Request) -> Response:
         """The 五个一 and their periods."""
         return json_response({"duties": [{"duty": d, "duty_zh": zh, "duty_en": en, "period": p}
                                          for d, (zh, en, p) in DUTIES.items()]})
 
-    @public("the plan's headline targets are published as measured figures")
-    @http("GET", "/targets")
-    @api("liaison", "/targets", query=("year",))
+    @route("GET", "/targets", public("the plan's headline targets are published as measured figures"), query=("year",))
     def targets(self, request: Request) -> Response:
         """The plan's targets for ?year= (default this year): contact coverage, response rate, average first
         response, resolution rate of key problems, satisfaction — each measured and whether it is met."""
@@ -158,64 +142,51 @@ class LiaisonService(Operable):
         return json_response({"year": year, **targets.measured(self.runtime.db, start, end)})
 
     # reception days --------------------------------------------------------------------------------------
-    @allow(*ORGANISERS)
-    @http("POST", "/receptions")
-    @api("liaison", "/receptions")
+    @route("POST", "/receptions", allow(*ORGANISERS))
     def schedule_reception(self, request: Request) -> Response:
         """Schedule a reception day: {station_id, representative_ids[], starts_at, place?, title?}."""
         reception, created = self.runtime.app.schedule_reception(read_json(request), _key(request))
         return _created({"reception_id": str(reception.id), "status": reception.status}, created,
                         f"/receptions/{reception.id}")
 
-    @allow(*STAFF)
-    @http("GET", "/receptions")
-    @api("liaison", "/receptions", query=("station_id", "status"))
+    @route("GET", "/receptions", allow(*STAFF), query=("station_id", "status"))
     def receptions(self, request: Request) -> Response:
         status = choice(request, "status", ("scheduled", "announced", "held"))
         return json_response({"receptions": list_receptions(self.runtime.db, request.args.get("station_id"),
                                                             status)})
 
-    @allow(*STAFF)
-    @http("GET", "/receptions/<string:reception_id>")
-    @api("liaison", "/receptions/{id}")
+    @route("GET", "/receptions/<string:reception_id>", allow(*STAFF))
     def reception(self, request: Request, reception_id: str) -> Response:
         found = [r for r in list_receptions(self.runtime.db, None, None) if r["reception_id"] == reception_id]
         if not found:
             raise NotFound(f"no reception {reception_id}", "reception_id", "未找到该接待日")
         return json_response(found[0])
 
-    @public("the board's reception-day announcements with the topics residents asked for")
-    @http("GET", "/board/receptions")
-    @api("liaison", "/board/receptions")
+    @route("GET", "/board/receptions",
+           public("the board's reception-day announcements with the topics residents asked for"))
     def board(self, request: Request) -> Response:
         return json_response({"receptions": board_receptions(self.runtime.db, rfc3339(self.runtime.app.clock()))})
 
-    @public("a resident asks for a topic; nothing about them is kept")
-    @http("POST", "/receptions/<string:reception_id>/topics")
-    @api("liaison", "/receptions/{id}/topics")
+    @route("POST", "/receptions/<string:reception_id>/topics",
+           public("a resident asks for a topic; nothing about them is kept"))
     def request_topic(self, request: Request, reception_id: str) -> Response:
         """{topic}: a topic residents want the representatives to take up."""
         count = self.runtime.app.request_topic(reception_id, read_json(request))
         return json_response({"reception_id": reception_id, "topics": count}, status=201)
 
-    @public("a resident books a place; counted, no name kept")
-    @http("POST", "/receptions/<string:reception_id>/bookings")
-    @api("liaison", "/receptions/{id}/bookings")
+    @route("POST", "/receptions/<string:reception_id>/bookings",
+           public("a resident books a place; counted, no name kept"))
     def book(self, request: Request, reception_id: str) -> Response:
         return json_response({"reception_id": reception_id, "bookings": self.runtime.app.book(reception_id)},
                              status=201)
 
-    @allow(*ORGANISERS)
-    @http("POST", "/receptions/<string:reception_id>/announcement")
-    @api("liaison", "/receptions/{id}/announcement")
+    @route("POST", "/receptions/<string:reception_id>/announcement", allow(*ORGANISERS))
     def announce(self, request: Request, reception_id: str) -> Response:
         """Announce on the board, at least 3 days ahead, with the topics asked so far (409 naming starts_at)."""
         status, created = self.runtime.app.announce(reception_id, _key(request))
         return _created({"reception_id": reception_id, "status": status}, created)
 
-    @allow(*REPRESENTATIVES)
-    @http("POST", "/receptions/<string:reception_id>/concerns")
-    @api("liaison", "/receptions/{id}/concerns")
+    @route("POST", "/receptions/<string:reception_id>/concerns", allow(*REPRESENTATIVES))
     def raise_concern(self, request: Request, reception_id: str) -> Response:
         """A visitor's concern, as intake's report takes it ({title, description, category?, location?,
         reporter}; the community is the station's): it becomes an issue (channel `reception`). Returns the
@@ -224,27 +195,21 @@ class LiaisonService(Operable):
                                                        _key(request))
         return _created(made, created)
 
-    @allow(*REPRESENTATIVES)
-    @http("POST", "/receptions/<string:reception_id>/held")
-    @api("liaison", "/receptions/{id}/held")
+    @route("POST", "/receptions/<string:reception_id>/held", allow(*REPRESENTATIVES))
     def hold(self, request: Request, reception_id: str) -> Response:
         """Record the day as held: {visitors, summary?}."""
         status, created = self.runtime.app.hold(reception_id, read_json(request), _key(request))
         return _created({"reception_id": reception_id, "status": status}, created)
 
     # 代表督办 ------------------------------------------------------------------------------------------------
-    @allow(*REPRESENTATIVES)
-    @http("POST", "/cases/<string:case_id>/supervision")
-    @api("liaison", "/cases/{id}/supervision")
+    @route("POST", "/cases/<string:case_id>/supervision", allow(*REPRESENTATIVES))
     def take_up(self, request: Request, case_id: str) -> Response:
         """A representative takes up a case: {representative_id, reason}. They receive its alerts from now on."""
         supervision, created = self.runtime.app.take_up(case_id, read_json(request))
         return _created({"case_id": supervision.case_id, "representative_id": supervision.representative_id,
                          "status": "signed_off" if supervision.signed_off else "supervising"}, created)
 
-    @allow(*STAFF)
-    @http("GET", "/cases/<string:case_id>/supervision")
-    @api("liaison", "/cases/{id}/supervision")
+    @route("GET", "/cases/<string:case_id>/supervision", allow(*STAFF))
     def supervision(self, request: Request, case_id: str) -> Response:
         """The supervision (alerts received, sign-off) and the case's history as casework told it."""
         doc = supervision_doc(self.runtime.db, case_id)
@@ -252,40 +217,30 @@ class LiaisonService(Operable):
             raise NotFound(f"case {case_id} is not supervised", "case_id", "该案件没有代表督办")
         return json_response(doc | {"case": case_history(self.runtime.db, case_id)})
 
-    @allow(*REPRESENTATIVES)
-    @http("POST", "/cases/<string:case_id>/supervision/sign-off")
-    @api("liaison", "/cases/{id}/supervision/sign-off")
+    @route("POST", "/cases/<string:case_id>/supervision/sign-off", allow(*REPRESENTATIVES))
     def sign_off(self, request: Request, case_id: str) -> Response:
         """The supervising representative signs off: {representative_id, note, solved}."""
         status, created = self.runtime.app.sign_off(case_id, read_json(request), _key(request))
         return _created({"case_id": case_id, "status": status}, created)
 
-    @allow(*STAFF)
-    @http("GET", "/supervisions")
-    @api("liaison", "/supervisions", query=("representative_id", "status"))
+    @route("GET", "/supervisions", allow(*STAFF), query=("representative_id", "status"))
     def supervisions(self, request: Request) -> Response:
         status = choice(request, "status", ("supervising", "signed_off"))
         return json_response({"supervisions": list_supervisions(self.runtime.db,
                                                                 request.args.get("representative_id"), status)})
 
     # units and lights ------------------------------------------------------------------------------------------
-    @allow(*ORGANISERS)
-    @http("POST", "/units")
-    @api("liaison", "/units")
+    @route("POST", "/units", allow(*ORGANISERS))
     def register_unit(self, request: Request) -> Response:
         """Register a co-building unit: {party (as assignments name it), kind, responsible{name?, phone?, email?}}."""
         unit, created = self.runtime.app.register_unit(read_json(request))
         return _created({"unit_id": str(unit.id), "party": unit.party}, created, f"/units/{unit.id}")
 
-    @public("the units and their kinds are public; their responsible persons are not shown")
-    @http("GET", "/units")
-    @api("liaison", "/units")
+    @route("GET", "/units", public("the units and their kinds are public; their responsible persons are not shown"))
     def units(self, request: Request) -> Response:
         return json_response({"units": list_units(self.runtime.db), "kinds": UNIT_KINDS})
 
-    @allow(*ORGANISERS)
-    @http("GET", "/units/<string:unit_id>")
-    @api("liaison", "/units/{id}")
+    @route("GET", "/units/<string:unit_id>", allow(*ORGANISERS))
     def unit(self, request: Request, unit_id: str) -> Response:
         """One unit with its responsible person (masked) and its joint-meeting attendance."""
         unit = self.runtime.app.get(Unit, unit_id)
@@ -293,33 +248,27 @@ class LiaisonService(Operable):
                               "responsible": _masked(unit.responsible),
                               "attendance": [{**a, "meeting_at": rfc3339(a["meeting_at"])} for a in unit.attendance]})
 
-    @allow(*ORGANISERS)
-    @http("POST", "/units/<string:unit_id>/attendance")
-    @api("liaison", "/units/{id}/attendance")
+    @route("POST", "/units/<string:unit_id>/attendance", allow(*ORGANISERS))
     def attendance(self, request: Request, unit_id: str) -> Response:
         """联席会议出席: {meeting_id, meeting_at, present}."""
         meeting_id, created = self.runtime.app.record_attendance(unit_id, read_json(request), _key(request))
         return _created({"unit_id": unit_id, "meeting_id": meeting_id}, created)
 
-    @public("a unit's scorecard is published on the board: figures only")
-    @http("GET", "/units/<string:unit_id>/scorecard")
-    @api("liaison", "/units/{id}/scorecard")
+    @route("GET", "/units/<string:unit_id>/scorecard",
+           public("a unit's scorecard is published on the board: figures only"))
     def scorecard(self, request: Request, unit_id: str) -> Response:
         unit = self.runtime.app.get(Unit, unit_id)
         return json_response({"unit_id": unit_id, "party": unit.party, "kind": unit.kind,
                               "months": [{k: v for k, v in d.items() if k != "unit_id"}
                                          for d in unit_lights(self.runtime.db, unit_id)]})
 
-    @allow("secretary")
-    @http("POST", "/lights/<string:month>")
-    @api("liaison", "/lights/{month}")
+    @route("POST", "/lights/<string:month>", allow("secretary"))
     def assess(self, request: Request, month: str) -> Response:
         """Light every unit for an ended month; a red unit gets its 督办 notice recorded."""
         return json_response({"month": month, "units": self.runtime.app.assess_month(month)}, status=201)
 
-    @public("the monthly ranking is published on the board: figures, no personal data")
-    @http("GET", "/lights/<string:month>")
-    @api("liaison", "/lights/{month}", query=("format",))
+    @route("GET", "/lights/<string:month>",
+           public("the monthly ranking is published on the board: figures, no personal data"), query=("format",))
     def ranking(self, request: Request, month: str) -> Response:
         """The month's ranking (月度排名); ?format=csv downloads it."""
         rows = lights.ranking(month_lights(self.runtime.db, commands.month(month)))
@@ -330,9 +279,7 @@ class LiaisonService(Operable):
         return json_response({"month": month, "thresholds": LIGHTS, "ranking": rows})
 
     # the resources list, matching and projects ----------------------------------------------------------------
-    @allow(*REPRESENTATIVES)
-    @http("POST", "/resources")
-    @api("liaison", "/resources")
+    @route("POST", "/resources", allow(*REPRESENTATIVES))
     def offer_resource(self, request: Request) -> Response:
         """Offer a resource: {offered_by: unit|representative|volunteer, offerer_id? (not for a volunteer),
         category, title, area, capacity?, availability?}."""
@@ -340,23 +287,19 @@ class LiaisonService(Operable):
         return _created({"resource_id": str(resource.id), "status": resource.status}, created,
                         f"/resources/{resource.id}")
 
-    @public("the resources list is public (资源清单): what is offered, where; volunteers are not named")
-    @http("GET", "/resources")
-    @api("liaison", "/resources", query=("status",))
+    @route("GET", "/resources",
+           public("the resources list is public (资源清单): what is offered, where; volunteers are not named"),
+           query=("status",))
     def resources(self, request: Request) -> Response:
         status = choice(request, "status", ("available", "withdrawn", "used_up"))
         return json_response({"resources": list_resources(self.runtime.db, status)})
 
-    @allow(*REPRESENTATIVES)
-    @http("POST", "/resources/<string:resource_id>/withdrawal")
-    @api("liaison", "/resources/{id}/withdrawal")
+    @route("POST", "/resources/<string:resource_id>/withdrawal", allow(*REPRESENTATIVES))
     def withdraw_resource(self, request: Request, resource_id: str) -> Response:
         status, _ = self.runtime.app.withdraw_resource(resource_id)
         return json_response({"resource_id": resource_id, "status": status}, status=201)
 
-    @allow(*ORGANISERS)
-    @http("POST", "/matches")
-    @api("liaison", "/matches")
+    @route("POST", "/matches", allow(*ORGANISERS))
     def propose_matches(self, request: Request) -> Response:
         """Propose resources for a need or a group of similar needs: {case_ids[]} (new cases are matched on
         their own as casework opens them)."""
@@ -365,34 +308,28 @@ class LiaisonService(Operable):
                                             "resource_id": m.resource_id, "reasons": m.reasons} for m in proposed]},
                              status=201)
 
-    @allow(*STAFF)
-    @http("GET", "/matches")
-    @api("liaison", "/matches", query=("case_id", "status"))
+    @route("GET", "/matches", allow(*STAFF), query=("case_id", "status"))
     def matches(self, request: Request) -> Response:
         """Proposals, ?case_id=&status=proposed|confirmed|rejected, and the match accuracy (需求匹配准确率)."""
         status = choice(request, "status", ("proposed", "confirmed", "rejected"))
         return json_response({"matches": list_matches(self.runtime.db, request.args.get("case_id"), status),
                               "accuracy": match_accuracy(self.runtime.db)})
 
-    @allow(*ORGANISERS)
-    @http("POST", "/matches/<string:match_id>/decision")
-    @api("liaison", "/matches/{id}/decision")
+    @route("POST", "/matches/<string:match_id>/decision", allow(*ORGANISERS))
     def decide_match(self, request: Request, match_id: str) -> Response:
         """Confirm or reject a proposal: {confirmed, note?}; a confirmed one uses one of the resource's capacity."""
         decision, _ = self.runtime.app.decide_match(match_id, read_json(request))
         return json_response({"match_id": match_id, "status": decision}, status=201)
 
-    @allow(*ORGANISERS)
-    @http("POST", "/projects")
-    @api("liaison", "/projects")
+    @route("POST", "/projects", allow(*ORGANISERS))
     def start_project(self, request: Request) -> Response:
         """A project of grouped needs and confirmed resources: {title, case_ids[], match_ids[], owner, due}."""
         project, created = self.runtime.app.start_project(read_json(request), _key(request))
         return _created({"project_id": str(project.id)}, created, f"/projects/{project.id}")
 
-    @public("the project list is published with the monthly results: titles masked, no personal data")
-    @http("GET", "/projects")
-    @api("liaison", "/projects", query=("month",))
+    @route("GET", "/projects",
+           public("the project list is published with the monthly results: titles masked, no personal data"),
+           query=("month",))
     def projects(self, request: Request) -> Response:
         """Projects with their light (green/yellow/red); ?month=YYYY-MM those ongoing in that month."""
         now = self.runtime.app.clock()
@@ -401,9 +338,7 @@ class LiaisonService(Operable):
         return json_response({"projects": [d | {"light": _light(d, now)}
                                            for d in list_projects(self.runtime.db, start, end)]})
 
-    @allow(*ORGANISERS)
-    @http("POST", "/projects/<string:project_id>/completion")
-    @api("liaison", "/projects/{id}/completion")
+    @route("POST", "/projects/<string:project_id>/completion", allow(*ORGANISERS))
     def complete_project(self, request: Request, project_id: str) -> Response:
         """{summary}: done (late when after its deadline)."""
         status, created = self.runtime.app.complete_project(project_id, read_json(request), _key(request))

@@ -16,7 +16,6 @@ from typing import Any
 from uuid import UUID
 
 from nameko.timer import timer
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.meetings import commands, record, results
@@ -31,7 +30,7 @@ from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import InvalidInput, NotFound
 from shared.edge.access import STAFF, Policy, allow, authorize, caller, public
-from shared.edge.http import Operable, RuntimeProvider, api, choice, json_response, page, problem, read_json
+from shared.edge.http import Operable, RuntimeProvider, choice, json_response, page, problem, read_json, route
 
 log = logging.getLogger(__name__)
 RESULTS_CHECK_SECONDS = float(os.environ.get("YISHI_RESULTS_CHECK_SECONDS", "300"))
@@ -94,9 +93,7 @@ class MeetingsService(Operable):
     runtime = RuntimeProvider(SPEC)
 
     # schedule and archive ---------------------------------------------------------------------------
-    @allow(*ORGANISERS)
-    @http("POST", "/meetings")
-    @api("meetings", "/meetings")
+    @route("POST", "/meetings", allow(*ORGANISERS))
     @ruled
     def schedule(self, request: Request) -> Response:
         """Schedule a meeting: {kind: regular|mobile|online|assembly|joint|hearing|consultation, place, meeting_at,
@@ -105,9 +102,7 @@ class MeetingsService(Operable):
         return json_response(record.view(meeting), status=201 if created else 200,
                              headers={"Location": f"/meetings/{meeting.id}"})
 
-    @allow(*STAFF)
-    @http("GET", "/meetings")
-    @api("meetings", "/meetings", query=("from", "to", "kind", "limit", "offset"))
+    @route("GET", "/meetings", allow(*STAFF), query=("from", "to", "kind", "limit", "offset"))
     def list_meetings(self, request: Request) -> Response:
         """The archive index (议事档案库): ?from=&to= (dates or times) &kind= &limit= &offset=, by meeting time."""
         kind = choice(request, "kind", KINDS)
@@ -117,9 +112,7 @@ class MeetingsService(Operable):
         return json_response({"meetings": list_meetings(self.runtime.db, start, end, kind, limit, offset),
                               "limit": limit, "offset": offset})
 
-    @allow(*STAFF)
-    @http("GET", "/meetings/<string:meeting_id>")
-    @api("meetings", "/meetings/{id}", query=("format", "lang"))
+    @route("GET", "/meetings/<string:meeting_id>", allow(*STAFF), query=("format", "lang"))
     def get_meeting(self, request: Request, meeting_id: str) -> Response:
         """The meeting's full record; ?format=markdown|html (&lang=en) exports it as one document."""
         meeting = self.runtime.app.get_meeting(meeting_id)
@@ -128,9 +121,7 @@ class MeetingsService(Operable):
         return document_response(request, body, lambda lang: record.document(meeting, lang, opinions),
                                  f"meeting-{meeting.meeting_at.astimezone(SHANGHAI):%Y%m%d}")
 
-    @allow(*STAFF)
-    @http("GET", "/meetings/<string:meeting_id>/history")
-    @api("meetings", "/meetings/{id}/history")
+    @route("GET", "/meetings/<string:meeting_id>/history", allow(*STAFF))
     def history(self, request: Request, meeting_id: str) -> Response:
         """Every event of the meeting in order with its hash chain checked (`verified`): the archive's audit trail."""
         uid = _meeting_uuid(meeting_id)
@@ -140,9 +131,7 @@ class MeetingsService(Operable):
         return json_response(history)
 
     # the five steps ------------------------------------------------------------------------------
-    @allow(*ORGANISERS)
-    @http("POST", "/meetings/<string:meeting_id>/agenda")
-    @api("meetings", "/meetings/{id}/agenda")
+    @route("POST", "/meetings/<string:meeting_id>/agenda", allow(*ORGANISERS))
     @ruled
     def publish_agenda(self, request: Request, meeting_id: str) -> Response:
         """Publish topics ≥ 3 days ahead.
@@ -152,18 +141,14 @@ class MeetingsService(Operable):
         ids, created = self.runtime.app.publish_agenda(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, "topic_ids": ids}, created)
 
-    @allow(*ORGANISERS)
-    @http("POST", "/meetings/<string:meeting_id>/cancel")
-    @api("meetings", "/meetings/{id}/cancel")
+    @route("POST", "/meetings/<string:meeting_id>/cancel", allow(*ORGANISERS))
     @ruled
     def cancel(self, request: Request, meeting_id: str) -> Response:
         """Cancel a meeting not yet opened: {reason}; announced on the board."""
         _, created = self.runtime.app.cancel_meeting(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, "status": "cancelled"}, created)
 
-    @allow(*ORGANISERS)
-    @http("POST", "/meetings/<string:meeting_id>/reschedule")
-    @api("meetings", "/meetings/{id}/reschedule")
+    @route("POST", "/meetings/<string:meeting_id>/reschedule", allow(*ORGANISERS))
     @ruled
     def reschedule(self, request: Request, meeting_id: str) -> Response:
         """Move a meeting not yet opened: {meeting_at, place?, reason?}. With topics published, earlier only
@@ -171,27 +156,21 @@ class MeetingsService(Operable):
         _, created = self.runtime.app.reschedule_meeting(meeting_id, read_json(request), _key(request))
         return _created(record.view(self.runtime.app.get_meeting(meeting_id)), created)
 
-    @allow(*ORGANISERS)
-    @http("POST", "/meetings/<string:meeting_id>/participants")
-    @api("meetings", "/meetings/{id}/participants")
+    @route("POST", "/meetings/<string:meeting_id>/participants", allow(*ORGANISERS))
     @ruled
     def invite(self, request: Request, meeting_id: str) -> Response:
         """Invite participants (1+N): {participants: [{name, role, organisation?, topic_id?, present?}]}."""
         ids, created = self.runtime.app.invite(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, "participant_ids": ids}, created)
 
-    @allow(*ORGANISERS)
-    @http("POST", "/meetings/<string:meeting_id>/open")
-    @api("meetings", "/meetings/{id}/open")
+    @route("POST", "/meetings/<string:meeting_id>/open", allow(*ORGANISERS))
     @ruled
     def open(self, request: Request, meeting_id: str) -> Response:
         """Open the meeting: {present: [participant_id], chair, recorder}."""
         _, created = self.runtime.app.open_meeting(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, "status": "open"}, created)
 
-    @allow(*ORGANISERS)
-    @http("POST", "/meetings/<string:meeting_id>/statements")
-    @api("meetings", "/meetings/{id}/statements")
+    @route("POST", "/meetings/<string:meeting_id>/statements", allow(*ORGANISERS))
     @ruled
     def record_statement(self, request: Request, meeting_id: str) -> Response:
         """Record a statement: {participant_id, topic_id, seconds, summary}; over 5 minutes is flagged."""
@@ -200,18 +179,14 @@ class MeetingsService(Operable):
         return _created({"meeting_id": meeting_id, **{k: statement[k] for k in (
             "statement_id", "seconds", "over_limit", "overrun_seconds")}}, created)
 
-    @allow(*ORGANISERS)
-    @http("POST", "/meetings/<string:meeting_id>/disagreements")
-    @api("meetings", "/meetings/{id}/disagreements")
+    @route("POST", "/meetings/<string:meeting_id>/disagreements", allow(*ORGANISERS))
     @ruled
     def record_disagreement(self, request: Request, meeting_id: str) -> Response:
         """Record a point of disagreement (by the named recorder): {topic_id, point, positions?}."""
         did, created = self.runtime.app.record_disagreement(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, "disagreement_id": did}, created)
 
-    @allow(RECORDER)
-    @http("POST", "/meetings/<string:meeting_id>/motions")
-    @api("meetings", "/meetings/{id}/motions")
+    @route("POST", "/meetings/<string:meeting_id>/motions", allow(RECORDER))
     @ruled
     def table_motion(self, request: Request, meeting_id: str) -> Response:
         """Table a motion: {text, topic_id?, mode: open|secret, major?, majority: simple|two_thirds}.
@@ -221,18 +196,15 @@ class MeetingsService(Operable):
         result, created = self.runtime.app.table_motion(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, **result}, created)
 
-    @allow(RECORDER)
-    @http("POST", "/meetings/<string:meeting_id>/motions/<string:motion_id>/ballots")
-    @api("meetings", "/meetings/{id}/motions/{motion_id}/ballots")
+    @route("POST", "/meetings/<string:meeting_id>/motions/<string:motion_id>/ballots", allow(RECORDER))
     @ruled
     def reissue_ballots(self, request: Request, meeting_id: str, motion_id: str) -> Response:
         """New ballot codes for a secret ballot nobody has voted in yet (the old codes are void)."""
         codes = self.runtime.app.reissue_ballots(meeting_id, motion_id)
         return json_response({"meeting_id": meeting_id, "motion_id": motion_id, "ballots": codes}, status=201)
 
-    @public("a secret ballot votes by its code; an open vote needs a voter's token (checked in the handler)")
-    @http("POST", "/meetings/<string:meeting_id>/votes")
-    @api("meetings", "/meetings/{id}/votes")
+    @route("POST", "/meetings/<string:meeting_id>/votes",
+           public("a secret ballot votes by its code; an open vote needs a voter's token (checked in the handler)"))
     @ruled
     def cast_vote(self, request: Request, meeting_id: str) -> Response:
         """A vote: {motion_id, choice: for|against|abstain} with ballot (secret) or participant_id (open)."""
@@ -242,18 +214,14 @@ class MeetingsService(Operable):
         result, created = self.runtime.app.cast_vote(meeting_id, body, _key(request))
         return _created({"meeting_id": meeting_id, **result}, created)
 
-    @allow(*ORGANISERS)
-    @http("POST", "/meetings/<string:meeting_id>/motions/<string:motion_id>/tally")
-    @api("meetings", "/meetings/{id}/motions/{motion_id}/tally")
+    @route("POST", "/meetings/<string:meeting_id>/motions/<string:motion_id>/tally", allow(*ORGANISERS))
     @ruled
     def tally(self, request: Request, meeting_id: str, motion_id: str) -> Response:
         """Count the votes now (when not every eligible member has voted)."""
         result = self.runtime.app.tally(meeting_id, motion_id)
         return json_response({"meeting_id": meeting_id, "motion_id": motion_id, "result": result})
 
-    @allow(*ORGANISERS)
-    @http("POST", "/meetings/<string:meeting_id>/close")
-    @api("meetings", "/meetings/{id}/close")
+    @route("POST", "/meetings/<string:meeting_id>/close", allow(*ORGANISERS))
     @ruled
     def close(self, request: Request, meeting_id: str) -> Response:
         """Close the meeting; motions still being voted on are counted. Minutes are due within 24 h."""
@@ -262,9 +230,7 @@ class MeetingsService(Operable):
         return _created({"meeting_id": meeting_id, "status": meeting.status, "closed_at": rfc3339(meeting.closed_at)},
                         created)
 
-    @allow(*ORGANISERS)
-    @http("POST", "/meetings/<string:meeting_id>/minutes")
-    @api("meetings", "/meetings/{id}/minutes")
+    @route("POST", "/meetings/<string:meeting_id>/minutes", allow(*ORGANISERS))
     @ruled
     def record_minutes(self, request: Request, meeting_id: str) -> Response:
         """Minutes: {summary?, resolutions: [{text, owner, due, case_id?, topic_id?, motion_id?}]}; late is flagged."""
@@ -273,9 +239,7 @@ class MeetingsService(Operable):
                         created)
 
     # topics escalated by casework --------------------------------------------------------------------
-    @allow(*STAFF)
-    @http("GET", "/proposals")
-    @api("meetings", "/proposals", query=("status",))
+    @route("GET", "/proposals", allow(*STAFF), query=("status",))
     def list_proposals(self, request: Request) -> Response:
         """Proposed topics (?status=proposed|confirmed), with their next meeting: cases casework escalated to the council
         or assembly, residents' suggestions with enough co-signatures, places where an issue keeps recurring (`source`)."""
@@ -289,9 +253,7 @@ class MeetingsService(Operable):
                 p["next_meeting"] = next((m for m in upcoming if m["kind"] in p["kinds"]), None)
         return json_response({"proposals": proposals})
 
-    @allow(*ORGANISERS)
-    @http("POST", "/proposals/<string:proposal_id>/confirm")
-    @api("meetings", "/proposals/{id}/confirm")
+    @route("POST", "/proposals/<string:proposal_id>/confirm", allow(*ORGANISERS))
     @ruled
     def confirm_proposal(self, request: Request, proposal_id: str) -> Response:
         """Confirm a proposed topic into a meeting's agenda: {meeting_id, draft_plan, background?, title?}."""
@@ -300,9 +262,7 @@ class MeetingsService(Operable):
         return _created({"proposal_id": proposal_id, "meeting_id": body["meeting_id"], "topic_id": ids[0]}, created)
 
     # residents in deliberation (议题征集、意见征集) -----------------------------------------------------
-    @public("residents suggest topics without an account")
-    @http("POST", "/suggestions")
-    @api("meetings", "/suggestions")
+    @route("POST", "/suggestions", public("residents suggest topics without an account"))
     def suggest(self, request: Request) -> Response:
         """A resident suggests a topic (议题征集): {title, background, category?, resident}. `resident` (a phone or
         WeChat id) is kept only as a digest, to count them once; with SIGNATURES_NEEDED co-signatures it goes
@@ -310,17 +270,15 @@ class MeetingsService(Operable):
         suggestion, created = self.runtime.app.suggest(read_json(request), _key(request))
         return _created(self._suggestion(suggestion), created)
 
-    @public("residents co-sign without an account; each is counted once")
-    @http("POST", "/suggestions/<string:suggestion_id>/signatures")
-    @api("meetings", "/suggestions/{id}/signatures")
+    @route("POST", "/suggestions/<string:suggestion_id>/signatures",
+           public("residents co-sign without an account; each is counted once"))
     def sign(self, request: Request, suggestion_id: str) -> Response:
         """A resident co-signs (联名): {resident}. 201 when counted, 200 when they had signed already."""
         suggestion, counted = self.runtime.app.sign(suggestion_id, read_json(request))
         return json_response(self._suggestion(suggestion) | {"counted": counted}, status=201 if counted else 200)
 
-    @public("suggestions are public: masked text and counts, never who signed")
-    @http("GET", "/suggestions")
-    @api("meetings", "/suggestions", query=("status", "limit", "offset"))
+    @route("GET", "/suggestions", public("suggestions are public: masked text and counts, never who signed"),
+           query=("status", "limit", "offset"))
     def list_suggestions(self, request: Request) -> Response:
         """Residents' topic suggestions, newest first: ?status=collecting|proposed&limit=&offset=."""
         limit, offset = page(request)
@@ -328,9 +286,8 @@ class MeetingsService(Operable):
         return json_response({"suggestions": list_suggestions(self.runtime.db, status, limit, offset),
                               "needed": SIGNATURES_NEEDED, "limit": limit, "offset": offset})
 
-    @public("residents give opinions on a public agenda without an account; masked")
-    @http("POST", "/meetings/<string:meeting_id>/opinions")
-    @api("meetings", "/meetings/{id}/opinions")
+    @route("POST", "/meetings/<string:meeting_id>/opinions",
+           public("residents give opinions on a public agenda without an account; masked"))
     @ruled
     def give_opinion(self, request: Request, meeting_id: str) -> Response:
         """A resident's opinion on a topic of the published agenda (意见征集): {topic_id, text}, until the meeting
@@ -338,9 +295,7 @@ class MeetingsService(Operable):
         opinion_id, given = self.runtime.app.give_opinion(meeting_id, read_json(request), _key(request))
         return _created({"meeting_id": meeting_id, "opinion_id": opinion_id}, given)
 
-    @allow(*ORGANISERS)
-    @http("GET", "/meetings/<string:meeting_id>/opinions")
-    @api("meetings", "/meetings/{id}/opinions")
+    @route("GET", "/meetings/<string:meeting_id>/opinions", allow(*ORGANISERS))
     def opinions(self, request: Request, meeting_id: str) -> Response:
         """The digest of the residents' opinions per topic, for the recorder at the meeting (also in the record)."""
         meeting = self.runtime.app.get_meeting(meeting_id)
@@ -352,9 +307,8 @@ class MeetingsService(Operable):
                 "needed": SIGNATURES_NEEDED, "status": suggestion.status, "proposal_id": suggestion.proposal_id}
 
     # the monthly results release ---------------------------------------------------------------
-    @public("the monthly results release is published")
-    @http("GET", "/reports/results")
-    @api("meetings", "/reports/results", query=("month", "format", "lang"))
+    @route("GET", "/reports/results", public("the monthly results release is published"),
+           query=("month", "format", "lang"))
     def get_results(self, request: Request) -> Response:
         """?month=YYYY-MM: the release as published, or a preview; ?format=markdown|html (&lang=en) to print."""
         month = commands.month(request.args.get("month"))
@@ -365,9 +319,7 @@ class MeetingsService(Operable):
             report = results_report(self.runtime.db, month, self.runtime.app.clock(), self.runtime.app.carried_from(month)) | {"released": False}
         return document_response(request, report, lambda lang: results.document(report, lang), f"results-{month}")
 
-    @allow(RECORDER)
-    @http("POST", "/reports/results")
-    @api("meetings", "/reports/results")
+    @route("POST", "/reports/results", allow(RECORDER))
     @ruled
     def release_results(self, request: Request) -> Response:
         """Release a month's results (from its 25th): {month}. A second release of a month is a 409."""

@@ -14,7 +14,6 @@ from uuid import UUID
 import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.notifications.bootstrap import SPEC
@@ -26,7 +25,8 @@ from shared.config import Settings
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound, refuse_unknown
 from shared.edge.access import Forbidden, allow, caller, public
-from shared.edge.http import Operable, Runtime, RuntimeProvider, api, choice, json_response, page, read_json, wants_english
+from shared.edge.http import (Operable, Runtime, RuntimeProvider, choice, json_response, page, read_json, route,
+                              wants_english)
 from shared.store.leadership import Leadership
 
 log = logging.getLogger(__name__)
@@ -138,9 +138,7 @@ class NotificationsService(Operable):
         """Send what is due (投递): first attempts and retries whose back-off has passed."""
         self.dispatch.tick(self.runtime)
 
-    @public("the public board")
-    @http("GET", "/notices")
-    @api("notifications", "/notices", query=("community", "lang", "limit", "offset"))
+    @route("GET", "/notices", public("the public board"), query=("community", "lang", "limit", "offset"))
     def list_notices(self, request: Request) -> Response:
         """The public board (公告栏), newest first: ?community=&limit=&offset=; zh-CN, English on request."""
         lang = request.args.get("lang")
@@ -155,9 +153,7 @@ class NotificationsService(Operable):
         return json_response({"notices": notices, "limit": limit, "offset": offset},
                              headers={"Content-Language": "en" if english else "zh-CN"})
 
-    @allow("city_system")
-    @http("POST", "/subscriptions")
-    @api("notifications", "/subscriptions")
+    @route("POST", "/subscriptions", allow("city_system"))
     def subscribe(self, request: Request) -> Response:
         """A city system subscribes: {url, types (patterns), secret (whsec_…)} → 201; a retried key gives 200."""
         key = request.headers.get("Idempotency-Key")
@@ -168,24 +164,18 @@ class NotificationsService(Operable):
         return json_response(subscription_view(sub), status=201 if created else 200,
                              headers={"Location": f"/subscriptions/{sub['subscription_id']}"})
 
-    @allow("city_system")
-    @http("GET", "/subscriptions/<string:subscription_id>")
-    @api("notifications", "/subscriptions/{id}")
+    @route("GET", "/subscriptions/<string:subscription_id>", allow("city_system"))
     def get_subscription(self, request: Request, subscription_id: str) -> Response:
         return json_response(subscription_view(self._owned(request, subscription_id)))
 
-    @allow("city_system")
-    @http("DELETE", "/subscriptions/<string:subscription_id>")
-    @api("notifications", "/subscriptions/{id}")
+    @route("DELETE", "/subscriptions/<string:subscription_id>", allow("city_system"))
     def cancel_subscription(self, request: Request, subscription_id: str) -> Response:
         """Stop deliveries to a subscription; pending ones end as failed ("subscription cancelled")."""
         sid = self._owned(request, subscription_id)["subscription_id"]
         self.runtime.app.cancel_subscription(sid)
         return Response(status=204)
 
-    @allow("city_system")
-    @http("POST", "/subscriptions/<string:subscription_id>/redeliveries")
-    @api("notifications", "/subscriptions/{id}/redeliveries")
+    @route("POST", "/subscriptions/<string:subscription_id>/redeliveries", allow("city_system"))
     def redeliver(self, request: Request, subscription_id: str) -> Response:
         """Send again what this subscription was sent from a sequence on: {from_sequence, source?} → 202."""
         sid = self._owned(request, subscription_id)["subscription_id"]
@@ -206,9 +196,8 @@ class NotificationsService(Operable):
                                                        request.headers.get("Idempotency-Key"))
         return json_response({"redelivery_id": request_id, "deliveries": count}, status=202)
 
-    @allow(*DELIVERY_READERS)
-    @http("GET", "/deliveries")
-    @api("notifications", "/deliveries", query=("status", "channel", "subscription_id", "limit", "offset"))
+    @route("GET", "/deliveries", allow(*DELIVERY_READERS),
+           query=("status", "channel", "subscription_id", "limit", "offset"))
     def list_deliveries(self, request: Request) -> Response:
         """The delivery log, newest first: ?status=pending|delivered|failed|skipped &channel= &subscription_id=."""
         filters = {}
@@ -221,9 +210,7 @@ class NotificationsService(Operable):
         return json_response({"deliveries": list_deliveries(self.runtime.db, filters, limit, offset),
                               "limit": limit, "offset": offset})
 
-    @allow(*DELIVERY_READERS)
-    @http("GET", "/deliveries/<string:delivery_id>")
-    @api("notifications", "/deliveries/{id}")
+    @route("GET", "/deliveries/<string:delivery_id>", allow(*DELIVERY_READERS))
     def get_delivery(self, request: Request, delivery_id: str) -> Response:
         did = _uuid(delivery_id, "delivery_id", "未找到该投递")
         return json_response(delivery_view(self.runtime.app.get_delivery(did)))

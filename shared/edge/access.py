@@ -1,8 +1,9 @@
-"""Who may call what: every HTTP operation declares its policy beside its route; undeclared means refused.
+"""Who may call what: every HTTP operation declares its policy in its route (shared/edge/http.py `route`);
+undeclared means refused.
 
-    @allow("community_worker", "secretary")       staff in one of these roles (Bearer token)
-    @allow_per("command", {"plan": (...), ...})   roles chosen by a path parameter (one route, many commands)
-    @public("public read")                        open to anyone; the reason says why (a tracking code, a ballot…)
+    allow("community_worker", "secretary")       staff in one of these roles (Bearer token)
+    allow_per("command", {"plan": (...), ...})   roles chosen by a path parameter (one route, many commands)
+    public("public read")                        open to anyone; the reason says why (a tracking code, a ballot…)
 
 The decision is logged (who, what, allowed; never the token) and counted in
 `yishi_authorization_decisions_total`.
@@ -62,32 +63,29 @@ class Policy:
         return self.roles_for({}) if self.per else self.roles
 
 
-def _declare(policy: Policy) -> Callable:
+def _declare(policy: Policy) -> Policy:
     unknown = set(policy.all_roles()) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
-
-    def mark(fn: Callable) -> Callable:
-        fn.yishi_policy = policy  # read by shared.edge.http.api's wrapper at each request
-        return fn
-
-    return mark
+    return policy
 
 
-def allow(*roles: str) -> Callable:
+def allow(*roles: str) -> Policy:
     return _declare(Policy(roles=roles))
 
 
-def allow_per(parameter: str, table: Mapping[str, tuple[str, ...]]) -> Callable:
+def allow_per(parameter: str, table: Mapping[str, tuple[str, ...]]) -> Policy:
     return _declare(Policy(per=parameter, table=table))
 
 
-def public(reason: str) -> Callable:
+def public(reason: str) -> Policy:
     return _declare(Policy(public=reason))
 
 
 def policy_of(fn: Callable) -> Policy | None:
-    return getattr(fn, "yishi_policy", None)
+    """The policy a route declared (None: not a route, or none declared)."""
+    declared = getattr(fn, "yishi_route", None)
+    return declared.policy if declared is not None else None
 
 
 def bearer(request: Request) -> str | None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from kombu import Connection
@@ -18,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared import clock, metrics
 from shared.config import Settings
-from shared.edge.access import STAFF_KEY, allow, authorize, policy_of, public
+from shared.edge.access import STAFF_KEY, Policy, allow, authorize, public
 from shared.errors import DomainError, InvalidInput
 from shared.store.persistence import store_failed
 from shared.store.projection import ensure_tables
@@ -170,20 +172,59 @@ def _failed(request: Request, route: str, exc: Exception) -> Response:
                    title_zh="服务内部错误", detail_zh="请求失败,请稍后重试;不会重复记录")
 
 
-def api(service: str, route: str, query: tuple[str, ...] | None = (),
-        errors: Callable[[Request, DomainError], Response] | None = None) -> Callable:
-    """Wrap an entrypoint: the caller is authorized by the policy declared on it (shared/edge/access.py:
-    none declared, none allowed), domain errors become problems, every request is timed. `query` names the
-    query parameters the endpoint reads; any other is refused by name (None: the endpoint checks them itself).
-    `errors` renders a domain error in another standard's shape (Open311's) instead of RFC 9457's."""
+@dataclass(frozen=True)
+class Reply:
+    """One answer a route documents: its description, media type, body schema (a pydantic model or a JSON
+    schema) and an example."""
+
+    description: str
+    media: str | None = "application/json"  # None: no body (204)
+    schema: Any = None
+    example: Any = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """What one HTTP operation is: the nameko entrypoint and the OpenAPI operation are both made from it."""
+
+    method: str
+    rule: str  # werkzeug's: /cases/<string:case_id>
+    policy: Policy
+    body: Any = None  # the request model, or {path parameter value: model} for a route of many commands
+    query: tuple[str, ...] | None = ()
+    responses: Mapping[int, Reply] = field(default_factory=lambda: {200: Reply("OK")})
+    errors: Callable[[Request, DomainError], Response] | None = None
+
+    @property
+    def path(self) -> str:
+        """The OpenAPI path template: /cases/{case_id}."""
+        return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", self.rule)
+
+    @property
+    def parameters(self) -> list[str]:
+        return re.findall(r"{([^}]+)}", self.path)
+
+
+def route(method: str, rule: str, policy: Policy, *, body: Any = None, query: tuple[str, ...] | None = (),
+          responses: Mapping[int, Reply | str] | None = None,
+          errors: Callable[[Request, DomainError], Response] | None = None) -> Callable:
+    """Declare an HTTP operation once: its nameko `@http` entrypoint, who may call it (`policy`, from
+    shared/edge/access.py: allow, allow_per, public), its request model, the query parameters it reads (any other
+    is refused by name; None: the endpoint checks them itself) and its documented responses. The entrypoint is
+    wrapped: the caller is authorized, domain errors become RFC 9457 problems (or `errors`' shape, Open311's),
+    every request is timed. `yishi docs` writes the OpenAPI operation from the same declaration."""
+    replies = {status: Reply(r) if isinstance(r, str) else r for status, r in (responses or {200: "OK"}).items()}
+    declared = Route(method, rule, policy, body, query, replies, errors)
 
     def decorate(fn: Callable) -> Callable:
+        label = declared.path
+
         @functools.wraps(fn)
         def wrapper(self: Any, request: Request, **kwargs: Any) -> Response:
             started = time.perf_counter()
-            name = getattr(self, "name", None) or service  # Operable's routes serve every service
+            name = self.name
             try:
-                request.environ[STAFF_KEY] = authorize(name, route, request, policy_of(wrapper), kwargs)
+                request.environ[STAFF_KEY] = authorize(name, label, request, policy, kwargs)
                 if query is not None:
                     known_args(request, query)
                 response = fn(self, request, **kwargs)
@@ -197,14 +238,19 @@ def api(service: str, route: str, query: tuple[str, ...] | None = (),
             except HTTPException as exc:  # werkzeug's own: a client that disconnected, a body too large
                 response = problem(request, exc.code or 400, exc.name, exc.description or exc.name)
             except Exception as exc:
-                response = _failed(request, route, exc)
-            metrics.HTTP_SECONDS.labels(name, request.method, route, str(response.status_code)).observe(
+                response = _failed(request, label, exc)
+            metrics.HTTP_SECONDS.labels(name, request.method, label, str(response.status_code)).observe(
                 time.perf_counter() - started)
             return response
 
-        return wrapper
+        wrapper.yishi_route = declared
+        return http(method, rule)(wrapper)
 
     return decorate
+
+
+def route_of(fn: Callable) -> Route | None:
+    return getattr(fn, "yishi_route", None)
 
 
 class RelayLag(Collector):
@@ -258,17 +304,15 @@ class Operable:
 
     runtime: Runtime
 
-    @public("health checks (load balancers, supervisors)")
-    @http("GET", "/health")
-    @api("service", "/health")
+    @route("GET", "/health", public("health checks (load balancers, supervisors)"),
+           responses={200: "ok", 503: Reply("degraded: a check failed")})
     def health(self, request: Request) -> Response:
         """Store, broker and every consumer of this service (its queue has an active subscriber): a service
         whose worker died, or whose consumer the broker dropped, is not ok."""
         return self._health(consumers=True)
 
-    @public("container health checks; the web process before its worker starts")
-    @http("GET", "/health/live")
-    @api("service", "/health/live")
+    @route("GET", "/health/live", public("container health checks; the web process before its worker starts"),
+           responses={200: "ok", 503: Reply("degraded: the store or the broker is not answering")})
     def liveness(self, request: Request) -> Response:
         """This process and what it needs itself (store, broker): what a container's health check waits for
         before its worker starts."""
@@ -296,9 +340,9 @@ class Operable:
             body["broker_nodes"] = nodes
         return json_response(body, status=200 if healthy else 503)
 
-    @allow("operator")
-    @http("GET", "/metrics")
-    @api("service", "/metrics")
+    @route("GET", "/metrics", allow("operator"), responses={200: Reply(
+        "Prometheus exposition (OpenMetrics when the Accept header asks for it)", "text/plain",
+        {"type": "string"}, "# HELP yishi_relay_lag_events Notifications not yet confirmed by the broker\n")})
     def prometheus(self, request: Request) -> Response:
         collectors = (RelayLag(self.runtime), BrokerNodes(self.runtime), *self.runtime.spec.collectors(self.runtime.db))
         body, content_type = metrics.exposition(request.headers.get("Accept"), *collectors)

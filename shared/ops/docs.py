@@ -130,19 +130,23 @@ def asyncapi(catalogue: Catalogue = CATALOGUE) -> dict[str, Any]:
 
 # OpenAPI ----------------------------------------------------------------------------------------
 
-def routes(service_cls: type) -> dict[tuple[str, str], tuple[str, str]]:
-    """{(OpenAPI path, method): (python name, docstring)} of every nameko @http entrypoint of a service class."""
-    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
-    from nameko.web.handlers import HttpRequestHandler
+def declarations(service_cls: type) -> dict[tuple[str, str], tuple[str, Any]]:
+    """{(OpenAPI path, method): (python name, Route)} of every route a service class declares
+    (shared/edge/http.py `route`: the same declaration makes the nameko entrypoint)."""
+    from shared.edge.http import route_of
 
     found = {}
     for name, fn in inspect.getmembers(service_cls, callable):
-        for ep in getattr(fn, ENTRYPOINT_EXTENSIONS_ATTR, ()):
-            if isinstance(ep, HttpRequestHandler):
-                path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", ep.url)
-                for method in ep.method.split(","):
-                    found[(path, method.strip().lower())] = (name, inspect.getdoc(fn) or "")
+        declared = route_of(fn)
+        if declared is not None:
+            found[(declared.path, declared.method.lower())] = (name, declared)
     return found
+
+
+def routes(service_cls: type) -> dict[tuple[str, str], tuple[str, str]]:
+    """{(OpenAPI path, method): (python name, docstring)} of every route of a service class."""
+    return {key: (name, inspect.getdoc(getattr(service_cls, name)) or "")
+            for key, (name, _) in declarations(service_cls).items()}
 
 
 def _skeleton(service: str, path: str, method: str, name: str, doc: str) -> dict[str, Any]:

@@ -6,16 +6,17 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from shared.edge.access import public
-from shared.edge.http import api
+from shared.edge.http import route
 from shared.store.persistence import PoolExhausted
 
 
 class Edge:
+    name = "intake"
+
     def __init__(self, failure):
         self.failure = failure
 
-    @public("residents report without an account")
-    @api("intake", "/issues")
+    @route("POST", "/issues", public("residents report without an account"))
     def report(self, request):
         raise self.failure
 
