@@ -6,18 +6,20 @@ import json
 import logging
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from services.casework import metrics
 from services.casework.calendar import SHANGHAI, WorkingCalendar, calendar_view, parse_notice, parse_year
-from services.casework.commands import Command, actor_for, parse, parse_survey, text
+from services.casework.commands import (CalendarNotice, Command, ResponseTemplate, TriageRule, actor_for, checked,
+                                        parse, parse_survey)
+from services.casework.handlers import COMMAND_HANDLERS
 from services.casework.domain import (CALENDAR_ID, NAMESPACE, OPEN_STATUSES, RULES_ID, SATISFACTION_FLOOR, Case,
                                       OfficialCalendar, TriageRules, case_id_for)
 from services.casework.surveys import SurveyRound, survey_round_id
-from services.casework.templates import (ResponseTemplates, parse_kind, parse_template_id, template_text,
+from services.casework.templates import (ResponseTemplates, parse_template_id, template_text,
                                          templates_for, templates_id)
 from services.casework.triage import BUILT_IN_RULES, Rule, parse_rule, triage
 from services.casework.waiting import Waiting, waiting_id
@@ -196,47 +198,14 @@ class CaseworkApplication(ServiceApplication):
         raise AssertionError("unreachable")
 
     def _apply(self, case: Case, name: str, cmd: Command, now: datetime) -> None:
-        f, actor = cmd.fields, cmd.actor
-        if name == "verification":
-            case.verify(f["note"], actor, now)
-        elif name == "plan":
-            case.propose_plan(f["plan"], f["due"], actor, now)
-        elif name == "assignment":
-            case.dispatch(f["party"], f["party_kind"], f["reason"], actor, now, self.calendar)
-        elif name == "escalation":
-            case.escalate(f["to"], f["reason"], actor, now)
-        elif name == "resolution":
-            case.resolve(self._summary(f), actor, now)
-        elif name == "triage":
-            case.retriage(f["tier"], f["reason"], actor, now, self.calendar)
-        else:
-            self._apply_workflow(case, name, f, actor, now)
+        COMMAND_HANDLERS[type(cmd.body)](self, case, cmd.body, cmd.actor, now)
 
-    def _apply_workflow(self, case: Case, name: str, f: dict[str, Any], actor: dict, now: datetime) -> None:
-        """The responsible party's steps (签收、退单、延期申请), the secretary's rulings, internal notes."""
-        if name == "acknowledgement":
-            case.acknowledge(actor, now)
-        elif name == "return":
-            case.return_to_staff(f["reason"], actor, now)
-        elif name == "return-dispute":
-            case.dispute_return(f["reason"], actor, now)
-        elif name == "return-ruling":
-            case.rule_return(f["upheld"], f["reason"], actor, now, self.calendar)
-        elif name == "extension":
-            case.request_extension(f["due"], f["reason"], actor, now)
-        elif name == "extension-decision":
-            case.decide_extension(f["approved"], f["reason"], actor, now)
-        elif name == "note":
-            case.add_note(str(uuid4()), f["text"], f["visible_to"], actor, now)
-        elif name == "reply":
-            case.reply(self._summary(f), actor, now)
-
-    def _summary(self, f: dict[str, Any]) -> str:
+    def summary(self, template_id: str | None, typed: str | None) -> str:
         """A resolution's text: the template's (常用答复), followed by what the staff member typed, if anything."""
-        if f["template_id"] is None:
-            return f["summary"]
-        chosen = template_text(self._templates(), f["template_id"])
-        return f"{chosen}{f['summary']}" if f["summary"] else chosen
+        if template_id is None:
+            return typed
+        chosen = template_text(self._templates(), template_id)
+        return f"{chosen}{typed}" if typed else chosen
 
     # --- response templates (常用答复) ----------------------------------------------------------------
     def _templates(self) -> ResponseTemplates | None:
@@ -247,13 +216,10 @@ class CaseworkApplication(ServiceApplication):
                 if category is None or t["category"] == category]
 
     def save_template(self, template_id: str, payload: Any) -> dict[str, Any]:
-        actor = actor_for(payload, "templates")
+        actor, template = checked(payload, "templates", ResponseTemplate)
         tid = parse_template_id(template_id)
-        category = text(payload, "category", "问题分类", max_len=50)
-        kind = parse_kind(payload.get("kind"))
-        body = text(payload, "text", "模板内容", max_len=1000)
         saved = self._templates() or ResponseTemplates(id=templates_id(NAMESPACE))
-        saved.save_template(tid, category, kind, body, actor, self.clock())
+        saved.save_template(tid, template.category, template.kind, template.text, actor, self.clock())
         self._save_templates(saved)
         return {"template_id": tid, **templates_for(saved)[tid]}
 
@@ -342,9 +308,9 @@ class CaseworkApplication(ServiceApplication):
     def set_calendar_year(self, year: Any, payload: Any) -> dict[str, Any]:
         """Staff enter the State Council's notice for a year; an unchanged entry records nothing.
         Open cases are re-timed by `retime` (the caller, and every worker's calendar watch)."""
-        actor = actor_for(payload, "calendar")
-        notice = parse_notice(parse_year(year), payload)
-        document = text(payload, "document", "通知文号", required=False, max_len=200)
+        actor, entry = checked(payload, "calendar", CalendarNotice)
+        notice = parse_notice(parse_year(year), entry.model_dump())
+        document = entry.document
         entered = self._find(CALENDAR_ID) or OfficialCalendar(id=CALENDAR_ID)
         recorded = entered.set_year(notice, document, actor, self.clock())
         if recorded:
@@ -389,8 +355,8 @@ class CaseworkApplication(ServiceApplication):
         return BUILT_IN_RULES + (staff.as_rules() if staff else ())
 
     def add_rule(self, payload: Any) -> Rule:
-        actor = actor_for(payload, "rules")
-        rule = parse_rule(payload)
+        actor, entry = checked(payload, "rules", TriageRule)
+        rule = parse_rule(entry.model_dump())
         if any(r.rule_id == rule.rule_id for r in BUILT_IN_RULES):
             raise Conflict(f"{rule.rule_id} is a built-in rule", "rule_id", "该编号为内置规则")
         aggregate = self._rules_aggregate() or TriageRules(id=RULES_ID)

@@ -7,14 +7,16 @@ gives each step to, declared on the routes and checked again here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
 
 from services.casework.domain import COUNCIL_TEAMS, ESCALATION_TARGETS, PARTY_ROLES, Actor, Forbidden
+from services.casework.templates import KINDS as TEMPLATE_KINDS
 from services.casework.triage import PARTY_KINDS, TIERS
-from shared.deadlines import end_of_day
 from shared.edge.access import ROLES
 from shared.errors import InvalidInput, refuse_unknown
+from shared.models import Body, Due, Text, broken, required
 
 ROLES_ZH = ROLES  # one table of the roles and their Chinese names (shared/edge/access.py)
 PARTIES = PARTY_ROLES
@@ -42,24 +44,146 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 
-# the fields each command's body may carry besides `actor`: any other is refused by name
-FIELDS: dict[str, tuple[str, ...]] = {
-    "verification": ("note",), "plan": ("plan", "due"), "assignment": ("party_kind", "party", "reason"),
-    "escalation": ("to", "reason"), "resolution": ("summary",), "triage": ("tier", "reason"),
-    "survey": ("period", "items"), "rules": ("rule_id", "tier", "keywords", "categories", "note"),
-    "calendar": ("holidays", "workdays", "document"),
-    "acknowledgement": (), "return": ("reason",), "return-dispute": ("reason",), "return-ruling": ("upheld", "reason"),
-    "extension": ("due", "reason"), "extension-decision": ("approved", "reason"), "note": ("text", "visible_to"),
-    "templates": ("category", "kind", "text"),
-}
-FIELDS["resolution"] = ("summary", "template_id")
-FIELDS["reply"] = ("text", "template_id")
+NOTE_DEFAULT_AUDIENCE = ("community_worker", "secretary", "council_member")
+NOTE_READERS = ALLOWED["note"]
+
+
+class CaseCommand(Body):
+    """A staff command on one case, posted to /cases/{case_id}/{name}; `roles` are the roles allowed."""
+
+    name: ClassVar[str]
+    roles: ClassVar[tuple[str, ...]]
+
+
+class Verify(CaseCommand):
+    """现场核实: the case was checked on site."""
+    name, roles = "verification", ALLOWED["verification"]
+    example = {"note": "已到现场核实,3号楼2单元楼道灯损坏"}
+    note: Text[2000, "核实情况"] | None = None
+
+
+class ProposePlan(CaseCommand):
+    """提出方案: how and by when the case will be handled."""
+    name, roles = "plan", ALLOWED["plan"]
+    example = {"plan": "物业本周内更换楼道灯", "due": "2026-12-10"}
+    plan: Text[2000, "方案"]
+    due: Due["完成时限"] | None = None
+
+
+class Dispatch(CaseCommand):
+    """派单: the case is sent to a responsible party."""
+    name, roles = "assignment", ALLOWED["assignment"]
+    example = {"party_kind": "property", "party": "幸福里物业", "reason": "楼道照明属物业维修范围"}
+    party_kind: Literal[PARTY_KINDS] = Field(title="责任主体类型")
+    party: Text[100, "责任主体"]
+    reason: Text[2000, "指派理由"] = "工作人员指派"
+
+
+class Escalate(CaseCommand):
+    """上报: to the council (议事会) or beyond."""
+    name, roles = "escalation", ALLOWED["escalation"]
+    example = {"to": "council", "reason": "涉及多个楼栋,需议事会协商"}
+    to: Literal[ESCALATION_TARGETS] = Field(title="上报对象")
+    reason: Text[2000, "上报理由"]
+
+
+class Resolve(CaseCommand):
+    """办结: a response template's text (常用答复), a summary typed, or both (the template's first)."""
+    name, roles = "resolution", ALLOWED["resolution"]
+    example = {"summary": "已更换楼道灯,经居民确认恢复照明"}
+    summary: Text[2000, "办理结果"] | None = None
+    template_id: Text[64, "答复模板"] | None = None
+
+    @model_validator(mode="after")
+    def _said(self):
+        if self.summary is None and self.template_id is None:
+            raise required("summary")
+        return self
+
+
+class Retriage(CaseCommand):
+    """调整分级: staff override the tier, with a reason; the new tier's clocks apply."""
+    name, roles = "triage", ALLOWED["triage"]
+    example = {"tier": "urgent", "reason": "路灯下是学校通道"}
+    tier: Literal[TIERS] = Field(title="分级")
+    reason: Text[2000, "调整理由"]
+
+
+class Acknowledge(CaseCommand):
+    """签收: the responsible party takes the case up."""
+    name, roles = "acknowledgement", ALLOWED["acknowledgement"]
+    example = {}
+
+
+class Return(CaseCommand):
+    """退单: the party sends the case back, with a reason."""
+    name, roles = "return", ALLOWED["return"]
+    example = {"reason": "该路段不属本物业管理范围"}
+    reason: Text[500, "退单理由"]
+
+
+class DisputeReturn(CaseCommand):
+    """退单异议: staff disagree with a return; the secretary rules."""
+    name, roles = "return-dispute", ALLOWED["return-dispute"]
+    example = {"reason": "该楼栋在物业服务合同范围内"}
+    reason: Text[500, "异议理由"]
+
+
+class RuleReturn(CaseCommand):
+    """裁定退单: the secretary upholds the return or sends the case back to the party."""
+    name, roles = "return-ruling", ALLOWED["return-ruling"]
+    example = {"upheld": False, "reason": "合同约定由物业负责"}
+    upheld: bool = Field(title="裁定结果")
+    reason: Text[500, "裁定理由"]
+
+
+class RequestExtension(CaseCommand):
+    """延期申请: the party asks for more time."""
+    name, roles = "extension", ALLOWED["extension"]
+    example = {"due": "2026-12-20", "reason": "灯具需厂家供货"}
+    due: Due["申请办结时限"]
+    reason: Text[500, "延期理由"]
+
+
+class DecideExtension(CaseCommand):
+    """延期审批: the secretary approves or refuses an extension."""
+    name, roles = "extension-decision", ALLOWED["extension-decision"]
+    example = {"approved": True, "reason": "同意延期至12月20日"}
+    approved: bool = Field(title="审批结果")
+    reason: Text[500, "审批意见"]
+
+
+class AddNote(CaseCommand):
+    """内部备注: a note for the roles named (default: the community's own staff), always with the author's."""
+    name, roles = "note", ALLOWED["note"]
+    example = {"text": "居民白天不在家,晚上7点后联系", "visible_to": ["community_worker", "secretary"]}
+    text: Text[2000, "备注"]
+    visible_to: list[Literal[NOTE_READERS]] = Field(NOTE_DEFAULT_AUDIENCE, min_length=1, title="可见角色")
+
+
+class Reply(CaseCommand):
+    """回复居民: a message on the resident's timeline; a template's text, typed, or both."""
+    name, roles = "reply", ALLOWED["reply"]
+    example = {"text": "物业已安排电工明天上午维修"}
+    text: Text[2000, "回复内容"] | None = None
+    template_id: Text[64, "答复模板"] | None = None
+
+    @model_validator(mode="after")
+    def _said(self):
+        if self.text is None and self.template_id is None:
+            raise required("text")
+        return self
+
+
+CASE_COMMANDS: dict[str, type[CaseCommand]] = {c.name: c for c in (
+    Verify, ProposePlan, Dispatch, Escalate, Resolve, Retriage, Acknowledge, Return, DisputeReturn, RuleReturn,
+    RequestExtension, DecideExtension, AddNote, Reply)}
 
 
 @dataclass(frozen=True)
 class Command:
     actor: Actor
-    fields: dict[str, Any]
+    body: CaseCommand
 
 
 def _obj(payload: Any) -> dict[str, Any]:
@@ -79,32 +203,9 @@ def text(payload: dict, name: str, zh: str, *, required: bool = True, max_len: i
     return value.strip()
 
 
-def when(payload: dict, name: str, zh: str, *, required: bool) -> datetime | None:
-    value = payload.get(name)
-    if value is None and not required:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{name} must be an RFC 3339 time", name, f"{zh}须为 RFC 3339 时间") from None
-    if parsed.tzinfo is None:
-        raise InvalidInput(f"{name} needs a time zone offset", name, f"{zh}需带时区(如 +08:00)")
-    return parsed.astimezone(timezone.utc)
-
-
-def due(payload: dict, name: str, zh: str) -> datetime | None:
-    """A deadline: a date (the end of that day in Asia/Shanghai) or an RFC 3339 time."""
-    try:
-        day_end = end_of_day(payload.get(name))
-    except ValueError:
-        raise InvalidInput(f"{name} is not a date", name, f"{zh}不是有效日期") from None
-    return day_end or when(payload, name, zh, required=False)
-
-
 def actor_for(payload: Any, command: str) -> Actor:
-    """The actor of a command whose body may carry `actor` and the command's FIELDS only."""
-    refuse_unknown(_obj(payload), ("actor", *FIELDS[command]))
-    actor = payload.get("actor")
+    """The actor (from the token, shared/edge/access.py `with_actor`) of a command whose roles are ALLOWED[command]."""
+    actor = _obj(payload).get("actor")
     if not isinstance(actor, dict):
         raise InvalidInput("actor {role, name} is required", "actor", "须注明操作人 actor {role, name}")
     refuse_unknown(actor, ("role", "name", "subject"), "actor.")  # filled from the token
@@ -123,99 +224,70 @@ def actor_for(payload: Any, command: str) -> Actor:
 
 
 def parse(command: str, payload: Any) -> Command:
-    body = _obj(payload)
-    actor = actor_for(body, command)
-    fields: dict[str, Any]
-    if command == "verification":
-        fields = {"note": text(body, "note", "核实情况", required=False)}
-    elif command == "plan":
-        fields = {"plan": text(body, "plan", "方案"), "due": due(body, "due", "完成时限")}
-    elif command == "assignment":
-        kind = body.get("party_kind")
-        if kind not in PARTY_KINDS:
-            raise InvalidInput(f"party_kind must be one of {', '.join(PARTY_KINDS)}", "party_kind",
-                               f"责任主体类型必须是 {'、'.join(PARTY_KINDS)} 之一")
-        fields = {"party": text(body, "party", "责任主体", max_len=100), "party_kind": kind,
-                  "reason": text(body, "reason", "指派理由", required=False) or "工作人员指派"}
-    elif command == "escalation":
-        if body.get("to") not in ESCALATION_TARGETS:
-            raise InvalidInput(f"to must be one of {', '.join(ESCALATION_TARGETS)}", "to",
-                               f"上报对象必须是 {'、'.join(ESCALATION_TARGETS)} 之一")
-        fields = {"to": body["to"], "reason": text(body, "reason", "上报理由")}
-    elif command == "resolution":  # a response template's text, or a summary typed (both: template, then summary)
-        template = text(body, "template_id", "答复模板", required=False, max_len=64)
-        fields = {"summary": text(body, "summary", "办理结果", required=template is None), "template_id": template}
-    elif command == "reply":  # like a resolution: a template's text, or typed, or both
-        template = text(body, "template_id", "答复模板", required=False, max_len=64)
-        fields = {"summary": text(body, "text", "回复内容", required=template is None), "template_id": template}
-    elif command in WORKFLOW:
-        fields = WORKFLOW[command](body, actor)
-    elif command == "triage":
-        if body.get("tier") not in TIERS:
-            raise InvalidInput(f"tier must be one of {', '.join(TIERS)}", "tier", f"分级必须是 {'、'.join(TIERS)} 之一")
-        fields = {"tier": body["tier"], "reason": text(body, "reason", "调整理由")}
-    else:
-        raise ValueError(command)
-    return Command(actor, fields)
+    """A case command's actor and body, each field checked by its model."""
+    body = {k: v for k, v in _obj(payload).items() if k != "actor"}
+    return Command(actor_for(payload, command), CASE_COMMANDS[command].parse(body))
 
 
-def flag(payload: dict, name: str, zh: str) -> bool:
-    value = payload.get(name)
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{name} must be true or false", name, f"{zh}须为 true 或 false")
-    return value
+class SurveyItem(Body):
+    case_id: Text[64, "案件编号"]
+    satisfied: int = Field(ge=0, le=100000, title="满意人数")
+    total: int = Field(ge=1, le=100000, title="测评人数")
+
+    @model_validator(mode="after")
+    def _within(self):
+        if self.satisfied > self.total:
+            raise broken("satisfied", "must be at most total", "不能大于测评人数")
+        return self
 
 
-def _visible_to(body: dict, actor: Actor) -> list[str]:
-    """Who reads a note: the roles named (default: the community's own staff), always with the author's."""
-    roles = body.get("visible_to", list(NOTE_DEFAULT_AUDIENCE))
-    if not isinstance(roles, list) or not roles or any(r not in ALLOWED["note"] for r in roles):
-        raise InvalidInput(f"visible_to must be a list of roles among {', '.join(ALLOWED['note'])}", "visible_to",
-                           f"visible_to 须为角色列表,限:{'、'.join(ROLES_ZH[r] for r in ALLOWED['note'])}")
-    return sorted({*roles, actor["role"]})
+class Survey(Body):
+    """居民满意度测评: per case, satisfied responses out of all; items under 80 % are reopened."""
+    roles: ClassVar = ALLOWED["survey"]
+    example = {"period": "2026-Q4", "items": [{"case_id": "5f0c6a2e-8d1b-4c3a-9e7f-2b6d4a1c8e90", "satisfied": 18,
+                                               "total": 20}]}
+    period: Text[20, "测评期"]
+    items: list[SurveyItem] = Field(min_length=1, max_length=1000, title="测评项")
 
 
-NOTE_DEFAULT_AUDIENCE = ("community_worker", "secretary", "council_member")
-WORKFLOW: dict[str, Any] = {
-    "acknowledgement": lambda body, actor: {},
-    "return": lambda body, actor: {"reason": text(body, "reason", "退单理由", max_len=500)},
-    "return-dispute": lambda body, actor: {"reason": text(body, "reason", "异议理由", max_len=500)},
-    "return-ruling": lambda body, actor: {"upheld": flag(body, "upheld", "裁定结果"),
-                                          "reason": text(body, "reason", "裁定理由", max_len=500)},
-    "extension": lambda body, actor: {"due": due(body, "due", "申请办结时限") or _missing("due", "申请办结时限"),
-                                      "reason": text(body, "reason", "延期理由", max_len=500)},
-    "extension-decision": lambda body, actor: {"approved": flag(body, "approved", "审批结果"),
-                                               "reason": text(body, "reason", "审批意见", max_len=500)},
-    "note": lambda body, actor: {"text": text(body, "text", "备注"), "visible_to": _visible_to(body, actor)},
-}
+class ResponseTemplate(Body):
+    """常用答复: a response template staff pick in a resolution or a reply."""
+    roles: ClassVar = ALLOWED["templates"]
+    example = {"category": "公共照明", "kind": "resolution", "text": "已安排维修,楼道照明已恢复。"}
+    category: Text[50, "问题分类"]
+    kind: Literal[tuple(TEMPLATE_KINDS)] = Field(title="模板类型")
+    text: Text[1000, "模板内容"]
 
 
-def _missing(name: str, zh: str) -> Any:
-    raise InvalidInput(f"{name} is required", name, f"{zh}不能为空")
+class TriageRule(Body):
+    """A staff member's triage rule: reports matching its keywords or categories get its tier."""
+    roles: ClassVar = ALLOWED["rules"]
+    example = {"rule_id": "fire-exit", "tier": "urgent", "keywords": ["消防通道", "堵塞"], "note": "消防安全优先"}
+    rule_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$", title="规则编号")
+    tier: Literal[TIERS] = Field(title="分级")
+    keywords: list[Text[40, "关键词"]] = Field([], max_length=100, title="关键词")
+    categories: list[Text[40, "分类"]] = Field([], max_length=100, title="分类")
+    note: str = Field("", max_length=200, title="说明")
+
+
+class CalendarNotice(Body):
+    """节假日安排: the State Council's notice for a year, days as YYYY-MM-DD or ranges YYYY-MM-DD..YYYY-MM-DD."""
+    roles: ClassVar = ALLOWED["calendar"]
+    example = {"holidays": ["2027-01-01..2027-01-03", "2027-02-10..2027-02-17"], "workdays": ["2027-02-07"],
+               "document": "国办发明电〔2026〕7号"}
+    holidays: list[str] = Field(max_length=100, title="放假日期")
+    workdays: list[str] = Field([], max_length=100, title="调休上班日期")
+    document: Text[200, "通知文号"] | None = None
+
+
+def checked(payload: Any, command: str, model: type[Body]) -> tuple[Actor, Any]:
+    """The actor and the body of a staff command outside a case (survey, rules, templates, calendar)."""
+    body = {k: v for k, v in _obj(payload).items() if k != "actor"}
+    actor = actor_for(payload, command)
+    return actor, model.parse(body)
 
 
 def parse_survey(payload: Any) -> tuple[Actor, str, list[dict[str, Any]]]:
     """A quarterly satisfaction survey (居民满意度测评): per item, satisfied responses out of all."""
-    body = _obj(payload)
-    actor = actor_for(body, "survey")
-    period = text(body, "period", "测评期", max_len=20)
-    items = body.get("items")
-    if not isinstance(items, list) or not 1 <= len(items) <= 1000:
-        raise InvalidInput("items must be a list of 1 to 1000 entries", "items", "items 须为 1 到 1000 项的列表")
-    parsed = []
-    for i, item in enumerate(items):
-        where = f"items[{i}]"
-        if not isinstance(item, dict):
-            raise InvalidInput(f"{where} must be an object", where, f"{where} 必须是对象")
-        refuse_unknown(item, ("case_id", "satisfied", "total"), f"{where}.")
-        case_id = item.get("case_id")
-        if not isinstance(case_id, str):
-            raise InvalidInput(f"{where}.case_id is required", f"{where}.case_id", f"{where}.case_id 不能为空")
-        total, satisfied = item.get("total"), item.get("satisfied")
-        if not isinstance(total, int) or isinstance(total, bool) or not 1 <= total <= 100000:
-            raise InvalidInput(f"{where}.total must be an integer from 1", f"{where}.total", f"{where}.total 须为正整数")
-        if not isinstance(satisfied, int) or isinstance(satisfied, bool) or not 0 <= satisfied <= total:
-            raise InvalidInput(f"{where}.satisfied must be an integer from 0 to total", f"{where}.satisfied",
-                               f"{where}.satisfied 须为 0 到 total 之间的整数")
-        parsed.append({"case_id": case_id, "satisfied": satisfied, "total": total})
-    return actor, period, parsed
+    actor, survey = checked(payload, "survey", Survey)
+    return actor, survey.period, [item.model_dump() for item in survey.items]

@@ -80,11 +80,5 @@ def parse_template_id(template_id: str) -> str:
     return template_id
 
 
-def parse_kind(value: Any) -> str:
-    if value not in KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", "kind", f"模板类型必须是 {'、'.join(KINDS.values())} 之一")
-    return value
-
-
 def templates_id(namespace: Any) -> Any:
     return uuid5(namespace, "response-templates")

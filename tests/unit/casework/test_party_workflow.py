@@ -169,7 +169,7 @@ def test_internal_notes_are_shown_to_the_roles_they_name_and_never_published(app
     assert "13812345678" not in json.dumps([p.data for p in published if p], ensure_ascii=False)
     with pytest.raises(InvalidInput) as refused:
         app.command(cid, "note", {"actor": STAFF, "text": "x", "visible_to": ["resident"]})
-    assert refused.value.field == "visible_to"
+    assert refused.value.field == "visible_to[0]"  # the entry itself
 
 
 def test_a_resolution_is_one_click_with_a_response_template(app):
