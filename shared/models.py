@@ -96,6 +96,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "missing": ("{field} is required", "{label}不能为空"),
     "string_too_short": ("{field} is required", "{label}不能为空"),
     "string_too_long": ("{field} must be at most {max_length} characters", "{label}不能超过 {max_length} 个字符"),
+    "string_pattern_mismatch": ("{field} must match {pattern}", "{label}格式不正确"),
     "string_type": ("{field} must be a string", "{label}须为文本"),
     "bool_type": ("{field} must be true or false", "{label}须为 true 或 false"),
     "int_type": ("{field} must be an integer", "{label}须为整数"),

@@ -7,7 +7,7 @@ gives each step to, declared on the routes and checked again here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -270,14 +270,19 @@ class TriageRule(Body):
     note: str = Field("", max_length=200, title="说明")
 
 
+Day = Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\d(\.\.\d{4}-\d\d-\d\d)?$", title="日期")]
+
+
 class CalendarNotice(Body):
     """节假日安排: the State Council's notice for a year, days as YYYY-MM-DD or ranges YYYY-MM-DD..YYYY-MM-DD."""
     roles: ClassVar = ALLOWED["calendar"]
     example = {"holidays": ["2027-01-01..2027-01-03", "2027-02-10..2027-02-17"], "workdays": ["2027-02-07"],
                "document": "国办发明电〔2026〕7号"}
-    holidays: list[str] = Field(max_length=100, title="放假日期")
-    workdays: list[str] = Field([], max_length=100, title="调休上班日期")
-    document: Text[200, "通知文号"] | None = None
+    holidays: list[Day] = Field(min_length=1, max_length=100, title="放假日期",
+                                description="days off (放假), dates or inclusive ranges, in the year or the December before")
+    workdays: list[Day] = Field([], max_length=100, title="调休上班日期",
+                                description="weekend days worked instead (调休上班)")
+    document: Text[200, "通知文号"] | None = Field(None, description="the notice's title or number")
 
 
 def checked(payload: Any, command: str, model: type[Body]) -> tuple[Actor, Any]:

@@ -9,7 +9,8 @@ from werkzeug.wrappers import Request, Response
 
 from services.casework.bootstrap import SPEC
 from services.casework import open_data
-from services.casework.commands import ALLOWED, PARTIES
+from services.casework.commands import (ALLOWED, CASE_COMMANDS, PARTIES, CalendarNotice, ResponseTemplate, Survey,
+                                        TriageRule)
 from services.casework.calendar import SHANGHAI
 from services.casework.party_stats import party_stats
 from services.casework.domain import Case
@@ -21,12 +22,10 @@ from shared.contracts.envelope import rfc3339
 from shared.deadlines import is_month, month_bounds, previous_month
 from shared.errors import InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, allow_per, caller, identified, public, with_actor
-from shared.edge.http import Operable, RuntimeProvider, choice, json_response, page, read_json, route
+from shared.edge.http import Operable, Reply, RuntimeProvider, choice, json_response, page, read_json, route
 from shared.edge.open_data import table_response
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
-COMMANDS = ("verification", "plan", "assignment", "escalation", "resolution", "triage", "acknowledgement", "return",
-            "return-dispute", "return-ruling", "extension", "extension-decision", "note", "reply")
 EVENT_ZH = {
     "Opened": "立案分级", "Retriaged": "调整分级", "Assigned": "指派责任主体", "Verified": "现场核实",
     "PlanProposed": "提出方案", "Escalated": "上报", "Resolved": "办结", "Confirmed": "居民确认",
@@ -127,12 +126,14 @@ class CaseworkService(Operable):
         return json_response({"case_id": case_id, "notes": [
             {**n, "at": rfc3339(n["at"])} for n in case.notes_for(caller(request).role)]})
 
-    @route("POST", "/cases/<string:case_id>/<string:command>", allow_per("command", ALLOWED))
+    @route("POST", "/cases/<string:case_id>/<string:command>", allow_per("command", ALLOWED), body=CASE_COMMANDS,
+           responses={200: Reply("the case after the command (`Idempotent-Replayed: true` when an Idempotency-Key "
+                                 "was already applied)")})
     def command(self, request: Request, case_id: str, command: str) -> Response:
         """verification | plan | assignment | escalation | resolution | triage; the party's acknowledgement | return | extension;
         return-dispute | return-ruling | extension-decision; note; reply (residents confirm through intake)."""
-        if command not in COMMANDS:
-            raise NotFound(f"no command {command}; one of {', '.join(COMMANDS)}", "command", "不支持该操作")
+        if command not in CASE_COMMANDS:
+            raise NotFound(f"no command {command}; one of {', '.join(CASE_COMMANDS)}", "command", "不支持该操作")
         case = self._case(case_id)
         self._scoped(request, case.community, case.party)
         case, applied = self.runtime.app.command(case_id, command, with_actor(read_json(request), request),
@@ -140,7 +141,8 @@ class CaseworkService(Operable):
         return json_response(case_view(case, self.runtime.app.clock()), status=200,
                              headers={"Idempotent-Replayed": "false" if applied else "true"})
 
-    @route("POST", "/surveys", allow(*ALLOWED["survey"]))
+    @route("POST", "/surveys", allow(*ALLOWED["survey"]), body=Survey,
+           responses={201: "each item: its rate and whether its case was reopened"})
     def survey(self, request: Request) -> Response:
         """A quarterly satisfaction survey: items under 80 % satisfied are reopened for rectification."""
         return json_response({"items": self.runtime.app.record_survey(with_actor(read_json(request), request))}, status=201)
@@ -202,13 +204,15 @@ class CaseworkService(Operable):
         """Response templates (常用答复) per category: `template_id` in a resolution uses one."""
         return json_response({"templates": self.runtime.app.list_templates(request.args.get("category"))})
 
-    @route("PUT", "/response-templates/<string:template_id>", allow(*ALLOWED["templates"]))
+    @route("PUT", "/response-templates/<string:template_id>", allow(*ALLOWED["templates"]), body=ResponseTemplate,
+           responses={200: "the template as saved"})
     def save_template(self, request: Request, template_id: str) -> Response:
         """Save a template {category, kind: resolution|reply, text}; a built-in id is replaced by staff's text."""
         body = self.runtime.app.save_template(template_id, with_actor(read_json(request), request))
         return json_response(body)
 
-    @route("DELETE", "/response-templates/<string:template_id>", allow(*ALLOWED["templates"]))
+    @route("DELETE", "/response-templates/<string:template_id>", allow(*ALLOWED["templates"]),
+           responses={204: Reply("retired", media=None)})
     def retire_template(self, request: Request, template_id: str) -> Response:
         """Retire a template (built-in ones too); saving it again brings it back."""
         self.runtime.app.retire_template(template_id, {"actor": caller(request).actor()})
@@ -219,7 +223,8 @@ class CaseworkService(Operable):
         """The working-day calendar per year: the State Council's notice entered, the package's, or a fallback."""
         return json_response(self.runtime.app.calendar_view())
 
-    @route("PUT", "/calendar/<string:year>", allow(*ALLOWED["calendar"]))
+    @route("PUT", "/calendar/<string:year>", allow(*ALLOWED["calendar"]), body=CalendarNotice,
+           responses={200: "the year as entered (`recorded`: false when unchanged) and the cases re-timed"})
     def set_calendar_year(self, request: Request, year: str) -> Response:
         """Staff enter the State Council's holiday notice for a year (节假日安排).
 
@@ -236,7 +241,7 @@ class CaseworkService(Operable):
         return json_response({"rules": [r.to_dict() | {"source": "staff" if r.rule_id in staff else "built-in"}
                                         for r in self.runtime.app.rules()]})
 
-    @route("POST", "/triage-rules", allow(*ALLOWED["rules"]))
+    @route("POST", "/triage-rules", allow(*ALLOWED["rules"]), body=TriageRule, responses={201: "the rule added"})
     def add_rule(self, request: Request) -> Response:
         """A staff member extends the rule table; it applies to reports triaged from now on."""
         return json_response(self.runtime.app.add_rule(with_actor(read_json(request), request)).to_dict(), status=201)

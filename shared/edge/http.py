@@ -194,6 +194,7 @@ class Route:
     query: tuple[str, ...] | None = ()
     responses: Mapping[int, Reply] = field(default_factory=lambda: {200: Reply("OK")})
     errors: Callable[[Request, DomainError], Response] | None = None
+    documented: bool = False  # the responses were declared (not the default 200): the OpenAPI document takes them
 
     @property
     def path(self) -> str:
@@ -214,7 +215,7 @@ def route(method: str, rule: str, policy: Policy, *, body: Any = None, query: tu
     wrapped: the caller is authorized, domain errors become RFC 9457 problems (or `errors`' shape, Open311's),
     every request is timed. `yishi docs` writes the OpenAPI operation from the same declaration."""
     replies = {status: Reply(r) if isinstance(r, str) else r for status, r in (responses or {200: "OK"}).items()}
-    declared = Route(method, rule, policy, body, query, replies, errors)
+    declared = Route(method, rule, policy, body, query, replies, errors, documented=responses is not None)
 
     def decorate(fn: Callable) -> Callable:
         label = declared.path

@@ -3,9 +3,9 @@
 * docs/asyncapi.yaml — AsyncAPI 3.0, generated in full from the event catalogue (shared/contracts/catalogue.py):
   every exchange `<service>.events`, one channel per routing key (event type), the CloudEvents envelope and
   each payload schema. Never edit it by hand: tests/unit/shared/test_documents.py fails when it diverges.
-* docs/openapi/<service>.yaml — OpenAPI 3.1 per built service. Operations are added (as skeletons, from the
-  nameko `@http` route, its method name and docstring) and removed to match the service class's routes;
-  everything written by hand in an existing operation (parameters, request bodies, responses) is kept.
+* docs/openapi/<service>.yaml — OpenAPI 3.1 per built service, from each route's declaration (shared/edge/http.py
+  `route`): operations added and removed to match the routes; parameters, request bodies (pydantic models) and
+  declared responses written from the declaration; what a route does not declare is kept as written by hand.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import copy
 import inspect
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,75 @@ PROBLEM = {
                        "field": {"type": "string", "description": "the offending input"}}}}}}
 
 
+def _hoist(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its nested models moved to components.schemas."""
+    schema = copy.deepcopy(schema)
+    schemas.update(schema.pop("$defs", {}))
+    return schema
+
+
+def _model_ref(model: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    schemas[model.__name__] = _hoist(model.schema(), schemas)
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _request_body(declared: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    """The body from the route's model, or, for a route of many commands, any of theirs (the path names which)."""
+    if isinstance(declared.body, Mapping):
+        refs = [_model_ref(m, schemas) for m in declared.body.values()]
+        schema = {"anyOf": refs, "description": f"the body of the command named by `{declared.policy.per}`"}
+        examples = {name: {"value": m.example} for name, m in declared.body.items() if m.example is not None}
+        media: dict[str, Any] = {"schema": schema, "examples": examples}
+    else:
+        media = {"schema": _model_ref(declared.body, schemas)}
+        if declared.body.example is not None:
+            media["example"] = declared.body.example
+    return {"required": True, "content": {"application/json": media}}
+
+
+def _responses(declared: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for status, reply in sorted(declared.responses.items()):
+        answer: dict[str, Any] = {"description": reply.description}
+        if reply.media is not None:
+            schema = reply.schema if reply.schema is not None else {"type": "object"}
+            if isinstance(schema, type):
+                schema = _model_ref(schema, schemas)
+            media: dict[str, Any] = {"schema": schema}
+            if reply.example is not None:
+                media["example"] = reply.example
+            answer["content"] = {reply.media: media}
+        out[str(status)] = answer
+    out["default"] = {"$ref": "#/components/responses/Problem"}
+    return out
+
+
+def _parameters(op: dict[str, Any], declared: Any) -> list[dict[str, Any]]:
+    """Every path parameter and every query parameter the route reads; hand-written ones kept as they are."""
+    params = list(op.get("parameters", []))
+    have = {(p.get("in"), p.get("name")) for p in params}
+    for name in declared.parameters:
+        if ("path", name) not in have:
+            schema: dict[str, Any] = {"type": "string"}
+            if isinstance(declared.body, Mapping) and name == declared.policy.per:
+                schema["enum"] = list(declared.body)
+            params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    for name in declared.query or ():
+        if ("query", name) not in have:
+            params.append({"name": name, "in": "query", "required": False, "schema": {"type": "string"}})
+    return params
+
+
+def _from_declaration(op: dict[str, Any], declared: Any, schemas: dict[str, Any]) -> None:
+    """What the route declares is written over the operation: parameters, request body, responses."""
+    if params := _parameters(op, declared):
+        op["parameters"] = params
+    if declared.body is not None:
+        op["requestBody"] = _request_body(declared, schemas)
+    if declared.documented:
+        op["responses"] = _responses(declared, schemas)
+
+
 def openapi(service: str, existing: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
     """The service's OpenAPI document matched to its routes; returns it and what changed."""
     from shared.config import http_port
@@ -185,12 +255,19 @@ def openapi(service: str, existing: dict[str, Any] | None = None) -> tuple[dict[
     }
     doc.setdefault("components", {}).setdefault("responses", {}).setdefault("Problem", PROBLEM)
     paths = doc.setdefault("paths", {})
-    live = routes(service_class(service))
+    cls = service_class(service)
+    live = routes(cls)
+    declared = declarations(cls)
+    schemas = doc["components"].setdefault("schemas", {})
     changes = []
     for (path, method), (name, text) in sorted(live.items()):
         if method not in paths.get(path, {}):
             paths.setdefault(path, {})[method] = _skeleton(service, path, method, name, text)
             changes.append(f"+ {method.upper()} {path}")
+        _from_declaration(paths[path][method], declared[(path, method)][1], schemas)
+    doc["components"]["schemas"] = dict(sorted(schemas.items()))
+    if not doc["components"]["schemas"]:
+        del doc["components"]["schemas"]
     for path in list(paths):
         for method in [m for m in paths[path] if m in HTTP_METHODS]:
             if (path, method) not in live:
