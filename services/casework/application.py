@@ -27,7 +27,8 @@ from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent
 from shared.contracts.envelope import rfc3339
-from shared.errors import Conflict, DomainError, InvalidInput, NotFound
+from shared.errors import Conflict, DomainError, NotFound
+from shared.idempotency import checked_key, replayed
 
 log = logging.getLogger(__name__)
 RETRIES = 5  # optimistic-concurrency retries when the deadline watcher and a command meet on one case
@@ -176,15 +177,10 @@ class CaseworkApplication(ServiceApplication):
         """Apply one command to a case. Returns (case, applied); a retried Idempotency-Key applies nothing."""
         cmd = parse(name, payload)
         fingerprint = hashlib.sha256(json.dumps([name, payload], sort_keys=True, default=str).encode()).hexdigest()
-        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-            raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key",
-                               "Idempotency-Key 长度须为 1 到 200 个字符")
+        checked_key(idempotency_key)
         for attempt in range(RETRIES):
             case = self.get_case(case_id)
-            if idempotency_key and idempotency_key in case.commands:
-                if case.commands[idempotency_key] != fingerprint:
-                    raise Conflict("this Idempotency-Key was used for a different command", "Idempotency-Key",
-                                   "该 Idempotency-Key 已用于另一条不同的指令")
+            if idempotency_key and replayed(case.commands.get(idempotency_key), fingerprint):
                 return case, False
             self._apply(case, name, cmd, self.clock())
             if idempotency_key:

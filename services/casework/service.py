@@ -22,7 +22,8 @@ from shared.contracts.envelope import rfc3339
 from shared.deadlines import is_month, month_bounds, previous_month
 from shared.errors import InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, allow_per, caller, identified, public, with_actor
-from shared.edge.http import Operable, Reply, RuntimeProvider, choice, json_response, page, read_json, route
+from shared.edge.http import (Operable, Reply, RuntimeProvider, choice, idempotency_key, json_response, page, read_json,
+                              route)
 from shared.edge.open_data import table_response
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
@@ -137,7 +138,7 @@ class CaseworkService(Operable):
         case = self._case(case_id)
         self._scoped(request, case.community, case.party)
         case, applied = self.runtime.app.command(case_id, command, with_actor(read_json(request), request),
-                                                 request.headers.get("Idempotency-Key"))
+                                                 idempotency_key(request))
         return json_response(case_view(case, self.runtime.app.clock()), status=200,
                              headers={"Idempotent-Replayed": "false" if applied else "true"})
 

@@ -19,6 +19,7 @@ from services.intake.reports import votes_follow_merge
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.errors import Conflict, InvalidInput, NotFound, refuse_unknown
+from shared.idempotency import checked_key, conflict
 
 RETRIES = 5  # optimistic-concurrency retries when two commands meet on one issue
 
@@ -64,10 +65,7 @@ class IntakeApplication(ServiceApplication):
         """
         now = self.clock()
         report = parse_report(payload, now)
-        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-            raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key",
-                               "Idempotency-Key 长度须为 1 到 200 个字符")
-        issue_id = issue_id_for(idempotency_key)
+        issue_id = issue_id_for(checked_key(idempotency_key))
         if idempotency_key:
             existing = self._find(issue_id)
             if existing is not None:
@@ -175,6 +173,5 @@ class IntakeApplication(ServiceApplication):
     def _same_report(self, issue: Issue, report: Report) -> Issue:
         """A retry is the same report: its public parts by digest, its personal parts opened and compared."""
         if issue.fingerprint != report.fingerprint() or self.contact(issue) not in (report.personal, None):
-            raise Conflict("this Idempotency-Key was used for a different report", "Idempotency-Key",
-                           "该 Idempotency-Key 已用于另一条不同的诉求")
+            raise conflict("report")
         return issue

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Request, Response
 from services.intake import contacts, households, visits
 from shared.contracts.envelope import rfc3339
 from shared.edge.access import allow, caller
-from shared.edge.http import choice, json_response, page, read_json, route
+from shared.edge.http import choice, idempotency_key, json_response, page, read_json, route
 
 KEEPERS = ("community_worker", "secretary")  # keep the register: they see households' personal data
 VISITORS = (*KEEPERS, "council_member")  # 议事会成员联合社区工作者、网格员 visit
@@ -56,7 +56,7 @@ class DoorToDoorRoutes:
         note?}. Each need becomes an issue (channel visit) reported on behalf of the household (代办); 201 with
         their tracking codes (for the household's slip). Idempotency-Key honoured."""
         visit, issues = visits.record_visit(self.runtime.app, read_json(request), caller(request).actor(),
-                                            request.headers.get("Idempotency-Key"))
+                                            idempotency_key(request))
         return json_response({"visit_id": str(visit.id), "household_ref": visit.household_ref,
                               "visited_at": rfc3339(visit.visited_at),
                               "issues": [{"issue_id": str(i.id), "tracking_code": i.tracking_code} for i in issues]},

@@ -22,8 +22,8 @@ from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, caller, identified, public
 from shared.edge.identity import Staff
-from shared.edge.http import (Operable, RuntimeProvider, choice, json_response, page, read_json, route,
-                              wants_english)
+from shared.edge.http import (Operable, RuntimeProvider, answered, choice, idempotency_key, json_response, page,
+                              read_json, route, wants_english)
 from shared.edge.open_data import table_response
 
 
@@ -59,11 +59,10 @@ class IntakeService(DoorToDoorRoutes, Operable):
         abuse.check_report(request, "/issues", body)
         if isinstance(body, dict) and "household_ref" in body:  # staff report for a household (代办)
             body, on_behalf = households.reported_for(self.runtime.app, body, _keeper(request).actor())
-        issue, created = self.runtime.app.report_issue(body, request.headers.get("Idempotency-Key"),
+        issue, created = self.runtime.app.report_issue(body, idempotency_key(request),
                                                        lambda new: similar_issues(self.runtime.db, new), on_behalf)
-        return json_response({"issue_id": str(issue.id), "tracking_code": issue.tracking_code,
-                              "merged_into": issue.merged_into},
-                             status=201 if created else 200, headers={"Location": f"/issues/{issue.id}"})
+        return answered({"issue_id": str(issue.id), "tracking_code": issue.tracking_code, "merged_into": issue.merged_into},
+                        created, f"/issues/{issue.id}")
 
     def _by_tracking_code(self, request: Request, code: str) -> str:
         """The issue id a tracking code names; 404 naming `tracking_code` when it names none, 429 once a client's
@@ -195,7 +194,7 @@ class IntakeService(DoorToDoorRoutes, Operable):
         if not isinstance(form, dict):
             raise InvalidInput("body must be a form or a JSON object", "body", "请求内容须为表单或 JSON 对象")
         payload = open311.report_payload({**request.args.to_dict(), **form}, configured(self.runtime.settings.var_dir))
-        issue, created = self.runtime.app.report_issue(payload, request.headers.get("Idempotency-Key"),
+        issue, created = self.runtime.app.report_issue(payload, idempotency_key(request),
                                                        lambda new: similar_issues(self.runtime.db, new))
         notice = f"已受理,查询码 {issue.tracking_code}" + (",与相同诉求合并办理" if issue.merged_into else "")
         return open311_formats.respond(

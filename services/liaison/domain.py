@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.liaison.rules import ANNOUNCE_AHEAD, SHANGHAI
 from shared.errors import Conflict, InvalidInput
+from shared.idempotency import replayed
 
 NAMESPACE = UUID("8a51c0de-3f4e-4b7a-9c2d-6e1f0a9b8c73")
 
@@ -50,9 +51,7 @@ class Remembering(Aggregate):
         seen = self.__dict__.setdefault("keys", {}).get(key) if key else None
         if seen is None:
             return None
-        if seen[0] != digest:
-            raise Conflict("this Idempotency-Key was used for a different command", "Idempotency-Key",
-                           "该 Idempotency-Key 已用于另一条不同的指令")
+        replayed(seen[0], digest)
         return seen[1]
 
     def remember(self, key: str | None, digest: str, ref: Any) -> None:

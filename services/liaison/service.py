@@ -24,7 +24,8 @@ from services.liaison.rules import DUTIES, LIGHTS, PROJECT_WARN_BEFORE, SHANGHAI
 from shared.contracts.envelope import rfc3339
 from shared.edge.access import STAFF, allow, public
 from shared.edge.documents import document_response
-from shared.edge.http import Operable, RuntimeProvider, choice, json_response, read_json, route
+from shared.edge.http import (Operable, RuntimeProvider, answered, choice, idempotency_key, json_response, read_json,
+                              route)
 from shared.errors import InvalidInput, NotFound
 from shared.masking import mask_name, mask_phone
 
@@ -32,16 +33,6 @@ ORGANISERS = ("community_worker", "secretary")  # who keeps the register and run
 REPRESENTATIVES = ("resident_representative", *ORGANISERS)  # who records a representative's work
 
 
-def _key(request: Request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
-        raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key",
-                           "Idempotency-Key 长度须为 1 到 200 个字符")
-    return key
-
-
-def _created(body: Any, created: bool, location: str | None = None) -> Response:
-    return json_response(body, status=201 if created else 200, headers={"Location": location} if location else None)
 
 
 def _masked(contact: dict[str, str]) -> dict[str, str]:
@@ -76,8 +67,8 @@ class LiaisonService(Operable):
     @route("POST", "/stations", allow(*ORGANISERS))
     def open_station(self, request: Request) -> Response:
         """Open a liaison station (联络站): {name, community, place}. Each community has at least one."""
-        station, created = self.runtime.app.open_station(read_json(request), _key(request))
-        return _created({"station_id": str(station.id)}, created, f"/stations/{station.id}")
+        station, created = self.runtime.app.open_station(read_json(request), idempotency_key(request))
+        return answered({"station_id": str(station.id)}, created, f"/stations/{station.id}")
 
     @route("GET", "/stations", public("the stations where residents meet their representatives are public"),
            query=("community",))
@@ -89,8 +80,8 @@ class LiaisonService(Operable):
     def register_representative(self, request: Request) -> Response:
         """Register a representative: {name, station_id, expertise[], contact?{name?, phone?, email?}}; the
         contact stays in this service, masked on every output and never in an event."""
-        rep, created = self.runtime.app.register_representative(read_json(request), _key(request))
-        return _created({"representative_id": str(rep.id)}, created, f"/representatives/{rep.id}")
+        rep, created = self.runtime.app.register_representative(read_json(request), idempotency_key(request))
+        return answered({"representative_id": str(rep.id)}, created, f"/representatives/{rep.id}")
 
     @route("GET", "/representatives", public("representatives and their expertise are public; contacts are not shown"),
            query=("station_id",))
@@ -110,8 +101,8 @@ class LiaisonService(Operable):
     @route("POST", "/representatives/<string:representative_id>/duties", allow(*REPRESENTATIVES))
     def record_duty(self, request: Request, representative_id: str) -> Response:
         """One of the 五个一 done: {duty: visit|briefing|survey|report, done_at, note?}."""
-        duty, created = self.runtime.app.record_duty(representative_id, read_json(request), _key(request))
-        return _created({"representative_id": representative_id, "duty": duty}, created)
+        duty, created = self.runtime.app.record_duty(representative_id, read_json(request), idempotency_key(request))
+        return answered({"representative_id": representative_id, "duty": duty}, created)
 
     @route("GET", "/representatives/<string:representative_id>/record", allow(*STAFF),
            query=("year", "format", "lang"))
@@ -145,8 +136,8 @@ class LiaisonService(Operable):
     @route("POST", "/receptions", allow(*ORGANISERS))
     def schedule_reception(self, request: Request) -> Response:
         """Schedule a reception day: {station_id, representative_ids[], starts_at, place?, title?}."""
-        reception, created = self.runtime.app.schedule_reception(read_json(request), _key(request))
-        return _created({"reception_id": str(reception.id), "status": reception.status}, created,
+        reception, created = self.runtime.app.schedule_reception(read_json(request), idempotency_key(request))
+        return answered({"reception_id": str(reception.id), "status": reception.status}, created,
                         f"/receptions/{reception.id}")
 
     @route("GET", "/receptions", allow(*STAFF), query=("station_id", "status"))
@@ -183,8 +174,8 @@ class LiaisonService(Operable):
     @route("POST", "/receptions/<string:reception_id>/announcement", allow(*ORGANISERS))
     def announce(self, request: Request, reception_id: str) -> Response:
         """Announce on the board, at least 3 days ahead, with the topics asked so far (409 naming starts_at)."""
-        status, created = self.runtime.app.announce(reception_id, _key(request))
-        return _created({"reception_id": reception_id, "status": status}, created)
+        status, created = self.runtime.app.announce(reception_id, idempotency_key(request))
+        return answered({"reception_id": reception_id, "status": status}, created)
 
     @route("POST", "/receptions/<string:reception_id>/concerns", allow(*REPRESENTATIVES))
     def raise_concern(self, request: Request, reception_id: str) -> Response:
@@ -192,21 +183,21 @@ class LiaisonService(Operable):
         reporter}; the community is the station's): it becomes an issue (channel `reception`). Returns the
         issue and its tracking code for the resident."""
         made, created = self.runtime.app.raise_concern(reception_id, read_json(request), report_to_intake,
-                                                       _key(request))
-        return _created(made, created)
+                                                       idempotency_key(request))
+        return answered(made, created)
 
     @route("POST", "/receptions/<string:reception_id>/held", allow(*REPRESENTATIVES))
     def hold(self, request: Request, reception_id: str) -> Response:
         """Record the day as held: {visitors, summary?}."""
-        status, created = self.runtime.app.hold(reception_id, read_json(request), _key(request))
-        return _created({"reception_id": reception_id, "status": status}, created)
+        status, created = self.runtime.app.hold(reception_id, read_json(request), idempotency_key(request))
+        return answered({"reception_id": reception_id, "status": status}, created)
 
     # 代表督办 ------------------------------------------------------------------------------------------------
     @route("POST", "/cases/<string:case_id>/supervision", allow(*REPRESENTATIVES))
     def take_up(self, request: Request, case_id: str) -> Response:
         """A representative takes up a case: {representative_id, reason}. They receive its alerts from now on."""
         supervision, created = self.runtime.app.take_up(case_id, read_json(request))
-        return _created({"case_id": supervision.case_id, "representative_id": supervision.representative_id,
+        return answered({"case_id": supervision.case_id, "representative_id": supervision.representative_id,
                          "status": "signed_off" if supervision.signed_off else "supervising"}, created)
 
     @route("GET", "/cases/<string:case_id>/supervision", allow(*STAFF))
@@ -220,8 +211,8 @@ class LiaisonService(Operable):
     @route("POST", "/cases/<string:case_id>/supervision/sign-off", allow(*REPRESENTATIVES))
     def sign_off(self, request: Request, case_id: str) -> Response:
         """The supervising representative signs off: {representative_id, note, solved}."""
-        status, created = self.runtime.app.sign_off(case_id, read_json(request), _key(request))
-        return _created({"case_id": case_id, "status": status}, created)
+        status, created = self.runtime.app.sign_off(case_id, read_json(request), idempotency_key(request))
+        return answered({"case_id": case_id, "status": status}, created)
 
     @route("GET", "/supervisions", allow(*STAFF), query=("representative_id", "status"))
     def supervisions(self, request: Request) -> Response:
@@ -234,7 +225,7 @@ class LiaisonService(Operable):
     def register_unit(self, request: Request) -> Response:
         """Register a co-building unit: {party (as assignments name it), kind, responsible{name?, phone?, email?}}."""
         unit, created = self.runtime.app.register_unit(read_json(request))
-        return _created({"unit_id": str(unit.id), "party": unit.party}, created, f"/units/{unit.id}")
+        return answered({"unit_id": str(unit.id), "party": unit.party}, created, f"/units/{unit.id}")
 
     @route("GET", "/units", public("the units and their kinds are public; their responsible persons are not shown"))
     def units(self, request: Request) -> Response:
@@ -251,8 +242,8 @@ class LiaisonService(Operable):
     @route("POST", "/units/<string:unit_id>/attendance", allow(*ORGANISERS))
     def attendance(self, request: Request, unit_id: str) -> Response:
         """联席会议出席: {meeting_id, meeting_at, present}."""
-        meeting_id, created = self.runtime.app.record_attendance(unit_id, read_json(request), _key(request))
-        return _created({"unit_id": unit_id, "meeting_id": meeting_id}, created)
+        meeting_id, created = self.runtime.app.record_attendance(unit_id, read_json(request), idempotency_key(request))
+        return answered({"unit_id": unit_id, "meeting_id": meeting_id}, created)
 
     @route("GET", "/units/<string:unit_id>/scorecard",
            public("a unit's scorecard is published on the board: figures only"))
@@ -283,8 +274,8 @@ class LiaisonService(Operable):
     def offer_resource(self, request: Request) -> Response:
         """Offer a resource: {offered_by: unit|representative|volunteer, offerer_id? (not for a volunteer),
         category, title, area, capacity?, availability?}."""
-        resource, created = self.runtime.app.offer_resource(read_json(request), _key(request))
-        return _created({"resource_id": str(resource.id), "status": resource.status}, created,
+        resource, created = self.runtime.app.offer_resource(read_json(request), idempotency_key(request))
+        return answered({"resource_id": str(resource.id), "status": resource.status}, created,
                         f"/resources/{resource.id}")
 
     @route("GET", "/resources",
@@ -324,8 +315,8 @@ class LiaisonService(Operable):
     @route("POST", "/projects", allow(*ORGANISERS))
     def start_project(self, request: Request) -> Response:
         """A project of grouped needs and confirmed resources: {title, case_ids[], match_ids[], owner, due}."""
-        project, created = self.runtime.app.start_project(read_json(request), _key(request))
-        return _created({"project_id": str(project.id)}, created, f"/projects/{project.id}")
+        project, created = self.runtime.app.start_project(read_json(request), idempotency_key(request))
+        return answered({"project_id": str(project.id)}, created, f"/projects/{project.id}")
 
     @route("GET", "/projects",
            public("the project list is published with the monthly results: titles masked, no personal data"),
@@ -341,5 +332,5 @@ class LiaisonService(Operable):
     @route("POST", "/projects/<string:project_id>/completion", allow(*ORGANISERS))
     def complete_project(self, request: Request, project_id: str) -> Response:
         """{summary}: done (late when after its deadline)."""
-        status, created = self.runtime.app.complete_project(project_id, read_json(request), _key(request))
-        return _created({"project_id": project_id, "status": status}, created)
+        status, created = self.runtime.app.complete_project(project_id, read_json(request), idempotency_key(request))
+        return answered({"project_id": project_id, "status": status}, created)

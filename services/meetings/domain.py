@@ -26,6 +26,7 @@ from services.meetings.rules import (
 )
 from shared.audit import Audited
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.idempotency import replayed
 
 NAMESPACE = UUID("3c2b8f0e-5d1a-4f7b-9e6c-8a0d2b4f6e19")
 CHOICES = ("for", "against", "abstain")  # 赞成 / 反对 / 弃权
@@ -94,9 +95,7 @@ class Meeting(Audited):
         if not key or key not in self.keys:
             return None
         seen, ref = self.keys[key]
-        if seen != digest:
-            raise Conflict("this Idempotency-Key was used for a different command", "Idempotency-Key",
-                           "该 Idempotency-Key 已用于另一条不同的指令")
+        replayed(seen, digest)
         return ref
 
     # lookups ------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import InvalidInput, NotFound
 from shared.edge.access import STAFF, Policy, allow, authorize, caller, public
-from shared.edge.http import Operable, RuntimeProvider, choice, json_response, page, problem, read_json, route
+from shared.edge.http import (Operable, RuntimeProvider, answered, choice, idempotency_key, json_response, page, problem,
+                              read_json, route)
 
 log = logging.getLogger(__name__)
 RESULTS_CHECK_SECONDS = float(os.environ.get("YISHI_RESULTS_CHECK_SECONDS", "300"))
@@ -56,13 +57,6 @@ def ruled(fn: Callable) -> Callable:
     return wrapper
 
 
-def _key(request: Request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
-        raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key",
-                           "Idempotency-Key 长度须为 1 到 200 个字符")
-    return key
-
 
 def _meeting_uuid(value: str) -> UUID | None:
     try:
@@ -70,9 +64,6 @@ def _meeting_uuid(value: str) -> UUID | None:
     except ValueError:
         return None
 
-
-def _created(body: dict[str, Any], created: bool) -> Response:
-    return json_response(body, status=201 if created else 200)
 
 
 def _bound(value: str | None, name: str, end_of_day: bool) -> str | None:
@@ -98,9 +89,8 @@ class MeetingsService(Operable):
     def schedule(self, request: Request) -> Response:
         """Schedule a meeting: {kind: regular|mobile|online|assembly|joint|hearing|consultation, place, meeting_at,
         title?}; a joint meeting, hearing or consultation opens only with its required roles present."""
-        meeting, created = self.runtime.app.schedule(read_json(request), _key(request))
-        return json_response(record.view(meeting), status=201 if created else 200,
-                             headers={"Location": f"/meetings/{meeting.id}"})
+        meeting, created = self.runtime.app.schedule(read_json(request), idempotency_key(request))
+        return answered(record.view(meeting), created, f"/meetings/{meeting.id}")
 
     @route("GET", "/meetings", allow(*STAFF), query=("from", "to", "kind", "limit", "offset"))
     def list_meetings(self, request: Request) -> Response:
@@ -138,53 +128,53 @@ class MeetingsService(Operable):
 
         {topics: [{title?, background, draft_plan, case_id?} | {proposal_id, draft_plan, background?}]}
         """
-        ids, created = self.runtime.app.publish_agenda(meeting_id, read_json(request), _key(request))
-        return _created({"meeting_id": meeting_id, "topic_ids": ids}, created)
+        ids, created = self.runtime.app.publish_agenda(meeting_id, read_json(request), idempotency_key(request))
+        return answered({"meeting_id": meeting_id, "topic_ids": ids}, created)
 
     @route("POST", "/meetings/<string:meeting_id>/cancel", allow(*ORGANISERS))
     @ruled
     def cancel(self, request: Request, meeting_id: str) -> Response:
         """Cancel a meeting not yet opened: {reason}; announced on the board."""
-        _, created = self.runtime.app.cancel_meeting(meeting_id, read_json(request), _key(request))
-        return _created({"meeting_id": meeting_id, "status": "cancelled"}, created)
+        _, created = self.runtime.app.cancel_meeting(meeting_id, read_json(request), idempotency_key(request))
+        return answered({"meeting_id": meeting_id, "status": "cancelled"}, created)
 
     @route("POST", "/meetings/<string:meeting_id>/reschedule", allow(*ORGANISERS))
     @ruled
     def reschedule(self, request: Request, meeting_id: str) -> Response:
         """Move a meeting not yet opened: {meeting_at, place?, reason?}. With topics published, earlier only
         to 3 days from now (409 `notice`, field `meeting_at`), and the agenda is announced again."""
-        _, created = self.runtime.app.reschedule_meeting(meeting_id, read_json(request), _key(request))
-        return _created(record.view(self.runtime.app.get_meeting(meeting_id)), created)
+        _, created = self.runtime.app.reschedule_meeting(meeting_id, read_json(request), idempotency_key(request))
+        return answered(record.view(self.runtime.app.get_meeting(meeting_id)), created)
 
     @route("POST", "/meetings/<string:meeting_id>/participants", allow(*ORGANISERS))
     @ruled
     def invite(self, request: Request, meeting_id: str) -> Response:
         """Invite participants (1+N): {participants: [{name, role, organisation?, topic_id?, present?}]}."""
-        ids, created = self.runtime.app.invite(meeting_id, read_json(request), _key(request))
-        return _created({"meeting_id": meeting_id, "participant_ids": ids}, created)
+        ids, created = self.runtime.app.invite(meeting_id, read_json(request), idempotency_key(request))
+        return answered({"meeting_id": meeting_id, "participant_ids": ids}, created)
 
     @route("POST", "/meetings/<string:meeting_id>/open", allow(*ORGANISERS))
     @ruled
     def open(self, request: Request, meeting_id: str) -> Response:
         """Open the meeting: {present: [participant_id], chair, recorder}."""
-        _, created = self.runtime.app.open_meeting(meeting_id, read_json(request), _key(request))
-        return _created({"meeting_id": meeting_id, "status": "open"}, created)
+        _, created = self.runtime.app.open_meeting(meeting_id, read_json(request), idempotency_key(request))
+        return answered({"meeting_id": meeting_id, "status": "open"}, created)
 
     @route("POST", "/meetings/<string:meeting_id>/statements", allow(*ORGANISERS))
     @ruled
     def record_statement(self, request: Request, meeting_id: str) -> Response:
         """Record a statement: {participant_id, topic_id, seconds, summary}; over 5 minutes is flagged."""
-        sid, created = self.runtime.app.record_statement(meeting_id, read_json(request), _key(request))
+        sid, created = self.runtime.app.record_statement(meeting_id, read_json(request), idempotency_key(request))
         statement = next(s for s in self.runtime.app.get_meeting(meeting_id).statements if s["statement_id"] == sid)
-        return _created({"meeting_id": meeting_id, **{k: statement[k] for k in (
+        return answered({"meeting_id": meeting_id, **{k: statement[k] for k in (
             "statement_id", "seconds", "over_limit", "overrun_seconds")}}, created)
 
     @route("POST", "/meetings/<string:meeting_id>/disagreements", allow(*ORGANISERS))
     @ruled
     def record_disagreement(self, request: Request, meeting_id: str) -> Response:
         """Record a point of disagreement (by the named recorder): {topic_id, point, positions?}."""
-        did, created = self.runtime.app.record_disagreement(meeting_id, read_json(request), _key(request))
-        return _created({"meeting_id": meeting_id, "disagreement_id": did}, created)
+        did, created = self.runtime.app.record_disagreement(meeting_id, read_json(request), idempotency_key(request))
+        return answered({"meeting_id": meeting_id, "disagreement_id": did}, created)
 
     @route("POST", "/meetings/<string:meeting_id>/motions", allow(RECORDER))
     @ruled
@@ -193,8 +183,8 @@ class MeetingsService(Operable):
 
         A secret ballot returns `ballots`, one code per eligible member present, shown this once only.
         """
-        result, created = self.runtime.app.table_motion(meeting_id, read_json(request), _key(request))
-        return _created({"meeting_id": meeting_id, **result}, created)
+        result, created = self.runtime.app.table_motion(meeting_id, read_json(request), idempotency_key(request))
+        return answered({"meeting_id": meeting_id, **result}, created)
 
     @route("POST", "/meetings/<string:meeting_id>/motions/<string:motion_id>/ballots", allow(RECORDER))
     @ruled
@@ -211,8 +201,8 @@ class MeetingsService(Operable):
         body = read_json(request)
         if not (isinstance(body, dict) and body.get("ballot") is not None):  # the ballot code is the credential
             authorize(self.name, "/meetings/{id}/votes", request, VOTERS, {})
-        result, created = self.runtime.app.cast_vote(meeting_id, body, _key(request))
-        return _created({"meeting_id": meeting_id, **result}, created)
+        result, created = self.runtime.app.cast_vote(meeting_id, body, idempotency_key(request))
+        return answered({"meeting_id": meeting_id, **result}, created)
 
     @route("POST", "/meetings/<string:meeting_id>/motions/<string:motion_id>/tally", allow(*ORGANISERS))
     @ruled
@@ -225,17 +215,17 @@ class MeetingsService(Operable):
     @ruled
     def close(self, request: Request, meeting_id: str) -> Response:
         """Close the meeting; motions still being voted on are counted. Minutes are due within 24 h."""
-        _, created = self.runtime.app.close_meeting(meeting_id, read_json(request) or {}, _key(request))
+        _, created = self.runtime.app.close_meeting(meeting_id, read_json(request) or {}, idempotency_key(request))
         meeting = self.runtime.app.get_meeting(meeting_id)
-        return _created({"meeting_id": meeting_id, "status": meeting.status, "closed_at": rfc3339(meeting.closed_at)},
+        return answered({"meeting_id": meeting_id, "status": meeting.status, "closed_at": rfc3339(meeting.closed_at)},
                         created)
 
     @route("POST", "/meetings/<string:meeting_id>/minutes", allow(*ORGANISERS))
     @ruled
     def record_minutes(self, request: Request, meeting_id: str) -> Response:
         """Minutes: {summary?, resolutions: [{text, owner, due, case_id?, topic_id?, motion_id?}]}; late is flagged."""
-        _, created = self.runtime.app.record_minutes(meeting_id, read_json(request), _key(request))
-        return _created({"meeting_id": meeting_id, **record.view(self.runtime.app.get_meeting(meeting_id))["minutes"]},
+        _, created = self.runtime.app.record_minutes(meeting_id, read_json(request), idempotency_key(request))
+        return answered({"meeting_id": meeting_id, **record.view(self.runtime.app.get_meeting(meeting_id))["minutes"]},
                         created)
 
     # topics escalated by casework --------------------------------------------------------------------
@@ -258,8 +248,8 @@ class MeetingsService(Operable):
     def confirm_proposal(self, request: Request, proposal_id: str) -> Response:
         """Confirm a proposed topic into a meeting's agenda: {meeting_id, draft_plan, background?, title?}."""
         body = read_json(request)
-        ids, created = self.runtime.app.confirm_proposal(proposal_id, body, _key(request))
-        return _created({"proposal_id": proposal_id, "meeting_id": body["meeting_id"], "topic_id": ids[0]}, created)
+        ids, created = self.runtime.app.confirm_proposal(proposal_id, body, idempotency_key(request))
+        return answered({"proposal_id": proposal_id, "meeting_id": body["meeting_id"], "topic_id": ids[0]}, created)
 
     # residents in deliberation (议题征集、意见征集) -----------------------------------------------------
     @route("POST", "/suggestions", public("residents suggest topics without an account"))
@@ -267,8 +257,8 @@ class MeetingsService(Operable):
         """A resident suggests a topic (议题征集): {title, background, category?, resident}. `resident` (a phone or
         WeChat id) is kept only as a digest, to count them once; with SIGNATURES_NEEDED co-signatures it goes
         before the council (GET /proposals)."""
-        suggestion, created = self.runtime.app.suggest(read_json(request), _key(request))
-        return _created(self._suggestion(suggestion), created)
+        suggestion, created = self.runtime.app.suggest(read_json(request), idempotency_key(request))
+        return answered(self._suggestion(suggestion), created)
 
     @route("POST", "/suggestions/<string:suggestion_id>/signatures",
            public("residents co-sign without an account; each is counted once"))
@@ -292,8 +282,8 @@ class MeetingsService(Operable):
     def give_opinion(self, request: Request, meeting_id: str) -> Response:
         """A resident's opinion on a topic of the published agenda (意见征集): {topic_id, text}, until the meeting
         opens (rule `consultation`). The text is masked before it is kept; `Idempotency-Key` gives it once."""
-        opinion_id, given = self.runtime.app.give_opinion(meeting_id, read_json(request), _key(request))
-        return _created({"meeting_id": meeting_id, "opinion_id": opinion_id}, given)
+        opinion_id, given = self.runtime.app.give_opinion(meeting_id, read_json(request), idempotency_key(request))
+        return answered({"meeting_id": meeting_id, "opinion_id": opinion_id}, given)
 
     @route("GET", "/meetings/<string:meeting_id>/opinions", allow(*ORGANISERS))
     def opinions(self, request: Request, meeting_id: str) -> Response:

@@ -24,7 +24,8 @@ from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent, to_cloudevent
 from shared.contracts.catalogue import CATALOGUE
-from shared.errors import Conflict, InvalidInput, NotFound, refuse_unknown
+from shared.errors import InvalidInput, NotFound, refuse_unknown
+from shared.idempotency import replayed
 
 
 def _recipient(tell: Tell, about: About) -> dict[str, Any]:
@@ -149,9 +150,8 @@ class NotificationsApplication(ServiceApplication):
             book = self._find(SUBSCRIPTION_BOOK_ID) or SubscriptionBook(id=SUBSCRIPTION_BOOK_ID)
             existing = book.subscriptions.get(subscription_id)
             if existing is not None:
-                if (existing["url"], existing["types"], existing["secret"]) != (url, types, secret):
-                    raise Conflict("this Idempotency-Key was used for a different subscription", "Idempotency-Key",
-                                   "该 Idempotency-Key 已用于另一项不同的订阅")
+                replayed(repr((existing["url"], existing["types"], existing["secret"])), repr((url, types, secret)),
+                         "subscription")
                 return existing, False
             book.subscribe(subscription_id, url, types, secret, self.clock(), owner)
             try:

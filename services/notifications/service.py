@@ -25,8 +25,8 @@ from shared.config import Settings
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound, refuse_unknown
 from shared.edge.access import Forbidden, allow, caller, public
-from shared.edge.http import (Operable, Runtime, RuntimeProvider, choice, json_response, page, read_json, route,
-                              wants_english)
+from shared.edge.http import (Operable, Runtime, RuntimeProvider, answered, choice, idempotency_key, json_response, page,
+                              read_json, route, wants_english)
 from shared.store.leadership import Leadership
 
 log = logging.getLogger(__name__)
@@ -156,13 +156,9 @@ class NotificationsService(Operable):
     @route("POST", "/subscriptions", allow("city_system"))
     def subscribe(self, request: Request) -> Response:
         """A city system subscribes: {url, types (patterns), secret (whsec_…)} → 201; a retried key gives 200."""
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not 1 <= len(key) <= 200:
-            raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key",
-                               "Idempotency-Key 长度须为 1 到 200 个字符")
-        sub, created = self.runtime.app.subscribe(read_json(request), key, owner=caller(request).subject)
-        return json_response(subscription_view(sub), status=201 if created else 200,
-                             headers={"Location": f"/subscriptions/{sub['subscription_id']}"})
+        sub, created = self.runtime.app.subscribe(read_json(request), idempotency_key(request),
+                                                  owner=caller(request).subject)
+        return answered(subscription_view(sub), created, f"/subscriptions/{sub['subscription_id']}")
 
     @route("GET", "/subscriptions/<string:subscription_id>", allow("city_system"))
     def get_subscription(self, request: Request, subscription_id: str) -> Response:
@@ -193,7 +189,7 @@ class NotificationsService(Operable):
         self.runtime.app.get_subscription(sid)
         earlier = sent_to_subscription(self.runtime.db, sid, source, start)
         request_id, count = self.runtime.app.redeliver(sid, earlier, source, start,
-                                                       request.headers.get("Idempotency-Key"))
+                                                       idempotency_key(request))
         return json_response({"redelivery_id": request_id, "deliveries": count}, status=202)
 
     @route("GET", "/deliveries", allow(*DELIVERY_READERS),

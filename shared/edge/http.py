@@ -22,6 +22,7 @@ from shared import clock, metrics
 from shared.config import Settings
 from shared.edge.access import STAFF_KEY, Policy, allow, authorize, public
 from shared.errors import DomainError, InvalidInput
+from shared.idempotency import HEADER, checked_key
 from shared.store.persistence import store_failed
 from shared.store.projection import ensure_tables
 from shared.messaging import broker, topology
@@ -127,6 +128,18 @@ def read_json(request: Request) -> Any:
         return json.loads(data)
     except (ValueError, RecursionError):
         raise InvalidInput("body is not valid JSON", "body", "请求内容不是有效的 JSON") from None
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The command's Idempotency-Key header (shared/idempotency.py), refused by name when malformed."""
+    return checked_key(request.headers.get(HEADER))
+
+
+def answered(body: Any, applied: bool, location: str | None = None) -> Response:
+    """A command's answer under an Idempotency-Key: 201 when it was applied, 200 with the first result for a
+    retry; `Idempotent-Replayed` says which."""
+    headers = {"Idempotent-Replayed": "false" if applied else "true"} | ({"Location": location} if location else {})
+    return json_response(body, status=201 if applied else 200, headers=headers)
 
 
 def known_args(request: Request, allowed: tuple[str, ...]) -> None:

@@ -7,7 +7,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = {"nameko", "kombu", "psycopg", "eventlet", "werkzeug", "prometheus_client", "amqp", "sqlite3", "shared",
              "services"}
-ALLOWED = {"shared.audit", "shared.clock", "shared.contracts", "shared.deadlines", "shared.masking", "shared.errors"}
+ALLOWED = {"shared.audit", "shared.clock", "shared.contracts", "shared.deadlines", "shared.masking", "shared.errors",
+           "shared.idempotency"}
 # shared/ from the ground up: a package imports only from its own layer and those below it.
 LAYERS = ["contracts", "ground", "store", "messaging", "runtime", "edge", "ops"]
 # topology asks the services what they react to when a queue is first declared: a late lookup, not a layer.
