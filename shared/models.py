@@ -96,7 +96,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "missing": ("{field} is required", "{label}不能为空"),
     "string_too_short": ("{field} is required", "{label}不能为空"),
     "string_too_long": ("{field} must be at most {max_length} characters", "{label}不能超过 {max_length} 个字符"),
-    "string_pattern_mismatch": ("{field} must match {pattern}", "{label}格式不正确"),
+    "string_pattern_mismatch": ("{field} is not in the expected format", "{label}格式不正确"),
+    "float_type": ("{field} must be a number", "{label}须为数字"),
     "string_type": ("{field} must be a string", "{label}须为文本"),
     "bool_type": ("{field} must be true or false", "{label}须为 true 或 false"),
     "int_type": ("{field} must be an integer", "{label}须为整数"),
@@ -123,11 +124,12 @@ def _invalid(model: type[BaseModel], error: dict[str, Any], prefix: str) -> Inva
     if kind == "literal_error":
         en, zh = _one_of(ctx)
         return InvalidInput(f"{field} must be one of {en}", field, f"{label}必须是 {zh} 之一")
-    if kind == "field_rule":  # a model's own rule on one of its fields (ctx: which, and what is wrong)
-        field = _path((*loc, ctx["field"]), prefix)
-        label = _label(model, (*loc, ctx["field"]))
+    if kind == "field_rule":  # a model's own rule on one of its fields, or on itself (ctx: which, what is wrong)
+        at = (*loc, ctx["field"]) if ctx["field"] else loc
+        field = _path(at, prefix) or "body"
+        label = _label(model, at)
         return InvalidInput(f"{field} {ctx['en']}", field, f"{label}{ctx['zh']}")
-    if kind in ("invalid_time", "invalid_date", "no_offset"):  # ours (Moment, Due): ctx carries both languages
+    if kind in ("invalid_time", "invalid_date", "no_offset", "invalid_text", "string_unicode"):  # ours (Moment, Due): ctx carries both languages
         return InvalidInput(f"{field} {ctx['en']}", field, f"{label}{ctx['zh']}")
     if kind in MESSAGES:
         en, zh = MESSAGES[kind]
@@ -155,10 +157,30 @@ class _Text:
 
 
 def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):  # a NUL, a lone surrogate
+        raise PydanticCustomError("invalid_text", "contains an invalid character",
+                                  {"en": "contains an invalid character", "zh": "含有无效字符"})
+    return value.strip()
+
+
+def _blank(value: Any) -> Any:
+    """An optional text left blank (a form's empty box) is absent."""
+    value = _strip(value)
+    return None if value == "" else value
+
+
+class _Optional:
+    """Optional[max, "名称"]: text, stripped, at most max characters; absent, null or blank is None."""
+
+    def __class_getitem__(cls, params: tuple[int, str]) -> Any:
+        most, label = params
+        return Annotated[Annotated[str, Field(max_length=most)] | None, Field(title=label), BeforeValidator(_blank)]
 
 
 Text = _Text
+Optional = _Optional
 
 
 def _time(value: Any) -> datetime:
@@ -172,7 +194,10 @@ def _time(value: Any) -> datetime:
     if parsed.tzinfo is None:
         raise PydanticCustomError("no_offset", "needs a time zone offset",
                                   {"en": "needs a time zone offset", "zh": "需带时区(如 +08:00)"})
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise PydanticCustomError("invalid_time", "is out of range", {"en": "is out of range", "zh": "超出范围"}) from None
 
 
 def _due(value: Any) -> Any:

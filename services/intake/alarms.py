@@ -19,7 +19,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
-from services.intake.domain import SHANGHAI, issue_id_for, parse_report
+from services.intake.domain import SHANGHAI, issue_id_for
+from services.intake.requests import parse_report
 from shared.contracts.envelope import rfc3339
 from shared.errors import Conflict, InvalidInput, refuse_unknown
 

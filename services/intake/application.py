@@ -9,8 +9,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.codes import TrackingCode, tracking_code_id
-from services.intake.domain import (CityUpdate, Draft, Issue, Report, issue_id_for, new_reporter_ref, parse_answer,
-                                    parse_report)
+from services.intake.domain import CityUpdate, Draft, Issue, Report, issue_id_for, new_reporter_ref, parse_answer
+from services.intake.requests import parse_report
 from services.intake.duplicates import Candidate, find_duplicate
 from services.intake.personal import PersonalData, Shredded, configured_kek, is_sealed
 from services.intake.progress import CASE_STEPS, SUPERVISION_STEPS

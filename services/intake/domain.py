@@ -6,7 +6,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo
@@ -40,8 +40,6 @@ OTHER = "其他"
 CATEGORIES = (*CATEGORY_KEYWORDS, OTHER)
 
 TRACKING_CODE = re.compile(r"^YS-\d{8}-[0-9A-HJKMNP-TV-Z]{8}$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -124,86 +122,6 @@ def _text(payload: dict, field: str, *, required: bool, max_len: int, prefix: st
     if len(value) > max_len:
         raise InvalidInput(f"{name} is longer than {max_len} characters", name, f"{_zh(name)}不能超过{max_len}个字")
     return value
-
-
-def _number(payload: dict, field: str, low: float, high: float) -> float | None:
-    value = payload.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise InvalidInput(f"location.{field} must be a number between {low} and {high}", f"location.{field}",
-                           f"{_zh('location.' + field)}必须是{low}到{high}之间的数字")
-    return float(value)
-
-
-REPORT_FIELDS = ("channel", "title", "description", "category", "location", "reporter", "reported_at")
-LOCATION_FIELDS = ("community", "building", "unit", "room", "lat", "lon")
-
-
-def parse_report(payload: Any, now: datetime) -> Report:
-    """Validate a report's JSON body; raise InvalidInput naming the first offending field."""
-    if not isinstance(payload, dict):
-        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
-    refuse_unknown(payload, REPORT_FIELDS)
-    channel = payload.get("channel")
-    if channel not in CHANNELS:
-        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}", "channel",
-                           "反映渠道必须是走访(visit)、线上(online)、热线(hotline)、调研(survey)、open311、物联网设备(device)或代表接待日(reception)之一")
-    title = _text(payload, "title", required=True, max_len=100)
-    description = _text(payload, "description", required=True, max_len=2000)
-    category = _text(payload, "category", required=False, max_len=20)
-    if category is not None and category not in CATEGORIES:
-        raise InvalidInput(f"category must be one of {'、'.join(CATEGORIES)}", "category",
-                           f"问题分类必须是{'、'.join(CATEGORIES)}之一")
-
-    location = payload.get("location")
-    if not isinstance(location, dict):
-        raise InvalidInput("location is required: an object with at least community", "location",
-                           "请填写问题位置(至少包括所在社区)")
-    refuse_unknown(location, LOCATION_FIELDS, "location.")
-    loc = {
-        "community": _text(location, "community", required=True, max_len=50, prefix="location."),
-        "building": _text(location, "building", required=False, max_len=20, prefix="location."),
-        "unit": _text(location, "unit", required=False, max_len=20, prefix="location."),
-        "lat": _number(location, "lat", -90, 90),
-        "lon": _number(location, "lon", -180, 180),
-    }
-    room = _text(location, "room", required=False, max_len=100, prefix="location.")
-
-    reporter = payload.get("reporter")
-    if not isinstance(reporter, dict):
-        raise InvalidInput("reporter is required: an object with name, phone and/or email", "reporter",
-                           "请填写反映人的姓名、电话或电子邮箱")
-    refuse_unknown(reporter, ("name", "phone", "email"), "reporter.")
-    name = _text(reporter, "name", required=False, max_len=30, prefix="reporter.")
-    phone = _text(reporter, "phone", required=False, max_len=20, prefix="reporter.")
-    email = _text(reporter, "email", required=False, max_len=100, prefix="reporter.")
-    if not name and not phone and not email:  # a city system may know only an e-mail (Open311)
-        raise InvalidInput("reporter needs a name, a phone number or an e-mail address", "reporter",
-                           "请填写反映人的姓名、电话或电子邮箱")
-    if phone and not _PHONE.match(phone):
-        raise InvalidInput("reporter.phone is not a phone number", "reporter.phone", "电话号码格式不正确")
-    if email and not _EMAIL.match(email):
-        raise InvalidInput("reporter.email is not an e-mail address", "reporter.email", "电子邮箱格式不正确")
-
-    reported_at = None
-    if payload.get("reported_at") is not None:
-        try:
-            reported_at = datetime.fromisoformat(str(payload["reported_at"]).replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidInput("reported_at must be an RFC 3339 time", "reported_at",
-                               "反映时间格式不正确(应如 2026-11-23T09:30:00+08:00)") from None
-        if reported_at.tzinfo is None:
-            raise InvalidInput("reported_at needs a time zone offset", "reported_at", "反映时间需带时区(如 +08:00)")
-        try:
-            reported_at = reported_at.astimezone(timezone.utc)
-        except OverflowError:
-            raise InvalidInput("reported_at is out of range", "reported_at", "反映时间超出范围") from None
-        if reported_at > now + timedelta(minutes=5):
-            raise InvalidInput("reported_at is in the future", "reported_at", "反映时间不能晚于当前时间")
-
-    return Report(channel, title or "", description or "", category, loc, room,
-                  {k: v for k, v in (("name", name), ("phone", phone), ("email", email)) if v}, reported_at)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from services.intake.bootstrap import SPEC
 from services.intake.demand_map import demand_map as map_of_demand, geojson, period
 from services.intake.door_to_door import KEEPERS, DoorToDoorRoutes
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
+from services.intake.requests import ReportIssue
 from services.intake.progress import progress_view
 from services.intake.projections import (
     case_so_far, find_issues, issue_id_by_tracking_code, list_issues, similar_issues,
@@ -22,7 +23,7 @@ from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, caller, identified, public
 from shared.edge.identity import Staff
-from shared.edge.http import (Operable, RuntimeProvider, answered, choice, idempotency_key, json_response, page,
+from shared.edge.http import (PROBLEM, Operable, Reply, RuntimeProvider, answered, choice, idempotency_key, json_response, page,
                               read_json, route, wants_english)
 from shared.edge.open_data import table_response
 
@@ -51,7 +52,13 @@ class IntakeService(DoorToDoorRoutes, Operable):
     name = "intake"
     runtime = RuntimeProvider(SPEC)
 
-    @route("POST", "/issues", public("residents report without an account"))
+    @route("POST", "/issues", public("residents report without an account"), body=ReportIssue, responses={
+        201: Reply("recorded: its tracking code (进度查询) and, for a repeat of an open issue, the issue it joined",
+                   example={"issue_id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "tracking_code": "YS-20261203-7KQ2M9XD",
+                            "merged_into": None}),
+        200: "a retried Idempotency-Key: the first report's answer",
+        429: Reply("too many reports from this client or phone: Retry-After says when", "application/problem+json",
+                   PROBLEM)})
     def report_issue(self, request: Request) -> Response:
         """Record a resident's report. 201 with {issue_id, tracking_code}; a retried Idempotency-Key gives 200;
         429 with Retry-After past the abuse limits (services/intake/abuse.py)."""

@@ -24,7 +24,8 @@ from eventsourcing.persistence import IntegrityError
 
 from services.intake import households
 from services.intake.codes import TrackingCode
-from services.intake.domain import NAMESPACE, SHANGHAI, Issue, _text, parse_report
+from services.intake.domain import NAMESPACE, SHANGHAI, Issue, _text
+from services.intake.requests import parse_report
 from shared.audit import Audited
 from shared.contracts.envelope import rfc3339
 from shared.errors import Conflict, InvalidInput, NotFound, refuse_unknown

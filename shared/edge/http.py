@@ -185,6 +185,9 @@ def _failed(request: Request, route: str, exc: Exception) -> Response:
                    title_zh="服务内部错误", detail_zh="请求失败,请稍后重试;不会重复记录")
 
 
+PROBLEM = {"$ref": "#/components/schemas/Problem"}  # a Reply's schema for a problem a route documents itself
+
+
 @dataclass(frozen=True)
 class Reply:
     """One answer a route documents: its description, media type, body schema (a pydantic model or a JSON

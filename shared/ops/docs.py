@@ -162,13 +162,19 @@ def _skeleton(service: str, path: str, method: str, name: str, doc: str) -> dict
     return op
 
 
+PROBLEM_SCHEMA = {
+    "type": "object", "required": ["status", "title", "detail"],
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                   "detail": {"type": "string"}, "detail_en": {"type": "string"},
+                   "field": {"type": "string", "description": "the offending input"},
+                   "invalid-params": {"type": "array", "items": {"type": "object", "properties": {
+                       "name": {"type": "string"}, "reason": {"type": "string"}}}}},
+    "examples": [{"type": "about:blank", "title": "输入有误", "status": 422, "detail": "标题不能为空",
+                  "detail_en": "title is required", "field": "title",
+                  "invalid-params": [{"name": "title", "reason": "标题不能为空"}]}]}
 PROBLEM = {
     "description": "RFC 9457 problem details; zh-CN first (Accept-Language: en for English), `detail_en` always",
-    "content": {"application/problem+json": {"schema": {
-        "type": "object", "required": ["status", "title", "detail"],
-        "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                       "detail": {"type": "string"}, "detail_en": {"type": "string"},
-                       "field": {"type": "string", "description": "the offending input"}}}}}}
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 def _hoist(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
@@ -253,12 +259,13 @@ def openapi(service: str, existing: dict[str, Any] | None = None) -> tuple[dict[
         "servers": [{"url": f"http://localhost:{http_port(service)}"}],
         "paths": {},
     }
-    doc.setdefault("components", {}).setdefault("responses", {}).setdefault("Problem", PROBLEM)
+    doc.setdefault("components", {}).setdefault("responses", {})["Problem"] = PROBLEM
     paths = doc.setdefault("paths", {})
     cls = service_class(service)
     live = routes(cls)
     declared = declarations(cls)
     schemas = doc["components"].setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
     changes = []
     for (path, method), (name, text) in sorted(live.items()):
         if method not in paths.get(path, {}):
@@ -266,8 +273,6 @@ def openapi(service: str, existing: dict[str, Any] | None = None) -> tuple[dict[
             changes.append(f"+ {method.upper()} {path}")
         _from_declaration(paths[path][method], declared[(path, method)][1], schemas)
     doc["components"]["schemas"] = dict(sorted(schemas.items()))
-    if not doc["components"]["schemas"]:
-        del doc["components"]["schemas"]
     for path in list(paths):
         for method in [m for m in paths[path] if m in HTTP_METHODS]:
             if (path, method) not in live:

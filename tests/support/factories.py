@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from services.intake.domain import Issue, issue_id_for, new_reporter_ref, parse_report
+from services.intake.domain import Issue, issue_id_for, new_reporter_ref
+from services.intake.requests import parse_report
 from services.intake.personal import ENVELOPE
 
 

@@ -8,7 +8,8 @@ from tests.support.factories import unreadable_seal
 from services.intake import open311
 from services.intake.boundaries import Boundaries, parse
 from services.intake.progress import CaseSoFar
-from services.intake.domain import CATEGORIES, Issue, parse_report
+from services.intake.domain import CATEGORIES, Issue
+from services.intake.requests import parse_report
 from shared.errors import Conflict, InvalidInput
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)

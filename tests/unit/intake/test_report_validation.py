@@ -2,7 +2,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.intake.domain import OTHER, parse_report, tag
+from services.intake.domain import OTHER, tag
+from services.intake.requests import parse_report
 from shared.errors import InvalidInput
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)

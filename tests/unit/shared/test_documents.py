@@ -60,7 +60,7 @@ def test_metrics_are_documented_as_prometheus_text():
     assert list(doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == ["text/plain"]
 
 
-@pytest.mark.parametrize("service", ["casework"])  # the services whose bodies are models so far
+@pytest.mark.parametrize("service", ["casework"])  # the services whose every body is a model so far
 def test_every_command_documents_its_request_body_from_its_model(service):
     doc = yaml.safe_load(openapi_path(service).read_text(encoding="utf-8"))
     for path, item in doc["paths"].items():
@@ -72,3 +72,13 @@ def test_every_command_documents_its_request_body_from_its_model(service):
                 assert refs, f"{method.upper()} {path} documents no request model"
                 for ref in refs:
                     assert ref.rsplit("/", 1)[1] in doc["components"]["schemas"]
+
+
+def test_a_residents_report_documents_its_model_with_a_chinese_example():
+    doc = yaml.safe_load(openapi_path("intake").read_text(encoding="utf-8"))
+    op = doc["paths"]["/issues"]["post"]
+    body = op["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/ReportIssue"} and body["example"]["title"] == "3号楼楼道灯坏了"
+    schema = doc["components"]["schemas"]["ReportIssue"]
+    assert schema["additionalProperties"] is False and schema["properties"]["title"]["maxLength"] == 100
+    assert {"201", "200", "429"} <= set(op["responses"])
