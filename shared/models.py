@@ -23,6 +23,7 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
     example: ClassVar[dict[str, Any] | None] = None  # the OpenAPI example, in Chinese
+    required: ClassVar[bool] = True  # False: an empty body is the same as {}
 
     @classmethod
     def parse(cls, payload: Any, prefix: str = ""):
@@ -129,7 +130,7 @@ def _invalid(model: type[BaseModel], error: dict[str, Any], prefix: str) -> Inva
         field = _path(at, prefix) or "body"
         label = _label(model, at)
         return InvalidInput(f"{field} {ctx['en']}", field, f"{label}{ctx['zh']}")
-    if kind in ("invalid_time", "invalid_date", "no_offset", "invalid_text", "string_unicode"):  # ours (Moment, Due): ctx carries both languages
+    if kind in ("invalid_time", "invalid_date", "no_offset", "invalid_text", "invalid_value"):  # ours (Moment, Due): ctx carries both languages
         return InvalidInput(f"{field} {ctx['en']}", field, f"{label}{ctx['zh']}")
     if kind in MESSAGES:
         en, zh = MESSAGES[kind]
@@ -142,7 +143,9 @@ def parse(model: type[BaseModel], payload: Any, prefix: str = "") -> Any:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise _invalid(model, exc.errors(include_url=False)[0], prefix) from None
+        errors = exc.errors(include_url=False)  # an unknown field first: a typo explains what follows
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        raise _invalid(model, first, prefix) from None
 
 
 # field types --------------------------------------------------------------------------------------
@@ -230,6 +233,11 @@ class _Due:
 
 Moment = _Moment
 Due = _Due
+
+
+def invalid(en: str, zh: str) -> PydanticCustomError:
+    """Raise from a field's validator: what is wrong with the value, in English and Chinese (after its name)."""
+    return PydanticCustomError("invalid_value", en, {"en": en, "zh": zh})
 
 
 def broken(name: str, en: str, zh: str) -> PydanticCustomError:

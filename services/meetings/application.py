@@ -22,7 +22,7 @@ from services.meetings.rules import OPENING, RESULTS_DAY, SHANGHAI, RuleBroken, 
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent
-from shared.errors import InvalidInput, NotFound, refuse_unknown
+from shared.errors import NotFound
 from shared.masking import mask_text
 
 A = TypeVar("A", bound=Aggregate)
@@ -93,13 +93,9 @@ class MeetingsApplication(ServiceApplication):
 
     def confirm_proposal(self, proposal_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:
         """Put a topic escalated by casework on a meeting's agenda: {meeting_id, draft_plan, background?}."""
-        body = payload if isinstance(payload, dict) else {}
-        refuse_unknown(body, ("meeting_id", "title", "background", "draft_plan"))
-        meeting_id = commands.text(body, "meeting_id", max_len=40) if isinstance(payload, dict) else None
-        if meeting_id is None:
-            raise InvalidInput("meeting_id is required", "meeting_id", "请指定会议(meeting_id)")
+        meeting_id = commands.Proposal.parse(payload).meeting_id
         _uuid(proposal_id, "proposal_id")
-        topic = {k: v for k, v in body.items() if k != "meeting_id"} | {"proposal_id": proposal_id}
+        topic = {k: v for k, v in payload.items() if k != "meeting_id"} | {"proposal_id": proposal_id}
         return self.publish_agenda(meeting_id, {"topics": [topic]}, key)
 
     def invite(self, meeting_id: str, payload: Any, key: str | None = None) -> tuple[Any, bool]:

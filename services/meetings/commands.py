@@ -1,16 +1,19 @@
-"""Validation of meeting commands at the edge: JSON in, plain values out, InvalidInput naming the field."""
+"""meetings' request bodies as models (shared/models.py): JSON in, plain values out, InvalidInput naming the field."""
 from __future__ import annotations
 
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
+
+from pydantic import BeforeValidator, Field, model_validator
 
 from services.meetings.domain import CHOICES
 from services.meetings.rules import KINDS, MAJORITIES, ROLES
-from shared.deadlines import end_of_day, is_month
-from shared.errors import InvalidInput, refuse_unknown
+from shared.deadlines import is_month
+from shared.errors import InvalidInput
+from shared.models import Body, Due, Moment, Optional, Text, broken, invalid, required
 
 
 FIELD_NAMES_ZH = {
@@ -34,33 +37,6 @@ def digest(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
-def _object(payload: Any, name: str = "body", fields: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """A JSON object that carries `fields` only (when given): any other key is refused by its path."""
-    if not isinstance(payload, dict):
-        raise InvalidInput(f"{name} must be a JSON object", name, f"{_zh(name)}必须是一个 JSON 对象")
-    if fields is not None:
-        refuse_unknown(payload, fields, "" if name == "body" else f"{name}.")
-    return payload
-
-
-def text(obj: dict, key: str, *, required: bool = True, max_len: int = 200, prefix: str = "") -> str | None:
-    value, name = obj.get(key), prefix + key
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise InvalidInput(f"{name} is required", name, f"{_zh(name)}为必填项")
-        return None
-    if not isinstance(value, str) or "\x00" in value:
-        raise InvalidInput(f"{name} must be text", name, f"{_zh(name)}必须是文字")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"{name} is not valid Unicode text", name, f"{_zh(name)}含有无效字符") from None
-    value = value.strip()
-    if len(value) > max_len:
-        raise InvalidInput(f"{name} is longer than {max_len} characters", name, f"{_zh(name)}不能超过{max_len}个字")
-    return value
-
-
 def moment(value: Any, name: str) -> datetime:
     """An RFC 3339 time with an offset, as UTC."""
     try:
@@ -78,186 +54,254 @@ def moment(value: Any, name: str) -> datetime:
         raise InvalidInput(f"{name} is out of range", name, f"{_zh(name)}超出范围") from None
 
 
-def deadline(value: Any, name: str) -> datetime:
-    """A deadline: a date (the end of that day in Asia/Shanghai) or an RFC 3339 time."""
+def _case_ref(value: Any) -> Any:
     try:
-        day_end = end_of_day(value)
+        return str(UUID(value)) if isinstance(value, str) else value
     except ValueError:
-        raise InvalidInput(f"{name} is not a date", name, f"{_zh(name)}不是有效日期") from None
-    return day_end or moment(value, name)
+        raise invalid("must be a UUID", "格式不正确") from None
 
 
-def case_ref(obj: dict, key: str, prefix: str) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    try:
-        if not isinstance(value, str):
-            raise ValueError
-        return str(UUID(value))
-    except ValueError:
-        raise InvalidInput(f"{prefix}{key} must be a UUID", prefix + key, f"{_zh(key)}格式不正确") from None
+Ref = Annotated[str, BeforeValidator(_case_ref)]  # a case's or a proposal's id (UUID)
 
 
-def _list(obj: dict, key: str, most: int, prefix: str = "") -> list:
-    value = obj.get(key)
-    if not isinstance(value, list) or not value:
-        raise InvalidInput(f"{prefix}{key} must be a non-empty list", prefix + key, f"{_zh(key)}不能为空")
-    if len(value) > most:
-        raise InvalidInput(f"{prefix}{key} has more than {most} items", prefix + key, f"{_zh(key)}不能超过{most}项")
-    return value
+class Schedule(Body):
+    """Schedule a meeting (召开议事会); a joint meeting, hearing or consultation opens only with its roles present."""
+    example = {"kind": "regular", "place": "幸福里社区议事厅", "meeting_at": "2026-12-15T19:00:00+08:00",
+               "title": "12月议事会例会"}
+    kind: Literal[tuple(KINDS)] = Field(title="会议类型")
+    meeting_at: Moment["会议时间"]
+    title: Optional[100, "标题"] = None
+    place: Text[100, "地点"]
 
 
-def _choice(obj: dict, key: str, allowed: dict | tuple, default: str | None = None) -> str:
-    value = obj.get(key, default)
-    if value not in allowed:
-        raise InvalidInput(f"{key} must be one of {', '.join(allowed)}", key,
-                           f"{_zh(key)}必须是 {'、'.join(allowed)} 之一")
-    return value
+class Reschedule(Body):
+    """Move a meeting not yet opened (改期)."""
+    example = {"meeting_at": "2026-12-16T19:00:00+08:00", "place": "社区活动中心二楼", "reason": "议事厅维修"}
+    meeting_at: Moment["会议时间"]
+    place: Optional[100, "地点"] = None
+    reason: Optional[500, "原因"] = None
+
+
+class Cancel(Body):
+    """Cancel a meeting not yet opened; announced on the board."""
+    example = {"reason": "台风预警,暂停集会"}
+    reason: Text[500, "原因"]
+
+
+class Topic(Body):
+    """An agenda topic (议题): its background and draft plan, or a proposal (from casework) to take up."""
+    title: Optional[100, "标题"] = None
+    background: Optional[4000, "背景资料"] = None
+    draft_plan: Text[4000, "初步方案"]
+    case_id: Ref | None = Field(None, title="案件编号")
+    proposal_id: Ref | None = Field(None, title="提议编号")
+
+    @model_validator(mode="after")
+    def _explained(self):
+        if self.background is None and self.proposal_id is None:
+            raise required("background")
+        return self
+
+
+class Agenda(Body):
+    """Publish the agenda (会前公示): topics at least 3 days before the meeting."""
+    example = {"topics": [{"title": "3号楼加装电梯", "background": "3号楼老人多,上下楼困难",
+                           "draft_plan": "征求全体住户意见后申请加装补贴"}]}
+    topics: list[Topic] = Field(min_length=1, max_length=30, title="议题")
+
+
+class Participant(Body):
+    name: Text[30, "姓名"]
+    role: Literal[tuple(ROLES)] = Field(title="身份")
+    organisation: Optional[60, "单位"] = None
+    topic_id: Optional[20, "议题编号"] = None
+    present: bool = Field(False, title="到会人员")
+
+
+class Invite(Body):
+    """Invite participants (1+N: the council and those the topic concerns)."""
+    example = {"participants": [{"name": "王芳", "role": "resident_representative"},
+                                {"name": "李强", "role": "property", "organisation": "幸福里物业"}]}
+    participants: list[Participant] = Field(min_length=1, max_length=200, title="参会人员")
+
+
+class Opening(Body):
+    """Open the meeting: who is present, the chair and the recorder."""
+    example = {"present": ["p1", "p2", "p3"], "chair": "p1", "recorder": "p2"}
+    present: list[str] = Field([], max_length=200, title="到会人员")
+    chair: Text[20, "主持人"]
+    recorder: Text[20, "记录人"]
+
+
+class Statement(Body):
+    """A statement (发言); over 5 minutes is flagged."""
+    example = {"participant_id": "p3", "topic_id": "t1", "seconds": 180, "summary": "同意加装,建议按楼层分摊费用"}
+    participant_id: Text[20, "参会人员编号"]
+    topic_id: Text[20, "议题编号"]
+    seconds: int = Field(ge=1, le=3600, title="发言时长(秒)")
+    summary: Text[2000, "摘要"]
+
+
+class Disagreement(Body):
+    """A point of disagreement (分歧点), by the named recorder."""
+    example = {"topic_id": "t1", "point": "一楼住户是否分摊", "positions": ["一楼不用电梯,不应分摊", "公共设施应共同分摊"]}
+    topic_id: Text[20, "议题编号"]
+    point: Text[1000, "分歧点"]
+    positions: list[Text[500, "观点"]] = Field([], max_length=20, title="各方观点")
+
+
+class Motion(Body):
+    """A motion (表决事项): a major matter is voted by secret ballot."""
+    example = {"text": "同意3号楼加装电梯方案", "topic_id": "t1", "major": True, "mode": "secret",
+               "majority": "two_thirds"}
+    text: Text[1000, "内容"]
+    topic_id: Optional[20, "议题编号"] = None
+    mode: Literal["open", "secret"] | None = Field(None, title="表决方式")
+    major: bool = Field(False, title="是否重大事项")
+    majority: Literal[tuple(MAJORITIES)] = Field("simple", title="通过规则")
+
+
+class Vote(Body):
+    """A vote: by ballot code (secret ballot) or by participant (named vote), one of the two."""
+    example = {"motion_id": "m1", "choice": "for", "ballot": "7KQ2-M9XD"}
+    motion_id: Text[20, "表决事项编号"]
+    choice: Literal[CHOICES] = Field(title="表决意见")
+    participant_id: Optional[20, "参会人员编号"] = None
+    ballot: Optional[64, "选票码"] = None
+
+    @model_validator(mode="after")
+    def _one_way(self):
+        if (self.participant_id is None) == (self.ballot is None):
+            raise broken("ballot", "or participant_id: give one (secret ballot or named vote)",
+                         "或参会人员编号须二者取一:无记名投票请提供选票码(ballot),记名表决请提供参会人员编号(participant_id)")
+        return self
+
+
+class Resolution(Body):
+    text: Text[1000, "内容"]
+    owner: Text[60, "责任人"]
+    due: Due["完成时限"]
+    case_id: Ref | None = Field(None, title="案件编号")
+    topic_id: Optional[20, "议题编号"] = None
+    motion_id: Optional[20, "表决事项编号"] = None
+
+
+class Minutes(Body):
+    """The minutes (会议纪要), within 24 h: each resolution with its owner and deadline."""
+    example = {"summary": "会议通过3号楼加装电梯方案", "resolutions": [
+        {"text": "物业牵头申请加装补贴", "owner": "幸福里物业", "due": "2027-01-31", "motion_id": "m1"}]}
+    resolutions: list[Resolution] = Field([], max_length=50, title="决议")
+    summary: Optional[8000, "摘要"] = None
+
+
+class Closing(Body):
+    """Closing takes no fields: an empty body or {}."""
+    example = {}
+    required = False
+
+
+class Release(Body):
+    """Release a month's results (from its 25th)."""
+    example = {"month": "2026-11"}
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", title="月份")
+
+
+class Proposal(Body):
+    """Put a topic escalated by casework on a meeting's agenda."""
+    example = {"meeting_id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "draft_plan": "协调物业清理消防通道"}
+    meeting_id: Text[40, "会议"]
+    title: Optional[100, "标题"] = None
+    background: Optional[4000, "背景资料"] = None
+    draft_plan: Text[4000, "初步方案"]
+
+
+class Suggestion(Body):
+    """A resident's suggested topic (议题征集); `resident` (a phone or WeChat id) is kept only as a digest."""
+    example = {"title": "小区增设充电桩", "background": "电动车在楼道充电有火灾隐患", "category": "安全隐患",
+               "resident": "13812345678"}
+    title: Text[100, "标题"]
+    background: Text[2000, "背景资料"]
+    category: Optional[50, "问题分类"] = None
+    resident: Text[100, "居民标识"]
+
+
+class Signature(Body):
+    """A resident co-signs a suggestion (联名), counted once."""
+    example = {"resident": "13900001111"}
+    resident: Text[100, "居民标识"]
+
+
+class Opinion(Body):
+    """A resident's opinion on a topic of a public agenda (意见征集); masked."""
+    example = {"topic_id": "t1", "text": "支持加装,希望施工期间注意安全"}
+    topic_id: Text[20, "议题编号"]
+    text: Text[1000, "内容"]
 
 
 def schedule(payload: Any, now: datetime) -> dict[str, Any]:
-    body = _object(payload, fields=("kind", "meeting_at", "title", "place"))
-    kind = _choice(body, "kind", KINDS)
-    when = moment(body.get("meeting_at"), "meeting_at")
+    body = Schedule.parse(payload)
+    _future(body.meeting_at, now)
+    return {"kind": body.kind, "title": body.title or KINDS[body.kind][0], "place": body.place,
+            "meeting_at": body.meeting_at}
+
+
+def _future(when: datetime, now: datetime) -> None:
     if when <= now:
         raise InvalidInput("meeting_at must be in the future", "meeting_at", "会议时间须晚于当前时间")
-    return {"kind": kind, "title": text(body, "title", required=False, max_len=100) or KINDS[kind][0],
-            "place": text(body, "place", max_len=100), "meeting_at": when}
 
 
 def reschedule(payload: Any, now: datetime) -> dict[str, Any]:
-    body = _object(payload, fields=("meeting_at", "place", "reason"))
-    when = moment(body.get("meeting_at"), "meeting_at")
-    if when <= now:
-        raise InvalidInput("meeting_at must be in the future", "meeting_at", "会议时间须晚于当前时间")
-    return {"meeting_at": when, "place": text(body, "place", required=False, max_len=100),
-            "reason": text(body, "reason", required=False, max_len=500)}
+    body = Reschedule.parse(payload)
+    _future(body.meeting_at, now)
+    return body.model_dump()
 
 
 def cancellation(payload: Any) -> str:
-    return text(_object(payload, fields=("reason",)), "reason", max_len=500) or ""
-
-
-TOPIC_FIELDS = ("title", "background", "draft_plan", "case_id", "proposal_id")
+    return Cancel.parse(payload).reason
 
 
 def topics(payload: Any) -> list[dict[str, Any]]:
     """Agenda topics: {title?, background, draft_plan, case_id?} or {proposal_id, draft_plan, background?}."""
-    body = _object(payload, fields=("topics",))
-    out = []
-    for i, raw in enumerate(_list(body, "topics", 30)):
-        prefix = f"topics[{i}]."
-        item = _object(raw, f"topics[{i}]", TOPIC_FIELDS)
-        proposal = case_ref(item, "proposal_id", prefix)
-        out.append({
-            "title": text(item, "title", required=False, max_len=100, prefix=prefix),
-            "background": text(item, "background", required=proposal is None, max_len=4000, prefix=prefix),
-            "draft_plan": text(item, "draft_plan", max_len=4000, prefix=prefix),
-            "case_id": case_ref(item, "case_id", prefix),
-            "proposal_id": proposal,
-        })
-    return out
+    return [t.model_dump() for t in Agenda.parse(payload).topics]
 
 
 def participants(payload: Any) -> list[dict[str, Any]]:
-    body = _object(payload, fields=("participants",))
-    out = []
-    for i, raw in enumerate(_list(body, "participants", 200)):
-        prefix = f"participants[{i}]."
-        item = _object(raw, f"participants[{i}]", ("name", "role", "organisation", "topic_id", "present"))
-        role = item.get("role")
-        if role not in ROLES:
-            raise InvalidInput(f"{prefix}role must be one of {', '.join(ROLES)}", prefix + "role",
-                               "身份必须是 " + "、".join(f"{zh}({k})" for k, (zh, _) in ROLES.items()) + " 之一")
-        present = item.get("present", False)
-        if not isinstance(present, bool):
-            raise InvalidInput(f"{prefix}present must be true or false", prefix + "present", "到会情况须为 true 或 false")
-        topic = text(item, "topic_id", required=False, max_len=20, prefix=prefix)
-        out.append({"name": text(item, "name", max_len=30, prefix=prefix), "role": role,
-                    "organisation": text(item, "organisation", required=False, max_len=60, prefix=prefix),
-                    "topic_id": topic, "present": present})
-    return out
+    return [p.model_dump() for p in Invite.parse(payload).participants]
 
 
 def opening(payload: Any) -> dict[str, Any]:
-    body = _object(payload, fields=("present", "chair", "recorder"))
-    present = body.get("present", [])
-    if not isinstance(present, list) or not all(isinstance(p, str) for p in present):
-        raise InvalidInput("present must be a list of participant ids", "present", "到会人员须为参会人员编号列表")
-    return {"present": present, "chair": text(body, "chair", max_len=20),
-            "recorder": text(body, "recorder", max_len=20)}
+    return Opening.parse(payload).model_dump()
 
 
 def statement(payload: Any) -> dict[str, Any]:
-    body = _object(payload, fields=("participant_id", "topic_id", "seconds", "summary"))
-    seconds = body.get("seconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= 3600:
-        raise InvalidInput("seconds must be a whole number from 1 to 3600", "seconds", "发言时长须为 1 到 3600 之间的整数秒")
-    return {"participant_id": text(body, "participant_id", max_len=20), "topic_id": text(body, "topic_id", max_len=20),
-            "seconds": seconds, "summary": text(body, "summary", max_len=2000)}
+    return Statement.parse(payload).model_dump()
 
 
 def disagreement(payload: Any) -> dict[str, Any]:
-    body = _object(payload, fields=("topic_id", "point", "positions"))
-    positions = body.get("positions", [])
-    if not isinstance(positions, list) or len(positions) > 20 or not all(
-            isinstance(p, str) and 0 < len(p.strip()) <= 500 for p in positions):
-        raise InvalidInput("positions must be a list of up to 20 texts", "positions", "各方观点须为不超过20条的文字列表")
-    return {"topic_id": text(body, "topic_id", max_len=20), "point": text(body, "point", max_len=1000),
-            "positions": [p.strip() for p in positions]}
+    return Disagreement.parse(payload).model_dump()
 
 
 def motion(payload: Any) -> dict[str, Any]:
-    body = _object(payload, fields=("text", "topic_id", "mode", "major", "majority"))
-    major = body.get("major", False)
-    if not isinstance(major, bool):
-        raise InvalidInput("major must be true or false", "major", "是否重大事项须为 true 或 false")
-    return {"text": text(body, "text", max_len=1000), "topic_id": text(body, "topic_id", required=False, max_len=20),
-            "mode": _choice(body, "mode", ("open", "secret"), "secret" if major else "open"), "major": major,
-            "majority": _choice(body, "majority", MAJORITIES, "simple")}
+    body = Motion.parse(payload)
+    return body.model_dump() | {"mode": body.mode or ("secret" if body.major else "open")}
 
 
 def vote(payload: Any) -> dict[str, Any]:
-    body = _object(payload, fields=("motion_id", "choice", "participant_id", "ballot"))
-    out = {"motion_id": text(body, "motion_id", max_len=20), "choice": _choice(body, "choice", CHOICES),
-           "participant_id": text(body, "participant_id", required=False, max_len=20),
-           "ballot": text(body, "ballot", required=False, max_len=64)}
-    if (out["participant_id"] is None) == (out["ballot"] is None):
-        raise InvalidInput("give either ballot (secret ballot) or participant_id (named vote)", "ballot",
-                           "无记名投票请提供选票码(ballot),记名表决请提供参会人员编号(participant_id),二者取一")
-    return out
+    return Vote.parse(payload).model_dump()
 
 
 def minutes(payload: Any) -> dict[str, Any]:
-    body = _object(payload, fields=("resolutions", "summary"))
-    raw = body.get("resolutions", [])
-    if not isinstance(raw, list) or len(raw) > 50:
-        raise InvalidInput("resolutions must be a list of up to 50", "resolutions", "决议须为不超过50项的列表")
-    out = []
-    for i, item in enumerate(raw):
-        prefix = f"resolutions[{i}]."
-        item = _object(item, f"resolutions[{i}]", ("text", "owner", "due", "case_id", "topic_id", "motion_id"))
-        if item.get("due") is None:
-            raise InvalidInput(f"{prefix}due is required", prefix + "due", "每项决议须明确完成时限")
-        out.append({"text": text(item, "text", max_len=1000, prefix=prefix),
-                    "owner": text(item, "owner", max_len=60, prefix=prefix),
-                    "due": deadline(item["due"], prefix + "due"),
-                    "case_id": case_ref(item, "case_id", prefix),
-                    "topic_id": text(item, "topic_id", required=False, max_len=20, prefix=prefix),
-                    "motion_id": text(item, "motion_id", required=False, max_len=20, prefix=prefix)})
-    return {"resolutions": out, "summary": text(body, "summary", required=False, max_len=8000) or ""}
+    body = Minutes.parse(payload)
+    return {"resolutions": [r.model_dump() for r in body.resolutions], "summary": body.summary or ""}
 
 
 def closing(payload: Any) -> None:
-    """Closing takes no fields: an empty body or {}."""
     if payload is not None:
-        _object(payload, fields=())
+        Closing.parse(payload)
 
 
 def release(payload: Any) -> Any:
-    """The month a results release names: {month}."""
-    return _object(payload, fields=("month",)).get("month")
+    return Release.parse(payload).month
 
 
 def month(value: Any, name: str = "month") -> str:
@@ -267,21 +311,13 @@ def month(value: Any, name: str = "month") -> str:
 
 
 # residents in deliberation (议题征集、意见征集) ---------------------------------------------------------
-def _resident(body: dict) -> str:
-    """The resident's own reference (phone, WeChat id…): only its digest is kept, to count them once."""
-    return text(body, "resident", max_len=100)
-
-
 def suggestion(payload: Any) -> dict[str, Any]:
-    body = _object(payload, fields=("title", "background", "category", "resident"))
-    return {"title": text(body, "title", max_len=100), "background": text(body, "background", max_len=2000),
-            "category": text(body, "category", required=False, max_len=50), "resident": _resident(body)}
+    return Suggestion.parse(payload).model_dump()
 
 
 def signature(payload: Any) -> str:
-    return _resident(_object(payload, fields=("resident",)))
+    return Signature.parse(payload).resident
 
 
 def opinion(payload: Any) -> dict[str, Any]:
-    body = _object(payload, fields=("topic_id", "text"))
-    return {"topic_id": text(body, "topic_id", max_len=20), "text": text(body, "text", max_len=1000)}
+    return Opinion.parse(payload).model_dump()

@@ -30,7 +30,7 @@ from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import InvalidInput, NotFound
 from shared.edge.access import STAFF, Policy, allow, authorize, caller, public
-from shared.edge.http import (Operable, RuntimeProvider, answered, choice, idempotency_key, json_response, page, problem,
+from shared.edge.http import (Operable, Reply, RuntimeProvider, answered, choice, idempotency_key, json_response, page, problem,
                               read_json, route)
 
 log = logging.getLogger(__name__)
@@ -79,12 +79,18 @@ def _bound(value: str | None, name: str, end_of_day: bool) -> str | None:
     return rfc3339(commands.moment(value, name))
 
 
+APPLIED = {201: "applied", 200: "a retried Idempotency-Key: the first answer, nothing applied again"}
+SIGNED = {201: "counted", 200: "this resident had signed already"}
+RELEASED = {201: Reply("the month's results as released (a second release of a month is a 409)")}
+BALLOTS = {201: Reply("new ballot codes, shown once to the recorder")}
+
+
 class MeetingsService(Operable):
     name = "meetings"
     runtime = RuntimeProvider(SPEC)
 
     # schedule and archive ---------------------------------------------------------------------------
-    @route("POST", "/meetings", allow(*ORGANISERS))
+    @route("POST", "/meetings", allow(*ORGANISERS), body=commands.Schedule, responses=APPLIED)
     @ruled
     def schedule(self, request: Request) -> Response:
         """Schedule a meeting: {kind: regular|mobile|online|assembly|joint|hearing|consultation, place, meeting_at,
@@ -121,7 +127,7 @@ class MeetingsService(Operable):
         return json_response(history)
 
     # the five steps ------------------------------------------------------------------------------
-    @route("POST", "/meetings/<string:meeting_id>/agenda", allow(*ORGANISERS))
+    @route("POST", "/meetings/<string:meeting_id>/agenda", allow(*ORGANISERS), body=commands.Agenda, responses=APPLIED)
     @ruled
     def publish_agenda(self, request: Request, meeting_id: str) -> Response:
         """Publish topics ≥ 3 days ahead.
@@ -131,14 +137,15 @@ class MeetingsService(Operable):
         ids, created = self.runtime.app.publish_agenda(meeting_id, read_json(request), idempotency_key(request))
         return answered({"meeting_id": meeting_id, "topic_ids": ids}, created)
 
-    @route("POST", "/meetings/<string:meeting_id>/cancel", allow(*ORGANISERS))
+    @route("POST", "/meetings/<string:meeting_id>/cancel", allow(*ORGANISERS), body=commands.Cancel, responses=APPLIED)
     @ruled
     def cancel(self, request: Request, meeting_id: str) -> Response:
         """Cancel a meeting not yet opened: {reason}; announced on the board."""
         _, created = self.runtime.app.cancel_meeting(meeting_id, read_json(request), idempotency_key(request))
         return answered({"meeting_id": meeting_id, "status": "cancelled"}, created)
 
-    @route("POST", "/meetings/<string:meeting_id>/reschedule", allow(*ORGANISERS))
+    @route("POST", "/meetings/<string:meeting_id>/reschedule", allow(*ORGANISERS),
+           body=commands.Reschedule, responses=APPLIED)
     @ruled
     def reschedule(self, request: Request, meeting_id: str) -> Response:
         """Move a meeting not yet opened: {meeting_at, place?, reason?}. With topics published, earlier only
@@ -146,21 +153,23 @@ class MeetingsService(Operable):
         _, created = self.runtime.app.reschedule_meeting(meeting_id, read_json(request), idempotency_key(request))
         return answered(record.view(self.runtime.app.get_meeting(meeting_id)), created)
 
-    @route("POST", "/meetings/<string:meeting_id>/participants", allow(*ORGANISERS))
+    @route("POST", "/meetings/<string:meeting_id>/participants", allow(*ORGANISERS),
+           body=commands.Invite, responses=APPLIED)
     @ruled
     def invite(self, request: Request, meeting_id: str) -> Response:
         """Invite participants (1+N): {participants: [{name, role, organisation?, topic_id?, present?}]}."""
         ids, created = self.runtime.app.invite(meeting_id, read_json(request), idempotency_key(request))
         return answered({"meeting_id": meeting_id, "participant_ids": ids}, created)
 
-    @route("POST", "/meetings/<string:meeting_id>/open", allow(*ORGANISERS))
+    @route("POST", "/meetings/<string:meeting_id>/open", allow(*ORGANISERS), body=commands.Opening, responses=APPLIED)
     @ruled
     def open(self, request: Request, meeting_id: str) -> Response:
         """Open the meeting: {present: [participant_id], chair, recorder}."""
         _, created = self.runtime.app.open_meeting(meeting_id, read_json(request), idempotency_key(request))
         return answered({"meeting_id": meeting_id, "status": "open"}, created)
 
-    @route("POST", "/meetings/<string:meeting_id>/statements", allow(*ORGANISERS))
+    @route("POST", "/meetings/<string:meeting_id>/statements", allow(*ORGANISERS),
+           body=commands.Statement, responses=APPLIED)
     @ruled
     def record_statement(self, request: Request, meeting_id: str) -> Response:
         """Record a statement: {participant_id, topic_id, seconds, summary}; over 5 minutes is flagged."""
@@ -169,14 +178,15 @@ class MeetingsService(Operable):
         return answered({"meeting_id": meeting_id, **{k: statement[k] for k in (
             "statement_id", "seconds", "over_limit", "overrun_seconds")}}, created)
 
-    @route("POST", "/meetings/<string:meeting_id>/disagreements", allow(*ORGANISERS))
+    @route("POST", "/meetings/<string:meeting_id>/disagreements", allow(*ORGANISERS),
+           body=commands.Disagreement, responses=APPLIED)
     @ruled
     def record_disagreement(self, request: Request, meeting_id: str) -> Response:
         """Record a point of disagreement (by the named recorder): {topic_id, point, positions?}."""
         did, created = self.runtime.app.record_disagreement(meeting_id, read_json(request), idempotency_key(request))
         return answered({"meeting_id": meeting_id, "disagreement_id": did}, created)
 
-    @route("POST", "/meetings/<string:meeting_id>/motions", allow(RECORDER))
+    @route("POST", "/meetings/<string:meeting_id>/motions", allow(RECORDER), body=commands.Motion, responses=APPLIED)
     @ruled
     def table_motion(self, request: Request, meeting_id: str) -> Response:
         """Table a motion: {text, topic_id?, mode: open|secret, major?, majority: simple|two_thirds}.
@@ -186,7 +196,8 @@ class MeetingsService(Operable):
         result, created = self.runtime.app.table_motion(meeting_id, read_json(request), idempotency_key(request))
         return answered({"meeting_id": meeting_id, **result}, created)
 
-    @route("POST", "/meetings/<string:meeting_id>/motions/<string:motion_id>/ballots", allow(RECORDER))
+    @route("POST", "/meetings/<string:meeting_id>/motions/<string:motion_id>/ballots", allow(RECORDER),
+           responses=BALLOTS)
     @ruled
     def reissue_ballots(self, request: Request, meeting_id: str, motion_id: str) -> Response:
         """New ballot codes for a secret ballot nobody has voted in yet (the old codes are void)."""
@@ -194,7 +205,8 @@ class MeetingsService(Operable):
         return json_response({"meeting_id": meeting_id, "motion_id": motion_id, "ballots": codes}, status=201)
 
     @route("POST", "/meetings/<string:meeting_id>/votes",
-           public("a secret ballot votes by its code; an open vote needs a voter's token (checked in the handler)"))
+           public("a secret ballot votes by its code; an open vote needs a voter's token (checked in the handler)"),
+           body=commands.Vote, responses=APPLIED)
     @ruled
     def cast_vote(self, request: Request, meeting_id: str) -> Response:
         """A vote: {motion_id, choice: for|against|abstain} with ballot (secret) or participant_id (open)."""
@@ -211,7 +223,7 @@ class MeetingsService(Operable):
         result = self.runtime.app.tally(meeting_id, motion_id)
         return json_response({"meeting_id": meeting_id, "motion_id": motion_id, "result": result})
 
-    @route("POST", "/meetings/<string:meeting_id>/close", allow(*ORGANISERS))
+    @route("POST", "/meetings/<string:meeting_id>/close", allow(*ORGANISERS), body=commands.Closing, responses=APPLIED)
     @ruled
     def close(self, request: Request, meeting_id: str) -> Response:
         """Close the meeting; motions still being voted on are counted. Minutes are due within 24 h."""
@@ -220,7 +232,8 @@ class MeetingsService(Operable):
         return answered({"meeting_id": meeting_id, "status": meeting.status, "closed_at": rfc3339(meeting.closed_at)},
                         created)
 
-    @route("POST", "/meetings/<string:meeting_id>/minutes", allow(*ORGANISERS))
+    @route("POST", "/meetings/<string:meeting_id>/minutes", allow(*ORGANISERS),
+           body=commands.Minutes, responses=APPLIED)
     @ruled
     def record_minutes(self, request: Request, meeting_id: str) -> Response:
         """Minutes: {summary?, resolutions: [{text, owner, due, case_id?, topic_id?, motion_id?}]}; late is flagged."""
@@ -243,7 +256,8 @@ class MeetingsService(Operable):
                 p["next_meeting"] = next((m for m in upcoming if m["kind"] in p["kinds"]), None)
         return json_response({"proposals": proposals})
 
-    @route("POST", "/proposals/<string:proposal_id>/confirm", allow(*ORGANISERS))
+    @route("POST", "/proposals/<string:proposal_id>/confirm", allow(*ORGANISERS),
+           body=commands.Proposal, responses=APPLIED)
     @ruled
     def confirm_proposal(self, request: Request, proposal_id: str) -> Response:
         """Confirm a proposed topic into a meeting's agenda: {meeting_id, draft_plan, background?, title?}."""
@@ -252,7 +266,8 @@ class MeetingsService(Operable):
         return answered({"proposal_id": proposal_id, "meeting_id": body["meeting_id"], "topic_id": ids[0]}, created)
 
     # residents in deliberation (议题征集、意见征集) -----------------------------------------------------
-    @route("POST", "/suggestions", public("residents suggest topics without an account"))
+    @route("POST", "/suggestions", public("residents suggest topics without an account"),
+           body=commands.Suggestion, responses=APPLIED)
     def suggest(self, request: Request) -> Response:
         """A resident suggests a topic (议题征集): {title, background, category?, resident}. `resident` (a phone or
         WeChat id) is kept only as a digest, to count them once; with SIGNATURES_NEEDED co-signatures it goes
@@ -261,7 +276,8 @@ class MeetingsService(Operable):
         return answered(self._suggestion(suggestion), created)
 
     @route("POST", "/suggestions/<string:suggestion_id>/signatures",
-           public("residents co-sign without an account; each is counted once"))
+           public("residents co-sign without an account; each is counted once"),
+           body=commands.Signature, responses=SIGNED)
     def sign(self, request: Request, suggestion_id: str) -> Response:
         """A resident co-signs (联名): {resident}. 201 when counted, 200 when they had signed already."""
         suggestion, counted = self.runtime.app.sign(suggestion_id, read_json(request))
@@ -277,7 +293,8 @@ class MeetingsService(Operable):
                               "needed": SIGNATURES_NEEDED, "limit": limit, "offset": offset})
 
     @route("POST", "/meetings/<string:meeting_id>/opinions",
-           public("residents give opinions on a public agenda without an account; masked"))
+           public("residents give opinions on a public agenda without an account; masked"),
+           body=commands.Opinion, responses=APPLIED)
     @ruled
     def give_opinion(self, request: Request, meeting_id: str) -> Response:
         """A resident's opinion on a topic of the published agenda (意见征集): {topic_id, text}, until the meeting
@@ -309,7 +326,7 @@ class MeetingsService(Operable):
             report = results_report(self.runtime.db, month, self.runtime.app.clock(), self.runtime.app.carried_from(month)) | {"released": False}
         return document_response(request, report, lambda lang: results.document(report, lang), f"results-{month}")
 
-    @route("POST", "/reports/results", allow(RECORDER))
+    @route("POST", "/reports/results", allow(RECORDER), body=commands.Release, responses=RELEASED)
     @ruled
     def release_results(self, request: Request) -> Response:
         """Release a month's results (from its 25th): {month}. A second release of a month is a 409."""

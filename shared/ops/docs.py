@@ -196,11 +196,13 @@ def _request_body(declared: Any, schemas: dict[str, Any]) -> dict[str, Any]:
         schema = {"anyOf": refs, "description": f"the body of the command named by `{declared.policy.per}`"}
         examples = {name: {"value": m.example} for name, m in declared.body.items() if m.example is not None}
         media: dict[str, Any] = {"schema": schema, "examples": examples}
+        required = True
     else:
         media = {"schema": _model_ref(declared.body, schemas)}
         if declared.body.example is not None:
             media["example"] = declared.body.example
-    return {"required": True, "content": {"application/json": media}}
+        required = declared.body.required
+    return {"required": required, "content": {"application/json": media}}
 
 
 def _responses(declared: Any, schemas: dict[str, Any]) -> dict[str, Any]:
