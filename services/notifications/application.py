@@ -1,11 +1,9 @@
 """Notifications use cases: decide who is told what about upstream events; city systems' subscriptions."""
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Collection
 from typing import Any
-from urllib.parse import urlparse
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
@@ -15,16 +13,17 @@ from prometheus_client import Counter
 from services.notifications.addresses import check_subscription_url
 from services.notifications.domain import (
     CHANNEL_OF, NAMESPACE, SUBSCRIPTION_BOOK_ID, About, CaseLink, Delivery, MatterFact, Notice, SubscriptionBook,
-    Tell, case_link_id, decide, delivery_id_for, notice_id_for, public_data, valid_pattern,
+    Tell, case_link_id, decide, delivery_id_for, notice_id_for, public_data,
 )
 from services.notifications.projections import Matters, find_matter
+from services.notifications.requests import parse_subscription
 from services.notifications.channels import ChannelSettings, configured
 from services.notifications.templates import render
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
 from shared.contracts import IntegrationEvent, to_cloudevent
 from shared.contracts.catalogue import CATALOGUE
-from shared.errors import InvalidInput, NotFound, refuse_unknown
+from shared.errors import NotFound
 from shared.idempotency import replayed
 
 
@@ -144,7 +143,8 @@ class NotificationsApplication(ServiceApplication):
     # subscriptions (city systems) ------------------------------------------------------------
     def subscribe(self, payload: Any, idempotency_key: str | None = None, owner: str | None = None) -> tuple[dict[str, Any], bool]:
         """Register a city system's webhook. Returns (subscription, created); a retried key returns the first."""
-        url, types, secret = _parse_subscription(payload)
+        url, types, secret = parse_subscription(payload)
+        check_subscription_url(url)  # no internal addresses (SSRF) unless the operator allows them
         subscription_id = str(uuid5(NAMESPACE, f"subscription:{idempotency_key}") if idempotency_key else uuid4())
         for _ in range(5):  # the book is one aggregate: a concurrent subscriber may win a version, retry
             book = self._find(SUBSCRIPTION_BOOK_ID) or SubscriptionBook(id=SUBSCRIPTION_BOOK_ID)
@@ -230,26 +230,3 @@ class NotificationsApplication(ServiceApplication):
             return None
 
 
-def _parse_subscription(payload: Any) -> tuple[str, list[str], str]:
-    if not isinstance(payload, dict):
-        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
-    refuse_unknown(payload, ("url", "types", "event_types", "secret"))
-    url = payload.get("url")
-    parts = urlparse(url) if isinstance(url, str) else None
-    if not parts or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
-        raise InvalidInput("url must be an http(s) URL", "url", "url 必须是 http 或 https 地址")
-    check_subscription_url(url)  # no internal addresses (SSRF) unless the operator allows them
-    types = payload.get("types", payload.get("event_types"))
-    if not isinstance(types, list) or not 1 <= len(types) <= 50 or not all(valid_pattern(t) for t in types):
-        raise InvalidInput("types must be 1 to 50 event type patterns such as casework.* or "
-                           "cn.yishi.casework.CaseOpened.v1", "types",
-                           "types 须为 1 到 50 个事件类型(可用 * 通配,如 casework.*)")
-    secret = payload.get("secret")
-    try:
-        raw = base64.b64decode(secret.removeprefix("whsec_"), validate=True) if isinstance(secret, str) else b""
-    except ValueError:
-        raw = b""
-    if not isinstance(secret, str) or not secret.startswith("whsec_") or not 24 <= len(raw) <= 64:
-        raise InvalidInput("secret must be whsec_ followed by 24 to 64 base64-encoded random bytes", "secret",
-                           "secret 须为 whsec_ 加 24 到 64 字节随机数的 base64 编码")
-    return url, list(dict.fromkeys(types)), secret

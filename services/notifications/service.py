@@ -21,17 +21,17 @@ from services.notifications.channels import ChannelSettings, channels
 from services.notifications.dispatch import Dispatcher
 from services.notifications.domain import CHANNELS, DELIVERY_STATUSES, Delivery, RetryPolicy
 from services.notifications.projections import list_deliveries, list_notices, sent_to_subscription
+from services.notifications.requests import Redelivery, Subscription
 from shared.config import Settings
 from shared.contracts.envelope import rfc3339
-from shared.errors import InvalidInput, NotFound, refuse_unknown
+from shared.errors import InvalidInput, NotFound
 from shared.edge.access import Forbidden, allow, caller, public
-from shared.edge.http import (Operable, Runtime, RuntimeProvider, answered, choice, idempotency_key, json_response, page,
+from shared.edge.http import (Operable, Reply, Runtime, RuntimeProvider, answered, choice, idempotency_key, json_response, page,
                               read_json, route, wants_english)
 from shared.store.leadership import Leadership
 
 log = logging.getLogger(__name__)
 DISPATCH_INTERVAL = float(os.environ.get("YISHI_DISPATCH_INTERVAL", "0.2"))
-SOURCES = ("intake", "casework", "meetings")
 DELIVERY_READERS = ("operator", "secretary", "community_worker")  # the delivery log and its dead letters
 
 
@@ -153,7 +153,8 @@ class NotificationsService(Operable):
         return json_response({"notices": notices, "limit": limit, "offset": offset},
                              headers={"Content-Language": "en" if english else "zh-CN"})
 
-    @route("POST", "/subscriptions", allow("city_system"))
+    @route("POST", "/subscriptions", allow("city_system"), body=Subscription, responses={
+        201: "subscribed (Location: the subscription)", 200: "a retried Idempotency-Key: the first subscription"})
     def subscribe(self, request: Request) -> Response:
         """A city system subscribes: {url, types (patterns), secret (whsec_…)} → 201; a retried key gives 200."""
         sub, created = self.runtime.app.subscribe(read_json(request), idempotency_key(request),
@@ -164,28 +165,21 @@ class NotificationsService(Operable):
     def get_subscription(self, request: Request, subscription_id: str) -> Response:
         return json_response(subscription_view(self._owned(request, subscription_id)))
 
-    @route("DELETE", "/subscriptions/<string:subscription_id>", allow("city_system"))
+    @route("DELETE", "/subscriptions/<string:subscription_id>", allow("city_system"),
+           responses={204: Reply("cancelled", media=None)})
     def cancel_subscription(self, request: Request, subscription_id: str) -> Response:
         """Stop deliveries to a subscription; pending ones end as failed ("subscription cancelled")."""
         sid = self._owned(request, subscription_id)["subscription_id"]
         self.runtime.app.cancel_subscription(sid)
         return Response(status=204)
 
-    @route("POST", "/subscriptions/<string:subscription_id>/redeliveries", allow("city_system"))
+    @route("POST", "/subscriptions/<string:subscription_id>/redeliveries", allow("city_system"), body=Redelivery,
+           responses={202: "the copies are queued: {redelivery_id, deliveries}"})
     def redeliver(self, request: Request, subscription_id: str) -> Response:
         """Send again what this subscription was sent from a sequence on: {from_sequence, source?} → 202."""
         sid = self._owned(request, subscription_id)["subscription_id"]
-        body = read_json(request)
-        if not isinstance(body, dict):
-            raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
-        refuse_unknown(body, ("from_sequence", "source"))
-        start = body.get("from_sequence")
-        if isinstance(start, bool) or not isinstance(start, int) or start < 1:
-            raise InvalidInput("from_sequence must be a positive integer", "from_sequence", "from_sequence 必须是正整数")
-        source = body.get("source")
-        if source is not None and source not in SOURCES:
-            raise InvalidInput(f"source must be one of {', '.join(SOURCES)}", "source",
-                               f"source 必须是 {'、'.join(SOURCES)} 之一")
+        asked = Redelivery.parse(read_json(request))
+        source, start = asked.source, asked.from_sequence
         self.runtime.app.get_subscription(sid)
         earlier = sent_to_subscription(self.runtime.db, sid, source, start)
         request_id, count = self.runtime.app.redeliver(sid, earlier, source, start,

@@ -89,10 +89,10 @@ def test_an_open311_request_with_an_unknown_field_is_refused_by_name():
 
 
 def test_a_subscription_with_an_unknown_field_is_refused_by_name():
-    from services.notifications.application import _parse_subscription
+    from services.notifications.requests import parse_subscription
     with pytest.raises(InvalidInput) as refused:
-        _parse_subscription({"url": "https://example.org/hook", "types": ["casework.*"], "secret": "whsec_x",
-                             "filter": "x"})
+        parse_subscription({"url": "https://example.org/hook", "types": ["casework.*"], "secret": "whsec_x",
+                            "filter": "x"})
     assert refused.value.field == "filter"
 
 
