@@ -130,7 +130,7 @@ def _invalid(model: type[BaseModel], error: dict[str, Any], prefix: str) -> Inva
         field = _path(at, prefix) or "body"
         label = _label(model, at)
         return InvalidInput(f"{field} {ctx['en']}", field, f"{label}{ctx['zh']}")
-    if kind in ("invalid_time", "invalid_date", "no_offset", "invalid_text", "invalid_value"):  # ours (Moment, Due): ctx carries both languages
+    if kind in ("invalid_time", "invalid_date", "no_offset", "invalid_text", "invalid_value"):  # ours: ctx has both
         return InvalidInput(f"{field} {ctx['en']}", field, f"{label}{ctx['zh']}")
     if kind in MESSAGES:
         en, zh = MESSAGES[kind]

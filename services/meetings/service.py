@@ -30,8 +30,8 @@ from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
 from shared.errors import InvalidInput, NotFound
 from shared.edge.access import STAFF, Policy, allow, authorize, caller, public
-from shared.edge.http import (Operable, Reply, RuntimeProvider, answered, choice, idempotency_key, json_response, page, problem,
-                              read_json, route)
+from shared.edge.http import (Operable, Reply, RuntimeProvider, answered, choice, idempotency_key, json_response,
+                              page, problem, read_json, route)
 
 log = logging.getLogger(__name__)
 RESULTS_CHECK_SECONDS = float(os.environ.get("YISHI_RESULTS_CHECK_SECONDS", "300"))

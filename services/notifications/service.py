@@ -26,8 +26,8 @@ from shared.config import Settings
 from shared.contracts.envelope import rfc3339
 from shared.errors import InvalidInput, NotFound
 from shared.edge.access import Forbidden, allow, caller, public
-from shared.edge.http import (Operable, Reply, Runtime, RuntimeProvider, answered, choice, idempotency_key, json_response, page,
-                              read_json, route, wants_english)
+from shared.edge.http import (Operable, Reply, Runtime, RuntimeProvider, answered, choice, idempotency_key,
+                              json_response, page, read_json, route, wants_english)
 from shared.store.leadership import Leadership
 
 log = logging.getLogger(__name__)
