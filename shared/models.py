@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Annotated, Any, ClassVar
+from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
@@ -233,6 +234,17 @@ class _Due:
 
 Moment = _Moment
 Due = _Due
+
+
+def _uuid(value: Any) -> Any:
+    try:
+        return str(UUID(value)) if isinstance(value, str) else value
+    except ValueError:
+        raise PydanticCustomError("invalid_value", "must be an id (UUID)",
+                                  {"en": "must be an id (UUID)", "zh": "格式不正确"}) from None
+
+
+Uuid = Annotated[str, BeforeValidator(_uuid), Field(json_schema_extra={"format": "uuid"})]  # an aggregate's id
 
 
 def invalid(en: str, zh: str) -> PydanticCustomError:

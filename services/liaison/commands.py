@@ -1,31 +1,23 @@
-"""Validation of liaison commands at the edge: JSON in, plain values out, InvalidInput naming the field."""
+"""liaison's request bodies as models (shared/models.py): JSON in, plain values out, InvalidInput naming the field."""
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
+from pydantic import Field, model_validator
+
 from services.liaison.rules import DUTIES, OFFERERS, UNIT_KINDS
-from shared.deadlines import end_of_day, is_month
-from shared.errors import InvalidInput, refuse_unknown
+from shared.deadlines import is_month
+from shared.errors import InvalidInput
+from shared.models import Body, Due, Moment, Optional, Text, Uuid, broken, required
 
 PHONE = re.compile(r"^\+?[\d\- ]{7,20}$")
 
-FIELD_NAMES_ZH = {
-    "name": "姓名", "contact": "联系方式", "phone": "电话", "email": "电子邮箱", "expertise": "专业特长",
-    "station_id": "联络站", "community": "所在社区", "place": "地点", "representative_ids": "接待代表",
-    "starts_at": "开始时间", "title": "主题", "topic": "议题", "visitors": "来访人数", "summary": "小结",
-    "description": "诉求内容", "category": "问题分类", "location": "问题位置", "reporter": "反映人",
-    "case_id": "案件编号", "representative_id": "代表", "reason": "督办原因", "note": "督办意见", "solved": "是否解决",
-    "duty": "履职事项", "done_at": "完成时间", "party": "单位名称", "kind": "单位类别", "responsible": "负责人",
-    "meeting_id": "会议编号", "meeting_at": "会议时间", "present": "是否出席", "month": "月份", "body": "请求内容",
-    "offered_by": "资源提供方", "offerer_id": "提供方", "area": "服务区域", "capacity": "可服务数量",
-    "availability": "可用时间", "case_ids": "需求(案件)", "match_ids": "匹配资源", "confirmed": "是否确认",
-    "owner": "负责人", "due": "完成时限",
-}
+FIELD_NAMES_ZH = {"case_id": "案件编号", "month": "月份"}  # the names the helpers below may give
 
 
 def _zh(field: str) -> str:
@@ -35,39 +27,6 @@ def _zh(field: str) -> str:
 def digest(payload: Any) -> str:
     """Fingerprint of a command body: tells a retry (same body) from misuse of a key (another body)."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-
-
-def body(payload: Any, fields: tuple[str, ...], name: str = "body") -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise InvalidInput(f"{name} must be a JSON object", name, f"{_zh(name)}必须是一个 JSON 对象")
-    refuse_unknown(payload, fields, "" if name == "body" else f"{name}.")
-    return payload
-
-
-def text(obj: dict, key: str, *, required: bool = True, max_len: int = 200, prefix: str = "") -> str | None:
-    value, name = obj.get(key), prefix + key
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise InvalidInput(f"{name} is required", name, f"{_zh(name)}为必填项")
-        return None
-    if not isinstance(value, str) or "\x00" in value:
-        raise InvalidInput(f"{name} must be text", name, f"{_zh(name)}必须是文字")
-    value = value.strip()
-    if len(value) > max_len:
-        raise InvalidInput(f"{name} is longer than {max_len} characters", name, f"{_zh(name)}不能超过{max_len}个字")
-    return value
-
-
-def moment(value: Any, name: str) -> datetime:
-    """An RFC 3339 time with an offset, as UTC."""
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise InvalidInput(f"{name} must be an RFC 3339 time with an offset", name,
-                           f"{_zh(name)}格式不正确(应如 2026-12-12T09:00:00+08:00)")
-    return parsed.astimezone(timezone.utc)
 
 
 def uuid(obj: dict, key: str, prefix: str = "") -> str:
@@ -84,161 +43,237 @@ def month(value: Any, name: str = "month") -> str:
     return value
 
 
-def _texts(obj: dict, key: str, most: int, max_len: int = 30) -> list[str]:
-    value = obj.get(key, [])
-    if not isinstance(value, list) or len(value) > most:
-        raise InvalidInput(f"{key} must be a list of at most {most}", key, f"{_zh(key)}须为不超过{most}项的列表")
-    return [text({"v": v}, "v", max_len=max_len, prefix=f"{key}[{i}]") or "" for i, v in enumerate(value)]
+class Contact(Body):
+    name: Optional[60, "姓名"] = None
+    phone: Annotated[Optional[60, "电话"], Field(pattern=PHONE.pattern)] = None
+    email: Optional[60, "电子邮箱"] = None
 
 
-def _contact(obj: dict, key: str, required: bool) -> dict[str, str]:
-    value = obj.get(key)
-    if value is None and not required:
-        return {}
-    contact = body(value, ("name", "phone", "email"), key) if value is not None else None
-    if contact is None:
-        raise InvalidInput(f"{key} is required", key, f"{_zh(key)}为必填项")
-    out = {k: v for k in ("name", "phone", "email")
-           if (v := text(contact, k, required=False, max_len=60, prefix=f"{key}.")) is not None}
-    if "phone" in out and not PHONE.match(out["phone"]):
-        raise InvalidInput(f"{key}.phone is not a phone number", f"{key}.phone", "电话号码格式不正确")
-    return out
+def _contact(value: Contact | None) -> dict[str, str]:
+    return {k: v for k, v in value.model_dump().items() if v is not None} if value is not None else {}
+
+
+class Station(Body):
+    """A liaison station (联络站)."""
+    example = {"name": "幸福里代表联络站", "community": "幸福里", "place": "社区服务中心一楼"}
+    name: Text[60, "名称"]
+    community: Text[50, "所在社区"]
+    place: Text[100, "地点"]
+
+
+class Representative(Body):
+    """A representative (人大代表) at a station; the contact is shown to staff only, masked."""
+    example = {"name": "陈明", "contact": {"phone": "13700001111"}, "expertise": ["城市规划", "法律"],
+               "station_id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427"}
+    name: Text[30, "姓名"]
+    contact: Contact | None = Field(None, title="联系方式")
+    expertise: list[Text[30, "专业特长"]] = Field([], max_length=10, title="专业特长")
+    station_id: Uuid = Field(title="联络站")
+
+
+class Reception(Body):
+    """A reception day (代表接待日), announced ahead."""
+    example = {"station_id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+               "representative_ids": ["6fa459ea-ee8a-3ca4-894e-db77e160355e"],
+               "starts_at": "2026-12-20T09:00:00+08:00", "place": "联络站接待室", "title": "12月代表接待日"}
+    station_id: Uuid = Field(title="联络站")
+    representative_ids: list[Uuid] = Field(min_length=1, max_length=20, title="接待代表")
+    starts_at: Moment["开始时间"]
+    place: Optional[100, "地点"] = None
+    title: Optional[100, "主题"] = None
+
+
+class Topic(Body):
+    """A topic announced for a reception day."""
+    example = {"topic": "老旧小区加装电梯"}
+    topic: Text[200, "议题"]
+
+
+class Concern(Body):
+    """A visitor's concern at a reception day, sent on to intake as a report (intake checks the rest)."""
+    example = {"title": "小区路灯不亮", "description": "东门到3号楼的路灯坏了一个月", "category": "设施维护",
+               "location": {"community": "幸福里", "building": "3"}, "reporter": {"name": "赵大爷", "phone": "13600002222"}}
+    title: Text[100, "标题"]
+    description: str | None = Field(None, title="诉求内容")
+    category: str | None = Field(None, title="问题分类")
+    location: dict[str, Any] | None = Field(None, title="问题位置")
+    reporter: dict[str, Any] | None = Field(None, title="反映人")
+
+
+class Held(Body):
+    """A reception day held: how many came, a summary."""
+    example = {"visitors": 12, "summary": "收集诉求5件,现场答复3件"}
+    visitors: int = Field(ge=0, le=10000, title="来访人数")
+    summary: Optional[2000, "小结"] = None
+
+
+class Supervision(Body):
+    """A representative takes up a case's supervision (代表督办)."""
+    example = {"representative_id": "6fa459ea-ee8a-3ca4-894e-db77e160355e", "reason": "居民多次反映,逾期未办结"}
+    representative_id: Uuid = Field(title="代表")
+    reason: Text[500, "督办原因"]
+
+
+class SignOff(Body):
+    """The representative signs a supervision off: solved or not."""
+    example = {"representative_id": "6fa459ea-ee8a-3ca4-894e-db77e160355e", "note": "已现场查看,路灯修复",
+               "solved": True}
+    representative_id: Uuid = Field(title="代表")
+    note: Text[2000, "督办意见"]
+    solved: bool = Field(False, title="是否解决")
+
+
+class Duty(Body):
+    """A duty done (履职: 走访、政策宣讲、专题调研、履职报告); hard problems count from supervised cases solved."""
+    example = {"duty": "visit", "done_at": "2026-12-02T15:00:00+08:00", "note": "走访3号楼独居老人"}
+    duty: Literal[tuple(d for d in DUTIES if d != "hard_problem")] = Field(title="履职事项")
+    done_at: Moment["完成时间"]
+    note: Optional[2000, "备注"] = None
+
+
+class Unit(Body):
+    """A co-building unit (共建单位) and its responsible person (masked to staff)."""
+    example = {"party": "幸福里物业", "kind": "property", "responsible": {"name": "李经理", "phone": "13500003333"}}
+    party: Text[60, "单位名称"]
+    kind: Literal[tuple(UNIT_KINDS)] = Field(title="单位类别")
+    responsible: Contact = Field(title="负责人")
+
+
+class Attendance(Body):
+    """A unit's attendance at a joint meeting."""
+    example = {"meeting_id": "m-2026-12", "meeting_at": "2026-12-15T19:00:00+08:00", "present": True}
+    meeting_id: Text[60, "会议编号"]
+    meeting_at: Moment["会议时间"]
+    present: bool = Field(title="是否出席")
+
+
+class Resource(Body):
+    """A resource offered (资源清单); a volunteer's is not named."""
+    example = {"offered_by": "unit", "offerer_id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "category": "服务供给",
+               "title": "周末义诊", "area": "幸福里", "capacity": 30, "availability": "每月第一个周六上午"}
+    offered_by: Literal[tuple(OFFERERS)] = Field(title="资源提供方")
+    offerer_id: Uuid | None = Field(None, title="提供方")
+    category: Text[20, "问题分类"]
+    title: Text[100, "标题"]
+    area: Text[50, "服务区域"]
+    capacity: int = Field(1, ge=1, le=100000, title="可服务数量")
+    availability: Optional[200, "可用时间"] = None
+
+    @model_validator(mode="after")
+    def _offerer(self):
+        if self.offered_by == "volunteer" and self.offerer_id is not None:
+            raise broken("offerer_id", "is not kept for a volunteer's offer: volunteers are not identified here",
+                         "不记录:志愿者资源不记录提供人")
+        if self.offered_by != "volunteer" and self.offerer_id is None:
+            raise required("offerer_id")
+        return self
+
+
+class Cases(Body):
+    """The cases (needs) a resource is matched with."""
+    example = {"case_ids": ["5f0c6a2e-8d1b-4c3a-9e7f-2b6d4a1c8e90"]}
+    case_ids: list[Uuid] = Field(min_length=1, max_length=50, title="需求(案件)")
+
+
+class Decision(Body):
+    """The council confirms a match, or not."""
+    example = {"confirmed": True, "note": "资源与需求相符"}
+    confirmed: bool = Field(title="是否确认")
+    note: Optional[500, "备注"] = None
+
+
+class Project(Body):
+    """A project (项目清单) on its own clock: its cases, the matches it uses, an owner and a deadline."""
+    example = {"title": "3号楼路灯改造", "case_ids": ["5f0c6a2e-8d1b-4c3a-9e7f-2b6d4a1c8e90"], "match_ids": [],
+               "owner": "幸福里物业", "due": "2027-01-31"}
+    title: Text[100, "标题"]
+    case_ids: list[Uuid] = Field(min_length=1, max_length=50, title="需求(案件)")
+    match_ids: list[Uuid] = Field([], max_length=50, title="匹配资源")
+    owner: Text[60, "负责人"]
+    due: Due["完成时限"]
+
+
+class Completion(Body):
+    """A project completed, with a summary."""
+    example = {"summary": "路灯已全部更换,居民验收通过"}
+    summary: Text[2000, "小结"]
 
 
 def station(payload: Any) -> dict[str, Any]:
-    b = body(payload, ("name", "community", "place"))
-    return {"name": text(b, "name", max_len=60), "community": text(b, "community", max_len=50),
-            "place": text(b, "place", max_len=100)}
+    return Station.parse(payload).model_dump()
 
 
 def representative(payload: Any) -> dict[str, Any]:
-    b = body(payload, ("name", "contact", "expertise", "station_id"))
-    return {"name": text(b, "name", max_len=30), "contact": _contact(b, "contact", required=False),
-            "expertise": _texts(b, "expertise", most=10), "station_id": uuid(b, "station_id")}
+    b = Representative.parse(payload)
+    return {"name": b.name, "contact": _contact(b.contact), "expertise": list(b.expertise), "station_id": b.station_id}
 
 
 def reception(payload: Any, now: datetime) -> dict[str, Any]:
-    b = body(payload, ("station_id", "representative_ids", "starts_at", "place", "title"))
-    ids = b.get("representative_ids")
-    if not isinstance(ids, list) or not ids or len(ids) > 20:
-        raise InvalidInput("representative_ids must list 1 to 20 representatives", "representative_ids",
-                           "请指定1至20名接待代表")
-    starts_at = moment(b.get("starts_at"), "starts_at")
-    if starts_at <= now:
+    b = Reception.parse(payload)
+    if b.starts_at <= now:
         raise InvalidInput("starts_at must be in the future", "starts_at", "接待日开始时间须晚于当前时间")
-    return {"station_id": uuid(b, "station_id"), "starts_at": starts_at,
-            "representative_ids": [uuid({"id": v}, "id", f"representative_ids[{i}].") for i, v in enumerate(ids)],
-            "place": text(b, "place", required=False, max_len=100),
-            "title": text(b, "title", required=False, max_len=100) or "代表接待日"}
+    return {"station_id": b.station_id, "starts_at": b.starts_at, "representative_ids": list(b.representative_ids),
+            "place": b.place, "title": b.title or "代表接待日"}
 
 
 def topic(payload: Any) -> str:
-    return text(body(payload, ("topic",)), "topic", max_len=200) or ""
+    return Topic.parse(payload).topic
 
 
 def concern(payload: Any) -> dict[str, Any]:
     """A visitor's concern, sent on to intake as it is (intake validates the report and keeps the contact)."""
-    b = body(payload, ("title", "description", "category", "location", "reporter"))
-    text(b, "title", max_len=100)
-    return b
+    Concern.parse(payload)
+    return payload
 
 
 def held(payload: Any) -> dict[str, Any]:
-    b = body(payload, ("visitors", "summary"))
-    visitors = b.get("visitors")
-    if not isinstance(visitors, int) or isinstance(visitors, bool) or not 0 <= visitors <= 10000:
-        raise InvalidInput("visitors must be a whole number from 0", "visitors", "来访人数须为不小于0的整数")
-    return {"visitors": visitors, "summary": text(b, "summary", required=False, max_len=2000) or ""}
+    b = Held.parse(payload)
+    return {"visitors": b.visitors, "summary": b.summary or ""}
 
 
 def supervision(payload: Any) -> dict[str, Any]:
-    b = body(payload, ("representative_id", "reason"))
-    return {"representative_id": uuid(b, "representative_id"), "reason": text(b, "reason", max_len=500)}
+    return Supervision.parse(payload).model_dump()
 
 
 def sign_off(payload: Any) -> dict[str, Any]:
-    b = body(payload, ("representative_id", "note", "solved"))
-    solved = b.get("solved", False)
-    if not isinstance(solved, bool):
-        raise InvalidInput("solved must be true or false", "solved", "是否解决须为 true 或 false")
-    return {"representative_id": uuid(b, "representative_id"), "note": text(b, "note", max_len=2000),
-            "solved": solved}
+    return SignOff.parse(payload).model_dump()
 
 
 def duty(payload: Any) -> dict[str, Any]:
-    b = body(payload, ("duty", "done_at", "note"))
-    if b.get("duty") not in DUTIES or b.get("duty") == "hard_problem":
-        allowed = [d for d in DUTIES if d != "hard_problem"]
-        raise InvalidInput(f"duty must be one of {', '.join(allowed)} (hard problems count from supervised cases "
-                           "solved)", "duty", "履职事项须为走访、政策宣讲、专题调研或履职报告之一")
-    return {"duty": b["duty"], "done_at": moment(b.get("done_at"), "done_at"),
-            "note": text(b, "note", required=False, max_len=2000) or ""}
+    b = Duty.parse(payload)
+    return {"duty": b.duty, "done_at": b.done_at, "note": b.note or ""}
 
 
 def unit(payload: Any) -> dict[str, Any]:
-    b = body(payload, ("party", "kind", "responsible"))
-    if b.get("kind") not in UNIT_KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(UNIT_KINDS)}", "kind",
-                           f"单位类别须为{'、'.join(UNIT_KINDS.values())}之一")
-    return {"party": text(b, "party", max_len=60), "kind": b["kind"],
-            "responsible": _contact(b, "responsible", required=True)}
+    b = Unit.parse(payload)
+    return {"party": b.party, "kind": b.kind, "responsible": _contact(b.responsible)}
 
 
 def attendance(payload: Any) -> dict[str, Any]:
-    b = body(payload, ("meeting_id", "meeting_at", "present"))
-    if not isinstance(b.get("present"), bool):
-        raise InvalidInput("present must be true or false", "present", "是否出席须为 true 或 false")
-    return {"meeting_id": text(b, "meeting_id", max_len=60), "meeting_at": moment(b.get("meeting_at"), "meeting_at"),
-            "present": b["present"]}
+    return Attendance.parse(payload).model_dump()
 
 
 def resource(payload: Any) -> dict[str, Any]:
-    b = body(payload, ("offered_by", "offerer_id", "category", "title", "area", "capacity", "availability"))
-    if b.get("offered_by") not in OFFERERS:
-        raise InvalidInput(f"offered_by must be one of {', '.join(OFFERERS)}", "offered_by",
-                           f"资源提供方须为{'、'.join(OFFERERS.values())}之一")
-    capacity = b.get("capacity", 1)
-    if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= 100000:
-        raise InvalidInput("capacity must be a whole number from 1", "capacity", "可服务数量须为不小于1的整数")
-    offerer = None if b["offered_by"] == "volunteer" else uuid(b, "offerer_id")  # a volunteer is not named
-    if b["offered_by"] == "volunteer" and b.get("offerer_id") is not None:
-        raise InvalidInput("a volunteer's offer names no offerer_id: volunteers are not identified here",
-                           "offerer_id", "志愿者资源不记录提供人")
-    return {"offered_by": b["offered_by"], "offerer_id": offerer, "category": text(b, "category", max_len=20),
-            "title": text(b, "title", max_len=100), "area": text(b, "area", max_len=50), "capacity": capacity,
-            "availability": text(b, "availability", required=False, max_len=200) or ""}
+    b = Resource.parse(payload)
+    return b.model_dump() | {"availability": b.availability or ""}
 
 
 def case_ids(payload: Any) -> list[str]:
-    b = body(payload, ("case_ids",))
-    ids = b.get("case_ids")
-    if not isinstance(ids, list) or not 1 <= len(ids) <= 50:
-        raise InvalidInput("case_ids must list 1 to 50 cases", "case_ids", "请列出1至50个案件")
-    return [uuid({"id": v}, "id", f"case_ids[{i}].") for i, v in enumerate(ids)]
+    return list(Cases.parse(payload).case_ids)
 
 
 def decision(payload: Any) -> dict[str, Any]:
-    b = body(payload, ("confirmed", "note"))
-    if not isinstance(b.get("confirmed"), bool):
-        raise InvalidInput("confirmed must be true or false", "confirmed", "是否确认须为 true 或 false")
-    return {"confirmed": b["confirmed"], "note": text(b, "note", required=False, max_len=500) or ""}
+    b = Decision.parse(payload)
+    return {"confirmed": b.confirmed, "note": b.note or ""}
 
 
 def project(payload: Any, now: datetime) -> dict[str, Any]:
-    b = body(payload, ("title", "case_ids", "match_ids", "owner", "due"))
-    ids = case_ids({"case_ids": b.get("case_ids")})
-    matches = b.get("match_ids", [])
-    if not isinstance(matches, list) or len(matches) > 50:
-        raise InvalidInput("match_ids must list at most 50 matches", "match_ids", "匹配资源不能超过50项")
-    try:
-        due = end_of_day(b.get("due")) or moment(b.get("due"), "due")
-    except ValueError:
-        raise InvalidInput("due is not a date", "due", "完成时限不是有效日期") from None
-    if due <= now:
+    b = Project.parse(payload)
+    if b.due <= now:
         raise InvalidInput("due must be in the future", "due", "完成时限须晚于当前时间")
-    return {"title": text(b, "title", max_len=100), "case_ids": ids, "owner": text(b, "owner", max_len=60),
-            "match_ids": [uuid({"id": v}, "id", f"match_ids[{i}].") for i, v in enumerate(matches)], "due": due}
+    return {"title": b.title, "case_ids": list(b.case_ids), "owner": b.owner, "match_ids": list(b.match_ids),
+            "due": b.due}
 
 
 def completion(payload: Any) -> str:
-    return text(body(payload, ("summary",)), "summary", max_len=2000) or ""
+    return Completion.parse(payload).summary

@@ -59,12 +59,18 @@ def _year(request: Request, now_year: int) -> int:
     return int(value)
 
 
+APPLIED = {201: "applied", 200: "a retried Idempotency-Key: the first answer, nothing applied again"}
+COUNTED = {201: "the topic is counted: how many the reception day has"}
+PROPOSED = {201: "the matches proposed for the cases"}
+DECIDED = {201: "the match as decided"}
+
+
 class LiaisonService(Operable):
     name = "liaison"
     runtime = RuntimeProvider(SPEC)
 
     # the register -----------------------------------------------------------------------------------
-    @route("POST", "/stations", allow(*ORGANISERS))
+    @route("POST", "/stations", allow(*ORGANISERS), body=commands.Station, responses=APPLIED)
     def open_station(self, request: Request) -> Response:
         """Open a liaison station (联络站): {name, community, place}. Each community has at least one."""
         station, created = self.runtime.app.open_station(read_json(request), idempotency_key(request))
@@ -76,7 +82,7 @@ class LiaisonService(Operable):
         """Liaison stations (每社区至少1个联络站), ?community=."""
         return json_response({"stations": list_stations(self.runtime.db, request.args.get("community"))})
 
-    @route("POST", "/representatives", allow(*ORGANISERS))
+    @route("POST", "/representatives", allow(*ORGANISERS), body=commands.Representative, responses=APPLIED)
     def register_representative(self, request: Request) -> Response:
         """Register a representative: {name, station_id, expertise[], contact?{name?, phone?, email?}}; the
         contact stays in this service, masked on every output and never in an event."""
@@ -98,7 +104,8 @@ class LiaisonService(Operable):
                               "contact": _masked(rep.contact),
                               "supervisions": list_supervisions(self.runtime.db, representative_id, None)})
 
-    @route("POST", "/representatives/<string:representative_id>/duties", allow(*REPRESENTATIVES))
+    @route("POST", "/representatives/<string:representative_id>/duties", allow(*REPRESENTATIVES),
+           body=commands.Duty, responses=APPLIED)
     def record_duty(self, request: Request, representative_id: str) -> Response:
         """One of the 五个一 done: {duty: visit|briefing|survey|report, done_at, note?}."""
         duty, created = self.runtime.app.record_duty(representative_id, read_json(request), idempotency_key(request))
@@ -133,7 +140,7 @@ class LiaisonService(Operable):
         return json_response({"year": year, **targets.measured(self.runtime.db, start, end)})
 
     # reception days --------------------------------------------------------------------------------------
-    @route("POST", "/receptions", allow(*ORGANISERS))
+    @route("POST", "/receptions", allow(*ORGANISERS), body=commands.Reception, responses=APPLIED)
     def schedule_reception(self, request: Request) -> Response:
         """Schedule a reception day: {station_id, representative_ids[], starts_at, place?, title?}."""
         reception, created = self.runtime.app.schedule_reception(read_json(request), idempotency_key(request))
@@ -159,7 +166,7 @@ class LiaisonService(Operable):
         return json_response({"receptions": board_receptions(self.runtime.db, rfc3339(self.runtime.app.clock()))})
 
     @route("POST", "/receptions/<string:reception_id>/topics",
-           public("a resident asks for a topic; nothing about them is kept"))
+           public("a resident asks for a topic; nothing about them is kept"), body=commands.Topic, responses=COUNTED)
     def request_topic(self, request: Request, reception_id: str) -> Response:
         """{topic}: a topic residents want the representatives to take up."""
         count = self.runtime.app.request_topic(reception_id, read_json(request))
@@ -171,13 +178,14 @@ class LiaisonService(Operable):
         return json_response({"reception_id": reception_id, "bookings": self.runtime.app.book(reception_id)},
                              status=201)
 
-    @route("POST", "/receptions/<string:reception_id>/announcement", allow(*ORGANISERS))
+    @route("POST", "/receptions/<string:reception_id>/announcement", allow(*ORGANISERS), responses=APPLIED)
     def announce(self, request: Request, reception_id: str) -> Response:
         """Announce on the board, at least 3 days ahead, with the topics asked so far (409 naming starts_at)."""
         status, created = self.runtime.app.announce(reception_id, idempotency_key(request))
         return answered({"reception_id": reception_id, "status": status}, created)
 
-    @route("POST", "/receptions/<string:reception_id>/concerns", allow(*REPRESENTATIVES))
+    @route("POST", "/receptions/<string:reception_id>/concerns", allow(*REPRESENTATIVES),
+           body=commands.Concern, responses=APPLIED)
     def raise_concern(self, request: Request, reception_id: str) -> Response:
         """A visitor's concern, as intake's report takes it ({title, description, category?, location?,
         reporter}; the community is the station's): it becomes an issue (channel `reception`). Returns the
@@ -186,14 +194,16 @@ class LiaisonService(Operable):
                                                        idempotency_key(request))
         return answered(made, created)
 
-    @route("POST", "/receptions/<string:reception_id>/held", allow(*REPRESENTATIVES))
+    @route("POST", "/receptions/<string:reception_id>/held", allow(*REPRESENTATIVES),
+           body=commands.Held, responses=APPLIED)
     def hold(self, request: Request, reception_id: str) -> Response:
         """Record the day as held: {visitors, summary?}."""
         status, created = self.runtime.app.hold(reception_id, read_json(request), idempotency_key(request))
         return answered({"reception_id": reception_id, "status": status}, created)
 
     # 代表督办 ------------------------------------------------------------------------------------------------
-    @route("POST", "/cases/<string:case_id>/supervision", allow(*REPRESENTATIVES))
+    @route("POST", "/cases/<string:case_id>/supervision", allow(*REPRESENTATIVES),
+           body=commands.Supervision, responses=APPLIED)
     def take_up(self, request: Request, case_id: str) -> Response:
         """A representative takes up a case: {representative_id, reason}. They receive its alerts from now on."""
         supervision, created = self.runtime.app.take_up(case_id, read_json(request))
@@ -208,7 +218,8 @@ class LiaisonService(Operable):
             raise NotFound(f"case {case_id} is not supervised", "case_id", "该案件没有代表督办")
         return json_response(doc | {"case": case_history(self.runtime.db, case_id)})
 
-    @route("POST", "/cases/<string:case_id>/supervision/sign-off", allow(*REPRESENTATIVES))
+    @route("POST", "/cases/<string:case_id>/supervision/sign-off", allow(*REPRESENTATIVES),
+           body=commands.SignOff, responses=APPLIED)
     def sign_off(self, request: Request, case_id: str) -> Response:
         """The supervising representative signs off: {representative_id, note, solved}."""
         status, created = self.runtime.app.sign_off(case_id, read_json(request), idempotency_key(request))
@@ -221,7 +232,7 @@ class LiaisonService(Operable):
                                                                 request.args.get("representative_id"), status)})
 
     # units and lights ------------------------------------------------------------------------------------------
-    @route("POST", "/units", allow(*ORGANISERS))
+    @route("POST", "/units", allow(*ORGANISERS), body=commands.Unit, responses=APPLIED)
     def register_unit(self, request: Request) -> Response:
         """Register a co-building unit: {party (as assignments name it), kind, responsible{name?, phone?, email?}}."""
         unit, created = self.runtime.app.register_unit(read_json(request))
@@ -239,7 +250,8 @@ class LiaisonService(Operable):
                               "responsible": _masked(unit.responsible),
                               "attendance": [{**a, "meeting_at": rfc3339(a["meeting_at"])} for a in unit.attendance]})
 
-    @route("POST", "/units/<string:unit_id>/attendance", allow(*ORGANISERS))
+    @route("POST", "/units/<string:unit_id>/attendance", allow(*ORGANISERS),
+           body=commands.Attendance, responses=APPLIED)
     def attendance(self, request: Request, unit_id: str) -> Response:
         """联席会议出席: {meeting_id, meeting_at, present}."""
         meeting_id, created = self.runtime.app.record_attendance(unit_id, read_json(request), idempotency_key(request))
@@ -270,7 +282,7 @@ class LiaisonService(Operable):
         return json_response({"month": month, "thresholds": LIGHTS, "ranking": rows})
 
     # the resources list, matching and projects ----------------------------------------------------------------
-    @route("POST", "/resources", allow(*REPRESENTATIVES))
+    @route("POST", "/resources", allow(*REPRESENTATIVES), body=commands.Resource, responses=APPLIED)
     def offer_resource(self, request: Request) -> Response:
         """Offer a resource: {offered_by: unit|representative|volunteer, offerer_id? (not for a volunteer),
         category, title, area, capacity?, availability?}."""
@@ -290,7 +302,7 @@ class LiaisonService(Operable):
         status, _ = self.runtime.app.withdraw_resource(resource_id)
         return json_response({"resource_id": resource_id, "status": status}, status=201)
 
-    @route("POST", "/matches", allow(*ORGANISERS))
+    @route("POST", "/matches", allow(*ORGANISERS), body=commands.Cases, responses=PROPOSED)
     def propose_matches(self, request: Request) -> Response:
         """Propose resources for a need or a group of similar needs: {case_ids[]} (new cases are matched on
         their own as casework opens them)."""
@@ -306,13 +318,13 @@ class LiaisonService(Operable):
         return json_response({"matches": list_matches(self.runtime.db, request.args.get("case_id"), status),
                               "accuracy": match_accuracy(self.runtime.db)})
 
-    @route("POST", "/matches/<string:match_id>/decision", allow(*ORGANISERS))
+    @route("POST", "/matches/<string:match_id>/decision", allow(*ORGANISERS), body=commands.Decision, responses=DECIDED)
     def decide_match(self, request: Request, match_id: str) -> Response:
         """Confirm or reject a proposal: {confirmed, note?}; a confirmed one uses one of the resource's capacity."""
         decision, _ = self.runtime.app.decide_match(match_id, read_json(request))
         return json_response({"match_id": match_id, "status": decision}, status=201)
 
-    @route("POST", "/projects", allow(*ORGANISERS))
+    @route("POST", "/projects", allow(*ORGANISERS), body=commands.Project, responses=APPLIED)
     def start_project(self, request: Request) -> Response:
         """A project of grouped needs and confirmed resources: {title, case_ids[], match_ids[], owner, due}."""
         project, created = self.runtime.app.start_project(read_json(request), idempotency_key(request))
@@ -329,7 +341,8 @@ class LiaisonService(Operable):
         return json_response({"projects": [d | {"light": _light(d, now)}
                                            for d in list_projects(self.runtime.db, start, end)]})
 
-    @route("POST", "/projects/<string:project_id>/completion", allow(*ORGANISERS))
+    @route("POST", "/projects/<string:project_id>/completion", allow(*ORGANISERS),
+           body=commands.Completion, responses=APPLIED)
     def complete_project(self, request: Request, project_id: str) -> Response:
         """{summary}: done (late when after its deadline)."""
         status, created = self.runtime.app.complete_project(project_id, read_json(request), idempotency_key(request))

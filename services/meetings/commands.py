@@ -4,16 +4,15 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
-from uuid import UUID
+from typing import Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from services.meetings.domain import CHOICES
 from services.meetings.rules import KINDS, MAJORITIES, ROLES
 from shared.deadlines import is_month
 from shared.errors import InvalidInput
-from shared.models import Body, Due, Moment, Optional, Text, broken, invalid, required
+from shared.models import Body, Due, Moment, Optional, Text, Uuid, broken, required
 
 
 FIELD_NAMES_ZH = {
@@ -54,14 +53,7 @@ def moment(value: Any, name: str) -> datetime:
         raise InvalidInput(f"{name} is out of range", name, f"{_zh(name)}超出范围") from None
 
 
-def _case_ref(value: Any) -> Any:
-    try:
-        return str(UUID(value)) if isinstance(value, str) else value
-    except ValueError:
-        raise invalid("must be a UUID", "格式不正确") from None
-
-
-Ref = Annotated[str, BeforeValidator(_case_ref)]  # a case's or a proposal's id (UUID)
+Ref = Uuid  # a case's or a proposal's id
 
 
 class Schedule(Body):

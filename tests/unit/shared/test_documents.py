@@ -61,7 +61,7 @@ def test_metrics_are_documented_as_prometheus_text():
     assert list(doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == ["text/plain"]
 
 
-@pytest.mark.parametrize("service", ["casework", "meetings", "notifications"])  # every body a model so far
+@pytest.mark.parametrize("service", ["casework", "meetings", "notifications", "liaison"])  # every body a model
 def test_every_command_that_reads_a_body_documents_it_from_its_model(service):
     doc = yaml.safe_load(openapi_path(service).read_text(encoding="utf-8"))
     cls = service_class(service)
