@@ -9,8 +9,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.intake.codes import TrackingCode, tracking_code_id
-from services.intake.domain import CityUpdate, Draft, Issue, Report, issue_id_for, new_reporter_ref, parse_answer
-from services.intake.requests import parse_report
+from services.intake.domain import CityUpdate, Draft, Issue, Report, issue_id_for, new_reporter_ref
+from services.intake.requests import Merge, parse_answer, parse_report
 from services.intake.duplicates import Candidate, find_duplicate
 from services.intake.personal import PersonalData, Shredded, configured_kek, is_sealed
 from services.intake.progress import CASE_STEPS, SUPERVISION_STEPS
@@ -18,7 +18,7 @@ from services.intake.projections import CaseProgress, CaseSupervision, case_so_f
 from services.intake.reports import votes_follow_merge
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
-from shared.errors import Conflict, InvalidInput, NotFound, refuse_unknown
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.idempotency import checked_key, conflict
 
 RETRIES = 5  # optimistic-concurrency retries when two commands meet on one issue
@@ -125,15 +125,13 @@ class IntakeApplication(ServiceApplication):
 
     def merge_issue(self, issue_id: str, payload: Any) -> Issue:
         """Staff merge a report into the issue it repeats (the automatic check missed it)."""
-        if isinstance(payload, dict):
-            refuse_unknown(payload, ("into_issue_id", "by"))
-        if not isinstance(payload, dict) or not isinstance(payload.get("into_issue_id"), str):
-            raise InvalidInput("into_issue_id is required", "into_issue_id", "须指明合并到的诉求 into_issue_id")
-        by = payload.get("by")
+        by = payload.get("by") if isinstance(payload, dict) else None  # the staff member, from the token
+        into_issue_id = Merge.parse({k: v for k, v in payload.items() if k != "by"} if isinstance(payload, dict)
+                                    else payload).into_issue_id
         if not isinstance(by, str) or not 1 <= len(by.strip()) <= 50:
             raise InvalidInput("by (the staff member) must be 1 to 50 characters", "by", "须注明操作人 by")
         for attempt in range(RETRIES):
-            issue, into = self._merge_pair(issue_id, payload["into_issue_id"])
+            issue, into = self._merge_pair(issue_id, into_issue_id)
             issue.merge_into(str(into.id), None, by.strip(), self.clock())
             try:  # the votes follow in the same transaction, so none is left behind on the duplicate
                 self.save(issue, *votes_follow_merge(self, issue.id, into.id))

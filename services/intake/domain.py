@@ -15,7 +15,7 @@ from eventsourcing.domain import event
 
 from shared.audit import Audited
 
-from shared.errors import Conflict, InvalidInput, refuse_unknown
+from shared.errors import Conflict, InvalidInput
 from shared.masking import public_text as public_text_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -178,23 +178,6 @@ class CityUpdate:
 
 ANSWERABLE = ("resolved", "closed")  # closed: a co-reporter may still answer the case the original reporter closed
 ANSWER_FACTS = ("confirmed", "satisfaction", "answered_issue_id")  # one resident's answer: on the timeline only
-
-
-def parse_answer(payload: Any) -> Answer:
-    """Validate `POST /issues/{tracking_code}/confirmation`: {confirmed, satisfaction?, comment?}."""
-    if not isinstance(payload, dict):
-        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
-    refuse_unknown(payload, ("confirmed", "satisfaction", "comment"))
-    confirmed, satisfaction = payload.get("confirmed"), payload.get("satisfaction")
-    if not isinstance(confirmed, bool):
-        raise InvalidInput("confirmed must be true or false", "confirmed", "confirmed 必须是 true 或 false")
-    if satisfaction is None and confirmed:
-        raise InvalidInput("satisfaction (1 to 5) is required when confirming", "satisfaction",
-                           "确认解决时须填写满意度(1 到 5)")
-    if satisfaction is not None and (isinstance(satisfaction, bool) or not isinstance(satisfaction, int)
-                                     or not 1 <= satisfaction <= 5):
-        raise InvalidInput("satisfaction must be an integer from 1 to 5", "satisfaction", "满意度须为 1 到 5 的整数")
-    return Answer(confirmed, satisfaction, _text(payload, "comment", required=False, max_len=500))
 
 
 def issue_id_for(idempotency_key: str | None) -> UUID:

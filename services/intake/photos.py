@@ -26,6 +26,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from services.intake.requests import Review
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -229,9 +230,8 @@ def get(app: Any, pid: str) -> Photo:
 
 def review(app: Any, pid: str, payload: Any, by: str, now: datetime) -> Photo:
     """Staff approve ({approved: true}: shown publicly) or reject a photo; a later review replaces it."""
-    if not isinstance(payload, dict) or set(payload) - {"approved"} or not isinstance(payload.get("approved"), bool):
-        raise InvalidInput("body must be {approved: true|false}", "approved", "须注明是否通过审核 approved: true 或 false")
+    approved = Review.parse(payload).approved
     photo = get(app, pid)
-    photo.review(payload["approved"], by, now)
+    photo.review(approved, by, now)
     app.save(photo)
     return photo

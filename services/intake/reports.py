@@ -12,9 +12,10 @@ from eventsourcing.persistence import IntegrityError
 
 from services.intake.demand import DemandVotes, demand_id_for
 from services.intake.domain import Issue, public_text
+from services.intake.requests import Vote
 from shared.contracts.envelope import rfc3339
 from shared.deadlines import is_month, local_month, previous_month
-from shared.errors import InvalidInput, NotFound, refuse_unknown
+from shared.errors import InvalidInput, NotFound
 from shared.store.persistence import Database, Transaction
 from shared.store.projection import Projection
 
@@ -25,13 +26,7 @@ CHANNEL_NAMES = {"visit": ("走访", "visit"), "online": ("线上", "online"), "
 
 def vote_for_issue(app: Any, issue_id: str, payload: Any) -> tuple[int, bool]:
     """A resident backs an issue: {voter}. Returns (votes, counted); a voter counts once per issue."""
-    if not isinstance(payload, dict):
-        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
-    refuse_unknown(payload, ("voter",))
-    voter = payload.get("voter")
-    if not isinstance(voter, str) or not voter.strip() or len(voter) > 100 or "\x00" in voter:
-        raise InvalidInput("voter is required: the resident's reference (1 to 100 characters)", "voter",
-                           "请提供投票居民的标识(1 到 100 个字符)")
+    voter = Vote.parse(payload).voter
     issue = app.get_issue(issue_id)  # NotFound when there is no such issue
     if not isinstance(issue, Issue):
         raise NotFound(f"no issue {issue_id}", "issue_id", "未找到该诉求")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from typing_extensions import Annotated
 
-from services.intake.domain import CATEGORIES, CHANNELS, Report
+from services.intake.domain import CATEGORIES, CHANNELS, Answer, Report
 from shared.errors import InvalidInput
 from shared.models import Body, Moment, Optional, Text, broken
 
@@ -68,3 +68,40 @@ def parse_report(payload: Any, now: datetime) -> Report:
     reporter = {k: v for k, v in body.reporter.model_dump().items() if v}
     return Report(body.channel, body.title, body.description, body.category, location, where.room, reporter,
                   body.reported_at)
+
+
+class Confirmation(Body):
+    """The resident's answer to a resolved case (居民确认): solved or not, and how satisfied (1–5)."""
+    example = {"confirmed": True, "satisfaction": 5, "comment": "灯修好了,谢谢"}
+    confirmed: bool = Field(title="是否解决")
+    satisfaction: int | None = Field(None, ge=1, le=5, title="满意度")
+    comment: Optional[500, "意见"] = None
+
+    @model_validator(mode="after")
+    def _rated(self):
+        if self.confirmed and self.satisfaction is None:
+            raise broken("satisfaction", "(1 to 5) is required when confirming", "(1 到 5)确认解决时须填写")
+        return self
+
+
+def parse_answer(payload: Any) -> Answer:
+    body = Confirmation.parse(payload)
+    return Answer(body.confirmed, body.satisfaction, body.comment)
+
+
+class Review(Body):
+    """Staff approve a photo (shown publicly) or reject it; who reviewed is the token's."""
+    example = {"approved": True}
+    approved: bool = Field(title="是否通过审核")
+
+
+class Merge(Body):
+    """Staff merge a repeated report into the issue already raised; who merged is the token's."""
+    example = {"into_issue_id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427"}
+    into_issue_id: Text[64, "合并到的诉求"]
+
+
+class Vote(Body):
+    """A resident backs an issue (数字需求清单); each voter counts once per issue."""
+    example = {"voter": "13812345678"}
+    voter: Text[100, "投票居民的标识"]
