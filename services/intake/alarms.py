@@ -11,18 +11,20 @@ join it (counted) instead of reporting anew. What an alarm kind means — catego
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
+from pydantic import Field
 
 from services.intake.domain import SHANGHAI, issue_id_for
-from services.intake.requests import parse_report
+from services.intake.requests import Location, parse_report
 from shared.contracts.envelope import rfc3339
-from shared.errors import Conflict, InvalidInput, refuse_unknown
+from shared.errors import Conflict, InvalidInput
+from shared.models import Body, Moment, Text
 
 NAMESPACE = UUID("2d6b9f3e-4a1c-4e8b-b5d7-9c0e1f2a3b46")
 BURST_WINDOW = timedelta(hours=6)  # alarms this close to the device's last one join its open issue
@@ -31,7 +33,6 @@ SETTLED = ("resolved", "closed", "merged")  # a device's issue no longer collect
 # a burst contends on one device's aggregate: each lost save means another alarm was saved, so a burst of N
 # concurrent alarms needs at most N attempts; beyond this many the system answers 409 (the device retries)
 CLAIM_ATTEMPTS = 50
-ALARM_FIELDS = ("system_name", "device_id", "alarm_id", "kind", "location", "occurred_at", "detail")
 
 
 @dataclass(frozen=True)
@@ -92,42 +93,25 @@ class DeviceAlarms(Aggregate):
         return sum(1 for i in self.alarms.values() if i == issue_id)
 
 
+class Alarm(Body):
+    """An IoT alarm from a city system (物联网设备): it opens a report, or joins the open one of its device."""
+    example = {"system_name": "智慧消防平台", "device_id": "SMK-3-2-01", "alarm_id": "A20261203-0001", "kind": "smoke",
+               "location": {"community": "幸福里", "building": "3", "unit": "2"},
+               "occurred_at": "2026-12-03T02:14:00+08:00", "detail": "3号楼2单元楼道烟感"}
+    system_name: Text[30, "系统名称"] | None = None
+    device_id: Text[64, "设备编号"]
+    alarm_id: Text[64, "报警编号"]
+    kind: Literal[tuple(ALARM_RULES)] = Field(title="报警类型")
+    location: Location = Field(title="设备位置")
+    occurred_at: Moment["报警时间"]
+    detail: Text[500, "设备说明"] | None = None
+
+
 def parse_alarm(payload: Any, now: datetime) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
-    refuse_unknown(payload, ALARM_FIELDS)
-    fields = {name: _ident(payload, name) for name in ("device_id", "alarm_id")}
-    kind = payload.get("kind")
-    if kind not in ALARM_RULES:
-        raise InvalidInput(f"kind must be one of {', '.join(ALARM_RULES)}", "kind",
-                           f"报警类型必须是 {'、'.join(ALARM_RULES)} 之一")
-    location = payload.get("location")
-    if not isinstance(location, dict) or not isinstance(location.get("community"), str):
-        raise InvalidInput("location is required: an object with at least community", "location",
-                           "请填写设备位置(至少包括所在社区)")
-    try:  # required: a resent alarm must describe the same report, whenever it arrives
-        occurred_at = datetime.fromisoformat(str(payload.get("occurred_at")).replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput("occurred_at must be an RFC 3339 time", "occurred_at", "报警时间须为 RFC 3339 时间") from None
-    if occurred_at.tzinfo is None:
-        raise InvalidInput("occurred_at needs a time zone offset", "occurred_at", "报警时间需带时区(如 +08:00)")
-    occurred_at = occurred_at.astimezone(timezone.utc)
-    if occurred_at > now + timedelta(minutes=5):
+    alarm = Alarm.parse(payload)
+    if alarm.occurred_at > now + timedelta(minutes=5):  # required: a resent alarm must describe the same report
         raise InvalidInput("occurred_at is in the future", "occurred_at", "报警时间不能晚于当前时间")
-    name = payload.get("system_name")
-    detail = payload.get("detail")
-    for field, value, most in (("system_name", name, 30), ("detail", detail, 500)):
-        if value is not None and (not isinstance(value, str) or not 0 < len(value.strip()) <= most):
-            raise InvalidInput(f"{field} must be 1 to {most} characters", field, f"{field} 须为 1 到 {most} 个字符")
-    return fields | {"kind": kind, "location": location, "occurred_at": occurred_at,
-                     "system_name": name, "detail": detail}
-
-
-def _ident(payload: dict, name: str) -> str:
-    value = payload.get(name)
-    if not isinstance(value, str) or not 1 <= len(value.strip()) <= 64:
-        raise InvalidInput(f"{name} must be 1 to 64 characters", name, f"{name} 须为 1 到 64 个字符")
-    return value.strip()
+    return alarm.model_dump() | {"location": payload["location"]}  # the report checks the place again, as sent
 
 
 def report_for(alarm: dict[str, Any], system_name: str) -> dict[str, Any]:

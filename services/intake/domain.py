@@ -15,7 +15,7 @@ from eventsourcing.domain import event
 
 from shared.audit import Audited
 
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict
 from shared.masking import public_text as public_text_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -91,39 +91,6 @@ class Report:
 
 
 # zh-CN names of the report's fields, for the messages a resident or operator reads
-FIELD_NAMES_ZH = {
-    "title": "标题", "description": "问题描述", "category": "问题分类", "location.community": "所在社区",
-    "location.building": "楼栋", "location.unit": "单元", "location.room": "房号", "location.lat": "纬度",
-    "location.lon": "经度", "reporter.name": "反映人姓名", "reporter.phone": "反映人电话",
-    "reporter.email": "反映人电子邮箱",
-}
-
-
-def _zh(field: str) -> str:
-    return FIELD_NAMES_ZH.get(field, field)
-
-
-def _text(payload: dict, field: str, *, required: bool, max_len: int, prefix: str = "") -> str | None:
-    value = payload.get(field)
-    name = prefix + field
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise InvalidInput(f"{name} is required", name, f"{_zh(name)}为必填项")
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a string", name, f"{_zh(name)}必须是文字")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"{name} is not valid Unicode text", name, f"{_zh(name)}含有无效字符") from None
-    if "\x00" in value:
-        raise InvalidInput(f"{name} contains a NUL character", name, f"{_zh(name)}含有无效字符")
-    value = value.strip()
-    if len(value) > max_len:
-        raise InvalidInput(f"{name} is longer than {max_len} characters", name, f"{_zh(name)}不能超过{max_len}个字")
-    return value
-
-
 @dataclass(frozen=True)
 class Draft:
     """A report as it will be recorded, before it is: what duplicate detection compares it by."""

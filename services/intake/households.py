@@ -11,18 +11,20 @@ down to the unit and the grid (what visit plans and coverage count by) and wheth
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import event
+from pydantic import Field
 
 from services.intake.contacts import Erased, record_read
-from services.intake.domain import NAMESPACE, _text
+from services.intake.domain import NAMESPACE
 from services.intake.personal import Shredded
 from shared.audit import Audited
 from shared.contracts.envelope import rfc3339
-from shared.errors import InvalidInput, NotFound, refuse_unknown
+from shared.errors import NotFound
+from shared.models import Body, Optional, Text
 from shared.store.persistence import Database, Transaction
 from shared.store.projection import Projection
 
@@ -31,7 +33,6 @@ GROUPS = {  # 特殊群体
     "new_resident": "新入住",
 }
 SPECIAL = ("elderly_alone", "disabled", "low_income")  # triaged one step more urgently (casework's LIFTS)
-FIELDS = ("community", "building", "unit", "grid", "room", "name", "phone", "groups", "note")
 
 
 def household_id(ref: str) -> UUID:
@@ -57,26 +58,40 @@ class Household(Audited):
         self.special, self.personal = special, personal
 
 
+Groups = list[Literal[tuple(GROUPS)]]
+
+
+class HouseholdChange(Body):
+    """`PUT /households/{ref}`: what may change of a household (its place and grid stay)."""
+    example = {"groups": ["elderly_alone"], "note": "老伴去世后独居"}
+    room: Optional[100, "房号"] = None
+    name: Optional[30, "户主姓名"] = None
+    phone: Optional[20, "联系电话"] = None
+    groups: Groups | None = Field(None, title="特殊群体")
+    note: Optional[500, "备注"] = None
+
+
+class NewHousehold(Body):
+    """`POST /households`: a household of the register (敲门行动), its personal data sealed."""
+    example = {"community": "幸福里", "building": "3", "unit": "2", "grid": "第一网格", "room": "502", "name": "张三",
+               "phone": "13812345678", "groups": ["elderly_alone"]}
+    community: Text[50, "所在社区"]
+    building: Text[20, "楼栋"]
+    unit: Optional[20, "单元"] = None
+    grid: Text[30, "网格"]
+    room: Optional[100, "房号"] = None
+    name: Text[30, "户主姓名"]
+    phone: Optional[20, "联系电话"] = None
+    groups: Groups = Field([], title="特殊群体")
+    note: Optional[500, "备注"] = None
+
+
 def parse_household(payload: Any, partial: bool = False) -> dict[str, Any]:
-    """`POST /households` (or `PUT /households/{ref}` with `partial`): place, grid, head's name and phone, groups."""
-    if not isinstance(payload, dict):
-        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
-    refuse_unknown(payload, FIELDS if not partial else ("room", "name", "phone", "groups", "note"))
-    found = {}
-    for name, required, size in (("community", True, 50), ("building", True, 20), ("unit", False, 20),
-                                 ("grid", True, 30), ("room", False, 100), ("name", True, 30), ("phone", False, 20),
-                                 ("note", False, 500)):
-        if partial and name in ("community", "building", "unit", "grid"):
-            continue
-        value = _text(payload, name, required=required and not partial, max_len=size)
-        if value is not None:
-            found[name] = value
-    groups = payload.get("groups", [] if not partial else None)
-    if groups is not None:
-        if not isinstance(groups, list) or any(g not in GROUPS for g in groups):
-            raise InvalidInput(f"groups must be a list of {', '.join(GROUPS)}", "groups",
-                               f"特殊群体须为{'、'.join(GROUPS.values())}中的若干项")
-        found["groups"] = sorted(set(groups))
+    """A new household's fields, or (`partial`) a change's: only those given."""
+    body = (HouseholdChange if partial else NewHousehold).parse(payload)
+    found = {k: v for k, v in body.model_dump().items() if v is not None}
+    if "groups" in found:
+        found["groups"] = sorted(set(found["groups"]))
     return found
 
 

@@ -14,22 +14,24 @@ Asia/Shanghai) for residents at work in the day. Here:
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timezone
-from typing import Any
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import event
 from eventsourcing.persistence import IntegrityError
+from pydantic import BeforeValidator, Field
 
 from services.intake import households
 from services.intake.codes import TrackingCode
-from services.intake.domain import NAMESPACE, SHANGHAI, Issue, _text
+from services.intake.domain import NAMESPACE, SHANGHAI, Issue
 from services.intake.requests import parse_report
 from shared.audit import Audited
 from shared.contracts.envelope import rfc3339
-from shared.errors import Conflict, InvalidInput, NotFound, refuse_unknown
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.masking import mask_text
+from shared.models import Body, Moment, Optional, Text, invalid
 from shared.store.persistence import Database, Transaction
 from shared.store.projection import Projection
 
@@ -61,18 +63,38 @@ class VisitPlan(Audited):
         return uuid5(NAMESPACE, f"visit-plan:{grid}:{month}")
 
 
+def _day(value: Any) -> Any:
+    try:
+        return date.fromisoformat(value).isoformat() if isinstance(value, str) else value
+    except ValueError:
+        raise invalid("must be YYYY-MM-DD", "格式应为 YYYY-MM-DD") from None
+
+
+class Round(Body):
+    date: Annotated[str, BeforeValidator(_day), Field(title="走访日期", json_schema_extra={"format": "date"})]
+    evening: bool = Field(False, title="晚七点错时走访")
+
+
+class NewPlan(Body):
+    """A grid's door-to-door rounds (敲门行动) for a month: at least two."""
+    example = {"grid": "第一网格", "month": "2026-12",
+               "rounds": [{"date": "2026-12-05"}, {"date": "2026-12-18", "evening": True}]}
+    grid: Text[30, "网格"]
+    month: str = Field(title="月份", json_schema_extra={"pattern": r"^\d{4}-\d\d$"})
+    rounds: list[Round] = Field(max_length=31, title="走访安排")
+
+
 def plan(app: Any, payload: Any, by: dict[str, str]) -> VisitPlan:
     """`POST /visit-plans` {grid, month, rounds: [{date, evening?}]}: at least two rounds in that month."""
-    if not isinstance(payload, dict):
-        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
-    refuse_unknown(payload, ("grid", "month", "rounds"))
-    grid = _text(payload, "grid", required=True, max_len=30)
-    month = _month(payload.get("month"))
-    rounds = payload.get("rounds")
-    if not isinstance(rounds, list) or len(rounds) < ROUNDS_PER_MONTH or len(rounds) > 31:
+    body = NewPlan.parse(payload)
+    grid, month = body.grid, _month(body.month)
+    if len(body.rounds) < ROUNDS_PER_MONTH:
         raise InvalidInput(f"rounds: at least {ROUNDS_PER_MONTH} visits a month", "rounds",
                            f"每月至少安排{ROUNDS_PER_MONTH}次敲门行动")
-    parsed = [_round(r, month, f"rounds[{i}]") for i, r in enumerate(rounds)]
+    for i, r in enumerate(body.rounds):
+        if r.date[:7] != month:
+            raise InvalidInput(f"rounds[{i}].date is not in {month}", f"rounds[{i}].date", f"走访日期须在{month}之内")
+    parsed = [r.model_dump() for r in body.rounds]
     try:
         app.repository.get(VisitPlan.create_id(grid, month))
         raise Conflict(f"grid {grid} has a plan for {month} already", "month", "该网格本月已有走访计划")
@@ -82,22 +104,6 @@ def plan(app: Any, payload: Any, by: dict[str, str]) -> VisitPlan:
                            at=app.clock())
     app.save(visit_plan)
     return visit_plan
-
-
-def _round(value: Any, month: str, field: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidInput(f"{field} must be an object {{date, evening?}}", field, "每次走访须注明日期")
-    refuse_unknown(value, ("date", "evening"), f"{field}.")
-    try:
-        day = date.fromisoformat(str(value.get("date")))
-    except ValueError:
-        raise InvalidInput(f"{field}.date must be YYYY-MM-DD", f"{field}.date", "走访日期格式应为 YYYY-MM-DD") from None
-    if day.strftime("%Y-%m") != month:
-        raise InvalidInput(f"{field}.date is not in {month}", f"{field}.date", f"走访日期须在{month}之内")
-    evening = value.get("evening", False)
-    if not isinstance(evening, bool):
-        raise InvalidInput(f"{field}.evening must be true or false", f"{field}.evening", "evening 须为 true 或 false")
-    return {"date": day.isoformat(), "evening": evening}
 
 
 class Visit(Audited):
@@ -114,11 +120,8 @@ def record_visit(app: Any, payload: Any, by: dict[str, str], idempotency_key: st
 
     Each need is reported on behalf of the household, in the visit's save: a visit is never recorded without
     its issues, nor an issue without its visit. The same Idempotency-Key records it once."""
-    if not isinstance(payload, dict):
-        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
-    refuse_unknown(payload, ("household_ref", "visited_at", "needs", "note"))
-    ref = payload.get("household_ref")
-    household = households.get(app, ref if isinstance(ref, str) else "")
+    body = NewVisit.parse(payload)
+    household = households.get(app, body.household_ref)
     visit_id = uuid5(NAMESPACE, f"visit:{idempotency_key}") if idempotency_key else uuid4()
     try:
         existing = app.repository.get(visit_id)
@@ -126,14 +129,11 @@ def record_visit(app: Any, payload: Any, by: dict[str, str], idempotency_key: st
     except AggregateNotFoundError:
         pass
     now = app.clock()
-    visited_at = _visited_at(payload.get("visited_at"), now)
-    needs = payload.get("needs", [])
-    if not isinstance(needs, list) or len(needs) > 20:
-        raise InvalidInput("needs must be a list of at most 20 needs", "needs", "需求须为列表(至多 20 项)")
+    visited_at = _visited_at(body.visited_at, now)
     contact = households.contact(app, household)
     issues = [_need_issue(app, household, contact, need, f"needs[{i}]", visit_id, i, visited_at, by)
-              for i, need in enumerate(needs)]
-    note = _text(payload, "note", required=False, max_len=500)
+              for i, need in enumerate(payload.get("needs", []))]
+    note = body.note
     visit = Visit(id=visit_id, household_ref=household.household_ref, grid=household.grid, visited_at=visited_at,
                   evening=visited_at.astimezone(SHANGHAI).time() >= EVENING, issue_ids=[str(i.id) for i in issues],
                   note=mask_text(note, names=[contact.get("name") or ""]) if note else None, by=dict(by))
@@ -145,25 +145,36 @@ def record_visit(app: Any, payload: Any, by: dict[str, str], idempotency_key: st
     return visit, issues
 
 
-def _visited_at(value: Any, now: datetime) -> datetime:
-    if value is None:
+class Need(Body):
+    """A need found on a visit: it becomes an issue reported on behalf of the household (代办)."""
+    title: Text[100, "标题"]
+    description: Text[2000, "问题描述"]
+    category: str | None = Field(None, title="问题分类")
+
+
+class NewVisit(Body):
+    """A door-to-door visit (敲门行动) by the signed-in visitor, and the needs it found."""
+    example = {"household_ref": "hh-3f2a9c1d7e5b4a60", "visited_at": "2026-12-02T19:30:00+08:00",
+               "needs": [{"title": "楼道扶手松动", "description": "3楼到4楼扶手晃动,老人不敢扶"}],
+               "note": "老人独居,子女在外地"}
+    household_ref: Text[64, "住户编号"]
+    visited_at: Moment["走访时间"] | None = None
+    needs: list[Need] = Field([], max_length=20, title="需求")
+    note: Optional[500, "备注"] = None
+
+
+def _visited_at(moment: datetime | None, now: datetime) -> datetime:
+    if moment is None:
         return now
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None or moment > now:
+    if moment > now:
         raise InvalidInput("visited_at must be a past RFC 3339 time with its offset", "visited_at",
                            "走访时间须为带时区的过去时间(如 2026-11-23T19:30:00+08:00)")
-    return moment.astimezone(timezone.utc)
+    return moment
 
 
 def _need_issue(app: Any, household: households.Household, contact: dict[str, Any], need: Any, field: str,
                 visit_id: UUID, index: int, visited_at: datetime, by: dict[str, str]) -> Issue:
     """A need found on the visit as an issue of channel `visit`, reported on behalf of the household (代办)."""
-    if not isinstance(need, dict):
-        raise InvalidInput(f"{field} must be an object {{title, description, category?}}", field, "每项需求须含标题和描述")
-    refuse_unknown(need, ("title", "description", "category"), f"{field}.")
     body = {"channel": "visit", **need, "location": {**household.place, **({"room": contact["room"]}
                                                                           if contact.get("room") else {})},
             "reporter": {k: contact[k] for k in ("name", "phone") if contact.get(k)},
@@ -193,28 +204,35 @@ class Errand(Audited):
         self.done_at = at
 
 
+class NewErrand(Body):
+    """An errand for a household (代办): 代购 (a purchase) or 代缴 (a payment)."""
+    example = {"household_ref": "hh-3f2a9c1d7e5b4a60", "kind": "purchase", "what": "降压药两盒"}
+    household_ref: Text[64, "住户编号"]
+    kind: Literal[tuple(ERRANDS)] = Field(title="代办类型")
+    what: Text[200, "代办事项"]
+
+
+class ErrandDone(Body):
+    """An errand done, with a note."""
+    example = {"note": "已送到,老人签收"}
+    required = False
+    note: Optional[500, "备注"] = None
+
+
 def request_errand(app: Any, payload: Any, by: dict[str, str]) -> Errand:
     """`POST /errands` {household_ref, kind: purchase|payment, what}."""
-    if not isinstance(payload, dict):
-        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
-    refuse_unknown(payload, ("household_ref", "kind", "what"))
-    ref = payload.get("household_ref")
-    household = households.get(app, ref if isinstance(ref, str) else "")
-    if payload.get("kind") not in ERRANDS:
-        raise InvalidInput("kind must be purchase or payment", "kind", "代办类型须为代购(purchase)或代缴(payment)")
-    what = _text(payload, "what", required=True, max_len=200) or ""
+    body = NewErrand.parse(payload)
+    household = households.get(app, body.household_ref)
     contact = households.contact(app, household)
-    errand = Errand(household_ref=household.household_ref, grid=household.grid, kind=payload["kind"],
-                    what=mask_text(what, names=[contact.get("name") or ""]), by=dict(by), at=app.clock())
+    errand = Errand(household_ref=household.household_ref, grid=household.grid, kind=body.kind,
+                    what=mask_text(body.what, names=[contact.get("name") or ""]), by=dict(by), at=app.clock())
     app.save(errand)
     return errand
 
 
 def complete_errand(app: Any, errand_id: str, payload: Any, by: dict[str, str]) -> Errand:
     """`POST /errands/{id}/done` {note?}: done once; a second time is a conflict."""
-    if payload is not None and not isinstance(payload, dict):
-        raise InvalidInput("body must be a JSON object", "body", "请求内容必须是一个 JSON 对象")
-    refuse_unknown(payload or {}, ("note",))
+    note = ErrandDone.parse(payload if payload is not None else {}).note
     try:
         errand = app.repository.get(UUID(errand_id))
     except (ValueError, AggregateNotFoundError):
@@ -223,7 +241,6 @@ def complete_errand(app: Any, errand_id: str, payload: Any, by: dict[str, str]) 
         raise NotFound(f"no errand {errand_id}", "errand_id", "未找到该代办事项")
     if errand.done_at is not None:
         raise Conflict("this errand is done already", "errand_id", "该代办事项已完成")
-    note = _text(payload or {}, "note", required=False, max_len=500)
     errand.done(mask_text(note) if note else None, dict(by), app.clock())
     app.save(errand)
     return errand
