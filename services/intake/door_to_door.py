@@ -14,7 +14,7 @@ VISITORS = (*KEEPERS, "council_member")  # 议事会成员联合社区工作者�
 
 
 class DoorToDoorRoutes:
-    @route("POST", "/households", allow(*KEEPERS))
+    @route("POST", "/households", allow(*KEEPERS), body=households.NewHousehold, responses={201: "registered"})
     def register_household(self, request: Request) -> Response:
         """Enter a household into the register: {community, building, unit?, grid, room?, name, phone?, groups[],
         note?}; groups of elderly_alone, disabled, low_income, migrant, new_resident. 201 {household_ref}."""
@@ -37,20 +37,22 @@ class DoorToDoorRoutes:
         return json_response(households.read(self.runtime.app, household_ref, f"{staff.name} ({staff.subject})",
                                              staff.role or "", purpose))
 
-    @route("PUT", "/households/<string:household_ref>", allow(*KEEPERS))
+    @route("PUT", "/households/<string:household_ref>", allow(*KEEPERS), body=households.HouseholdChange,
+           responses={200: "the household as changed"})
     def update_household(self, request: Request, household_ref: str) -> Response:
         """Change a household's groups, contact, room or note (the fields given; place and grid stay)."""
         household = households.update(self.runtime.app, household_ref, read_json(request), caller(request).actor())
         return json_response(households.view(household, None))
 
-    @route("POST", "/visit-plans", allow(*KEEPERS))
+    @route("POST", "/visit-plans", allow(*KEEPERS), body=visits.NewPlan, responses={201: "planned"})
     def plan_visits(self, request: Request) -> Response:
         """A grid's visit plan for a month: {grid, month, rounds: [{date, evening?}]}, at least 2 rounds (每月2次
         敲门行动); evening rounds are the “晚七点” visits."""
         plan = visits.plan(self.runtime.app, read_json(request), caller(request).actor())
         return json_response({"grid": plan.grid, "month": plan.month, "rounds": plan.rounds}, status=201)
 
-    @route("POST", "/visits", allow(*VISITORS))
+    @route("POST", "/visits", allow(*VISITORS), body=visits.NewVisit,
+           responses={201: "recorded, with the tracking codes of the issues its needs became"})
     def record_visit(self, request: Request) -> Response:
         """A visit by the signed-in visitor: {household_ref, visited_at?, needs: [{title, description, category?}],
         note?}. Each need becomes an issue (channel visit) reported on behalf of the household (代办); 201 with
@@ -62,13 +64,14 @@ class DoorToDoorRoutes:
                               "issues": [{"issue_id": str(i.id), "tracking_code": i.tracking_code} for i in issues]},
                              status=201)
 
-    @route("POST", "/errands", allow(*VISITORS))
+    @route("POST", "/errands", allow(*VISITORS), body=visits.NewErrand, responses={201: "requested"})
     def request_errand(self, request: Request) -> Response:
         """An errand for a household (代办): {household_ref, kind: purchase (代购) | payment (代缴), what}."""
         errand = visits.request_errand(self.runtime.app, read_json(request), caller(request).actor())
         return json_response({"errand_id": str(errand.id), "kind": errand.kind, "status": "open"}, status=201)
 
-    @route("POST", "/errands/<string:errand_id>/done", allow(*VISITORS))
+    @route("POST", "/errands/<string:errand_id>/done", allow(*VISITORS), body=visits.ErrandDone,
+           responses={200: "done (a second time is a 409)"})
     def complete_errand(self, request: Request, errand_id: str) -> Response:
         """The errand done: {note?}."""
         errand = visits.complete_errand(self.runtime.app, errand_id, read_json(request), caller(request).actor())

@@ -12,7 +12,7 @@ from services.intake.bootstrap import SPEC
 from services.intake.demand_map import demand_map as map_of_demand, geojson, period
 from services.intake.door_to_door import KEEPERS, DoorToDoorRoutes
 from services.intake.domain import CATEGORIES, CHANNELS, TRACKING_CODE
-from services.intake.requests import ReportIssue
+from services.intake.requests import Confirmation, Merge, ReportIssue, Review, Vote
 from services.intake.progress import progress_view
 from services.intake.projections import (
     case_so_far, find_issues, issue_id_by_tracking_code, list_issues, similar_issues,
@@ -23,7 +23,7 @@ from shared.edge.documents import document_response
 from shared.errors import DomainError, InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, caller, identified, public
 from shared.edge.identity import Staff
-from shared.edge.http import (PROBLEM, Operable, Reply, RuntimeProvider, answered, choice, idempotency_key, json_response, page,
+from shared.edge.http import (PROBLEM, Operable, Reply, Upload, RuntimeProvider, answered, choice, idempotency_key, json_response, page,
                               read_json, route, wants_english)
 from shared.edge.open_data import table_response
 
@@ -94,7 +94,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
         contact = app.contact(issue) if by_code else None  # the reporter's own, masked: not an access to log
         return json_response(progress_view(issue, case_so_far(db, str(issue.id)), original, by_code, contact))
 
-    @route("POST", "/issues/<string:tracking_code>/confirmation", public("the resident answers by the tracking code"))
+    @route("POST", "/issues/<string:tracking_code>/confirmation", public("the resident answers by the tracking code"),
+           body=Confirmation, responses={202: "answered: casework closes or reopens the case"})
     def confirm_issue(self, request: Request, tracking_code: str) -> Response:
         """The resident answers their resolved case (居民确认) by its tracking code, never by issue id:
         {confirmed, satisfaction 1–5 (required when confirmed), comment?}. 202: casework closes or reopens it."""
@@ -103,7 +104,9 @@ class IntakeService(DoorToDoorRoutes, Operable):
 
     # photos on a report (services/intake/photos.py) -------------------------------------------------
     @route("POST", "/issues/<string:tracking_code>/photos",
-           public("a resident adds photos to their own report by its tracking code"))
+           public("a resident adds photos to their own report by its tracking code"),
+           body=Upload(("image/jpeg", "image/png"), "the picture, at most 5 MB; up to 3 per issue"),
+           responses={201: "stored without its EXIF, pending review (Location: the photo)"})
     def add_photo(self, request: Request, tracking_code: str) -> Response:
         """A resident's photo of their issue, shown publicly once staff approve it.
 
@@ -134,7 +137,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
                         headers={"Cache-Control": "public, max-age=86400" if public else "private, no-store",
                                  "Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff"})
 
-    @route("POST", "/photos/<string:photo_id>/review", allow("community_worker", "secretary"))
+    @route("POST", "/photos/<string:photo_id>/review", allow("community_worker", "secretary"), body=Review,
+           responses={200: "the photo as reviewed"})
     def review_photo(self, request: Request, photo_id: str) -> Response:
         """Staff review a photo before it is shown publicly: {approved: true|false}; who reviewed is the token's."""
         photo = photos.review(self.runtime.app, photo_id, read_json(request), caller(request).name,
@@ -161,7 +165,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return json_response({"issues": list_issues(self.runtime.db, filters, limit, offset),
                               "limit": limit, "offset": offset})
 
-    @route("POST", "/issues/<string:issue_id>/merge", allow("community_worker", "secretary"))
+    @route("POST", "/issues/<string:issue_id>/merge", allow("community_worker", "secretary"), body=Merge,
+           responses={200: "merged: {issue_id, merged_into}"})
     def merge_issue(self, request: Request, issue_id: str) -> Response:
         """Staff merge a repeated report into the issue already raised: {into_issue_id}; who merged is the token's."""
         body = read_json(request)
@@ -286,13 +291,15 @@ class IntakeService(DoorToDoorRoutes, Operable):
                               "limit": limit, "offset": offset})
 
     # demand votes and the monthly demand list (services/intake/reports.py) ---------------------------
-    @route("POST", "/issues/<string:issue_id>/votes", public("a resident backs an issue"))
+    @route("POST", "/issues/<string:issue_id>/votes", public("a resident backs an issue"), body=Vote,
+           responses={201: "counted", 200: "this resident had backed the issue already"})
     def vote_for_issue(self, request: Request, issue_id: str) -> Response:
         """A resident backs an issue (需求投票): {voter}. 201 when counted, 200 when they had voted already."""
         votes, counted = reports.vote_for_issue(self.runtime.app, issue_id, read_json(request))
         return json_response({"issue_id": issue_id, "votes": votes, "counted": counted}, status=201 if counted else 200)
 
-    @route("POST", "/alarms", allow("city_system"))
+    @route("POST", "/alarms", allow("city_system"), body=alarms.Alarm,
+           responses={201: "the alarm opened an issue", 200: "the alarm joined its device's open issue, or was a repeat"})
     def receive_alarm(self, request: Request) -> Response:
         """A device's alarm (物联网主动预警), from a city system signed in with its own `city_system` token:
         {device_id, alarm_id, kind, location{community, building?, unit?, lat?, lon?}, occurred_at, system_name?,

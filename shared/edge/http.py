@@ -200,13 +200,21 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A route's body that is not JSON: a file in one of `media` (a photo)."""
+
+    media: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
 class Route:
     """What one HTTP operation is: the nameko entrypoint and the OpenAPI operation are both made from it."""
 
     method: str
     rule: str  # werkzeug's: /cases/<string:case_id>
     policy: Policy
-    body: Any = None  # the request model, or {path parameter value: model} for a route of many commands
+    body: Any = None  # the request model, {path parameter value: model} for a route of many commands, or an Upload
     query: tuple[str, ...] | None = ()
     responses: Mapping[int, Reply] = field(default_factory=lambda: {200: Reply("OK")})
     errors: Callable[[Request, DomainError], Response] | None = None

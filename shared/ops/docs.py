@@ -191,6 +191,11 @@ def _model_ref(model: Any, schemas: dict[str, Any]) -> dict[str, Any]:
 
 def _request_body(declared: Any, schemas: dict[str, Any]) -> dict[str, Any]:
     """The body from the route's model, or, for a route of many commands, any of theirs (the path names which)."""
+    from shared.edge.http import Upload
+
+    if isinstance(declared.body, Upload):
+        return {"required": True, "description": declared.body.description, "content": {
+            media: {"schema": {"type": "string", "contentMediaType": media}} for media in declared.body.media}}
     if isinstance(declared.body, Mapping):
         refs = [_model_ref(m, schemas) for m in declared.body.values()]
         schema = {"anyOf": refs, "description": f"the body of the command named by `{declared.policy.per}`"}

@@ -61,12 +61,14 @@ def test_metrics_are_documented_as_prometheus_text():
     assert list(doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == ["text/plain"]
 
 
-@pytest.mark.parametrize("service", ["casework", "meetings", "notifications", "liaison"])  # every body a model
+@pytest.mark.parametrize("service", ["casework", "intake", "meetings", "notifications", "liaison"])
 def test_every_command_that_reads_a_body_documents_it_from_its_model(service):
     doc = yaml.safe_load(openapi_path(service).read_text(encoding="utf-8"))
     cls = service_class(service)
     for (path, method), (name, _) in declarations(cls).items():
         if method not in ("post", "put", "patch") or "read_json(" not in inspect.getsource(getattr(cls, name)):
+            continue
+        if path.startswith("/open311/"):  # GeoReport v2's own form fields (docs/open311.md), not a model yet
             continue
         body = doc["paths"][path][method].get("requestBody", {}).get("content", {}).get("application/json", {})
         schema = body.get("schema", {})
