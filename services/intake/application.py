@@ -67,11 +67,9 @@ class IntakeApplication(ServiceApplication):
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
             raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key",
                                "Idempotency-Key 长度须为 1 到 200 个字符")
+        # no look for a first attempt beforehand (a query per report): the key names the issue, so saving a
+        # retry's issue again fails on its id, and the first is answered then
         issue_id = issue_id_for(idempotency_key)
-        if idempotency_key:
-            existing = self._find(issue_id)
-            if existing is not None:
-                return self._same_report(existing, report), False
         draft = Draft.of(report, now)
         duplicate = find_duplicate(draft.title, draft.category, draft.location, draft.reported_at, candidates(draft))
         for _ in range(3):
