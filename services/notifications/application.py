@@ -106,9 +106,9 @@ class NotificationsApplication(ServiceApplication):
             return About()
         link = self._find(case_link_id(data["case_id"]))
         if event.name == "CaseOpened" and link is None:
-            link = CaseLink.link(data)
+            link = CaseLink.link(data)  # with its first party, when the case was opened and dispatched in one step
             processing.collect_events(link)
-        if link is not None and event.name == "CaseAssigned":
+        elif link is not None and event.name == "CaseAssigned":
             link.assign(data["party"], data["party_kind"])
             processing.collect_events(link)
         if link is not None and event.name == "CaseRetriaged" and data["tier"] != link.tier:
@@ -116,7 +116,9 @@ class NotificationsApplication(ServiceApplication):
             processing.collect_events(link)
         if link is None:  # a case notifications never saw open: say what the event itself says
             return About(case_id=data["case_id"], title=data.get("title"), category=data.get("category"))
-        return self._about(find_matter(self.read_models, link.issue_id), link)
+        # a link made from a CaseOpened that carried the issue's facts (reporter_ref among them) needs no matter
+        complete = link.reporter_ref is not None and link.title is not None and link.community is not None
+        return self._about(None if complete else find_matter(self.read_models, link.issue_id), link)
 
     @staticmethod
     def _about(matter: MatterFact | None, link: CaseLink | None) -> About:
