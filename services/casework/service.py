@@ -24,7 +24,7 @@ from shared.errors import InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, allow_per, caller, identified, public, with_actor
 from shared.edge.http import (Operable, Reply, RuntimeProvider, choice, idempotency_key, json_response, page, read_json,
                               route)
-from shared.edge.open_data import table_response
+from shared.edge.open_data import TABLE, table_response
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
 EVENT_ZH = {
@@ -179,14 +179,16 @@ class CaseworkService(Operable):
         return json_response({"from": rfc3339(start), "to": rfc3339(end), "parties": party_stats(cases, now)})
 
     @route("GET", "/open-data/ledger", public("open data: anonymised, no typed text, places down to the building"),
-           query=("month", "format"))
+           query=("month", "format"),
+           responses={200: TABLE})
     def open_ledger(self, request: Request) -> Response:
         """The ledger of cases opened in ?month=YYYY-MM (default: last month) as open data: ?format=csv|json."""
         month, cases, now = self._month_cases(request)
         return table_response(request, "ledger", open_data.LEDGER_COLUMNS, open_data.ledger_rows(cases, now),
                               {"month": month, "source": "yishi casework"})
 
-    @route("GET", "/open-data/statistics", public("open data: aggregate rates"), query=("month", "format"))
+    @route("GET", "/open-data/statistics", public("open data: aggregate rates"), query=("month", "format"),
+           responses={200: TABLE})
     def open_statistics(self, request: Request) -> Response:
         """The three rates (三率) of cases opened in ?month=YYYY-MM, per tier and for all: ?format=csv|json."""
         month, cases, now = self._month_cases(request)

@@ -19,13 +19,13 @@ from services.intake.projections import (
 )
 from shared.contracts.envelope import rfc3339
 from shared.deadlines import is_month
-from shared.edge.documents import document_response
+from shared.edge.documents import DOCUMENT, document_response
 from shared.errors import DomainError, InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, caller, identified, public
 from shared.edge.identity import Staff
 from shared.edge.http import (PROBLEM, Operable, Reply, Upload, RuntimeProvider, answered, choice, idempotency_key, json_response, page,
                               read_json, route, wants_english)
-from shared.edge.open_data import table_response
+from shared.edge.open_data import TABLE, table_response
 
 
 STATUSES = ("received", "open", "resolved", "reopened", "closed", "merged")
@@ -126,7 +126,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return json_response({"issue_id": issue_id, "photos": shown})
 
     @route("GET", "/photos/<string:photo_id>",
-           public("an approved photo is public; staff with a token see one under review"))
+           public("an approved photo is public; staff with a token see one under review"),
+           responses={200: Reply("the picture itself", ("image/jpeg", "image/png"))})
     def get_photo(self, request: Request, photo_id: str) -> Response:
         """The picture itself (image/jpeg or image/png)."""
         photo = photos.get(self.runtime.app, photo_id)
@@ -314,7 +315,9 @@ class IntakeService(DoorToDoorRoutes, Operable):
 
     @route("GET", "/reports/demand-map",
            public("the demand map is public at building level; staff with a token also see units and issue ids"),
-           query=("from", "to", "category", "format"))
+           query=("from", "to", "category", "format"),
+           responses={200: Reply("per building: issues open, overdue, resolved, closed; ?format=geojson: the buildings with "
+                                 "a point (RFC 7946)", ("application/json", "application/geo+json"))})
     def demand_map(self, request: Request) -> Response:
         """The demand map (需求地图): issues per building and category over [from, to) (default the last 30 days),
         each counted open, overdue, resolved or closed; ?format=json|geojson (the buildings with a point)."""
@@ -330,7 +333,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return json_response(result)
 
     @route("GET", "/open-data/demand-list",
-           public("open data: the demand list without titles, places down to the building"), query=("month", "format"))
+           public("open data: the demand list without titles, places down to the building"), query=("month", "format"),
+           responses={200: TABLE})
     def open_demand_list(self, request: Request) -> Response:
         """The month's demand list (数字需求清单) as open data, one row per issue: ?month=YYYY-MM&format=csv|json."""
         month = reports.check_month(request.args.get("month"), self.runtime.app.clock())
@@ -339,7 +343,7 @@ class IntakeService(DoorToDoorRoutes, Operable):
                               {"month": month, "source": "yishi intake"})
 
     @route("GET", "/reports/demand-list", public("the monthly demand list is published"),
-           query=("month", "format", "lang"))
+           query=("month", "format", "lang"), responses={200: DOCUMENT})
     def demand_list(self, request: Request) -> Response:
         """The demand list (数字需求清单) of ?month=YYYY-MM (default: last month); ?format=markdown|html&lang=en."""
         month = reports.check_month(request.args.get("month"), self.runtime.app.clock())

@@ -23,9 +23,9 @@ from services.liaison.projections import (
 from services.liaison.rules import DUTIES, LIGHTS, PROJECT_WARN_BEFORE, SHANGHAI, UNIT_KINDS
 from shared.contracts.envelope import rfc3339
 from shared.edge.access import STAFF, allow, public
-from shared.edge.documents import document_response
-from shared.edge.http import (Operable, RuntimeProvider, answered, choice, idempotency_key, json_response, read_json,
-                              route)
+from shared.edge.documents import DOCUMENT, document_response
+from shared.edge.http import (Operable, Reply, RuntimeProvider, answered, choice, idempotency_key, json_response,
+                              read_json, route)
 from shared.errors import InvalidInput, NotFound
 from shared.masking import mask_name, mask_phone
 
@@ -112,7 +112,7 @@ class LiaisonService(Operable):
         return answered({"representative_id": representative_id, "duty": duty}, created)
 
     @route("GET", "/representatives/<string:representative_id>/record", allow(*STAFF),
-           query=("year", "format", "lang"))
+           query=("year", "format", "lang"), responses={200: DOCUMENT})
     def record(self, request: Request, representative_id: str) -> Response:
         """履职档案 for ?year= (default this year): figures, the 五个一 checks, warnings (blue/yellow/red);
         ?format=html|markdown prints the yearly report (年度履职报告)."""
@@ -271,7 +271,8 @@ class LiaisonService(Operable):
         return json_response({"month": month, "units": self.runtime.app.assess_month(month)}, status=201)
 
     @route("GET", "/lights/<string:month>",
-           public("the monthly ranking is published on the board: figures, no personal data"), query=("format",))
+           public("the monthly ranking is published on the board: figures, no personal data"), query=("format",),
+           responses={200: Reply("the month's ranking; ?format=csv downloads it", ("application/json", "text/csv"))})
     def ranking(self, request: Request, month: str) -> Response:
         """The month's ranking (月度排名); ?format=csv downloads it."""
         rows = lights.ranking(month_lights(self.runtime.db, commands.month(month)))

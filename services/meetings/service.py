@@ -27,7 +27,7 @@ from services.meetings.projections import (list_meetings, list_proposals, list_s
 from services.meetings.rules import KINDS, NOTICE, SHANGHAI, RuleBroken
 from shared.audit import trail
 from shared.contracts.envelope import rfc3339
-from shared.edge.documents import document_response
+from shared.edge.documents import DOCUMENT, document_response
 from shared.errors import InvalidInput, NotFound
 from shared.edge.access import STAFF, Policy, allow, authorize, caller, public
 from shared.edge.http import (Operable, Reply, RuntimeProvider, answered, choice, idempotency_key, json_response,
@@ -108,7 +108,7 @@ class MeetingsService(Operable):
         return json_response({"meetings": list_meetings(self.runtime.db, start, end, kind, limit, offset),
                               "limit": limit, "offset": offset})
 
-    @route("GET", "/meetings/<string:meeting_id>", allow(*STAFF), query=("format", "lang"))
+    @route("GET", "/meetings/<string:meeting_id>", allow(*STAFF), query=("format", "lang"), responses={200: DOCUMENT})
     def get_meeting(self, request: Request, meeting_id: str) -> Response:
         """The meeting's full record; ?format=markdown|html (&lang=en) exports it as one document."""
         meeting = self.runtime.app.get_meeting(meeting_id)
@@ -315,7 +315,7 @@ class MeetingsService(Operable):
 
     # the monthly results release ---------------------------------------------------------------
     @route("GET", "/reports/results", public("the monthly results release is published"),
-           query=("month", "format", "lang"))
+           query=("month", "format", "lang"), responses={200: DOCUMENT})
     def get_results(self, request: Request) -> Response:
         """?month=YYYY-MM: the release as published, or a preview; ?format=markdown|html (&lang=en) to print."""
         month = commands.month(request.args.get("month"))

@@ -11,10 +11,12 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from shared.errors import InvalidInput
-from shared.edge.http import json_response, wants_english
+from shared.edge.http import Reply, json_response, wants_english
 
 Block = tuple
 FORMATS = ("json", "markdown", "html")
+DOCUMENT = Reply("the document as JSON, or to print: ?format=markdown|html (or Accept), ?lang=zh|en",
+                 ("application/json", "text/markdown", "text/html"))  # what document_response answers
 
 
 def negotiate(request: Request) -> tuple[str, str]:

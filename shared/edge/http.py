@@ -194,9 +194,13 @@ class Reply:
     schema) and an example."""
 
     description: str
-    media: str | None = "application/json"  # None: no body (204)
+    media: str | tuple[str, ...] | None = "application/json"  # several: as the client asks; None: no body (204)
     schema: Any = None
     example: Any = None
+
+    @property
+    def media_types(self) -> tuple[str, ...]:
+        return () if self.media is None else (self.media,) if isinstance(self.media, str) else self.media
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,13 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from shared.edge.http import Reply
 from shared.errors import InvalidInput
 
 FORMATS = ("csv", "json")
 LICENCE = "CC BY 4.0"
+TABLE = Reply("the table: ?format=csv (default, UTF-8 with BOM) or json {table, about, columns, rows}",
+              ("text/csv", "application/json"))  # what table_response answers
 
 
 def table_format(request: Request) -> str:

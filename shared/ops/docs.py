@@ -210,18 +210,29 @@ def _request_body(declared: Any, schemas: dict[str, Any]) -> dict[str, Any]:
     return {"required": required, "content": {"application/json": media}}
 
 
+def _default_schema(media_type: str) -> dict[str, Any]:
+    if media_type.endswith("json"):
+        return {"type": "object"}
+    if media_type.startswith("image/"):
+        return {"type": "string", "contentMediaType": media_type}
+    return {"type": "string"}
+
+
 def _responses(declared: Any, schemas: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for status, reply in sorted(declared.responses.items()):
         answer: dict[str, Any] = {"description": reply.description}
-        if reply.media is not None:
-            schema = reply.schema if reply.schema is not None else {"type": "object"}
+        content = {}
+        for media_type in reply.media_types:
+            schema = reply.schema if reply.schema is not None else _default_schema(media_type)
             if isinstance(schema, type):
                 schema = _model_ref(schema, schemas)
             media: dict[str, Any] = {"schema": schema}
-            if reply.example is not None:
+            if reply.example is not None and media_type == reply.media_types[0]:
                 media["example"] = reply.example
-            answer["content"] = {reply.media: media}
+            content[media_type] = media
+        if content:
+            answer["content"] = content
         out[str(status)] = answer
     out["default"] = {"$ref": "#/components/responses/Problem"}
     return out

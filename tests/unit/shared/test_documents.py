@@ -86,3 +86,19 @@ def test_a_residents_report_documents_its_model_with_a_chinese_example():
     schema = doc["components"]["schemas"]["ReportIssue"]
     assert schema["additionalProperties"] is False and schema["properties"]["title"]["maxLength"] == 100
     assert {"201", "200", "429"} <= set(op["responses"])
+
+
+ANSWERS = {"table_response(": ("text/csv", "application/json"),
+           "document_response(": ("application/json", "text/markdown", "text/html")}
+
+
+@pytest.mark.parametrize("service", built_services())
+def test_an_operation_answering_csv_or_a_printable_document_documents_those_content_types(service):
+    doc = yaml.safe_load(openapi_path(service).read_text(encoding="utf-8"))
+    cls = service_class(service)
+    for (path, method), (name, _) in declarations(cls).items():
+        source = inspect.getsource(getattr(cls, name))
+        for call, media in ANSWERS.items():
+            if call in source:
+                content = doc["paths"][path][method]["responses"]["200"]["content"]
+                assert set(media) <= set(content), f"{method.upper()} {path} answers {media}, documents {list(content)}"
