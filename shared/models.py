@@ -4,7 +4,7 @@ zh-CN and English. The same model is the operation's request schema in the OpenA
 
     class Plan(Body):
         plan: Text[2000, "方案"]
-        due: Due["完成时限"] = None
+        due: Due["完成时限"] | None = None
 """
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def _invalid(model: type[BaseModel], error: dict[str, Any], prefix: str) -> Inva
         field = _path(at, prefix) or "body"
         label = _label(model, at)
         return InvalidInput(f"{field} {ctx['en']}", field, f"{label}{ctx['zh']}")
-    if kind in ("invalid_time", "invalid_date", "no_offset", "invalid_text", "invalid_value"):  # ours: ctx has both
+    if kind == "invalid_value":  # ours (`invalid`): ctx has both languages
         return InvalidInput(f"{field} {ctx['en']}", field, f"{label}{ctx['zh']}")
     if kind in MESSAGES:
         en, zh = MESSAGES[kind]
@@ -151,6 +151,11 @@ def parse(model: type[BaseModel], payload: Any, prefix: str = "") -> Any:
 
 # field types --------------------------------------------------------------------------------------
 
+def invalid(en: str, zh: str) -> PydanticCustomError:
+    """Raise from a field's validator: what is wrong with the value, in English and Chinese (after its name)."""
+    return PydanticCustomError("invalid_value", en, {"en": en, "zh": zh})
+
+
 class _Text:
     """Text[max, "名称"]: required, stripped, 1..max characters (`| None = None` when optional)."""
 
@@ -164,8 +169,7 @@ def _strip(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):  # a NUL, a lone surrogate
-        raise PydanticCustomError("invalid_text", "contains an invalid character",
-                                  {"en": "contains an invalid character", "zh": "含有无效字符"})
+        raise invalid("contains an invalid character", "含有无效字符")
     return value.strip()
 
 
@@ -193,15 +197,13 @@ def _time(value: Any) -> datetime:
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise PydanticCustomError("invalid_time", "must be an RFC 3339 time",
-                                  {"en": "must be an RFC 3339 time", "zh": "须为 RFC 3339 时间"}) from None
+        raise invalid("must be an RFC 3339 time", "须为 RFC 3339 时间") from None
     if parsed.tzinfo is None:
-        raise PydanticCustomError("no_offset", "needs a time zone offset",
-                                  {"en": "needs a time zone offset", "zh": "需带时区(如 +08:00)"})
+        raise invalid("needs a time zone offset", "需带时区(如 +08:00)")
     try:
         return parsed.astimezone(timezone.utc)
     except OverflowError:
-        raise PydanticCustomError("invalid_time", "is out of range", {"en": "is out of range", "zh": "超出范围"}) from None
+        raise invalid("is out of range", "超出范围") from None
 
 
 def _due(value: Any) -> Any:
@@ -211,7 +213,7 @@ def _due(value: Any) -> Any:
     try:
         day_end = end_of_day(value)
     except ValueError:
-        raise PydanticCustomError("invalid_date", "is not a date", {"en": "is not a date", "zh": "不是有效日期"}) from None
+        raise invalid("is not a date", "不是有效日期") from None
     return day_end or _time(value)
 
 
@@ -240,16 +242,10 @@ def _uuid(value: Any) -> Any:
     try:
         return str(UUID(value)) if isinstance(value, str) else value
     except ValueError:
-        raise PydanticCustomError("invalid_value", "must be an id (UUID)",
-                                  {"en": "must be an id (UUID)", "zh": "格式不正确"}) from None
+        raise invalid("must be an id (UUID)", "格式不正确") from None
 
 
 Uuid = Annotated[str, BeforeValidator(_uuid), Field(json_schema_extra={"format": "uuid"})]  # an aggregate's id
-
-
-def invalid(en: str, zh: str) -> PydanticCustomError:
-    """Raise from a field's validator: what is wrong with the value, in English and Chinese (after its name)."""
-    return PydanticCustomError("invalid_value", en, {"en": en, "zh": zh})
 
 
 def broken(name: str, en: str, zh: str) -> PydanticCustomError:
