@@ -150,6 +150,11 @@ def known_args(request: Request, allowed: tuple[str, ...]) -> None:
                            f"不支持的查询参数 {unknown[0]}")
 
 
+# what the shared readers below accept, for the OpenAPI documents (a route's own parameters are strings there)
+QUERY_SCHEMAS = {"limit": {"type": "integer", "minimum": 0}, "offset": {"type": "integer", "minimum": 0},
+                 "month": {"type": "string", "pattern": r"^\d{4}-\d\d$", "examples": ["2026-11"]}}
+
+
 def page(request: Request, default: int = 100, most: int = 1000) -> tuple[int, int]:
     """(limit, offset) from the query string, refused by name when out of range."""
     values = []

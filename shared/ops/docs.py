@@ -240,7 +240,16 @@ def _responses(declared: Any, schemas: dict[str, Any]) -> dict[str, Any]:
 
 def _parameters(op: dict[str, Any], declared: Any) -> list[dict[str, Any]]:
     """Every path parameter and every query parameter the route reads; hand-written ones kept as they are."""
-    params = list(op.get("parameters", []))
+    from shared.edge.http import QUERY_SCHEMAS
+
+    def query(name: str) -> dict[str, Any]:
+        schema = copy.deepcopy(QUERY_SCHEMAS.get(name, {"type": "string"}))
+        return {"name": name, "in": "query", "required": False, "schema": schema}
+
+    def generated(p: dict[str, Any]) -> bool:  # as `yishi docs` writes one with nothing known: written again
+        return p.get("in") == "query" and p == {**query(p.get("name")), "schema": {"type": "string"}}
+
+    params = [query(p["name"]) if generated(p) else p for p in op.get("parameters", [])]
     have = {(p.get("in"), p.get("name")) for p in params}
     for name in declared.parameters:
         if ("path", name) not in have:
@@ -248,9 +257,7 @@ def _parameters(op: dict[str, Any], declared: Any) -> list[dict[str, Any]]:
             if isinstance(declared.body, Mapping) and name == declared.policy.per:
                 schema["enum"] = list(declared.body)
             params.append({"name": name, "in": "path", "required": True, "schema": schema})
-    for name in declared.query or ():
-        if ("query", name) not in have:
-            params.append({"name": name, "in": "query", "required": False, "schema": {"type": "string"}})
+    params += [query(name) for name in declared.query or () if ("query", name) not in have]
     return params
 
 
