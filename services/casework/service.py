@@ -22,8 +22,8 @@ from shared.contracts.envelope import rfc3339
 from shared.deadlines import is_month, month_bounds, previous_month
 from shared.errors import InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, allow_per, caller, identified, public, with_actor
-from shared.edge.http import (Operable, Reply, RuntimeProvider, choice, idempotency_key, json_response, page, read_json,
-                              route)
+from shared.edge.http import (Operable, Reply, RuntimeProvider, answered, choice, idempotency_key, json_response, page,
+                              read_json, route)
 from shared.edge.open_data import TABLE, table_response
 
 STATUSES = ("open", "resolved", "reopened", "closed", "merged")
@@ -130,8 +130,8 @@ class CaseworkService(Operable):
             {**n, "at": rfc3339(n["at"])} for n in case.notes_for(caller(request).role)]})
 
     @route("POST", "/cases/<string:case_id>/<string:command>", allow_per("command", ALLOWED), body=CASE_COMMANDS,
-           responses={200: Reply("the case after the command (`Idempotent-Replayed: true` when an Idempotency-Key "
-                                 "was already applied)")})
+           responses={201: "applied: the case after the command",
+                      200: "a retried Idempotency-Key: the case, nothing applied again (`Idempotent-Replayed: true`)"})
     def command(self, request: Request, case_id: str, command: str) -> Response:
         """verification | plan | assignment | escalation | resolution | triage; the party's acknowledgement | return | extension;
         return-dispute | return-ruling | extension-decision; note; reply (residents confirm through intake)."""
@@ -141,8 +141,7 @@ class CaseworkService(Operable):
         self._scoped(request, case.community, case.party)
         case, applied = self.runtime.app.command(case_id, command, with_actor(read_json(request), request),
                                                  idempotency_key(request))
-        return json_response(case_view(case, self.runtime.app.clock()), status=200,
-                             headers={"Idempotent-Replayed": "false" if applied else "true"})
+        return answered(case_view(case, self.runtime.app.clock()), applied)
 
     @route("POST", "/surveys", allow(*ALLOWED["survey"]), body=Survey,
            responses={201: "each item: its rate and whether its case was reopened"})
