@@ -114,7 +114,7 @@ def test_errors_speak_chinese_first_and_english_on_request(system):
     web = system.start("intake", "web")
     body = {**REPORT, "title": ""}
     zh = requests.post(f"{web.url}/issues", json=body, timeout=5)
-    assert zh.json()["detail"] == "标题为必填项" and zh.headers["Content-Language"] == "zh-CN"
+    assert zh.json()["detail"] == "标题不能为空" and zh.headers["Content-Language"] == "zh-CN"
     assert zh.json()["detail_en"] == "title is required"
     en = requests.post(f"{web.url}/issues", json=body, headers={"Accept-Language": "en-US,en;q=0.9"}, timeout=5)
     assert en.json()["detail"] == "title is required" and en.json()["title"] == "Invalid input"
