@@ -179,8 +179,8 @@ def _blank(value: Any) -> Any:
     return None if value == "" else value
 
 
-class _Optional:
-    """Optional[max, "名称"]: text, stripped, at most max characters; absent, null or blank is None."""
+class _OptionalText:
+    """OptionalText[max, "名称"]: text, stripped, at most max characters; absent, null or blank is None."""
 
     def __class_getitem__(cls, params: tuple[int, str]) -> Any:
         most, label = params
@@ -188,7 +188,7 @@ class _Optional:
 
 
 Text = _Text
-Optional = _Optional
+OptionalText = _OptionalText
 
 
 def _time(value: Any) -> datetime:

@@ -24,7 +24,7 @@ from services.intake.personal import Shredded
 from shared.audit import Audited
 from shared.contracts.envelope import rfc3339
 from shared.errors import NotFound
-from shared.models import Body, Optional, Text
+from shared.models import Body, OptionalText, Text
 from shared.store.persistence import Database, Transaction
 from shared.store.projection import Projection
 
@@ -64,11 +64,11 @@ Groups = list[Literal[tuple(GROUPS)]]
 class HouseholdChange(Body):
     """`PUT /households/{ref}`: what may change of a household (its place and grid stay)."""
     example = {"groups": ["elderly_alone"], "note": "老伴去世后独居"}
-    room: Optional[100, "房号"] = None
-    name: Optional[30, "户主姓名"] = None
-    phone: Optional[20, "联系电话"] = None
+    room: OptionalText[100, "房号"] = None
+    name: OptionalText[30, "户主姓名"] = None
+    phone: OptionalText[20, "联系电话"] = None
     groups: Groups | None = Field(None, title="特殊群体")
-    note: Optional[500, "备注"] = None
+    note: OptionalText[500, "备注"] = None
 
 
 class NewHousehold(Body):
@@ -77,13 +77,13 @@ class NewHousehold(Body):
                "phone": "13812345678", "groups": ["elderly_alone"]}
     community: Text[50, "所在社区"]
     building: Text[20, "楼栋"]
-    unit: Optional[20, "单元"] = None
+    unit: OptionalText[20, "单元"] = None
     grid: Text[30, "网格"]
-    room: Optional[100, "房号"] = None
+    room: OptionalText[100, "房号"] = None
     name: Text[30, "户主姓名"]
-    phone: Optional[20, "联系电话"] = None
+    phone: OptionalText[20, "联系电话"] = None
     groups: Groups = Field([], title="特殊群体")
-    note: Optional[500, "备注"] = None
+    note: OptionalText[500, "备注"] = None
 
 
 def parse_household(payload: Any, partial: bool = False) -> dict[str, Any]:

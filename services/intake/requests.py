@@ -10,7 +10,7 @@ from typing_extensions import Annotated
 
 from services.intake.domain import CATEGORIES, CHANNELS, Answer, Report
 from shared.errors import InvalidInput
-from shared.models import Body, Moment, Optional, Text, broken
+from shared.models import Body, Moment, OptionalText, Text, broken
 
 PHONE = r"^\+?[0-9][0-9 -]{5,19}$"
 EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
@@ -23,18 +23,18 @@ def _blank(value: Any) -> Any:
 class Location(Body):
     """Where: the community at least; the room is private (never published)."""
     community: Text[50, "所在社区"]
-    building: Optional[20, "楼栋"] = None
-    unit: Optional[20, "单元"] = None
-    room: Optional[100, "房号"] = None
+    building: OptionalText[20, "楼栋"] = None
+    unit: OptionalText[20, "单元"] = None
+    room: OptionalText[100, "房号"] = None
     lat: float | None = Field(None, ge=-90, le=90, title="纬度")
     lon: float | None = Field(None, ge=-180, le=180, title="经度")
 
 
 class Reporter(Body):
     """Who: a name, a phone or an e-mail (a city system may know only an e-mail); sealed, never published."""
-    name: Optional[30, "反映人姓名"] = None
-    phone: Annotated[Optional[20, "反映人电话"], Field(pattern=PHONE)] = None
-    email: Annotated[Optional[100, "反映人电子邮箱"], Field(pattern=EMAIL)] = None
+    name: OptionalText[30, "反映人姓名"] = None
+    phone: Annotated[OptionalText[20, "反映人电话"], Field(pattern=PHONE)] = None
+    email: Annotated[OptionalText[100, "反映人电子邮箱"], Field(pattern=EMAIL)] = None
 
     @model_validator(mode="after")
     def _reachable(self):
@@ -75,7 +75,7 @@ class Confirmation(Body):
     example = {"confirmed": True, "satisfaction": 5, "comment": "灯修好了,谢谢"}
     confirmed: bool = Field(title="是否解决")
     satisfaction: int | None = Field(None, ge=1, le=5, title="满意度")
-    comment: Optional[500, "意见"] = None
+    comment: OptionalText[500, "意见"] = None
 
     @model_validator(mode="after")
     def _rated(self):

@@ -31,7 +31,7 @@ from shared.audit import Audited
 from shared.contracts.envelope import rfc3339
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.masking import mask_text
-from shared.models import Body, Moment, Optional, Text, invalid
+from shared.models import Body, Moment, OptionalText, Text, invalid
 from shared.store.persistence import Database, Transaction
 from shared.store.projection import Projection
 
@@ -160,7 +160,7 @@ class NewVisit(Body):
     household_ref: Text[64, "住户编号"]
     visited_at: Moment["走访时间"] | None = None
     needs: list[Need] = Field([], max_length=20, title="需求")
-    note: Optional[500, "备注"] = None
+    note: OptionalText[500, "备注"] = None
 
 
 def _visited_at(moment: datetime | None, now: datetime) -> datetime:
@@ -216,7 +216,7 @@ class ErrandDone(Body):
     """An errand done, with a note."""
     example = {"note": "已送到,老人签收"}
     required = False
-    note: Optional[500, "备注"] = None
+    note: OptionalText[500, "备注"] = None
 
 
 def request_errand(app: Any, payload: Any, by: dict[str, str]) -> Errand:

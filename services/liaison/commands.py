@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 from services.liaison.rules import DUTIES, OFFERERS, UNIT_KINDS
 from shared.deadlines import is_month
 from shared.errors import InvalidInput
-from shared.models import Body, Due, Moment, Optional, Text, Uuid, broken, required
+from shared.models import Body, Due, Moment, OptionalText, Text, Uuid, broken, required
 
 PHONE = re.compile(r"^\+?[\d\- ]{7,20}$")
 
@@ -44,9 +44,9 @@ def month(value: Any, name: str = "month") -> str:
 
 
 class Contact(Body):
-    name: Optional[60, "姓名"] = None
-    phone: Annotated[Optional[60, "电话"], Field(pattern=PHONE.pattern)] = None
-    email: Optional[60, "电子邮箱"] = None
+    name: OptionalText[60, "姓名"] = None
+    phone: Annotated[OptionalText[60, "电话"], Field(pattern=PHONE.pattern)] = None
+    email: OptionalText[60, "电子邮箱"] = None
 
 
 def _contact(value: Contact | None) -> dict[str, str]:
@@ -79,8 +79,8 @@ class Reception(Body):
     station_id: Uuid = Field(title="联络站")
     representative_ids: list[Uuid] = Field(min_length=1, max_length=20, title="接待代表")
     starts_at: Moment["开始时间"]
-    place: Optional[100, "地点"] = None
-    title: Optional[100, "主题"] = None
+    place: OptionalText[100, "地点"] = None
+    title: OptionalText[100, "主题"] = None
 
 
 class Topic(Body):
@@ -104,7 +104,7 @@ class Held(Body):
     """A reception day held: how many came, a summary."""
     example = {"visitors": 12, "summary": "收集诉求5件,现场答复3件"}
     visitors: int = Field(ge=0, le=10000, title="来访人数")
-    summary: Optional[2000, "小结"] = None
+    summary: OptionalText[2000, "小结"] = None
 
 
 class Supervision(Body):
@@ -128,7 +128,7 @@ class Duty(Body):
     example = {"duty": "visit", "done_at": "2026-12-02T15:00:00+08:00", "note": "走访3号楼独居老人"}
     duty: Literal[tuple(d for d in DUTIES if d != "hard_problem")] = Field(title="履职事项")
     done_at: Moment["完成时间"]
-    note: Optional[2000, "备注"] = None
+    note: OptionalText[2000, "备注"] = None
 
 
 class Unit(Body):
@@ -157,7 +157,7 @@ class Resource(Body):
     title: Text[100, "标题"]
     area: Text[50, "服务区域"]
     capacity: int = Field(1, ge=1, le=100000, title="可服务数量")
-    availability: Optional[200, "可用时间"] = None
+    availability: OptionalText[200, "可用时间"] = None
 
     @model_validator(mode="after")
     def _offerer(self):
@@ -179,7 +179,7 @@ class Decision(Body):
     """The council confirms a match, or not."""
     example = {"confirmed": True, "note": "资源与需求相符"}
     confirmed: bool = Field(title="是否确认")
-    note: Optional[500, "备注"] = None
+    note: OptionalText[500, "备注"] = None
 
 
 class Project(Body):

@@ -12,7 +12,7 @@ from services.meetings.domain import CHOICES
 from services.meetings.rules import KINDS, MAJORITIES, ROLES
 from shared.deadlines import is_month
 from shared.errors import InvalidInput
-from shared.models import Body, Due, Moment, Optional, Text, Uuid, broken, required
+from shared.models import Body, Due, Moment, OptionalText, Text, Uuid, broken, required
 
 
 FIELD_NAMES_ZH = {
@@ -62,7 +62,7 @@ class Schedule(Body):
                "title": "12月议事会例会"}
     kind: Literal[tuple(KINDS)] = Field(title="会议类型")
     meeting_at: Moment["会议时间"]
-    title: Optional[100, "标题"] = None
+    title: OptionalText[100, "标题"] = None
     place: Text[100, "地点"]
 
 
@@ -70,8 +70,8 @@ class Reschedule(Body):
     """Move a meeting not yet opened (改期)."""
     example = {"meeting_at": "2026-12-16T19:00:00+08:00", "place": "社区活动中心二楼", "reason": "议事厅维修"}
     meeting_at: Moment["会议时间"]
-    place: Optional[100, "地点"] = None
-    reason: Optional[500, "原因"] = None
+    place: OptionalText[100, "地点"] = None
+    reason: OptionalText[500, "原因"] = None
 
 
 class Cancel(Body):
@@ -82,8 +82,8 @@ class Cancel(Body):
 
 class Topic(Body):
     """An agenda topic (议题): its background and draft plan, or a proposal (from casework) to take up."""
-    title: Optional[100, "标题"] = None
-    background: Optional[4000, "背景资料"] = None
+    title: OptionalText[100, "标题"] = None
+    background: OptionalText[4000, "背景资料"] = None
     draft_plan: Text[4000, "初步方案"]
     case_id: Ref | None = Field(None, title="案件编号")
     proposal_id: Ref | None = Field(None, title="提议编号")
@@ -105,8 +105,8 @@ class Agenda(Body):
 class Participant(Body):
     name: Text[30, "姓名"]
     role: Literal[tuple(ROLES)] = Field(title="身份")
-    organisation: Optional[60, "单位"] = None
-    topic_id: Optional[20, "议题编号"] = None
+    organisation: OptionalText[60, "单位"] = None
+    topic_id: OptionalText[20, "议题编号"] = None
     present: bool = Field(False, title="到会人员")
 
 
@@ -147,7 +147,7 @@ class Motion(Body):
     example = {"text": "同意3号楼加装电梯方案", "topic_id": "t1", "major": True, "mode": "secret",
                "majority": "two_thirds"}
     text: Text[1000, "内容"]
-    topic_id: Optional[20, "议题编号"] = None
+    topic_id: OptionalText[20, "议题编号"] = None
     mode: Literal["open", "secret"] | None = Field(None, title="表决方式")
     major: bool = Field(False, title="是否重大事项")
     majority: Literal[tuple(MAJORITIES)] = Field("simple", title="通过规则")
@@ -158,8 +158,8 @@ class Vote(Body):
     example = {"motion_id": "m1", "choice": "for", "ballot": "7KQ2-M9XD"}
     motion_id: Text[20, "表决事项编号"]
     choice: Literal[CHOICES] = Field(title="表决意见")
-    participant_id: Optional[20, "参会人员编号"] = None
-    ballot: Optional[64, "选票码"] = None
+    participant_id: OptionalText[20, "参会人员编号"] = None
+    ballot: OptionalText[64, "选票码"] = None
 
     @model_validator(mode="after")
     def _one_way(self):
@@ -174,8 +174,8 @@ class Resolution(Body):
     owner: Text[60, "责任人"]
     due: Due["完成时限"]
     case_id: Ref | None = Field(None, title="案件编号")
-    topic_id: Optional[20, "议题编号"] = None
-    motion_id: Optional[20, "表决事项编号"] = None
+    topic_id: OptionalText[20, "议题编号"] = None
+    motion_id: OptionalText[20, "表决事项编号"] = None
 
 
 class Minutes(Body):
@@ -183,7 +183,7 @@ class Minutes(Body):
     example = {"summary": "会议通过3号楼加装电梯方案", "resolutions": [
         {"text": "物业牵头申请加装补贴", "owner": "幸福里物业", "due": "2027-01-31", "motion_id": "m1"}]}
     resolutions: list[Resolution] = Field([], max_length=50, title="决议")
-    summary: Optional[8000, "摘要"] = None
+    summary: OptionalText[8000, "摘要"] = None
 
 
 class Closing(Body):
@@ -202,8 +202,8 @@ class Proposal(Body):
     """Put a topic escalated by casework on a meeting's agenda."""
     example = {"meeting_id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "draft_plan": "协调物业清理消防通道"}
     meeting_id: Text[40, "会议"]
-    title: Optional[100, "标题"] = None
-    background: Optional[4000, "背景资料"] = None
+    title: OptionalText[100, "标题"] = None
+    background: OptionalText[4000, "背景资料"] = None
     draft_plan: Text[4000, "初步方案"]
 
 
@@ -213,7 +213,7 @@ class Suggestion(Body):
                "resident": "13812345678"}
     title: Text[100, "标题"]
     background: Text[2000, "背景资料"]
-    category: Optional[50, "问题分类"] = None
+    category: OptionalText[50, "问题分类"] = None
     resident: Text[100, "居民标识"]
 
 

@@ -5,7 +5,7 @@ import pytest
 from pydantic import Field
 
 from shared.errors import InvalidInput
-from shared.models import Body, Due, Moment, Optional, Text, Uuid
+from shared.models import Body, Due, Moment, OptionalText, Text, Uuid
 
 
 class Item(Body):
@@ -15,7 +15,7 @@ class Item(Body):
 
 class Order(Body):
     title: Text[10, "标题"]
-    note: Optional[5, "备注"] = None
+    note: OptionalText[5, "备注"] = None
     kind: Literal["a", "b"] = Field("a", title="类型")
     at: Moment["时间"] | None = None
     due: Due["完成时限"] | None = None
