@@ -278,8 +278,8 @@ class CalendarNotice(Body):
     roles: ClassVar = ALLOWED["calendar"]
     example = {"holidays": ["2027-01-01..2027-01-03", "2027-02-10..2027-02-17"], "workdays": ["2027-02-07"],
                "document": "国办发明电〔2026〕7号"}
-    holidays: list[Day] = Field(min_length=1, max_length=100, title="放假日期",
-                                description="days off (放假), dates or inclusive ranges, in the year or the December before")
+    holidays: list[Day] = Field(min_length=1, max_length=100, title="放假日期", description=(
+        "days off (放假), dates or inclusive ranges, in the year or the December before"))
     workdays: list[Day] = Field([], max_length=100, title="调休上班日期",
                                 description="weekend days worked instead (调休上班)")
     document: Text[200, "通知文号"] | None = Field(None, description="the notice's title or number")

@@ -23,8 +23,8 @@ from shared.edge.documents import DOCUMENT, document_response
 from shared.errors import DomainError, InvalidInput, NotFound
 from shared.edge.access import STAFF, Forbidden, allow, caller, identified, public
 from shared.edge.identity import Staff
-from shared.edge.http import (PROBLEM, Operable, Reply, Upload, RuntimeProvider, answered, choice, idempotency_key, json_response, page,
-                              read_json, route, wants_english)
+from shared.edge.http import (PROBLEM, Operable, Reply, RuntimeProvider, Upload, answered, choice, idempotency_key,
+                              json_response, page, read_json, route, wants_english)
 from shared.edge.open_data import TABLE, table_response
 
 
@@ -68,8 +68,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
             body, on_behalf = households.reported_for(self.runtime.app, body, _keeper(request).actor())
         issue, created = self.runtime.app.report_issue(body, idempotency_key(request),
                                                        lambda new: similar_issues(self.runtime.db, new), on_behalf)
-        return answered({"issue_id": str(issue.id), "tracking_code": issue.tracking_code, "merged_into": issue.merged_into},
-                        created, f"/issues/{issue.id}")
+        answer = {"issue_id": str(issue.id), "tracking_code": issue.tracking_code, "merged_into": issue.merged_into}
+        return answered(answer, created, f"/issues/{issue.id}")
 
     def _by_tracking_code(self, request: Request, code: str) -> str:
         """The issue id a tracking code names; 404 naming `tracking_code` when it names none, 429 once a client's
@@ -300,7 +300,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
         return json_response({"issue_id": issue_id, "votes": votes, "counted": counted}, status=201 if counted else 200)
 
     @route("POST", "/alarms", allow("city_system"), body=alarms.Alarm,
-           responses={201: "the alarm opened an issue", 200: "the alarm joined its device's open issue, or was a repeat"})
+           responses={201: "the alarm opened an issue",
+                      200: "the alarm joined its device's open issue, or was a repeat"})
     def receive_alarm(self, request: Request) -> Response:
         """A device's alarm (物联网主动预警), from a city system signed in with its own `city_system` token:
         {device_id, alarm_id, kind, location{community, building?, unit?, lat?, lon?}, occurred_at, system_name?,
@@ -316,8 +317,8 @@ class IntakeService(DoorToDoorRoutes, Operable):
     @route("GET", "/reports/demand-map",
            public("the demand map is public at building level; staff with a token also see units and issue ids"),
            query=("from", "to", "category", "format"),
-           responses={200: Reply("per building: issues open, overdue, resolved, closed; ?format=geojson: the buildings with "
-                                 "a point (RFC 7946)", ("application/json", "application/geo+json"))})
+           responses={200: Reply("per building: issues open, overdue, resolved, closed; ?format=geojson: the "
+                                 "buildings with a point (RFC 7946)", ("application/json", "application/geo+json"))})
     def demand_map(self, request: Request) -> Response:
         """The demand map (需求地图): issues per building and category over [from, to) (default the last 30 days),
         each counted open, overdue, resolved or closed; ?format=json|geojson (the buildings with a point)."""

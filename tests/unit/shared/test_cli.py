@@ -54,13 +54,15 @@ def test_an_unreachable_broker_is_one_line_and_exit_1(capsys, monkeypatch, tmp_p
 def test_openapi_generation_writes_what_routes_declare_keeps_the_rest_and_follows_the_routes():
     hand_written = {"200": {"description": "hand-written list"}}
     existing = {"openapi": "3.1.0", "info": {"title": "x", "version": "1"}, "paths": {
-        "/issues": {"post": {"operationId": "mine", "description": "hand-written", "requestBody": {"description": "old"}},
+        "/issues": {"post": {"operationId": "mine", "description": "hand-written",
+                             "requestBody": {"description": "old"}},
                     "get": {"operationId": "list", "responses": hand_written}},
         "/gone": {"get": {"operationId": "old"}}}}
     doc, changes = openapi("intake", existing)
     report = doc["paths"]["/issues"]["post"]
     assert (report["operationId"], report["description"]) == ("mine", "hand-written")
-    assert report["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ReportIssue"}
+    body = report["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/ReportIssue"}
     assert "201" in report["responses"] and doc["paths"]["/issues"]["get"]["responses"] == hand_written
     assert "/gone" not in doc["paths"] and "- GET /gone" in changes
     assert "+ GET /issues/{key}" in changes and doc["paths"]["/issues/{key}"]["get"]["parameters"][0]["name"] == "key"
