@@ -113,7 +113,7 @@ class Participant(Body):
 class Invite(Body):
     """Invite participants (1+N: the council and those the topic concerns)."""
     example = {"participants": [{"name": "王芳", "role": "resident_representative"},
-                                {"name": "李强", "role": "property", "organisation": "幸福里物业"}]}
+                                {"name": "李强", "role": "property_manager", "organisation": "幸福里物业"}]}
     participants: list[Participant] = Field(min_length=1, max_length=200, title="参会人员")
 
 

@@ -102,3 +102,21 @@ def test_an_operation_answering_csv_or_a_printable_document_documents_those_cont
             if call in source:
                 content = doc["paths"][path][method]["responses"]["200"]["content"]
                 assert set(media) <= set(content), f"{method.upper()} {path} answers {media}, documents {list(content)}"
+
+
+def _models(service):
+    from shared.edge.http import Upload
+
+    for (path, method), (_, declared) in declarations(service_class(service)).items():
+        body = declared.body
+        if body is None or isinstance(body, Upload):
+            continue
+        for model in (body.values() if isinstance(body, dict) else [body]):
+            yield f"{method.upper()} {path}", model
+
+
+@pytest.mark.parametrize("service", built_services())
+def test_every_request_model_has_an_example_that_it_accepts(service):
+    for operation, model in _models(service):
+        assert model.example is not None, f"{operation}: {model.__name__} has no example"
+        model.parse(model.example)  # an example the model refuses would teach clients a wrong body
