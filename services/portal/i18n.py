@@ -62,6 +62,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "phone": ("手机号(仅用于回访,不公开)", "Phone (only to call you back, never shown publicly)"),
     "reach_hint": ("称呼和手机号至少填一项,便于回访。", "Give your name or your phone, so that we can call back."),
     "location": ("问题位置", "Where"),
+    "point_hint": ("可选:在手机地图上长按问题所在处,即可看到经纬度(如 39.9042、116.4074)。只用于定位,公开时只显示到楼栋。",
+                   "Optional: press and hold the spot in your phone's map app to see its latitude and longitude "
+                   "(e.g. 39.9042, 116.4074). Used to find the place; shown publicly no finer than the building."),
+    "lat": ("纬度(选填)", "Latitude (optional)"),
+    "lon": ("经度(选填)", "Longitude (optional)"),
     "about_you": ("联系方式", "How to reach you"),
     "submit": ("提交", "Submit"),
     "errors": ("请修改以下内容:", "Please correct the following:"),
