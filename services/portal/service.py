@@ -14,11 +14,11 @@ from werkzeug.wrappers import Request, Response
 
 from services.portal import board, photos, report, track, trace
 from services.portal.council_pages import CouncilPages
-from services.portal.reports import this_month
 from services.portal.i18n import YEAR, Words, chosen
 from services.portal.pages import STATIC, is_htmx, page, render
 from services.portal.meeting_pages import MeetingPages
 from services.portal.report_pages import ReportPages
+from services.portal.reports import this_month
 from services.portal.staff_pages import StaffPages
 from services.portal.upstream import UPSTREAMS, Refused, Unavailable, Upstreams
 from shared import metrics
