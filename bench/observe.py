@@ -122,7 +122,9 @@ def machine_busy() -> float:
 def cpu_by_pid(stack: Stack) -> dict[str, dict[int, float]]:
     """CPU seconds per pid, grouped: each Yishi process, PostgreSQL (backends of our database; the server's
     own processes: WAL writer, checkpointer...), RabbitMQ (beam.smp, the whole broker) and the bench."""
-    groups: dict[str, dict[int, float]] = {name: {pid: _ticks(pid)} for name, pid in stack.pids().items()}
+    groups: dict[str, dict[int, float]] = {}
+    for name, pid in stack.pids().items():  # a service's web processes together: intake-web, intake-web-2 ...
+        groups.setdefault(name.rsplit("-", 1)[0] if name.rsplit("-", 1)[-1].isdigit() else name, {})[pid] = _ticks(pid)
     groups |= {"postgres": {}, "postgres-server": {}, "rabbitmq": {}, "bench": {os.getpid(): sum(os.times()[:2])}}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():

@@ -43,6 +43,7 @@ from typing import Any
 from bench.load import Client, Reports
 from bench.observe import Observer, Watcher, behind, cpu_delta, signed_in
 from bench.stack import SERVICES, Stack
+from shared.runtime.supervisor import web_processes
 from tests.support.processes import ROOT
 
 RESULTS = ROOT / "bench" / "results"
@@ -290,7 +291,7 @@ class Bench:
 
 
 def run_store(store: str, args: argparse.Namespace, stop: threading.Event) -> dict[str, Any]:
-    stack = Stack(store, args.keep_tmp)
+    stack = Stack(store, args.keep_tmp, args.web_processes)
     started = time.monotonic()
     try:
         print(f"bench[{store}]: starting {', '.join(SERVICES)} (web + worker each) in {stack.tmp}", file=sys.stderr,
@@ -429,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst-timeout", type=float, default=600.0,
                         help="the burst's reports are sent at most this long after it ends, and it must drain by then")
     parser.add_argument("--clients", type=int, default=64, help="client threads, one connection each")
+    parser.add_argument("--web-processes", type=int, default=None,
+                        help="web processes per service (default: as make run starts them, YISHI_WEB_PROCESSES or 2)")
     parser.add_argument("--sample-every", type=int, default=5, help="watch every Nth report end to end")
     parser.add_argument("--keep-tmp", action="store_true", help="keep the processes' logs and SQLite files")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/")
@@ -449,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for store in ("sqlite", "postgres") if args.store == "both" else (args.store,):
-            res = run_store(store, args, stop) | {"date": when, "command": command.strip(), "machine": info}
+            res = run_store(store, args, stop) | {"date": when, "command": command.strip(), "machine": info,
+                                                  "web_processes": args.web_processes or web_processes()}
             results.append(res)
             if not args.no_write:
                 RESULTS.mkdir(parents=True, exist_ok=True)
@@ -459,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: interrupted; processes stopped, database and vhost dropped", file=sys.stderr)
         return 130
     print(f"\nYishi whole pipeline: report accepted → every queue drained. {when}, {info['nproc']} CPUs, "
-          f"commit {info['commit']}\ncommand: {command.strip()}\n")
+          f"commit {info['commit']}, {args.web_processes or web_processes()} web processes per service\n"
+          f"command: {command.strip()}\n")
     print(steps_table(results))
     print("\nPer report at the highest sustainable step (CPU ms over every process; counts from log heads, "
           "consumer and relay counters, pg_stat_database):\n")

@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from shared.runtime import supervisor
 from shared.runtime.spec import built_services
 from tests.support.infra import create_database, create_vhost, delete_vhost, drop_database
 from tests.support.processes import Process
@@ -20,8 +21,10 @@ SERVICES = built_services()  # every event-sourced service: a queue nobody consu
 
 
 class Stack:
-    def __init__(self, store: str, keep_tmp: bool = False):
+    def __init__(self, store: str, keep_tmp: bool = False, web_processes: int | None = None):
+        """`web_processes` per service on its one port, as `make run` starts them (YISHI_WEB_PROCESSES, 2)."""
         self.store, self.keep_tmp = store, keep_tmp
+        self.web_processes = web_processes or supervisor.web_processes()
         self.tmp = Path(tempfile.mkdtemp(prefix=f"yishi-bench-{store}-"))
         self.amqp_uri: str | None = None
         self.database_url: str | None = None
@@ -50,8 +53,12 @@ class Stack:
             worker.start()
             webs[service].env = env
             self.procs[f"{service}-web"] = webs[service]
-        for service in SERVICES:
-            webs[service].start()
+            for n in range(2, self.web_processes + 1):  # the same port: SO_REUSEPORT spreads connections
+                more = self.procs[f"{service}-web-{n}"] = Process(service, "web", env, self.tmp, label=str(n))
+                more.port = webs[service].port
+        for name, process in self.procs.items():
+            if process.role == "web":
+                process.start()
 
     def url(self, service: str) -> str:
         return self.procs[f"{service}-web"].url

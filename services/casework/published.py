@@ -76,12 +76,21 @@ def publisher(app: Any) -> Callable[[Any], Published | None]:
                 # what a notice about the case needs, so none waits on intake's queue
                 "building": event.building, "reporter_ref": getattr(event, "reporter_ref", None),
                 **_present(duplicate_of=getattr(event, "duplicate_of", None)),
+                **_first_dispatch(getattr(event, "dispatch", None), event.opened_at),
             })
         known = facts.of(event.originator_id)
         mapped = _map(event, {"case_id": case_id, "issue_id": known["issue_id"]}, known)
         return Published(mapped[0], case_id, event.timestamp, mapped[1]) if mapped else None
 
     return publish
+
+
+def _first_dispatch(dispatch: dict[str, Any] | None, at: Any) -> dict[str, Any]:
+    """The party a case was sent to as it opened: what a CaseAssigned said before both were one step."""
+    if dispatch is None:
+        return {}
+    return {"party": dispatch["party"], "party_kind": dispatch["party_kind"], "assigned_at": rfc3339(at),
+            **_present(acknowledge_by=_time(dispatch["acknowledge_by"]))}
 
 
 def _time(moment: Any) -> str | None:

@@ -53,6 +53,8 @@ def history_view(trail: dict[str, Any], role: str) -> dict[str, Any]:
             data["text"] = None
         entry["by"] = data.pop("actor", None) or SYSTEM_ACTOR
         entry["type_zh"] = EVENT_ZH.get(entry["type"], entry["type"])
+        if entry["type"] == "Opened" and data.get("dispatch"):  # opened and dispatched in one step
+            entry["type_zh"] += "、" + EVENT_ZH["Assigned"]
     return trail
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from datetime import datetime
 
 from services.intake.domain import ANSWER_FACTS, Issue, public_text
+from shared.contracts import steps_of
 from shared.contracts.envelope import rfc3339
 from shared.masking import mask_name, mask_phone, public_point
 
@@ -77,7 +78,12 @@ class CaseSoFar:
         return sum(p["status"] == "resolved" for p in self.timeline)
 
     def step(self, name: str, data: dict[str, Any], at: datetime) -> None:
-        """casework's news about the issue: one timeline entry, and the case's facts as they stand now."""
+        """casework's news about the issue: a timeline entry per step it tells, and the case's facts as they
+        stand now."""
+        for told in steps_of("casework", name, data):
+            self._step(told, data, at)
+
+    def _step(self, name: str, data: dict[str, Any], at: datetime) -> None:
         step_zh, status, facts = CASE_STEPS[name]
         due = (self.case or {}).get("due", {})
         detail = {"step": name, "step_zh": step_zh, **{k: data[k] for k in facts if k in data}}

@@ -8,7 +8,7 @@ from typing import Any
 
 from services.liaison.domain import Match, Project, Reception, Representative, Resource, Station, Supervision, Unit
 from services.liaison.rules import SATISFIED_FROM
-from shared.contracts import IntegrationEvent
+from shared.contracts import IntegrationEvent, steps_of
 from shared.contracts.envelope import rfc3339
 from shared.masking import mask_text
 from shared.store.persistence import Database, Transaction
@@ -257,9 +257,10 @@ class CaseFacts(UpstreamView):
         stored = json.loads(doc)
         history, about = stored["history"], stored.get("about", {})
         about |= {k: data[k] for k in ("category", "community", "title") if data.get(k)}
-        history.append({"step": event.name, "at": rfc3339(event.time),
-                        **{k: data[k] for k in ("tier", "party", "level", "deadline", "due", "to", "confirmed",
-                                                "satisfaction") if k in data}})
+        history += [{"step": step, "at": rfc3339(event.time),
+                     **{k: data[k] for k in ("tier", "party", "level", "deadline", "due", "to", "confirmed",
+                                             "satisfaction") if k in data}}
+                    for step in steps_of("casework", event.name, data)]
         issue_id = data.get("issue_id") or issue_id
         party = data.get("party") or party
         due = data.get("due")

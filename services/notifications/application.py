@@ -22,7 +22,7 @@ from services.notifications.channels import ChannelSettings, configured
 from services.notifications.templates import render
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
-from shared.contracts import IntegrationEvent, to_cloudevent
+from shared.contracts import IntegrationEvent, steps_of, to_cloudevent
 from shared.contracts.catalogue import CATALOGUE
 from shared.errors import Conflict, InvalidInput, NotFound, refuse_unknown
 
@@ -108,7 +108,7 @@ class NotificationsApplication(ServiceApplication):
         if event.name == "CaseOpened" and link is None:
             link = CaseLink.link(data)
             processing.collect_events(link)
-        if link is not None and event.name == "CaseAssigned":
+        if link is not None and "CaseAssigned" in steps_of(event.service, event.name, data):
             link.assign(data["party"], data["party_kind"])
             processing.collect_events(link)
         if link is not None and event.name == "CaseRetriaged" and data["tier"] != link.tier:
@@ -116,7 +116,9 @@ class NotificationsApplication(ServiceApplication):
             processing.collect_events(link)
         if link is None:  # a case notifications never saw open: say what the event itself says
             return About(case_id=data["case_id"], title=data.get("title"), category=data.get("category"))
-        return self._about(find_matter(self.read_models, link.issue_id), link)
+        # a link made from a CaseOpened that carried the issue's facts (reporter_ref among them) needs no matter
+        complete = link.reporter_ref is not None and link.title is not None and link.community is not None
+        return self._about(None if complete else find_matter(self.read_models, link.issue_id), link)
 
     @staticmethod
     def _about(matter: MatterFact | None, link: CaseLink | None) -> About:

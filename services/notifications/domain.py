@@ -15,6 +15,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.contracts import steps_of
 from shared.contracts.envelope import rfc3339
 from shared.masking import public_data, public_text  # noqa: F401 (public_data: the application's)
 
@@ -93,83 +94,84 @@ def decide(service: str, name: str, data: dict[str, Any], about: About) -> list[
     def tell(audiences: tuple[str, ...], kind: str, about_id: str, **params: Any) -> None:
         out.extend(Tell(a, kind, about_id, {**subject, **params}) for a in audiences)
 
-    match (service, name):
-        case ("intake", "IssueReported") if about.reporter_ref:
-            tell(("reporter",), "issue_received", data["issue_id"], tracking_code=TRACKING_CODE_SLOT)
-        case ("casework", "CaseOpened") if data["tier"] == "urgent" and not data.get("duplicate_of"):
-            # urgent: verified within 24 h, plan within 48 h, progress on the board and in the WeChat group
-            due = data.get("due") or {}
-            tell(("board", "wechat"), "urgent_opened", case, verify_by=due.get("verify_by"),
-                 plan_by=due.get("plan_by"))
-        case ("casework", "CaseRetriaged") if data["tier"] == "urgent":
-            # raised to urgent by staff: announced as an urgent case is when it opens
-            due = data.get("due") or {}
-            tell(("board", "wechat"), "urgent_opened", case, verify_by=due.get("verify_by"),
-                 plan_by=due.get("plan_by"))
-        case ("casework", "SiteVerified") if about.tier == "urgent":
-            # 同步公示进展: every step of an urgent case reaches the board and the WeChat group
-            tell(("board", "wechat"), "urgent_verified", case, verified_at=data.get("verified_at"))
-        case ("casework", "PlanProposed") if about.tier == "urgent":
-            tell(("board", "wechat"), "urgent_plan", case, plan=data.get("plan") or "")
-        case ("casework", "CaseAssigned"):
-            tell(("party",), "case_assigned", case, party=data["party"])
-        case ("casework", "DeadlineWarned") if data["level"] == "red":
-            # red alert (红色预警): the community secretary takes over coordination
-            tell(("secretary",) + (("party",) if about.party else ()), "deadline_red", case,
-                 deadline=data["deadline"], due=data["due"], party=about.party or "")
-        case ("casework", "CaseEscalated"):
-            tell(("secretary",), "case_escalated", case, to=data["to"], reason=data["reason"])
-            if data["to"] in ("council", "assembly"):
-                tell(("board",), "case_escalated_public", case, to=data["to"])
-        case ("casework", "CaseResolved"):
-            if about.reporter_ref:
-                tell(("reporter",), "case_resolved", case, summary=data.get("summary") or "")
-            if about.tier == "urgent":
-                tell(("board", "wechat"), "urgent_resolved", case, summary=data.get("summary") or "")
-        case ("casework", "CaseClosed"):
-            tell(("board",), "case_closed", case)
-        case ("casework", "CaseSurveyed"):  # the survey's result is public, item by item (满意度测评结果)
-            tell(("board",), "case_surveyed", case, period=data["period"], satisfied=data["satisfied"],
-                 total=data["total"])
-        case ("casework", "SurveyRecorded"):  # the quarterly survey as a whole (测评公开)
-            tell(("board",), "survey_recorded", f"survey:{data['period']}", period=data["period"], items=data["items"],
-                 satisfied=data["satisfied"], total=data["total"], below_floor=data["below_floor"])
-        case ("casework", "CaseReopened"):  # the board said 办结 (or 待确认): it must not go on saying so
-            tell(("board", "wechat"), "case_reopened", case, due=data.get("due"))
-        case ("casework", "CaseRetriaged"):  # lowered from urgent, or raised to complex: the board says so
-            tell(("board",), "case_retriaged", case, tier=data["tier"], due=(data.get("due") or {}).get("resolve_by"))
-        case ("casework", "CaseMerged") if about.tier == "urgent" and not about.duplicate_of:
-            # its urgent notice now points to the original (a report merged as it came in had none)
-            tell(("board",), "case_merged", case)
-        case ("meetings", "AgendaPublished"):
-            # topics published at least 3 days before the meeting, with background and draft plan (会前3日公示议题)
-            tell(("board", "wechat"), "agenda_published", data["meeting_id"], meeting_at=data["meeting_at"],
-                 meeting=data.get("kind"), venue=data.get("place"),
-                 agenda=[{k: t.get(k) for k in ("title", "background", "draft_plan")} for t in data["topics"]])
-        case ("meetings", "MeetingMinuted"):
-            tell(("board", "wechat"), "meeting_minuted", data["meeting_id"], meeting=data.get("kind"),
-                 resolutions=[{k: r[k] for k in ("text", "owner", "due")} for r in data["resolutions"]])
-        case ("meetings", "VoteRecorded"):  # counts only: a secret ballot names no one
-            tell(("board",), "vote_recorded", data["meeting_id"], motion=data.get("text") or "", mode=data["mode"],
-                 yes=data["for"], no=data["against"], abstain=data["abstain"], carried=data["carried"])
-        case ("meetings", "MeetingCancelled"):
-            tell(("board", "wechat"), "meeting_cancelled", data["meeting_id"], meeting=data.get("kind"),
-                 meeting_at=data.get("meeting_at"), reason=data["reason"])
-        case ("meetings", "MeetingRescheduled"):
-            tell(("board", "wechat"), "meeting_rescheduled", data["meeting_id"], meeting=data.get("kind"),
-                 meeting_at=data["meeting_at"], previous_meeting_at=data["previous_meeting_at"],
-                 venue=data.get("place"), why=data.get("reason"))
-        case ("meetings", "TopicProposed"):  # 议题征集: what residents raised reaches the council, publicly
-            tell(("board",), "topic_proposed", data["proposal_id"], title=data["title"], source=data["source"],
-                 reason=data["reason"])
-        case ("meetings", "ResultsReleased"):
-            tell(("board", "wechat"), "results_released", data["month"], month=data["month"])
-        case ("liaison", "ReceptionAnnounced"):  # 代表进社区前提前公示活动主题和时间,群众点单
-            tell(("board", "wechat"), "reception_announced", data["reception_id"], reception=data["title"],
-                 starts_at=data["starts_at"], venue=data["place"], topics=data["topics"])
-        case ("liaison", "UnitSupervised"):  # a red unit's 督办 notice, to the unit
-            tell(("party",), "unit_supervised", data["unit_id"], party=data["party"], month=data["month"],
-                 notice=data["notice"])
+    for step in steps_of(service, name, data):  # a CaseOpened carrying its first dispatch tells both
+        match (service, step):
+            case ("intake", "IssueReported") if about.reporter_ref:
+                tell(("reporter",), "issue_received", data["issue_id"], tracking_code=TRACKING_CODE_SLOT)
+            case ("casework", "CaseOpened") if data["tier"] == "urgent" and not data.get("duplicate_of"):
+                # urgent: verified within 24 h, plan within 48 h, progress on the board and in the WeChat group
+                due = data.get("due") or {}
+                tell(("board", "wechat"), "urgent_opened", case, verify_by=due.get("verify_by"),
+                     plan_by=due.get("plan_by"))
+            case ("casework", "CaseRetriaged") if data["tier"] == "urgent":
+                # raised to urgent by staff: announced as an urgent case is when it opens
+                due = data.get("due") or {}
+                tell(("board", "wechat"), "urgent_opened", case, verify_by=due.get("verify_by"),
+                     plan_by=due.get("plan_by"))
+            case ("casework", "SiteVerified") if about.tier == "urgent":
+                # 同步公示进展: every step of an urgent case reaches the board and the WeChat group
+                tell(("board", "wechat"), "urgent_verified", case, verified_at=data.get("verified_at"))
+            case ("casework", "PlanProposed") if about.tier == "urgent":
+                tell(("board", "wechat"), "urgent_plan", case, plan=data.get("plan") or "")
+            case ("casework", "CaseAssigned"):
+                tell(("party",), "case_assigned", case, party=data["party"])
+            case ("casework", "DeadlineWarned") if data["level"] == "red":
+                # red alert (红色预警): the community secretary takes over coordination
+                tell(("secretary",) + (("party",) if about.party else ()), "deadline_red", case,
+                     deadline=data["deadline"], due=data["due"], party=about.party or "")
+            case ("casework", "CaseEscalated"):
+                tell(("secretary",), "case_escalated", case, to=data["to"], reason=data["reason"])
+                if data["to"] in ("council", "assembly"):
+                    tell(("board",), "case_escalated_public", case, to=data["to"])
+            case ("casework", "CaseResolved"):
+                if about.reporter_ref:
+                    tell(("reporter",), "case_resolved", case, summary=data.get("summary") or "")
+                if about.tier == "urgent":
+                    tell(("board", "wechat"), "urgent_resolved", case, summary=data.get("summary") or "")
+            case ("casework", "CaseClosed"):
+                tell(("board",), "case_closed", case)
+            case ("casework", "CaseSurveyed"):  # the survey's result is public, item by item (满意度测评结果)
+                tell(("board",), "case_surveyed", case, period=data["period"], satisfied=data["satisfied"],
+                     total=data["total"])
+            case ("casework", "SurveyRecorded"):  # the quarterly survey as a whole (测评公开)
+                tell(("board",), "survey_recorded", f"survey:{data['period']}", period=data["period"], items=data["items"],
+                     satisfied=data["satisfied"], total=data["total"], below_floor=data["below_floor"])
+            case ("casework", "CaseReopened"):  # the board said 办结 (or 待确认): it must not go on saying so
+                tell(("board", "wechat"), "case_reopened", case, due=data.get("due"))
+            case ("casework", "CaseRetriaged"):  # lowered from urgent, or raised to complex: the board says so
+                tell(("board",), "case_retriaged", case, tier=data["tier"], due=(data.get("due") or {}).get("resolve_by"))
+            case ("casework", "CaseMerged") if about.tier == "urgent" and not about.duplicate_of:
+                # its urgent notice now points to the original (a report merged as it came in had none)
+                tell(("board",), "case_merged", case)
+            case ("meetings", "AgendaPublished"):
+                # topics published at least 3 days before the meeting, with background and draft plan (会前3日公示议题)
+                tell(("board", "wechat"), "agenda_published", data["meeting_id"], meeting_at=data["meeting_at"],
+                     meeting=data.get("kind"), venue=data.get("place"),
+                     agenda=[{k: t.get(k) for k in ("title", "background", "draft_plan")} for t in data["topics"]])
+            case ("meetings", "MeetingMinuted"):
+                tell(("board", "wechat"), "meeting_minuted", data["meeting_id"], meeting=data.get("kind"),
+                     resolutions=[{k: r[k] for k in ("text", "owner", "due")} for r in data["resolutions"]])
+            case ("meetings", "VoteRecorded"):  # counts only: a secret ballot names no one
+                tell(("board",), "vote_recorded", data["meeting_id"], motion=data.get("text") or "", mode=data["mode"],
+                     yes=data["for"], no=data["against"], abstain=data["abstain"], carried=data["carried"])
+            case ("meetings", "MeetingCancelled"):
+                tell(("board", "wechat"), "meeting_cancelled", data["meeting_id"], meeting=data.get("kind"),
+                     meeting_at=data.get("meeting_at"), reason=data["reason"])
+            case ("meetings", "MeetingRescheduled"):
+                tell(("board", "wechat"), "meeting_rescheduled", data["meeting_id"], meeting=data.get("kind"),
+                     meeting_at=data["meeting_at"], previous_meeting_at=data["previous_meeting_at"],
+                     venue=data.get("place"), why=data.get("reason"))
+            case ("meetings", "TopicProposed"):  # 议题征集: what residents raised reaches the council, publicly
+                tell(("board",), "topic_proposed", data["proposal_id"], title=data["title"], source=data["source"],
+                     reason=data["reason"])
+            case ("meetings", "ResultsReleased"):
+                tell(("board", "wechat"), "results_released", data["month"], month=data["month"])
+            case ("liaison", "ReceptionAnnounced"):  # 代表进社区前提前公示活动主题和时间,群众点单
+                tell(("board", "wechat"), "reception_announced", data["reception_id"], reception=data["title"],
+                     starts_at=data["starts_at"], venue=data["place"], topics=data["topics"])
+            case ("liaison", "UnitSupervised"):  # a red unit's 督办 notice, to the unit
+                tell(("party",), "unit_supervised", data["unit_id"], party=data["party"], month=data["month"],
+                     notice=data["notice"])
     return out
 
 

@@ -1,5 +1,5 @@
 """Integration events: the only shapes other services and city systems may rely on."""
-from shared.contracts.catalogue import CATALOGUE, Catalogue, Contract, ContractError
+from shared.contracts.catalogue import CATALOGUE, Catalogue, Contract, ContractError, steps_of
 from shared.contracts.envelope import IntegrationEvent, from_cloudevent, to_cloudevent
 
 __all__ = [
@@ -9,5 +9,6 @@ __all__ = [
     "ContractError",
     "IntegrationEvent",
     "from_cloudevent",
+    "steps_of",
     "to_cloudevent",
 ]

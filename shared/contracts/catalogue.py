@@ -162,7 +162,19 @@ _c(Contract("casework", "CaseOpened", 1, _obj(
     triage_reason=OPT_STR, title=OPT_STR, community=OPT_STR, party=OPT_STR, building=OPT_STR, reporter_ref=OPT_STR,
     reported_at=TIME,  # the resident's report: the results release dates a case from it
     duplicate_of=dict(UUID),  # optional: opened already merged into this issue's case, so nothing is announced of its own
+    # optional: the first dispatch (派单), in this event since a case is opened and dispatched in one step; a later
+    # CaseAssigned is a reassignment. Absent for a duplicate (never dispatched) and in cases opened before.
+    party_kind=_enum(*PARTY_KINDS), assigned_at=TIME, acknowledge_by=TIME,
 )))
+
+
+def steps_of(service: str, name: str, data: Data) -> tuple[str, ...]:
+    """The steps an event tells: a CaseOpened that carries its first dispatch is also that CaseAssigned."""
+    if (service, name) == ("casework", "CaseOpened") and data.get("party_kind"):
+        return ("CaseOpened", "CaseAssigned")
+    return (name,)
+
+
 _c(Contract("casework", "CaseRetriaged", 1, _obj(
     ["case_id", "tier", "reason", "due"], case_id=UUID, tier=_enum(*TIERS), reason=STR, due=_DUE, **_ISSUE)))
 _c(Contract("casework", "CaseAssigned", 1, _obj(

@@ -113,14 +113,27 @@ class BatchPostgresProcessRecorder(_Batching, _FailFastPostgres):
                                 topic=r["topic"], state=bytes(r["state"])) for r in curs.fetchall()]
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        for tracking in kwargs.get("trackings", ()):
-            self._insert_tracking(curs, tracking)
+        self._insert_trackings(curs, kwargs.get("trackings", ()))
         super()._insert_events(curs, stored_events, **kwargs)
         if kwargs.get("views"):
             tx = Transaction(curs.connection.cursor(row_factory=tuple_row), translate=True)
             tx.run(f'SET LOCAL search_path TO "{self.datastore.schema}"')  # where the service's read models are
             _apply_views(tx, kwargs["views"], lambda t, name: t.run(
                 "SELECT pg_advisory_xact_lock(?)", (lock_key(self.datastore.schema, f"projection.{name}"),)))
+
+
+    def _insert_trackings(self, curs: Any, trackings: Sequence[Tracking]) -> None:
+        """A window's tracking rows in one statement (one shape, prepared once), not one statement each; a row
+        applied before fails the whole window on the primary key, as one insert each did."""
+        if len(trackings) < 2:
+            for tracking in trackings:
+                self._insert_tracking(curs, tracking)
+            return
+        self._check_has_multi_row_tracking_table(curs)
+        statement = SQL("INSERT INTO {schema}.{table} SELECT * FROM unnest(%s::text[], %s::bigint[])").format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.tracking_table_name))
+        curs.execute(statement, ([t.application_name for t in trackings], [t.notification_id for t in trackings]),
+                     prepare=True)
 
 
 class BatchSQLiteProcessRecorder(_Batching, SQLiteProcessRecorder):

@@ -141,8 +141,9 @@ def test_resolved_and_confirmed_case_closes_and_a_rejected_one_reopens_as_intake
                          timeout=5).json()
     assert trail["verified"] is True and trail["broken_at"] is None
     history = trail["entries"]
-    assert [e["type"] for e in history] == ["Opened", "Assigned", "Resolved", "Confirmed", "Closed"]
-    assert {k: history[2]["by"][k] for k in ("role", "name")} == PROPERTY and all(e["at"].endswith("Z") for e in history)
+    assert [e["type"] for e in history] == ["Opened", "Resolved", "Confirmed", "Closed"]
+    assert history[0]["type_zh"] == "立案分级、指派责任主体" and history[0]["data"]["dispatch"]["party"]
+    assert {k: history[1]["by"][k] for k in ("role", "name")} == PROPERTY and all(e["at"].endswith("Z") for e in history)
     assert "proof" not in json.dumps(history)
 
     stats = requests.get(f"{casework}/stats", timeout=5).json()

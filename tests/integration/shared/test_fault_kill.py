@@ -93,8 +93,8 @@ def settle(system: System, settings: Settings, seeded: dict[int, str]) -> None:
     with reading("casework", settings) as casework, reading("intake", settings) as intake:
         wait_until(lambda: casework.tracked("intake") >= N, timeout=SETTLE_TIMEOUT, interval=0.5,
                    message=f"casework applying {N} IssueReported")
-        wait_until(lambda: intake.tracked("casework") >= 2 * N, timeout=SETTLE_TIMEOUT, interval=0.5,
-                   message=f"intake applying {N} CaseOpened and {N} CaseAssigned")
+        wait_until(lambda: intake.tracked("casework") >= N, timeout=SETTLE_TIMEOUT, interval=0.5,
+                   message=f"intake applying {N} CaseOpened")
         # every relay is past its log head: nothing left to publish
         wait_until(lambda: intake.relay_position() >= max(seeded), timeout=30, message="intake relay done")
         wait_until(lambda: casework.relay_position() >= casework.log_head(), timeout=30,
@@ -119,14 +119,14 @@ def assert_exactly_once(settings: Settings, seeded: dict[int, str], metrics_dir:
     # intake -> casework: one case per issue, one tracking row per IssueReported, no gaps or extras
     case_log = domain_events(CaseworkApplication, settings)
     opened = [(nid, e) for nid, e in case_log if isinstance(e, Case.Opened)]
-    assert len(case_log) == 2 * len(opened) == 2 * N, \
-        f"{len(opened)} cases opened of {len(case_log)} events for {N} issues (each case: Opened + Assigned)"
+    assert len(case_log) == len(opened) == N, \
+        f"{len(opened)} cases opened of {len(case_log)} events for {N} issues (each case: Opened, dispatched in it)"
     per_issue = Counter(e.issue_id for _, e in opened)
     assert len(per_issue) == N and set(per_issue) == set(seeded.values()), "some issue has no case, or two"
     with reading("casework", settings) as casework:
         assert casework.tracked_ids("intake") == sorted(seeded)
 
-    # casework -> intake: one timeline entry per casework event (CaseOpened, CaseAssigned), one tracking row each
+    # casework -> intake: one timeline entry per step (CaseOpened and the dispatch it carries), one tracking row each
     db = Database("intake", settings)
     try:
         timelines = {issue_id: len(json.loads(doc)["timeline"])

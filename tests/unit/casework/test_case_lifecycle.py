@@ -40,7 +40,7 @@ def test_a_redelivered_report_opens_no_second_case(app):
     with pytest.raises(IntegrityError):
         app.process(reported(1, data))  # the same sequence again: tracking refuses it
     assert app.process(reported(2, data)) == 0  # the same issue under a new sequence: nothing new
-    assert len(app.notifications_after(0)) == 2  # Opened + Assigned
+    assert len(app.notifications_after(0)) == 1  # Opened, its first dispatch in the same event
 
 
 def test_urgent_case_verify_in_24h_plan_in_48h_from_the_report(app):

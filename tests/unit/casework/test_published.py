@@ -33,7 +33,7 @@ def test_a_full_lifecycle_publishes_valid_contracts(tmp_path):
         assert body["data"]["issue_id"] == data["issue_id"]
         assert "13812345678" not in json.dumps(body, ensure_ascii=False)
         names.append(published.name)
-    assert names == ["CaseOpened", "CaseAssigned", "PlanProposed", "CaseEscalated", "DeadlineWarned",
+    assert names == ["CaseOpened", "PlanProposed", "CaseEscalated", "DeadlineWarned",
                      "CaseEscalated", "CaseAcknowledgeMissed",  # the property never acknowledged (签收) it
                      "CaseResolved", "ResidentConfirmed", "CaseReopened", "CaseResolved",
                      "ResidentConfirmed", "CaseClosed"]
@@ -78,13 +78,31 @@ def test_the_relay_publishes_a_cases_later_events_without_reading_it_again(tmp_p
     app = memory_app(tmp_path, Clock(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)))
     data = issue("楼道灯不亮")
     app.process(reported(1, data))
+    app.command(str(case_id_for(data["issue_id"])), "assignment",
+                {"actor": STAFF, "party": "物业服务企业", "party_kind": "property"})
     publish = publisher(app)
     events = [app.domain_event(n) for n in app.notifications_after(0)]
     reads = []
     get = app.repository.get
     monkeypatch.setattr(app.repository, "get", lambda *a, **k: reads.append(a) or get(*a, **k))
     names = [p.name for p in map(publish, events) if p is not None]
-    assert names[:2] == ["CaseOpened", "CaseAssigned"] and reads == []
+    assert names == ["CaseOpened", "CaseAssigned"] and reads == []
     assert publisher(app)(events[1]).data["issue_id"] == data["issue_id"]  # a relay that restarted reads it once
     assert len(reads) == 1
+    app.close()
+
+
+def test_a_case_is_published_opened_and_dispatched_in_one_event(tmp_path):
+    """Issue 12: the first dispatch (派单) rides on CaseOpened — one event, one message and three deliveries
+    (intake, liaison, notifications) fewer per report; a CaseAssigned is a reassignment."""
+    app = memory_app(tmp_path, Clock(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)))
+    data = issue("楼道灯不亮")
+    app.process(reported(1, data))
+    published = [p for p in map(publisher(app), map(app.domain_event, app.notifications_after(0))) if p]
+    assert [p.name for p in published] == ["CaseOpened"]
+    opened = published[0].data
+    assert opened["party"] and opened["party_kind"] and opened["assigned_at"] == opened["opened_at"]
+    assert opened["acknowledge_by"] > opened["assigned_at"]
+    case = app.get_case(str(case_id_for(data["issue_id"])))
+    assert (case.party, case.party_kind, len(case.dispatches)) == (opened["party"], opened["party_kind"], 1)
     app.close()
