@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from services.meetings import record
 from services.meetings.trace import CaseTrace, case_trace
 from shared.config import Settings
+from shared.contracts.envelope import rfc3339
 from shared.store.persistence import Database
 from shared.store.projection import Projector
 from tests.unit.meetings.conftest import Council
@@ -84,6 +86,17 @@ def test_a_cancelled_meetings_topic_is_marked_cancelled(app, clock, db):
     assert topic["cancelled"] is True
 
 
+def test_a_rescheduled_meetings_topic_keeps_its_place_with_the_new_time(app, clock, db):
+    council = Council(app, clock)
+    council.agenda(case_id=CASE)
+    later = clock() + timedelta(days=10)
+    app.reschedule_meeting(council.id, {"meeting_at": rfc3339(later)})
+    project(app, db)
+
+    [topic] = case_trace(db, CASE)["steps"]
+    assert topic["meeting_at"] == rfc3339(later) and topic["published_at"] == rfc3339(clock())
+
+
 def test_rebuilt_from_the_log_the_trace_is_the_same(app, clock, db, tmp_path):
     decided(app, clock)
     project(app, db)
@@ -98,8 +111,6 @@ def test_rebuilt_from_the_log_the_trace_is_the_same(app, clock, db, tmp_path):
 
 
 def test_the_public_record_shows_agenda_counts_and_minutes_but_no_person(app, clock):
-    from services.meetings import record
-
     council = decided(app, clock)
     public = record.public_view(council.meeting())
     assert public["topics"][0]["topic_id"] == "t1" and public["topics"][0]["case_id"] == CASE

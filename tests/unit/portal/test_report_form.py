@@ -1,5 +1,9 @@
 """The report form as intake's body, intake's refusals back on the form, and category suggestions."""
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
 from services.portal import report
+from services.portal.pages import render
 
 SERVICES = [{"service_name": "安全隐患", "description": "安全隐患:消防通道堵塞、漏电、燃气等 (safety hazards)"},
             {"service_name": "设施维护", "description": "设施维护:路灯、楼道照明、电梯、健身器材等 (facility repair)"},
@@ -50,11 +54,6 @@ def test_a_point_on_the_map_is_sent_as_numbers_and_what_is_no_number_as_typed_fo
 
 
 def test_the_report_form_offers_the_point_as_two_optional_labelled_fields():
-    from werkzeug.test import EnvironBuilder
-    from werkzeug.wrappers import Request
-
-    from services.portal.pages import render
-
     request = Request(EnvironBuilder(path="/report").get_environ())
     html = render(request, "report.html", values=report.form_values({}), errors={"lat": "纬度必须是-90到90之间的数字"},
                   categories=[], suggested=[], key="k").get_data(as_text=True)

@@ -6,6 +6,7 @@ from werkzeug.wrappers import Request
 from services.portal import trace, track
 from services.portal.i18n import Words
 from services.portal.pages import render
+from services.portal.staff_words import KIND
 
 CASE_ID = "0f8e4c1a-2b3d-4e5f-8a9b-0c1d2e3f4a01"
 MEETING = "5b1d0c1e-0000-4000-8000-000000000001"
@@ -103,7 +104,6 @@ def test_the_public_meeting_page_anchors_each_topic_vote_and_the_minutes():
                "minutes": {"minuted_at": "2026-11-05T09:00:00Z", "late": False, "summary": "通过", "disagreements": [],
                            "resolutions": [{"resolution_id": "r1", "text": "签订错时共享协议", "owner": "社区居委会",
                                             "due": "2027-01-31T15:59:59Z"}]}}
-    from services.portal.staff_words import KIND
     html = render(request(f"/meetings/{MEETING}", "lang=en"), "meeting_public.html", meeting=meeting,
                   kinds=KIND).get_data(as_text=True)
     for anchor in ('id="topic-t1"', 'id="motion-m1"', 'id="minutes"', 'id="resolution-r1"'):
