@@ -67,21 +67,34 @@ class IntakeApplication(ServiceApplication):
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
             raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key",
                                "Idempotency-Key 长度须为 1 到 200 个字符")
+        # no look for a first attempt beforehand (a query per report): the key names the issue, so saving a
+        # retry's issue again fails on its id, and the first is answered then
         issue_id = issue_id_for(idempotency_key)
-        if idempotency_key:
-            existing = self._find(issue_id)
-            if existing is not None:
-                return self._same_report(existing, report), False
         draft = Draft.of(report, now)
         duplicate = find_duplicate(draft.title, draft.category, draft.location, draft.reported_at, candidates(draft))
-        reporter_ref = on_behalf["household_ref"] if on_behalf else new_reporter_ref()
-        sealed = self.personal.seal(reporter_ref, report.personal, now, fresh=not on_behalf)
-        issue = Issue.report_new(issue_id, report, now, reporter_ref, sealed.as_dict(), duplicate, on_behalf)
-        try:
-            self.save(issue, TrackingCode.issue(issue.tracking_code, issue.id))
-        except IntegrityError:  # a concurrent retry with the same key won the race
-            return self._same_report(self.repository.get(issue_id), report), False
-        return issue, True
+        for _ in range(3):
+            issue, rows = self._drafted(issue_id, report, now, duplicate, on_behalf)
+            try:
+                self.save(issue, TrackingCode.issue(issue.tracking_code, issue.id), rows=rows)
+            except IntegrityError:
+                existing = self._find(issue_id)
+                if existing is not None:  # a concurrent retry with the same key won the race
+                    return self._same_report(existing, report), False
+                continue  # a tracking code or a made-up pseudonym drawn twice: draw again
+            return issue, True
+        raise RuntimeError("no free tracking code or pseudonym in three draws")
+
+    def _drafted(self, issue_id: UUID, report: Report, now: datetime, duplicate: Any,
+                 on_behalf: dict[str, Any] | None) -> tuple[Issue, tuple]:
+        """The new issue, its personal data sealed; and the rows its save writes: a made-up reporter's new key,
+        in the same transaction as the report (one round trip, and never one without the other)."""
+        if on_behalf:  # the household's key, made when it was registered
+            sealed, rows = self.personal.seal(on_behalf["household_ref"], report.personal, now), ()
+        else:
+            sealed, row = self.personal.seal_new(new_reporter_ref(), report.personal, now)
+            rows = (row,)
+        issue = Issue.report_new(issue_id, report, now, sealed.subject, sealed.as_dict(), duplicate, on_behalf)
+        return issue, rows
 
     def get_issue(self, issue_id: str) -> Issue:
         try:

@@ -130,16 +130,22 @@ class PersonalData:
                    "created_at TEXT NOT NULL, shredded_at TEXT, reason TEXT)")
         self._ready = True
 
-    def seal(self, subject: str, fields: dict[str, Any], now: datetime, fresh: bool = False) -> Sealed:
-        """Encrypt `fields` under the subject's data key, made (and stored wrapped) on its first use; `fresh`: the
-        subject was just made up, so its key is made without looking for one first.
+    def seal(self, subject: str, fields: dict[str, Any], now: datetime) -> Sealed:
+        """Encrypt `fields` under the subject's data key, made (and stored wrapped) on its first use.
 
         The key is stored before the event that uses it is saved: a failed save leaves an unused key, never
         an envelope without one."""
-        key = (fresh and self._new_key(subject, now)) or self._key(subject, create=now)
-        nonce = secrets.token_bytes(12)
-        plain = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()
-        return Sealed(subject, _b64(nonce), _b64(AESGCM(key).encrypt(nonce, plain, subject.encode())))
+        return _sealed(self._key(subject, create=now), subject, fields)
+
+    def seal_new(self, subject: str, fields: dict[str, Any], now: datetime) -> tuple[Sealed, tuple[str, tuple]]:
+        """For a subject just made up: its new key and the key's row, which the caller writes in the very
+        transaction that saves the envelope (`save(..., rows=[row])`): both are stored, or neither. A subject
+        that has a key already (a made-up pseudonym drawn twice) makes that save fail on the key's primary key."""
+        self.ensure()
+        key = AESGCM.generate_key(256)
+        row = ("INSERT INTO personal_keys (subject, wrapped, kek, created_at) VALUES (?, ?, ?, ?)",
+               (subject, self.kek.wrap(subject, key), self.kek.key_id, rfc3339(now)))
+        return _sealed(key, subject, fields), row
 
     def open(self, stored: dict[str, Any]) -> dict[str, Any]:
         """The clear fields of an envelope; `Shredded` once the subject's key is destroyed."""
@@ -169,16 +175,6 @@ class PersonalData:
         self.ensure()
         return bool(self.db.query("SELECT 1 FROM personal_keys WHERE subject = ?", (subject,)))
 
-    def _new_key(self, subject: str, at: datetime) -> bytes | None:
-        """A key for a subject that has none, in one statement; None when it has one after all."""
-        self.ensure()
-        key = AESGCM.generate_key(256)
-        with self.db.transaction() as tx:
-            stored = tx.one("INSERT INTO personal_keys (subject, wrapped, kek, created_at) VALUES (?, ?, ?, ?) "
-                            "ON CONFLICT (subject) DO NOTHING RETURNING subject",
-                            (subject, self.kek.wrap(subject, key), self.kek.key_id, rfc3339(at)))
-        return key if stored else None
-
     def _key(self, subject: str, create: datetime | None = None) -> bytes:
         self.ensure()
         rows = self.db.query("SELECT wrapped FROM personal_keys WHERE subject = ?", (subject,))
@@ -197,3 +193,9 @@ class PersonalData:
         if stored is None or stored[0] is None:
             raise Shredded(subject)
         return self.kek.unwrap(subject, stored[0])  # the one stored, should another process have won the race
+
+
+def _sealed(key: bytes, subject: str, fields: dict[str, Any]) -> Sealed:
+    nonce = secrets.token_bytes(12)
+    plain = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()
+    return Sealed(subject, _b64(nonce), _b64(AESGCM(key).encrypt(nonce, plain, subject.encode())))

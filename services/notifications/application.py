@@ -22,7 +22,7 @@ from services.notifications.channels import ChannelSettings, configured
 from services.notifications.templates import render
 from shared.store.application import ServiceApplication
 from shared.clock import Clock, utcnow
-from shared.contracts import IntegrationEvent, steps_of, to_cloudevent
+from shared.contracts import IntegrationEvent, to_cloudevent
 from shared.contracts.catalogue import CATALOGUE
 from shared.errors import Conflict, InvalidInput, NotFound, refuse_unknown
 
@@ -106,9 +106,9 @@ class NotificationsApplication(ServiceApplication):
             return About()
         link = self._find(case_link_id(data["case_id"]))
         if event.name == "CaseOpened" and link is None:
-            link = CaseLink.link(data)
+            link = CaseLink.link(data)  # with its first party, when the case was opened and dispatched in one step
             processing.collect_events(link)
-        if link is not None and "CaseAssigned" in steps_of(event.service, event.name, data):
+        elif link is not None and event.name == "CaseAssigned":
             link.assign(data["party"], data["party_kind"])
             processing.collect_events(link)
         if link is not None and event.name == "CaseRetriaged" and data["tier"] != link.tier:

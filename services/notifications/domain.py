@@ -235,7 +235,8 @@ class CaseLink(Aggregate):
     @event("Linked")
     def __init__(self, id: UUID, case_id: str, issue_id: str, tier: str, category: str, title: str | None,
                  community: str | None, building: str | None = None, reporter_ref: str | None = None,
-                 duplicate_of: str | None = None):
+                 duplicate_of: str | None = None, party: str | None = None, party_kind: str | None = None):
+        """`party`: the first dispatch, when the CaseOpened carried it (one event, not Linked then Assigned)."""
         self.case_id = case_id
         self.duplicate_of = duplicate_of
         self.building = building
@@ -245,7 +246,8 @@ class CaseLink(Aggregate):
         self.category = category
         self.title = title
         self.community = community
-        self.party: str | None = None
+        self.party = party
+        self.party_kind = party_kind
 
     @classmethod
     def link(cls, data: dict[str, Any]) -> "CaseLink":
@@ -254,7 +256,8 @@ class CaseLink(Aggregate):
                    tier=data["tier"], category=data["category"], title=public_text(title) if title else None,
                    community=public_text(community) if community else None,
                    building=public_text(data["building"]) if data.get("building") else None,
-                   reporter_ref=data.get("reporter_ref"), duplicate_of=data.get("duplicate_of"))
+                   reporter_ref=data.get("reporter_ref"), duplicate_of=data.get("duplicate_of"),
+                   party=data.get("party") if data.get("party_kind") else None, party_kind=data.get("party_kind"))
 
     @event("Assigned")
     def assign(self, party: str, party_kind: str) -> None:

@@ -17,7 +17,7 @@ from shared.store.persistence import (Database, event_store_env, notice_dead_pee
 from shared.store.groupcommit import GroupCommit
 from shared.store.processing import Processing, project
 from shared.store.projection import UpstreamView, ensure_tables
-from shared.store.recorders import CommitSignal, batch_process_recorder
+from shared.store.recorders import CommitSignal, Row, batch_process_recorder
 
 log = logging.getLogger(__name__)
 
@@ -133,15 +133,21 @@ class ServiceApplication(Application):
         self.commits = recorder.commits = CommitSignal()  # type: ignore[attr-defined]
         return recorder
 
-    def save(self, *objs: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Record the aggregates' new events, in one transaction with other callers' saves (shared/store/groupcommit.py).
+    def save(self, *objs: Any, rows: Sequence[Row] = (), **kwargs: Any) -> None:  # type: ignore[override]
+        """Record the aggregates' new events, in one transaction with other callers' saves (shared/store/groupcommit.py);
+        `rows`: (statement, parameters) of the service's own tables written in that same transaction.
 
         Raises IntegrityError when an aggregate changed meanwhile (the caller decides again), as before.
         """
+        if rows and not self.recorder.takes_rows:  # in memory (unit tests): the rows first, as a failed save may
+            with self.read_models.transaction() as tx:
+                for statement, params in rows:
+                    tx.run(statement, params)
+            rows = ()
         if kwargs:
-            super().save(*objs, **kwargs)
+            super().save(*objs, **kwargs, **({"rows": rows} if rows else {}))
             return
-        self._group_commit.save(*objs)
+        self._group_commit.save(*objs, rows=rows)
 
     @property
     def _group_commit(self) -> GroupCommit:

@@ -18,28 +18,29 @@ from shared.store.processing import Processing
 
 
 class _Save:
-    __slots__ = ("events", "done", "error")
+    __slots__ = ("events", "rows", "done", "error")
 
-    def __init__(self, events: list[Any]):
+    def __init__(self, events: list[Any], rows: Sequence[Any]):
         self.events = events
+        self.rows = rows  # the caller's own rows, written in the events' transaction
         self.done = False
         self.error: BaseException | None = None
 
 
 class GroupCommit:
-    def __init__(self, put: Callable[[Sequence[Any]], Any], max_batch: int = 500):
-        self._put = put  # writes domain events in one transaction (the application's event store)
+    def __init__(self, put: Callable[..., Any], max_batch: int = 500):
+        self._put = put  # writes domain events (and rows=) in one transaction (the application's event store)
         self.max_batch = max_batch
         self._pending: list[_Save] = []
         self._pending_lock = threading.Lock()
         self._writer = threading.Lock()  # green under eventlet's monkey-patching, real between worker threads
 
-    def save(self, *objs: Any) -> None:
+    def save(self, *objs: Any, rows: Sequence[Any] = ()) -> None:
         processing = Processing()
         processing.collect_events(*objs)
         if not processing.events:
             return
-        mine = _Save(processing.events)
+        mine = _Save(processing.events, rows)
         with self._pending_lock:
             self._pending.append(mine)
         while not mine.done:
@@ -53,7 +54,7 @@ class GroupCommit:
         with self._pending_lock:
             batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
         try:
-            self._put([e for s in batch for e in s.events])
+            self._write(batch)
         except IntegrityError as exc:
             if len(batch) == 1:
                 self._finish(batch, exc)
@@ -65,9 +66,13 @@ class GroupCommit:
             return
         self._finish(batch, None)
 
+    def _write(self, batch: list[_Save]) -> None:
+        rows = [r for s in batch for r in s.rows]
+        self._put([e for s in batch for e in s.events], **({"rows": rows} if rows else {}))
+
     def _write_alone(self, s: _Save) -> None:
         try:
-            self._put(s.events)
+            self._write([s])
         except BaseException as exc:
             self._finish([s], exc)
         else:

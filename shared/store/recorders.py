@@ -54,6 +54,7 @@ class _Batching:
     """Mixed into both stores' process recorders."""
 
     commits: CommitSignal | None = None  # set by the application that owns the recorder
+    takes_rows = True  # writes `rows=` in the events' transaction (the SQL stores: their read models' database)
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every stored event of these aggregates, in one query, by aggregate in version order."""
@@ -94,6 +95,14 @@ for _name in _RETRIED:
         getattr(PostgresProcessRecorder, _name).__wrapped__))
 
 
+Row = tuple[str, tuple]  # (statement with ? marks, parameters): a service's own row written with its events
+
+
+def _write_rows(tx: Transaction, rows: Sequence[Row]) -> None:
+    for statement, params in rows:
+        tx.run(statement, params)
+
+
 def _apply_views(tx: Transaction, views: Sequence[tuple[Any, Any]], lock: Any) -> None:
     for view in dict.fromkeys(v for v, _ in views):
         lock(tx, view.name)  # a rebuild's swap takes it too
@@ -115,10 +124,11 @@ class BatchPostgresProcessRecorder(_Batching, _FailFastPostgres):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         self._insert_trackings(curs, kwargs.get("trackings", ()))
         super()._insert_events(curs, stored_events, **kwargs)
-        if kwargs.get("views"):
+        if kwargs.get("views") or kwargs.get("rows"):
             tx = Transaction(curs.connection.cursor(row_factory=tuple_row), translate=True)
             tx.run(f'SET LOCAL search_path TO "{self.datastore.schema}"')  # where the service's read models are
-            _apply_views(tx, kwargs["views"], lambda t, name: t.run(
+            _write_rows(tx, kwargs.get("rows", ()))
+            _apply_views(tx, kwargs.get("views", ()), lambda t, name: t.run(
                 "SELECT pg_advisory_xact_lock(?)", (lock_key(self.datastore.schema, f"projection.{name}"),)))
 
 
@@ -150,13 +160,17 @@ class BatchSQLiteProcessRecorder(_Batching, SQLiteProcessRecorder):
         returning = super()._insert_events(c, stored_events, **kwargs)
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(c, tracking)
-        if kwargs.get("views"):  # the write transaction is the lock
-            _apply_views(Transaction(c, translate=False), kwargs["views"], lambda t, name: None)
+        if kwargs.get("views") or kwargs.get("rows"):  # the write transaction is the lock
+            tx = Transaction(c, translate=False)
+            _write_rows(tx, kwargs.get("rows", ()))
+            _apply_views(tx, kwargs.get("views", ()), lambda t, name: None)
         return returning
 
 
 class BatchPOPOProcessRecorder(_Batching, POPOProcessRecorder):
     """In memory, for the domain's unit tests; tracking per upstream id, as the real stores keep it."""
+
+    takes_rows = False  # the application writes them to its read models' database before the events
 
     def __init__(self) -> None:
         super().__init__()
@@ -181,8 +195,8 @@ class BatchPOPOProcessRecorder(_Batching, POPOProcessRecorder):
             self._assert_tracking_uniqueness(tracking)
 
     def _update_table(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        if kwargs.get("views"):
-            raise TypeError("upstream views need a SQL store (SQLite or PostgreSQL), not the in-memory one")
+        if kwargs.get("views") or kwargs.get("rows"):
+            raise TypeError("upstream views and rows need a SQL store (SQLite or PostgreSQL), not the in-memory one")
         ids = super()._update_table(stored_events, **kwargs)
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(tracking)

@@ -87,11 +87,22 @@ def test_each_resident_has_a_data_key_of_their_own(app):
         app.personal.open(forged)
 
 
-def test_a_fresh_subject_keeps_the_key_already_stored_should_it_have_one(app):
-    first = app.personal.seal("rp-fixed", {"name": "欧阳娜娜"}, NOW, fresh=True)
-    second = app.personal.seal("rp-fixed", {"name": "李四"}, NOW, fresh=True)  # made up twice: one key
-    assert app.personal.open(first.as_dict()) == {"name": "欧阳娜娜"}
-    assert app.personal.open(second.as_dict()) == {"name": "李四"}
+def test_a_report_and_its_reporters_new_key_are_written_in_one_transaction(app, monkeypatch):
+    """The key row rides on the report's save (one round trip less per report), and a pseudonym drawn twice
+    is drawn again: the report is recorded under a fresh one, the first subject's key untouched."""
+    import services.intake.application as application
+
+    app.personal.ensure()  # the key table, once per process
+    transactions = []
+    real = app.personal.db.transaction
+    monkeypatch.setattr(app.personal.db, "transaction", lambda *a, **k: transactions.append(1) or real(*a, **k))
+    first, _ = app.report_issue(REPORT)
+    assert transactions == [] and app.personal.known(first.reporter_ref)
+    drawn = iter([first.reporter_ref, "rp-second"])
+    monkeypatch.setattr(application, "new_reporter_ref", lambda: next(drawn))
+    second, created = app.report_issue(REPORT | {"reporter": {"name": "李四"}})
+    assert created and second.reporter_ref == "rp-second"
+    assert app.contact(first)["name"] == "欧阳娜娜" and app.contact(second)["name"] == "李四"
 
 
 def test_a_retry_with_the_same_key_is_the_same_report_and_another_phone_is_a_different_one(app):

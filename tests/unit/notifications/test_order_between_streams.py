@@ -65,3 +65,20 @@ def test_a_case_opened_with_its_facts_needs_no_matter_read_afterwards(tmp_path, 
         app.process(event)
     app.close()
     assert reads == []
+
+
+def test_a_case_opened_and_dispatched_in_one_event_tells_the_party_and_links_once(tmp_path):
+    """The first dispatch rides on CaseOpened: the party hears of it (交办通知) as from a CaseAssigned, and the
+    case's link is one event (Linked with its party), not Linked then Assigned."""
+    from services.notifications.domain import CaseLink
+
+    opened = CASEWORK[0]
+    opened = upstream("casework", "CaseOpened", 1, {**opened.data, "party": "幸福里物业", "party_kind": "property",
+                                                    "assigned_at": "2026-11-23T02:00:00Z"}, CASE)
+    app = NotificationsApplication(Settings(None, "", tmp_path / "n"), channels=("email",), clock=lambda: NOW)
+    app.process(REPORTED, opened)
+    decided = [app.domain_event(n) for n in app.notifications_after(0)]
+    app.close()
+    assert [type(e).__name__ for e in decided if isinstance(e, CaseLink.Event)] == ["Linked"]
+    told = [e for e in decided if isinstance(e, Delivery.Requested)]
+    assert [(d.kind, d.recipient) for d in told] == [("case_assigned", {"kind": "party", "party": "幸福里物业"})]
