@@ -168,6 +168,10 @@ def parse_report(payload: Any, now: datetime) -> Report:
         "lat": _number(location, "lat", -90, 90),
         "lon": _number(location, "lon", -180, 180),
     }
+    for one, other in (("lat", "lon"), ("lon", "lat")):
+        if loc[one] is not None and loc[other] is None:  # half a point places nothing
+            raise InvalidInput(f"location.{other} is required with location.{one}", f"location.{other}",
+                               f"填写了{_zh('location.' + one)}时须同时填写{_zh('location.' + other)}")
     room = _text(location, "room", required=False, max_len=100, prefix="location.")
 
     reporter = payload.get("reporter")

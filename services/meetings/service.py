@@ -26,6 +26,7 @@ from services.meetings.participation import SIGNATURES_NEEDED
 from services.meetings.projections import (list_meetings, list_proposals, list_suggestions, next_meetings,
                                            results_report)
 from services.meetings.rules import KINDS, NOTICE, SHANGHAI, RuleBroken
+from services.meetings.trace import case_trace
 from shared.audit import trail
 from shared.contracts.envelope import rfc3339
 from shared.edge.documents import document_response
@@ -127,6 +128,20 @@ class MeetingsService(Operable):
         body = record.view(meeting) | {"proposed_topics": self._waiting_for(meeting), "opinions": opinions}
         return document_response(request, body, lambda lang: record.document(meeting, lang, opinions),
                                  f"meeting-{meeting.meeting_at.astimezone(SHANGHAI):%Y%m%d}")
+
+    @public("the public record (公示): agenda, counted votes, minutes; no participant, statement or ballot")
+    @http("GET", "/meetings/<string:meeting_id>/public")
+    @api("meetings", "/meetings/{id}/public")
+    def get_public_meeting(self, request: Request, meeting_id: str) -> Response:
+        """What residents read of a meeting (议事公示): its time and place, agenda, vote counts and minutes, masked."""
+        return json_response(record.public_view(self.runtime.app.get_meeting(meeting_id)))
+
+    @public("a case's steps in the council are public, masked, as the results release is")
+    @http("GET", "/cases/<string:case_id>/trace")
+    @api("meetings", "/cases/{id}/trace")
+    def get_case_trace(self, request: Request, case_id: str) -> Response:
+        """A case through the council (议事全程): agenda topics, votes, resolutions, monthly releases, in order."""
+        return json_response(case_trace(self.runtime.db, commands.case_ref({"case_id": case_id}, "case_id", "")))
 
     @allow(*STAFF)
     @http("GET", "/meetings/<string:meeting_id>/history")
