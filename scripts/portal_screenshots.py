@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime, timedelta, timezone
 import tempfile
@@ -18,6 +19,10 @@ sys.path.insert(0, str(ROOT))
 from shared.edge.signing import issue_token  # noqa: E402
 from tests.support.infra import create_vhost, delete_vhost  # noqa: E402
 from tests.support.processes import Process, System, wait_until  # noqa: E402
+
+from shared.contracts.envelope import rfc3339  # noqa: E402
+from tests.support.council import SHANGHAI, decide_at_the_assembly, next_25th  # noqa: E402
+from tests.support.identity import http  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 SERVICES = ("intake", "casework", "meetings", "notifications")
@@ -49,6 +54,30 @@ def seed_meeting(meetings: str, identity: Path) -> None:
         {"name": "张委员", "role": "committee"}, {"name": "李代表", "role": "resident_representative"},
         {"name": "赵楼长", "role": "building_head"}, {"name": "孙经理", "role": "property_manager",
                                                      "organisation": "幸福物业"}]})
+
+
+def seed_council_case(system: System) -> tuple[str, datetime]:
+    """A parking case the residents' assembly decided (topic, secret ballot, minutes), then resolved and answered:
+    the progress page's trace (its monthly release follows in `release`)."""
+    intake, casework = system.web("intake").url, system.web("casework").url
+    code = requests.post(f"{intake}/issues", timeout=5, json={
+        "channel": "online", "title": "3号院停车难,晚上车位不足", "description": "希望议事会协调",
+        "location": {"community": "幸福里", "building": "3"}, "reporter": {"name": "赵六"}}).json()["tracking_code"]
+    case_id = wait_until(lambda: requests.get(f"{intake}/issues/{code}", timeout=5).json()["case"])["case_id"]
+    *_, meeting_at = decide_at_the_assembly(system, system.web("meetings").url, case_id)
+    wait_until(lambda: http.get(f"{casework}/cases/{case_id}", timeout=5).json()["resolutions"], timeout=60)
+    http.post(f"{casework}/cases/{case_id}/resolution", json={"summary": "已签订协议,新增车位60个"}, timeout=5)
+    wait_until(lambda: requests.get(f"{intake}/issues/{code}", timeout=5).json()["status"] == "resolved")
+    requests.post(f"{intake}/issues/{code}/confirmation", json={"confirmed": True, "satisfaction": 5}, timeout=5)
+    return code, meeting_at
+
+
+def release(system: System, after: datetime) -> None:
+    """The month's results released on its 25th (the test clock moves there)."""
+    at = next_25th(after + timedelta(hours=1))
+    system.yishi("clock", "set", rfc3339(at))
+    http.post(f"{system.web('meetings').url}/reports/results", json={"month": at.astimezone(SHANGHAI).strftime("%Y-%m")},
+              timeout=10)
 
 
 def staff_pages(browser, url: str, identity: Path) -> None:
@@ -90,6 +119,7 @@ def main() -> None:
     env = {"AMQP_URI": uri, "YISHI_VAR_DIR": str(tmp / "var"), "YISHI_POLL_INTERVAL": "0.05", "DATABASE_URL": "",
            "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"), "YISHI_TEST_CLOCK": "1",
            "YISHI_IDENTITY_DIR": str(tmp / "identity")}
+    os.environ["YISHI_IDENTITY_DIR"] = env["YISHI_IDENTITY_DIR"]  # this script's staff calls sign with the same key
     system, portal = System(env, tmp), None
     try:
         for service in SERVICES:
@@ -99,7 +129,8 @@ def main() -> None:
                          tmp).start()
         code = seed(system.web("intake").url)
         seed_meeting(system.web("meetings").url, tmp / "identity")
-        system.yishi("clock", "advance", "P3D")  # the urgent ones' deadlines pass: the board shows them overdue
+        trace_code, meeting_at = seed_council_case(system)  # the clock is at the assembly's time now, 3 days on:
+        # the urgent ones' deadlines have passed, the board shows them overdue
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
             page = browser.new_page(base_url=portal.url, viewport={"width": 390, "height": 844})
@@ -114,6 +145,13 @@ def main() -> None:
             page.get_by_role("button", name="查看").click()
             page.screenshot(path=OUT / "track-large.png", full_page=True)
             staff_pages(browser, portal.url, tmp / "identity")
+            release(system, meeting_at)
+            wait_until(lambda: "议事成果:列入" in requests.post(f"{portal.url}/track", data={"code": trace_code},
+                                                               timeout=10).text, timeout=60)
+            page.goto("/track?size=normal")
+            page.get_by_label("查询码").fill(trace_code)
+            page.get_by_role("button", name="查看").click()
+            page.screenshot(path=OUT / "track-trace.png", full_page=True)
             browser.close()
     finally:
         if portal:

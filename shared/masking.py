@@ -103,10 +103,21 @@ FREE_TEXT = frozenset({"title", "description", "reason", "summary", "background"
                        "note", "owner", "disagreements", "triage_reason", "place", "comment", "point", "positions"})
 
 
+POINT_DECIMALS = 3  # a map point in public: 0.001° is about 100 m, a building and its yard, never a unit or a window
+
+
+def public_point(location: dict[str, Any]) -> dict[str, Any]:
+    """A location with its point (lat/lon) rounded to POINT_DECIMALS: no finer than the building."""
+    return {k: round(v, POINT_DECIMALS) if k in ("lat", "lon") and isinstance(v, (int, float)) else v
+            for k, v in location.items()}
+
+
 def public_data(value: Any, key: str = "") -> Any:
     """A payload as it may leave for the public or a city system: free text by `public_text` (ids, codes and
-    times are left alone) and the unit number (单元) dropped: the building is as exact as it gets."""
+    times are left alone), the unit number (单元) dropped and the point rounded: the building is as exact as it gets."""
     if isinstance(value, dict):
+        if key == "location":
+            value = public_point(value)
         return {k: (None if k == "unit" and key == "location" else public_data(v, k)) for k, v in value.items()}
     if isinstance(value, list):
         return [public_data(v, key) for v in value]

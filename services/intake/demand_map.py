@@ -13,6 +13,7 @@ from typing import Any
 from services.intake.domain import SHANGHAI
 from services.intake.projections import JOINED, STATUS
 from shared.contracts.envelope import rfc3339
+from shared.masking import public_point
 from shared.errors import InvalidInput
 from shared.store.persistence import Database
 
@@ -71,8 +72,8 @@ def demand_map(db: Database, start: datetime, end: datetime, category: str | Non
 
 def _finish(cell: dict[str, Any]) -> dict[str, Any]:
     points = cell.pop("_points")
-    cell["point"] = ({"lat": round(sum(p[0] for p in points) / len(points), 5),
-                      "lon": round(sum(p[1] for p in points) / len(points), 5)} if points else None)
+    cell["point"] = (public_point({"lat": sum(p[0] for p in points) / len(points),
+                                   "lon": sum(p[1] for p in points) / len(points)}) if points else None)
     return cell
 
 

@@ -90,7 +90,6 @@ class Report:
         return public_text_of(self.description, names=[self.reporter.get("name") or ""], private=[self.room or ""])
 
 
-# zh-CN names of the report's fields, for the messages a resident or operator reads
 @dataclass(frozen=True)
 class Draft:
     """A report as it will be recorded, before it is: what duplicate detection compares it by."""

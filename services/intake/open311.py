@@ -21,6 +21,7 @@ from services.intake.boundaries import Boundaries
 from services.intake.domain import CATEGORIES, CityUpdate, Issue, public_text
 from services.intake.progress import CaseSoFar
 from shared.contracts.envelope import rfc3339
+from shared.masking import public_point
 from shared.errors import InvalidInput, refuse_unknown
 
 # service_code -> category: ASCII codes for systems that cannot key on Chinese names
@@ -214,7 +215,7 @@ def doc_of(issue: Issue, case: CaseSoFar) -> dict[str, Any]:
              *([rfc3339(issue.merged_at)] if issue.merged_at else [])]
     last = case.timeline[-1] if case.timeline else {}
     return {"issue_id": str(issue.id), "category": issue.category, "title": public_text(report["title"], report),
-            "location": report["location"], "reported_at": rfc3339(issue.reported_at),
+            "location": public_point(report["location"]), "reported_at": rfc3339(issue.reported_at),
             "updated_at": max(times, key=lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))),
             "status": "merged" if issue.merged_into else case.status,
             "step_zh": last.get("step_zh"), "case": case.case or {}}

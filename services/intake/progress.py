@@ -9,7 +9,7 @@ from datetime import datetime
 from services.intake.domain import ANSWER_FACTS, Issue, public_text
 from shared.contracts import steps_of
 from shared.contracts.envelope import rfc3339
-from shared.masking import mask_name, mask_phone
+from shared.masking import mask_name, mask_phone, public_point
 
 MERGED_ZH = "与相同诉求合并办理"
 
@@ -145,7 +145,7 @@ def progress_view(issue: Issue, own: CaseSoFar, original: tuple[Issue, CaseSoFar
         "tags": issue.tags,
         "title": public_text(report["title"], report),
         "description": public_text(report["description"], report),
-        "location": report["location"],
+        "location": public_point(report["location"]),  # public by issue id: the point no finer than the building
         "reporter": {"name": mask_name(reporter["name"]) if "name" in reporter else None,
                      "phone": mask_phone(reporter["phone"]) if "phone" in reporter else None} if contact else None,
         "reported_at": rfc3339(issue.reported_at),

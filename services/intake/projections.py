@@ -12,6 +12,7 @@ from services.intake.duplicates import OPEN, WINDOW, Candidate
 from services.intake.progress import CASE_STEPS, SUPERVISION_STEPS, CaseSoFar
 from shared.contracts import IntegrationEvent
 from shared.contracts.envelope import rfc3339
+from shared.masking import public_point
 from shared.store.persistence import Database, Transaction
 from shared.store.projection import Projection, UpstreamView
 
@@ -24,7 +25,8 @@ class IssueIndex(Projection):
     """One row per issue; `month` is the Asia/Shanghai month it was reported in (for monthly lists)."""
 
     name = "issue_index"
-    version = 4  # 4: the case's progress is the case_progress view's; 3: titles masked by shared/masking.py
+    version = 5  # 5: the point rounded to the building (public_point); 4: the case's progress is the case_progress
+    # view's; 3: titles masked by shared/masking.py
 
     def create(self, tx: Transaction) -> None:
         tx.run("CREATE TABLE IF NOT EXISTS issue_index (issue_id TEXT PRIMARY KEY, tracking_code TEXT NOT NULL "
@@ -40,7 +42,7 @@ class IssueIndex(Projection):
         if isinstance(event, Issue.Reported):
             report = event.report
             doc = {"issue_id": str(event.originator_id), "channel": report["channel"], "category": event.category, "tags": list(event.tags),
-                   "title": public_text(report["title"], report), "location": report["location"],
+                   "title": public_text(report["title"], report), "location": public_point(report["location"]),
                    "reported_at": rfc3339(event.reported_at), "status": "received",
                    "updated_at": rfc3339(event.reported_at)}
             tx.run("INSERT INTO issue_index (issue_id, tracking_code, month, category, channel, status, "

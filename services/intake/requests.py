@@ -29,6 +29,13 @@ class Location(Body):
     lat: float | None = Field(None, ge=-90, le=90, title="纬度")
     lon: float | None = Field(None, ge=-180, le=180, title="经度")
 
+    @model_validator(mode="after")
+    def _whole_point(self):  # half a point places nothing
+        for one, other, zh in (("lat", "lon", "纬度"), ("lon", "lat", "经度")):
+            if getattr(self, one) is not None and getattr(self, other) is None:
+                raise broken(other, f"is required with location.{one}", f"须与{zh}同时填写")
+        return self
+
 
 class Reporter(Body):
     """Who: a name, a phone or an e-mail (a city system may know only an e-mail); sealed, never published."""

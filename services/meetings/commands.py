@@ -5,6 +5,7 @@ import hashlib
 import json
 from datetime import datetime, timezone
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import Field, model_validator
 
@@ -54,6 +55,14 @@ def moment(value: Any, name: str) -> datetime:
 
 
 Ref = Uuid  # a case's or a proposal's id
+
+
+def case_id(value: str) -> str:
+    """A case id named in a path, as a UUID."""
+    try:
+        return str(UUID(value))
+    except ValueError:
+        raise InvalidInput(f"case_id must be a UUID: {value}", "case_id", "案件编号格式不正确") from None
 
 
 class Schedule(Body):

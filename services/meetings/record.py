@@ -10,6 +10,7 @@ from typing import Any
 from services.meetings.domain import Meeting
 from services.meetings.rules import KINDS, MAJORITIES, ROLES, SHANGHAI
 from shared.contracts.envelope import rfc3339
+from shared.masking import public_data
 
 
 def _t(value: datetime | None) -> str | None:
@@ -36,6 +37,23 @@ def view(m: Meeting) -> dict[str, Any]:
             "disagreements": m.minutes["disagreements"],
             "resolutions": [{k: (_t(v) if k == "due" else v) for k, v in r.items()} for r in m.minutes["resolutions"]]},
     }
+
+
+def public_view(m: Meeting) -> dict[str, Any]:
+    """The record as residents read it (议事公示): no participant, statement, opinion or who voted how; masked."""
+    full = view(m)
+    return public_data({
+        **{k: full[k] for k in ("meeting_id", "kind", "title", "place", "meeting_at", "status", "agenda_published_at",
+                                "opened_at", "closed_at", "cancelled")},
+        "topics": [{k: t[k] for k in ("topic_id", "title", "background", "draft_plan", "case_id")}
+                   for t in full["topics"]],
+        "motions": [{k: x[k] for k in ("motion_id", "text", "topic_id", "mode", "majority", "status", "result")}
+                    for x in full["motions"]],
+        "minutes": None if full["minutes"] is None else {
+            **{k: full["minutes"][k] for k in ("minuted_at", "late", "summary", "disagreements")},
+            "resolutions": [{k: r.get(k) for k in ("resolution_id", "text", "owner", "due", "case_id", "topic_id")}
+                            for r in full["minutes"]["resolutions"]]},
+    })
 
 
 def _motion(x: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from services.meetings.participation import SIGNATURES_NEEDED
 from services.meetings.projections import (list_meetings, list_proposals, list_suggestions, next_meetings,
                                            results_report)
 from services.meetings.rules import KINDS, NOTICE, SHANGHAI, RuleBroken
+from services.meetings.trace import case_trace
 from shared.audit import trail
 from shared.contracts.envelope import rfc3339
 from shared.edge.documents import DOCUMENT, document_response
@@ -116,6 +117,18 @@ class MeetingsService(Operable):
         body = record.view(meeting) | {"proposed_topics": self._waiting_for(meeting), "opinions": opinions}
         return document_response(request, body, lambda lang: record.document(meeting, lang, opinions),
                                  f"meeting-{meeting.meeting_at.astimezone(SHANGHAI):%Y%m%d}")
+
+    @route("GET", "/meetings/<string:meeting_id>/public",
+           public("the public record (公示): agenda, counted votes, minutes; no participant, statement or ballot"))
+    def get_public_meeting(self, request: Request, meeting_id: str) -> Response:
+        """What residents read of a meeting (议事公示): its time and place, agenda, vote counts and minutes, masked."""
+        return json_response(record.public_view(self.runtime.app.get_meeting(meeting_id)))
+
+    @route("GET", "/cases/<string:case_id>/trace",
+           public("a case's steps in the council are public, masked, as the results release is"))
+    def get_case_trace(self, request: Request, case_id: str) -> Response:
+        """A case through the council (议事全程): agenda topics, votes, resolutions, monthly releases, in order."""
+        return json_response(case_trace(self.runtime.db, commands.case_id(case_id)))
 
     @route("GET", "/meetings/<string:meeting_id>/history", allow(*STAFF))
     def history(self, request: Request, meeting_id: str) -> Response:

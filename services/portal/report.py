@@ -3,17 +3,20 @@ mapped back onto the form. Categories and their examples come from intake's publ
 services), so the portal keeps no copy of intake's rules."""
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from typing import Any
 
 CHANNEL = "online"  # 线上: the web form is intake's online channel
-TEXT_FIELDS = ("title", "description", "category", "community", "building", "unit", "room", "name", "phone")
+TEXT_FIELDS = ("title", "description", "category", "community", "building", "unit", "room", "lat", "lon", "name",
+               "phone")
 LOCATION = ("community", "building", "unit", "room")
+POINT = ("lat", "lon")  # the optional point on a map (纬度、经度), two plain fields: no map tiles, no script
 REPORTER = ("name", "phone")
 # intake's `field` (problem details) -> the form's input it is shown beside
 FIELD_OF = {"title": "title", "description": "description", "category": "category",
-            **{f"location.{f}": f for f in LOCATION}, "location": "community",
+            **{f"location.{f}": f for f in (*LOCATION, *POINT)}, "location": "community",
             **{f"reporter.{f}": f for f in REPORTER}, "reporter": "phone"}
 
 
@@ -26,9 +29,19 @@ def payload(values: dict[str, str]) -> dict[str, Any]:
     body: dict[str, Any] = {"channel": CHANNEL, "title": values["title"], "description": values["description"],
                             "location": {f: values[f] for f in LOCATION if values[f] or f == "community"},
                             "reporter": {f: values[f] for f in REPORTER if values[f]}}
+    body["location"] |= {f: _number(values[f]) for f in POINT if values[f]}
     if values["category"]:
         body["category"] = values["category"]
     return body
+
+
+def _number(text: str) -> float | str:
+    """A coordinate as a number; anything else is sent as typed, for intake to refuse by the field's name."""
+    try:
+        value = float(text.replace(",", ".").replace("，", ".").replace("．", "."))
+    except ValueError:
+        return text
+    return value if math.isfinite(value) else text
 
 
 def idempotency_key(raw: str | None) -> str:

@@ -10,19 +10,14 @@ from werkzeug.wrappers import Request, Response
 
 from services.portal import charts, exports, reports
 from services.portal.fresh import MONTHLY_SECONDS, PUBLIC_SECONDS
-from services.portal.i18n import SHANGHAI, Words, chosen
+from services.portal.i18n import Words, chosen
 from services.portal.pages import page
 from services.portal.reports import Table
 from services.portal.staff_pages import SignedIn, signed_in, staff_render
 from services.portal.upstream import Refused
-from shared import clock
 
 LEDGER_MOST = 1000  # ledger rows the category, community and party counts are taken from
 RECORDER = "secretary"  # meetings lets the recorder alone release the month's results
-
-
-def _this_month() -> str:
-    return clock.utcnow().astimezone(SHANGHAI).strftime("%Y-%m")
 
 
 def _chart(url: str, title: str) -> dict[str, str]:
@@ -43,7 +38,7 @@ class ReportPages:
         if name not in reports.REPORTS or kind not in ("", "csv", "xlsx"):
             return staff_render(request, "error.html", who, 404)
         t = Words(chosen(request)["lang"])
-        month = reports.valid_month(request.args.get("month"), _this_month())
+        month = reports.valid_month(request.args.get("month"), reports.this_month())
         tables, pictures, extra = getattr(self, f"_{name}")(who, t, month)
         if kind:
             return exports.download(tables, f"{name}-{month}", kind)
@@ -56,7 +51,7 @@ class ReportPages:
     def release(self, request: Request, who: SignedIn) -> Response:
         """The recorder releases a month's results through meetings; its refusal is shown on the page."""
         t = Words(chosen(request)["lang"])
-        month = reports.valid_month(request.form.get("month"), _this_month())
+        month = reports.valid_month(request.form.get("month"), reports.this_month())
         try:
             self.up.meetings.post("/reports/results", {"month": month}, t.lang, token=who.token)
         except Refused as exc:  # shown beside the form (a 401 ends the session: signed_in)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from services.portal.i18n import SHANGHAI, TIER, Words
+from shared import clock
 
 MONTHS_CHARTED = 6
 RATES = ("response_rate", "resolution_rate", "satisfaction_rate")  # 三率
@@ -37,6 +38,10 @@ def month_range(month: str) -> dict[str, str]:
     """casework's /stats query for a whole month: from its 1st to its last day (inclusive)."""
     year, mon = (int(p) for p in month.split("-"))
     return {"from": f"{month}-01", "to": f"{month}-{monthrange(year, mon)[1]:02d}"}
+
+
+def this_month() -> str:
+    return clock.utcnow().astimezone(SHANGHAI).strftime("%Y-%m")  # the test clock too, under `yishi clock`
 
 
 def valid_month(raw: str | None, default: str) -> str:

@@ -12,14 +12,16 @@ from nameko.web.handlers import http
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from services.portal import board, photos, report, track
-from services.portal.i18n import SHANGHAI, YEAR, Words, chosen
+from services.portal import board, photos, report, track, trace
+from services.portal.council_pages import CouncilPages
+from services.portal.i18n import YEAR, Words, chosen
 from services.portal.pages import STATIC, is_htmx, page, render
 from services.portal.meeting_pages import MeetingPages
 from services.portal.report_pages import ReportPages
+from services.portal.reports import this_month
 from services.portal.staff_pages import StaffPages
 from services.portal.upstream import UPSTREAMS, Refused, Unavailable, Upstreams
-from shared import clock, metrics
+from shared import metrics
 from shared.edge.http import json_response
 
 VOTER_COOKIE = "voter"  # a random id per browser: a resident backs a need once, and has no account
@@ -46,11 +48,7 @@ def _visitor(request: Request) -> dict[str, str]:
     return {"X-Forwarded-For": request.remote_addr} if request.remote_addr else {}
 
 
-def _this_month() -> str:
-    return clock.utcnow().astimezone(SHANGHAI).strftime("%Y-%m")  # the test clock too, under `yishi clock`
-
-
-class PortalService(StaffPages, ReportPages, MeetingPages):
+class PortalService(StaffPages, ReportPages, MeetingPages, CouncilPages):
     name = "portal"
     deps = UpstreamsProvider()
 
@@ -68,7 +66,7 @@ class PortalService(StaffPages, ReportPages, MeetingPages):
     @page("/")
     def board_page(self, request: Request) -> Response:
         lang, community = _lang(request), (request.args.get("community") or "").strip()[:50] or None
-        calls = board.sections(self.up, lang, community, _this_month())
+        calls = board.sections(self.up, lang, community, this_month())
         parts = dict(zip(calls, self.up.fresh.together([functools.partial(_or_none, c) for c in calls.values()])))
         return render(request, "board.html", community=community, communities=board.communities(parts),
                       notices=parts["notices"], results=parts["results"],
@@ -174,9 +172,21 @@ class PortalService(StaffPages, ReportPages, MeetingPages):
             progress = self.up.intake.get(f"/issues/{code}", _lang(request), headers=_visitor(request))
             issue = track.view(progress, Words(_lang(request)))
             issue["photos"] = photos.listed(self.up.intake, progress.get("issue_id"))  # the reviewed ones
+            issue["trace"] = self._trace(progress, Words(_lang(request)))
         except Refused as exc:
             errors["code"], status = exc.detail(_lang(request)), exc.status
         return render(request, "track.html", status, code=code, errors=errors, issue=issue, answered=answered)
+
+    def _trace(self, progress: dict[str, Any], t: Words) -> list[dict[str, Any]] | None:
+        """The case's trace through the council; None when meetings does not answer (the page says so)."""
+        case_id = (progress.get("case") or {}).get("case_id")
+        if not case_id:
+            return []
+        try:
+            steps = self.up.meetings.get(f"/cases/{case_id}/trace", t.lang)["steps"]
+        except (Unavailable, Refused):
+            return None
+        return trace.chain(progress, steps, t)
 
     @http("GET", "/photos/<string:photo_id>")
     def photo(self, request: Request, photo_id: str) -> Response:

@@ -244,7 +244,8 @@ STAFF_WORDS: dict[str, tuple[str, str]] = {
 }
 
 KIND = {"regular": ("议事会例会", "regular council meeting"), "mobile": ("流动议事会", "mobile meeting"),
-        "online": ("云议事", "online meeting"), "assembly": ("居民代表大会", "residents' representatives' assembly")}
+        "online": ("云议事", "online meeting"), "assembly": ("居民代表大会", "residents' representatives' assembly"),
+        "joint": ("三方联席会议", "joint meeting"), "hearing": ("听证会", "hearing"), "consultation": ("咨询会", "consultation")}
 MEETING_ROLE = {"committee": ("社区“两委”成员", "committee member"), "resident_representative": ("居民代表", "representative"),
                 "building_head": ("楼门长", "building head"), "owners_committee": ("业委会委员", "owners' committee"),
                 "property_manager": ("物业负责人", "property manager"), "shop_owner": ("商户代表", "shop owner"),

@@ -54,13 +54,16 @@ def _case_events(seq: int) -> tuple[str, list[tuple[str, dict]]]:
 
 
 def seed_meetings(app, n: int, start: int = 0) -> None:
-    """n escalated cases (proposed topics, the case digest), each with a scheduled meeting."""
+    """n escalated cases (proposed topics, the case digest), each with a scheduled meeting whose agenda names it
+    (the case trace)."""
     for k in range(start, start + n):
         case_id, events = _case_events(k + 1)
         for j, (name, data) in enumerate(events):
             app.process(upstream_event("casework", name, 2 * k + j + 1, data, case_id))
-        app.schedule({"kind": "assembly", "title": f"居民代表大会 {k}", "place": "社区会议室",
-                      "meeting_at": "2027-03-01T02:00:00Z"})
+        meeting, _ = app.schedule({"kind": "assembly", "title": f"居民代表大会 {k}", "place": "社区会议室",
+                                   "meeting_at": "2027-03-01T02:00:00Z"})
+        app.publish_agenda(str(meeting.id), {"topics": [{"title": f"议题 {k}", "background": "车位不足",
+                                                         "draft_plan": "错时共享", "case_id": str(case_id)}]})
 
 
 def seed_notifications(app, n: int, start: int = 0) -> None:

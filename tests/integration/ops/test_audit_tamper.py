@@ -17,6 +17,7 @@ from shared.ops.checkpoints import Checkpointer, recorded
 from shared.config import Settings
 from shared.store.persistence import pg_params
 from tests.support.processes import ROOT, Process
+from tests.unit.casework.helpers import STAFF
 from tests.support.seeding import seed_casework, seed_intake, store_env
 from tests.support.identity import http
 
@@ -103,6 +104,8 @@ def test_a_case_history_with_a_deleted_event_answers_not_verified_naming_the_gap
     casework = CaseworkApplication(pg_settings)
     seed_casework(casework, 1)
     [(case_id,)] = sql(pg_settings, "SELECT DISTINCT originator_id FROM casework.casework_events")
+    # a case opens (and is dispatched) in one event: a second, so that one is left when the first is deleted
+    casework.command(str(case_id), "escalation", {"actor": STAFF, "to": "council", "reason": "需议事会协商"})
     casework.close()
     sql(pg_settings, "DELETE FROM casework.casework_events WHERE originator_id = %s AND originator_version = 1",
         (case_id,))

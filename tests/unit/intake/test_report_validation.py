@@ -21,6 +21,9 @@ GOOD = {"channel": "online", "title": "3号楼楼道灯坏了", "description": "
     ({"location": None}, "location"),
     ({"location": {"building": "3"}}, "location.community"),
     ({"location": {"community": "幸福里", "lat": 200}}, "location.lat"),
+    ({"location": {"community": "幸福里", "lat": 39.9}}, "location.lon"),  # half a point places nothing
+    ({"location": {"community": "幸福里", "lon": 116.4}}, "location.lat"),
+    ({"location": {"community": "幸福里", "lat": "39.9", "lon": 116.4}}, "location.lat"),
     ({"reporter": {}}, "reporter"),
     ({"reporter": {"phone": "call me"}}, "reporter.phone"),
     ({"reported_at": "yesterday"}, "reported_at"),

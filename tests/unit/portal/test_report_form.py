@@ -1,5 +1,9 @@
 """The report form as intake's body, intake's refusals back on the form, and category suggestions."""
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
 from services.portal import report
+from services.portal.pages import render
 
 SERVICES = [{"service_name": "安全隐患", "description": "安全隐患:消防通道堵塞、漏电、燃气等 (safety hazards)"},
             {"service_name": "设施维护", "description": "设施维护:路灯、楼道照明、电梯、健身器材等 (facility repair)"},
@@ -38,3 +42,22 @@ def test_a_form_keeps_its_idempotency_key_and_a_forged_one_is_replaced():
     key = report.idempotency_key(None)
     assert report.idempotency_key(key) == key
     assert report.idempotency_key("'; drop") != "'; drop"
+
+
+def test_a_point_on_the_map_is_sent_as_numbers_and_what_is_no_number_as_typed_for_intake_to_name():
+    values = report.form_values({"title": "灯坏了", "description": "黑", "community": "幸福里", "name": "张三",
+                                 "lat": " 39.9042 ", "lon": "116,4074"})
+    assert report.payload(values)["location"] == {"community": "幸福里", "lat": 39.9042, "lon": 116.4074}
+    typed = report.payload(values | {"lat": "北纬39度", "lon": "nan"})["location"]
+    assert (typed["lat"], typed["lon"]) == ("北纬39度", "nan")
+    assert report.FIELD_OF["location.lat"] == "lat" and report.FIELD_OF["location.lon"] == "lon"
+
+
+def test_the_report_form_offers_the_point_as_two_optional_labelled_fields():
+    request = Request(EnvironBuilder(path="/report").get_environ())
+    html = render(request, "report.html", values=report.form_values({}), errors={"lat": "纬度必须是-90到90之间的数字"},
+                  categories=[], suggested=[], key="k").get_data(as_text=True)
+    assert '<label for="lat">纬度(选填)</label>' in html and '<label for="lon">经度(选填)</label>' in html
+    assert 'id="lat" name="lat" type="text" value="" maxlength="20" inputmode="decimal" aria-invalid="true" ' \
+           'aria-describedby="point-hint lat-error"' in html
+    assert 'href="#lat">纬度必须是' in html
