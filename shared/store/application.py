@@ -139,7 +139,7 @@ class ServiceApplication(Application):
 
         Raises IntegrityError when an aggregate changed meanwhile (the caller decides again), as before.
         """
-        if rows and not self.recorder.takes_rows:  # in memory (unit tests): the rows first, as a failed save may
+        if rows and not self.recorder.takes_rows:  # in memory (unit tests): the rows first, in a transaction of their own
             with self.read_models.transaction() as tx:
                 for statement, params in rows:
                     tx.run(statement, params)
