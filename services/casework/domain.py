@@ -59,8 +59,8 @@ class Case(Audited):
                  reporter_ref: str | None = None, duplicate_of: str | None = None,
                  dispatch: dict[str, Any] | None = None):
         """`dispatch`: the first sending to a party (派单: party, party_kind, reason, acknowledge_by), in this
-        event since cases were opened and dispatched in one step: one event and one message fewer per report, and
-        four consumers fewer deliveries. Older logs open without it and record an `Assigned` next."""
+        event since cases are opened and dispatched in one step: one event and one message fewer per report, and a
+        delivery fewer to each of intake, liaison and notifications. Older logs open without it, an `Assigned` next."""
         self.issue_id = issue_id
         self.duplicate_of = duplicate_of  # merged as reported: opened only to join that issue's case
         self.reporter_ref = reporter_ref  # the resident's pseudonym: notifications tells them without asking intake

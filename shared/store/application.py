@@ -134,12 +134,13 @@ class ServiceApplication(Application):
         return recorder
 
     def save(self, *objs: Any, rows: Sequence[Row] = (), **kwargs: Any) -> None:  # type: ignore[override]
-        """Record the aggregates' new events, in one transaction with other callers' saves (shared/store/groupcommit.py);
-        `rows`: (statement, parameters) of the service's own tables written in that same transaction.
+        """Record the aggregates' new events, in one transaction with other callers' saves
+        (shared/store/groupcommit.py); `rows`: (statement, parameters) of the service's own tables, written in
+        that same transaction.
 
         Raises IntegrityError when an aggregate changed meanwhile (the caller decides again), as before.
         """
-        if rows and not self.recorder.takes_rows:  # in memory (unit tests): the rows first, as a failed save may
+        if rows and not self.recorder.takes_rows:  # in memory (unit tests): the rows first, in their own transaction
             with self.read_models.transaction() as tx:
                 for statement, params in rows:
                     tx.run(statement, params)
