@@ -178,11 +178,14 @@ RETRY_AFTER = 5  # seconds a client waits before retrying a command refused whil
 
 
 def _failed(request: Request, route: str, exc: Exception) -> Response:
-    """503 with Retry-After while the store is down (nothing was recorded); 500 for anything else."""
+    """503 with Retry-After while the store is down; 500 for anything else. A commit whose answer the outage lost
+    was recorded all the same, so the 503 cannot promise nothing was: a retry with the same Idempotency-Key is
+    answered with what was recorded, or records it once."""
     if store_failed(exc):
         log.warning("%s %s: store unavailable (%s)", request.method, route, type(exc).__name__)
-        response = problem(request, 503, "Service unavailable", "the store is not answering; nothing was recorded, "
-                           "retry later", title_zh="服务暂不可用", detail_zh="数据存储暂时无法访问,本次请求未记录,请稍后重试")
+        response = problem(request, 503, "Service unavailable", "the store is not answering; the request may not "
+                           "have been recorded: retry later with the same Idempotency-Key", title_zh="服务暂不可用",
+                           detail_zh="数据存储暂时无法访问,本次请求可能未被记录,请稍后使用相同的 Idempotency-Key 重试")
         response.headers["Retry-After"] = str(RETRY_AFTER)
         return response
     log.exception("%s %s failed", request.method, route)
