@@ -65,9 +65,11 @@ class IntakeApplication(ServiceApplication):
         """
         now = self.clock()
         report = parse_report(payload, now)
-        # no look for a first attempt beforehand (a query per report): the key names the issue, so saving a
-        # retry's issue again fails on its id, and the first is answered then
+        # a retry is answered from the first attempt before anything is drafted: left to fail on its id in the
+        # save, it would fail a whole group commit's batch (every save in it written again alone)
         issue_id = issue_id_for(checked_key(idempotency_key))
+        if idempotency_key and (existing := self._find(issue_id)) is not None:
+            return self._same_report(existing, report), False
         draft = Draft.of(report, now)
         duplicate = find_duplicate(draft.title, draft.category, draft.location, draft.reported_at, candidates(draft))
         for _ in range(3):

@@ -140,10 +140,11 @@ class PersonalData:
     def seal_new(self, subject: str, fields: dict[str, Any], now: datetime) -> tuple[Sealed, tuple[str, tuple]]:
         """For a subject just made up: its new key and the key's row, which the caller writes in the very
         transaction that saves the envelope (`save(..., rows=[row])`): both are stored, or neither. A subject
-        that has a key already (a made-up pseudonym drawn twice) makes that save fail on the key's primary key."""
+        that has a key already (a made-up pseudonym drawn twice) writes no row, which refuses that save."""
         self.ensure()
         key = AESGCM.generate_key(256)
-        row = ("INSERT INTO personal_keys (subject, wrapped, kek, created_at) VALUES (?, ?, ?, ?)",
+        row = ("INSERT INTO personal_keys (subject, wrapped, kek, created_at) VALUES (?, ?, ?, ?) "
+               "ON CONFLICT (subject) DO NOTHING RETURNING subject",
                (subject, self.kek.wrap(subject, key), self.kek.key_id, rfc3339(now)))
         return _sealed(key, subject, fields), row
 

@@ -229,6 +229,10 @@ class Units(Projection):
                 tx.run("UPDATE lights SET doc = ? WHERE unit_id = ? AND month = ?", (_dumps(doc), uid, event.month))
 
 
+HISTORY_FACTS = ("tier", "party", "level", "deadline", "due", "to", "confirmed", "satisfaction")
+STEP_FACTS = {"CaseOpened": ("tier", "due"), "CaseAssigned": ("party",)}  # one event may tell both
+
+
 class CaseFacts(UpstreamView):
     """Each case as liaison knows it from casework: its issue, party, deadline, resolution, red alerts and residents'
     answers (a unit's light), and its history in order (the supervising representative's view)."""
@@ -257,10 +261,9 @@ class CaseFacts(UpstreamView):
         stored = json.loads(doc)
         history, about = stored["history"], stored.get("about", {})
         about |= {k: data[k] for k in ("category", "community", "title") if data.get(k)}
-        history += [{"step": step, "at": rfc3339(event.time),
-                     **{k: data[k] for k in ("tier", "party", "level", "deadline", "due", "to", "confirmed",
-                                             "satisfaction") if k in data}}
-                    for step in steps_of("casework", event.name, data)]
+        for step in steps_of("casework", event.name, data):  # a CaseOpened with its dispatch: two entries, as before
+            history.append({"step": step, "at": rfc3339(event.time),
+                            **{k: data[k] for k in STEP_FACTS.get(step, HISTORY_FACTS) if k in data}})
         issue_id = data.get("issue_id") or issue_id
         party = data.get("party") or party
         due = data.get("due")

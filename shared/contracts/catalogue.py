@@ -156,7 +156,9 @@ _c(Contract("intake", "RecurringIssueFound", 1, _obj(
 # casework: every event names its case and the issue it came from (so intake can answer the resident)
 _DUE = _obj([], verify_by=OPT_TIME, plan_by=OPT_TIME, resolve_by=OPT_TIME)
 _ISSUE = {"issue_id": UUID}
-_c(Contract("casework", "CaseOpened", 1, _obj(
+# v2: the first dispatch (party_kind, assigned_at, acknowledge_by) rides on it, and no CaseAssigned follows for it
+# (a v1 reader, whose schema forbids the new fields, would refuse it: consumers are upgraded before casework)
+_c(Contract("casework", "CaseOpened", 2, _obj(
     ["case_id", "issue_id", "tier", "category", "due", "opened_at"],
     case_id=UUID, issue_id=UUID, tier=_enum(*TIERS), category=STR, due=_DUE, opened_at=TIME,
     triage_reason=OPT_STR, title=OPT_STR, community=OPT_STR, party=OPT_STR, building=OPT_STR, reporter_ref=OPT_STR,
@@ -165,12 +167,12 @@ _c(Contract("casework", "CaseOpened", 1, _obj(
     # optional: the first dispatch (派单), in this event since a case is opened and dispatched in one step; a later
     # CaseAssigned is a reassignment. Absent for a duplicate (never dispatched) and in cases opened before.
     party_kind=_enum(*PARTY_KINDS), assigned_at=TIME, acknowledge_by=TIME,
-)))
+)), upcasters={1: dict})  # a v1 CaseOpened is a v2 one without a dispatch (a CaseAssigned follows it)
 
 
 def steps_of(service: str, name: str, data: Data) -> tuple[str, ...]:
     """The steps an event tells: a CaseOpened that carries its first dispatch is also that CaseAssigned."""
-    if (service, name) == ("casework", "CaseOpened") and data.get("party_kind"):
+    if (service, name) == ("casework", "CaseOpened") and data.get("party_kind") and data.get("party"):
         return ("CaseOpened", "CaseAssigned")
     return (name,)
 

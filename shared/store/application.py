@@ -17,7 +17,7 @@ from shared.store.persistence import (Database, event_store_env, notice_dead_pee
 from shared.store.groupcommit import GroupCommit
 from shared.store.processing import Processing, project
 from shared.store.projection import UpstreamView, ensure_tables
-from shared.store.recorders import CommitSignal, Row, batch_process_recorder
+from shared.store.recorders import CommitSignal, Row, batch_process_recorder, write_rows
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +142,7 @@ class ServiceApplication(Application):
         """
         if rows and not self.recorder.takes_rows:  # in memory (unit tests): the rows first, in their own transaction
             with self.read_models.transaction() as tx:
-                for statement, params in rows:
-                    tx.run(statement, params)
+                write_rows(tx, rows)
             rows = ()
         if kwargs:
             super().save(*objs, **kwargs, **({"rows": rows} if rows else {}))

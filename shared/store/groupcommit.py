@@ -39,6 +39,8 @@ class GroupCommit:
         processing = Processing()
         processing.collect_events(*objs)
         if not processing.events:
+            if rows:
+                raise ValueError("rows are written with events: a save without events would drop them")
             return
         mine = _Save(processing.events, rows)
         with self._pending_lock:

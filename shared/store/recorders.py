@@ -95,12 +95,18 @@ for _name in _RETRIED:
         getattr(PostgresProcessRecorder, _name).__wrapped__))
 
 
-Row = tuple[str, tuple]  # (statement with ? marks, parameters): a service's own row written with its events
+# (statement with ? marks, parameters): a service's own row written with its events. A statement that RETURNs
+# must return a row (an INSERT ... ON CONFLICT DO NOTHING RETURNING that wrote none refuses the save): raised here,
+# before the events are sent, a key's violation surfaces as IntegrityError, never as PostgreSQL's aborted pipeline.
+Row = tuple[str, tuple]
 
 
-def _write_rows(tx: Transaction, rows: Sequence[Row]) -> None:
+def write_rows(tx: Transaction, rows: Sequence[Row]) -> None:
     for statement, params in rows:
-        tx.run(statement, params)
+        if " RETURNING " not in statement:
+            tx.run(statement, params)
+        elif tx.one(statement, params) is None:
+            raise IntegrityError(f"not written: {statement.split(' (', 1)[0]}")
 
 
 def _apply_views(tx: Transaction, views: Sequence[tuple[Any, Any]], lock: Any) -> None:
@@ -127,7 +133,7 @@ class BatchPostgresProcessRecorder(_Batching, _FailFastPostgres):
         if kwargs.get("views") or kwargs.get("rows"):
             tx = Transaction(curs.connection.cursor(row_factory=tuple_row), translate=True)
             tx.run(f'SET LOCAL search_path TO "{self.datastore.schema}"')  # where the service's read models are
-            _write_rows(tx, kwargs.get("rows", ()))
+            write_rows(tx, kwargs.get("rows", ()))
             _apply_views(tx, kwargs.get("views", ()), lambda t, name: t.run(
                 "SELECT pg_advisory_xact_lock(?)", (lock_key(self.datastore.schema, f"projection.{name}"),)))
 
@@ -166,7 +172,7 @@ class BatchSQLiteProcessRecorder(_Batching, SQLiteProcessRecorder):
             self._insert_tracking(c, tracking)
         if kwargs.get("views") or kwargs.get("rows"):  # the write transaction is the lock
             tx = Transaction(c, translate=False)
-            _write_rows(tx, kwargs.get("rows", ()))
+            write_rows(tx, kwargs.get("rows", ()))
             _apply_views(tx, kwargs.get("views", ()), lambda t, name: None)
         return returning
 

@@ -62,7 +62,7 @@ def test_report_becomes_a_case_visible_everywhere(system, city_system_queue):
     conn, queue = city_system_queue
     message = wait_until(lambda: queue(conn.default_channel).get(no_ack=True), message="CaseOpened at city system")
     event = json.loads(message.body)
-    assert event["type"] == "cn.yishi.casework.CaseOpened.v1"
+    assert event["type"] == "cn.yishi.casework.CaseOpened.v2"
     assert event["id"] == f"casework-{event['sequence']}" and event["subject"] == case["case_id"]
     assert event["data"]["issue_id"] == issue_id
     assert message.delivery_info["routing_key"] == "CaseOpened"
