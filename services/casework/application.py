@@ -16,6 +16,7 @@ from services.casework.calendar import SHANGHAI, WorkingCalendar, calendar_view,
 from services.casework.commands import (CalendarNotice, Command, ResponseTemplate, TriageRule, actor_for, checked,
                                         parse, parse_survey)
 from services.casework.handlers import COMMAND_HANDLERS
+from services.casework.projections import Ledger
 from services.casework.domain import (CALENDAR_ID, NAMESPACE, OPEN_STATUSES, RULES_ID, SATISFACTION_FLOOR, Case,
                                       OfficialCalendar, TriageRules, case_id_for)
 from services.casework.surveys import SurveyRound, survey_round_id
@@ -42,6 +43,7 @@ class CaseworkApplication(ServiceApplication):
     name = "casework"
     reacts_to = {"intake": ("IssueReported", "IssueMerged", "ResidentAnswered", "CityUpdateReceived"),
                  "meetings": ("MeetingMinuted",)}
+    with_log = (Ledger(),)  # the ledger never trails a case: staff read what they did at once
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

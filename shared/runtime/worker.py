@@ -47,9 +47,10 @@ def _run_as_leader(spec: ServiceSpec, app, db: Database, settings: Settings, sto
     lead_stop = threading.Event()
     relay = Relay(app, db, spec.publisher(app), settings.amqp_uri, poll_interval=settings.poll_interval)
     projector = Projector(app, db, spec.projections())
-    threads = [threading.Thread(target=relay.run, args=(lead_stop,), name="relay", daemon=True),
-               threading.Thread(target=projector.run, args=(lead_stop, settings.poll_interval),
-                                name="projector", daemon=True)]
+    threads = [threading.Thread(target=relay.run, args=(lead_stop,), name="relay", daemon=True)]
+    if projector.projections:  # none when every read model is applied by the log's writers
+        threads.append(threading.Thread(target=projector.run, args=(lead_stop, settings.poll_interval),
+                                        name="projector", daemon=True))
     if not settings.uses_postgres:
         threads.append(threading.Thread(target=watch_wal, args=(app, lead_stop), name="wakeup", daemon=True))
     for t in threads:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
-from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
+from eventsourcing.persistence import EventStore, Notification, ProcessRecorder, Tracking
 
 from shared.config import Settings
 from shared.contracts import IntegrationEvent
@@ -16,7 +16,7 @@ from shared.store.persistence import (Database, event_store_env, notice_dead_pee
                                       table_names)
 from shared.store.groupcommit import GroupCommit
 from shared.store.processing import Processing, project
-from shared.store.projection import UpstreamView, ensure_tables
+from shared.store.projection import Projection, UpstreamView, catch_up, ensure_tables
 from shared.store.recorders import CommitSignal, Row, batch_process_recorder, write_rows
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,27 @@ class BatchRepository(Repository):
         return read[aggregate_id]
 
 
+class _WithLog(EventStore):
+    """An event store whose every write also applies the application's `with_log` read models to its events."""
+
+    def __init__(self, *args: Any, app: "ServiceApplication", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._app = app
+
+    def put(self, domain_events: Sequence[Any], **kwargs: Any) -> Any:
+        projections = self._app.with_log
+        if not projections or not domain_events:
+            return super().put(domain_events, **kwargs)
+        pairs = [(p, e) for p in projections for e in domain_events]
+        if self.recorder.takes_rows:
+            return super().put(domain_events, **kwargs, projected=pairs)
+        recorded = super().put(domain_events, **kwargs)  # in memory (unit tests): the rows after, on their own
+        with self._app.read_models.transaction() as tx:
+            for projection, event in pairs:
+                projection.apply(tx, event)
+        return recorded
+
+
 class ServiceApplication(Application):
     """An Application whose recorder also records tracking, so it can apply upstream events.
 
@@ -88,6 +109,10 @@ class ServiceApplication(Application):
     reacts_to: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     # read models of upstream events, written with their tracking (shared/store/projection.py UpstreamView)
     views: ClassVar[tuple[UpstreamView, ...]] = ()
+    # read models of the service's own events that every writer of its log applies in the same transaction: they
+    # never trail the log (a command reads its own write at once) and cost no read of it; the projector follows
+    # the service's other projections
+    with_log: ClassVar[tuple[Projection, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         own = "name" in cls.__dict__
@@ -101,6 +126,8 @@ class ServiceApplication(Application):
         super().__init__(env=event_store_env(self.name, self.settings) | (env or {}))
         if self.views:
             self._ensure_views()
+        if self.with_log:
+            catch_up(self, self.read_models, list(self.with_log))
 
     def close(self) -> None:
         super().close()
@@ -132,6 +159,9 @@ class ServiceApplication(Application):
             shrink_when_idle(recorder.datastore.pool, self.settings.pool_max_idle)
         self.commits = recorder.commits = CommitSignal()  # type: ignore[attr-defined]
         return recorder
+
+    def construct_event_store(self) -> EventStore:
+        return _WithLog(mapper=self.mapper, recorder=self.recorder, app=self)
 
     def save(self, *objs: Any, rows: Sequence[Row] = (), **kwargs: Any) -> None:  # type: ignore[override]
         """Record the aggregates' new events, in one transaction with other callers' saves

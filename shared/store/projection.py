@@ -77,6 +77,29 @@ def lock_projection(db: Database, tx: Transaction, name: str) -> None:
     db.lock(tx, f"projection.{name}")
 
 
+def catch_up(app: ServiceApplication, db: Database, projections: list[Projection], batch_size: int = 2000) -> None:
+    """Bring the read models every writer applies (`ServiceApplication.with_log`) to the log's head before this
+    process writes: a new or changed one is built from the start, one the projector kept before goes on from its
+    position. Under each model's lock, so writers wait rather than write past it (a changed model's replay holds
+    them for its length: `yishi rebuild` first, online, for a long log)."""
+    ensure_tables(db, projections)
+    for p in projections:
+        with db.transaction() as tx:
+            lock_projection(db, tx, p.name)
+            version, position = tx.one("SELECT version, position FROM projection_position WHERE name = ?", (p.name,))
+            if version != p.version:  # read again under the lock: another process may have rebuilt it meanwhile
+                _reset(tx, p)
+                position = 0
+            start = position
+            while notifications := app.notifications_after(position, batch_size):
+                for n in notifications:
+                    p.apply(tx, app.domain_event(n))
+                position = notifications[-1].id
+            if position != start:
+                tx.run("UPDATE projection_position SET position = ? WHERE name = ?", (position, p.name))
+                log.info("%s: read model %s caught up from %d to %d", app.name, p.name, start, position)
+
+
 def _reset(tx: Transaction, projection: Projection) -> None:
     projection.drop(tx)
     projection.create(tx)
@@ -91,10 +114,11 @@ class Projector:
     def __init__(self, app: ServiceApplication, db: Database, projections: list[Projection], batch_size: int = 1000):
         self.app = app
         self.db = db
-        self.projections = projections
+        written = {p.name for p in app.with_log}  # applied by the writers themselves
+        self.projections = [p for p in projections if p.name not in written]
         self.batch_size = batch_size
         self._positions: dict[str, int] | None = None  # ours while we lead; re-read after any failure
-        for p in ensure_tables(db, projections):
+        for p in ensure_tables(db, self.projections):
             with db.transaction() as tx:
                 _reset(tx, p)
 
@@ -105,6 +129,8 @@ class Projector:
     def run_once(self) -> int:
         """One pass: the log read and decoded once, after the least advanced read model, then every model
         brought forward in one transaction. Returns how many notifications were read."""
+        if not self.projections:
+            return 0
         if self._positions is None:
             self._positions = {p.name: self.position(p.name) for p in self.projections}
         start = min(self._positions.values(), default=0)

@@ -2,7 +2,9 @@
 
 eventsourcing's process recorder takes one `tracking` per transaction; a batch needs one tracking row per
 upstream event it applies (`trackings=`), written in the same transaction as the events the batch produced,
-and the rows of the service's upstream views (`views=`: (view, event) pairs, shared/store/projection.py).
+the rows of the service's upstream views (`views=`: (view, event) pairs, shared/store/projection.py), and the
+rows of its read models that every writer applies with its own events (`projected=`: (projection, event) pairs,
+their positions moved to the log's head in the same transaction).
 Every commit through these recorders wakes this process's relay and projector (`on_commit`), so a local
 writer needs no polling to be seen.
 """
@@ -109,11 +111,27 @@ def write_rows(tx: Transaction, rows: Sequence[Row]) -> None:
             raise IntegrityError(f"not written: {statement.split(' (', 1)[0]}")
 
 
-def _apply_views(tx: Transaction, views: Sequence[tuple[Any, Any]], lock: Any) -> None:
-    for view in dict.fromkeys(v for v, _ in views):
-        lock(tx, view.name)  # a rebuild's swap takes it too
-    for view, event in views:
-        view.apply(tx, event)
+def _apply_read_models(tx: Transaction, kwargs: dict[str, Any], lock: Any) -> None:
+    """The caller's rows, then every view and projection the events feed, each under its lock (a rebuild's swap
+    takes it too), in the events' transaction."""
+    write_rows(tx, kwargs.get("rows", ()))
+    pairs = [*kwargs.get("views", ()), *kwargs.get("projected", ())]
+    for model in dict.fromkeys(m for m, _ in pairs):
+        lock(tx, model.name)
+    for model, event in pairs:
+        model.apply(tx, event)
+
+
+def _advance_projected(tx: Transaction, kwargs: dict[str, Any], head: str) -> None:
+    """Move the projections the events fed to the log's head, once the events are in: `head` reads it."""
+    names = list(dict.fromkeys(p.name for p, _ in kwargs.get("projected", ())))
+    if names:
+        tx.run(f"UPDATE projection_position SET position = ({head}) WHERE name IN ({', '.join('?' * len(names))})",
+               tuple(names))
+
+
+def _feeds_read_models(kwargs: dict[str, Any]) -> bool:
+    return bool(kwargs.get("views") or kwargs.get("rows") or kwargs.get("projected"))
 
 
 class BatchPostgresProcessRecorder(_Batching, _FailFastPostgres):
@@ -130,12 +148,17 @@ class BatchPostgresProcessRecorder(_Batching, _FailFastPostgres):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         self._insert_trackings(curs, kwargs.get("trackings", ()))
         super()._insert_events(curs, stored_events, **kwargs)
-        if kwargs.get("views") or kwargs.get("rows"):
+        if _feeds_read_models(kwargs):
             tx = Transaction(curs.connection.cursor(row_factory=tuple_row), translate=True)
             tx.run(f'SET LOCAL search_path TO "{self.datastore.schema}"')  # where the service's read models are
-            write_rows(tx, kwargs.get("rows", ()))
-            _apply_views(tx, kwargs.get("views", ()), lambda t, name: t.run(
+            _apply_read_models(tx, kwargs, lambda t, name: t.run(
                 "SELECT pg_advisory_xact_lock(?)", (lock_key(self.datastore.schema, f"projection.{name}"),)))
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        super()._insert_stored_events(curs, stored_events, **kwargs)  # after _insert_events: eventsourcing's order
+        if kwargs.get("projected"):
+            _advance_projected(Transaction(curs.connection.cursor(row_factory=tuple_row), translate=True), kwargs,
+                               f'SELECT MAX(notification_id) FROM "{self.events_table_name}"')
 
 
     def _insert_trackings(self, curs: Any, trackings: Sequence[Tracking]) -> None:
@@ -170,10 +193,10 @@ class BatchSQLiteProcessRecorder(_Batching, SQLiteProcessRecorder):
         returning = super()._insert_events(c, stored_events, **kwargs)
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(c, tracking)
-        if kwargs.get("views") or kwargs.get("rows"):  # the write transaction is the lock
+        if _feeds_read_models(kwargs):  # the write transaction is the lock
             tx = Transaction(c, translate=False)
-            write_rows(tx, kwargs.get("rows", ()))
-            _apply_views(tx, kwargs.get("views", ()), lambda t, name: None)
+            _apply_read_models(tx, kwargs, lambda t, name: None)
+            _advance_projected(tx, kwargs, f"SELECT MAX(rowid) FROM {self.events_table_name}")
         return returning
 
 
@@ -205,7 +228,7 @@ class BatchPOPOProcessRecorder(_Batching, POPOProcessRecorder):
             self._assert_tracking_uniqueness(tracking)
 
     def _update_table(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        if kwargs.get("views") or kwargs.get("rows"):
+        if _feeds_read_models(kwargs):
             raise TypeError("upstream views and rows need a SQL store (SQLite or PostgreSQL), not the in-memory one")
         ids = super()._update_table(stored_events, **kwargs)
         for tracking in kwargs.get("trackings", ()):

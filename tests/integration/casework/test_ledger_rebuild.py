@@ -1,11 +1,11 @@
-"""The ledger is a projection of casework's own log: dropped and replayed, it comes back row for row."""
+"""The ledger is a projection of casework's own log, written by every writer with the events it folds in:
+dropped and replayed, it comes back row for row."""
 from datetime import datetime, timedelta, timezone
 
 from services.casework.application import CaseworkApplication
 from services.casework.domain import case_id_for
 from services.casework.projections import Ledger, list_cases
 from shared.store.persistence import Database
-from shared.store.projection import Projector
 from tests.unit.casework.helpers import PROPERTY, STAFF, Clock, confirm, issue, reported
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
@@ -17,9 +17,8 @@ class LedgerNext(Ledger):
     version = Ledger.version + 1
 
 
-def drain(projector):
-    while projector.run_once():
-        pass
+class NextApplication(CaseworkApplication):
+    with_log = (LedgerNext(),)
 
 
 def rows(db):
@@ -44,19 +43,39 @@ def test_a_new_ledger_version_replays_to_the_same_rows(settings):
     app.command(ids[7], "assignment", {"actor": STAFF, "party": "市政路灯所", "party_kind": "department"})
     app.watch(ids, T0 + timedelta(days=20))
 
-    drain(Projector(app, db, [Ledger()], batch_size=7))
-    before = rows(db)
+    before = rows(db)  # no projector: each write brought its rows
     assert len(before) == 24
     listed = list_cases(db, limit=1000, now=T0)
     assert {c["status"] for c in listed} == {"open", "resolved", "closed", "reopened"}
     assert any(c["alert_level"] == "red" for c in listed)
+    head = app.log_head()
+    assert db.query("SELECT position FROM projection_position WHERE name = 'ledger'") == [(head,)]
+    app.close()
 
-    rebuilt = Projector(app, db, [LedgerNext()], batch_size=4)  # a new version drops the table
-    assert rebuilt.position("ledger") == 0 and rows(db) == []
-    drain(rebuilt)
+    rebuilt = NextApplication(settings, clock=clock)  # a new version is dropped and replayed before any write
     assert rows(db) == before
     assert list_cases(db, limit=1000, now=T0) == listed
+    assert db.query("SELECT version, position FROM projection_position WHERE name = 'ledger'") == [
+        (LedgerNext.version, head)]
+    rebuilt.close()
+
+
+def test_a_ledger_the_projector_left_behind_catches_up_at_start(settings):
+    """The ledger was the projector's before its writers applied it: an upgrade goes on from its position."""
+    clock = Clock(T0)
+    app = CaseworkApplication(settings, clock=clock)
+    db = Database("casework", settings)
+    for seq in range(1, 6):
+        app.process(reported(seq, issue("楼道灯坏了")))
+    before = rows(db)
+    with db.transaction() as tx:  # as an older worker's projector left it: two cases behind
+        tx.run("DELETE FROM ledger WHERE case_id IN (SELECT case_id FROM ledger ORDER BY opened_at DESC, case_id "
+               "LIMIT 2)")
+        tx.run("UPDATE projection_position SET position = ? WHERE name = 'ledger'", (app.log_head() - 2,))
     app.close()
+    again = CaseworkApplication(settings, clock=clock)
+    assert rows(db) == before
+    again.close()
 
 
 def test_the_ledger_filters_by_community_in_its_query(settings):
@@ -67,7 +86,6 @@ def test_the_ledger_filters_by_community_in_its_query(settings):
     for seq, community in enumerate(places * 3, start=1):
         data = issue("楼道灯坏了", location={"community": community, "building": str(seq)})
         app.process(reported(seq, data))
-    drain(Projector(app, db, [Ledger()], batch_size=5))
     for community in set(places):
         listed = list_cases(db, community=community, limit=1000, now=T0)
         assert len(listed) == 3 * places.count(community) and {c["community"] for c in listed} == {community}
