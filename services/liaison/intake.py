@@ -11,6 +11,10 @@ from shared.config import service_url
 from shared.errors import DomainError
 
 TIMEOUT = 10  # seconds: intake answers a report within its group commit
+# intake may have saved the report and lost its answer (a timeout, a 503 after the commit): a retry with the same
+# Idempotency-Key asks intake again with the same key, so it is answered with that issue or records it once
+MAY_BE_RECORDED = "the concern may not have been recorded: retry later with the same Idempotency-Key"
+MAY_BE_RECORDED_ZH = "本条诉求可能未被记录,请稍后使用相同的 Idempotency-Key 重试"
 
 
 class IntakeRefused(DomainError):
@@ -35,8 +39,8 @@ def report_to_intake(report: dict[str, Any], key: str) -> dict[str, Any]:
         response = requests.post(f"{service_url('intake')}/issues", json=report, timeout=TIMEOUT,
                                  headers={"Idempotency-Key": key})
     except requests.RequestException:
-        raise IntakeUnavailable("intake is not answering; nothing was recorded, retry later", None,
-                                "社区诉求受理服务暂时无法访问,本条诉求未记录,请稍后重试") from None
+        raise IntakeUnavailable(f"intake is not answering; {MAY_BE_RECORDED}", None,
+                                f"社区诉求受理服务暂时无法访问,{MAY_BE_RECORDED_ZH}") from None
     if response.status_code in (200, 201):
         return response.json()
     try:
@@ -44,6 +48,6 @@ def report_to_intake(report: dict[str, Any], key: str) -> dict[str, Any]:
     except ValueError:
         problem = {}
     if response.status_code >= 500:
-        raise IntakeUnavailable(f"intake answered {response.status_code}; nothing was recorded, retry later", None,
-                                "社区诉求受理服务暂不可用,本条诉求未记录,请稍后重试")
+        raise IntakeUnavailable(f"intake answered {response.status_code}; {MAY_BE_RECORDED}", None,
+                                f"社区诉求受理服务暂不可用,{MAY_BE_RECORDED_ZH}")
     raise IntakeRefused(response.status_code, problem)

@@ -359,7 +359,7 @@ _c(Contract("liaison", "ProjectCompleted", 1, _obj(
     ["project_id", "late", "completed_at"], project_id=UUID, late={"type": "boolean"}, completed_at=TIME)))
 
 # every service: the checkpoints of its audit chains (shared/ops/checkpoints.py), so subscribers hold them
-for _service in ("intake", "casework", "meetings", "notifications"):
+for _service in ("intake", "casework", "meetings", "notifications", "liaison"):
     _c(Contract(_service, "AuditCheckpointed", 1, _obj(
         ["position", "events", "aggregates", "digest", "checkpointed_at"], position={"type": "integer", "minimum": 1},
         events={"type": "integer", "minimum": 1}, aggregates={"type": "integer", "minimum": 0},

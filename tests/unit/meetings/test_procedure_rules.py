@@ -241,8 +241,9 @@ def test_minutes_come_after_closing_and_only_once(app, clock):
     assert early.value.rule == "procedure"
     app.close_meeting(council.id)
     app.record_minutes(council.id, {"resolutions": [RESOLUTION]})
-    with pytest.raises(RuleBroken):
+    with pytest.raises(RuleBroken) as again:
         app.record_minutes(council.id, {"resolutions": [RESOLUTION]})
+    assert again.value.detail_zh.startswith("会议纪要已形成,不能再提交会议纪要")  # was 会议已形成纪要,不能形成会议纪要
 
 
 def test_a_resolution_on_a_topic_inherits_its_case(app, clock):

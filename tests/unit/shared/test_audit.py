@@ -8,7 +8,9 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, ProgrammingError, event
 
 from shared.audit import HASH, PREV, Audited, chain_hash, trail, verify_all
+from shared.contracts.catalogue import CATALOGUE
 from shared.ops.checkpoints import Checkpointer, checkpoints_id, recorded, with_checkpoints
+from shared.runtime.spec import built_services, load_spec
 
 
 class Ticket(Audited):
@@ -234,3 +236,10 @@ def test_a_log_rewritten_with_recomputed_hashes_fails_against_its_checkpoint(tic
     assert trail(tickets, t.id)["verified"]
     report = verify_all(tickets, checkpoints=[held])
     assert not report["verified"] and "were removed, added or rewritten" in report["broken"][0]["reason"]
+
+
+@pytest.mark.parametrize("service", built_services())
+def test_every_service_checkpoints_its_log_and_publishes_the_checkpoints(service):
+    spec = load_spec(service)
+    assert Checkpointer.name in [t.name for t in spec.tickers]
+    assert CATALOGUE.get(service, "AuditCheckpointed").version == 1
