@@ -1,6 +1,6 @@
 from services.casework.application import CaseworkApplication
 from services.casework.metrics import LedgerGauges
-from services.casework.projections import Ledger, cases_owing_alerts, open_cases
+from services.casework.projections import cases_owing_alerts, open_cases
 from services.casework.published import publisher
 from shared.ops.checkpoints import audited
 from shared.runtime.spec import ServiceSpec, Ticker
@@ -25,7 +25,7 @@ class CalendarWatch:
 
 
 SPEC = audited(ServiceSpec(name="casework", application=CaseworkApplication, publisher=publisher,
-                           projections=lambda: [Ledger()],
+                           projections=lambda: list(CaseworkApplication.with_log),
                            tickers=(Ticker("deadlines", 30.0, watch_deadlines),
                                     Ticker("calendar", 30.0, CalendarWatch())),
                            collectors=lambda db: [LedgerGauges(db)]))

@@ -8,6 +8,11 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from services.intake.contacts import ReporterIndex
+from services.intake.households import HouseholdRegister
+from services.intake.visits import DoorToDoor
+from services.intake.projections import IssueIndex
+from services.intake.reports import DemandList
 from services.intake.codes import TrackingCode, tracking_code_id
 from services.intake.domain import CityUpdate, Draft, Issue, Report, issue_id_for, new_reporter_ref
 from services.intake.requests import Merge, parse_answer, parse_report
@@ -28,6 +33,7 @@ class IntakeApplication(ServiceApplication):
     name = "intake"
     reacts_to = {"casework": tuple(CASE_STEPS), "liaison": tuple(SUPERVISION_STEPS)}
     views = (CaseProgress(), CaseSupervision())  # casework's and liaison's news about each issue: views
+    with_log = (IssueIndex(), ReporterIndex(), DemandList(), HouseholdRegister(), DoorToDoor())
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -1,10 +1,5 @@
 from services.intake.application import IntakeApplication
-from services.intake.contacts import ReporterIndex
-from services.intake.households import HouseholdRegister
-from services.intake.visits import DoorToDoor
-from services.intake.projections import IssueIndex
 from services.intake.published import publish
-from services.intake.reports import DemandList
 from shared.ops.checkpoints import audited
 from services.intake.erasure import shred_expired
 from services.intake.recurring import detect
@@ -12,7 +7,7 @@ from services.intake.sealing import STEP, seal_contacts
 from shared.runtime.spec import ServiceSpec, Ticker
 
 SPEC = audited(ServiceSpec(name="intake", application=IntakeApplication, publisher=lambda app: publish,
-                   projections=lambda: [IssueIndex(), ReporterIndex(), DemandList(), HouseholdRegister(), DoorToDoor()],
+                   projections=lambda: list(IntakeApplication.with_log),
                    tickers=(Ticker("contact-retention", 3600.0, shred_expired),
                             Ticker("recurring", 60.0, lambda app, db: detect(app, db))),
                    migrations={STEP: seal_contacts}))

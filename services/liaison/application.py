@@ -10,6 +10,7 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from services.liaison.projections import Activities, Lists, Receptions, Register, Supervisions, Units
 from services.liaison import commands, lights
 from services.liaison.domain import (
     Match, Project, Reception, Remembering, Representative, Resource, Shelf, Station, Supervision, Unit,
@@ -35,6 +36,8 @@ class LiaisonApplication(ServiceApplication):
     name = "liaison"
     reacts_to = {"casework": CASE_FACTS, "meetings": ("MeetingOpened",)}
     views = (CaseFacts(),)  # casework's facts about each case: a view, not liaison's own events
+    # Activities after Supervisions and Receptions: it reads whose supervision or reception day an event is about
+    with_log = (Register(), Supervisions(), Receptions(), Activities(), Units(), Lists())
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

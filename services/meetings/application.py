@@ -10,6 +10,8 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from services.meetings.projections import CaseSteps, MeetingIndex, ProposalIndex, SuggestionIndex
+from services.meetings.trace import CaseTrace
 from services.meetings import commands
 from services.meetings.domain import (
     Meeting, ResultsRelease, TopicProposal, kinds_for_escalation, meeting_id_for, proposal_id_for, release_id_for,
@@ -34,6 +36,7 @@ class MeetingsApplication(ServiceApplication):
     name = "meetings"
     reacts_to = {"casework": tuple(CASE_FACTS), "intake": ("RecurringIssueFound",)}
     views = (CaseDigest(),)  # casework's facts, kept as a view, not as meetings' own events
+    with_log = (MeetingIndex(), ProposalIndex(), CaseSteps(), SuggestionIndex(), CaseTrace())
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

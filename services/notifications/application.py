@@ -10,6 +10,7 @@ from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 from prometheus_client import Counter
 
+from services.notifications.projections import DeliveryLog, NoticeBoard
 from services.notifications.addresses import check_subscription_url
 from services.notifications.domain import (
     CHANNEL_OF, NAMESPACE, SUBSCRIPTION_BOOK_ID, About, CaseLink, Delivery, MatterFact, Notice, SubscriptionBook,
@@ -46,6 +47,7 @@ class NotificationsApplication(ServiceApplication):
     # every event: city systems may subscribe to any type (webhooks), and the board follows all three
     reacts_to = {"intake": ("#",), "casework": ("#",), "meetings": ("#",),
                  "liaison": ("ReceptionAnnounced", "UnitSupervised")}
+    with_log = (NoticeBoard(), DeliveryLog())
     views = (Matters(),)  # what each issue is about: a view of intake's IssueReported, not an event here
 
     def __init__(self, *args: Any, clock: Clock = utcnow, channels: Collection[str] | None = None, **kwargs: Any):

@@ -1,8 +1,7 @@
 from services.notifications.application import NotificationsApplication
-from services.notifications.projections import DeliveryLog, NoticeBoard
 from services.notifications.published import publish
 from shared.ops.checkpoints import audited
 from shared.runtime.spec import ServiceSpec
 
 SPEC = audited(ServiceSpec(name="notifications", application=NotificationsApplication, publisher=lambda app: publish,
-                   projections=lambda: [NoticeBoard(), DeliveryLog()]))
+                   projections=lambda: list(NotificationsApplication.with_log)))

@@ -11,7 +11,7 @@ from services.meetings.trace import CaseTrace, case_trace
 from shared.config import Settings
 from shared.contracts.envelope import rfc3339
 from shared.store.persistence import Database
-from shared.store.projection import Projector
+from shared.store.projection import catch_up
 from tests.unit.meetings.conftest import Council
 
 CASE = "0f8e4c1a-2b3d-4e5f-8a9b-0c1d2e3f4a01"
@@ -26,9 +26,8 @@ def db(tmp_path):
 
 
 def project(app, db) -> None:
-    projector = Projector(app, db, [CaseTrace()])
-    while projector.run_once():
-        pass
+    """Bring a store's trace up to the log, as a process does at its start (another store: from nothing)."""
+    catch_up(app, db, [CaseTrace()])
 
 
 def decided(app, clock) -> Council:
