@@ -27,7 +27,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # --- /metrics ----------------------------------------------------------------------------------------------
 def parse_metrics(text: str) -> dict[str, float]:
     """The counters the benchmark needs, flattened: published.<svc>, consumed.<svc>.<outcome>,
-    opened (casework applied IssueReported), projected.<svc>.<model>, relay_position/relay_lag.<svc>."""
+    opened (casework applied IssueReported), relay_position/relay_lag.<svc>."""
     out: dict[str, float] = defaultdict(float)
     for family in text_string_to_metric_families(text):
         for s in family.samples:
@@ -39,9 +39,6 @@ def parse_metrics(text: str) -> dict[str, float]:
                 if (lab["service"], lab["upstream"], lab.get("type"), lab["outcome"]) == (
                         "casework", "intake", "IssueReported", "applied"):
                     out["opened"] += v
-            elif s.name == "yishi_projection_position":
-                key = f"projected.{lab['service']}.{lab['projection']}"
-                out[key] = max(out[key], v)
             elif s.name == "yishi_relay_position":
                 key = f"relay_position.{lab['service']}"
                 out[key] = max(out[key], v)
@@ -212,16 +209,11 @@ class Observer:
 
 def behind(prev: dict[str, Any], cur: dict[str, Any]) -> list[str]:
     """Why the pipeline is not drained at `cur` (empty: drained). Drained = nothing waits in any queue, every
-    relay has published its whole log, every read model is at its log's head, and between two looks nothing
+    relay has published its whole log (read models are written with it), and between two looks nothing
     moved (no event written, none consumed: a message held unacked in a consumer would show as movement)."""
     m, why = cur["m"], []
     why += [f"{q}: {n} waiting" for q, n in cur["queues"].items() if n and not q.endswith(".dead")]
     why += [f"{k[10:]} relay lag {v:g}" for k, v in m.items() if k.startswith("relay_lag.") and v > 0]
-    for key, position in m.items():
-        if key.startswith("projected."):
-            service = key.split(".")[1]
-            if position < m.get(f"head.{service}", 0):
-                why.append(f"{key[10:]} at {position:g} of {m[f'head.{service}']:g}")
     moving = [k for k in m if k.startswith(("head.", "consumed.")) and m[k] != prev["m"].get(k)]
     why += [f"{k} moving" for k in moving]
     return why

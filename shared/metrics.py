@@ -35,8 +35,6 @@ POOL_EXHAUSTED = Counter("yishi_pool_exhausted_total", "Callers that waited in v
                          ["service"])
 RELAY_POSITION = Gauge("yishi_relay_position", "Last notification id the relay saw confirmed",
                        ["service"], multiprocess_mode="livemax")
-PROJECTION_POSITION = Gauge("yishi_projection_position", "Last notification id applied to a read model",
-                            ["service", "projection"], multiprocess_mode="livemax")
 AUTHORIZATION_DECISIONS = Counter("yishi_authorization_decisions_total",
                                   "Access decisions (outcome: allowed|denied|unauthenticated|undeclared)",
                                   ["service", "outcome"])

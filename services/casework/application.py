@@ -43,7 +43,7 @@ class CaseworkApplication(ServiceApplication):
     name = "casework"
     reacts_to = {"intake": ("IssueReported", "IssueMerged", "ResidentAnswered", "CityUpdateReceived"),
                  "meetings": ("MeetingMinuted",)}
-    with_log = (Ledger(),)  # the ledger never trails a case: staff read what they did at once
+    projections = (Ledger(),)  # the ledger never trails a case: staff read what they did at once
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -25,7 +25,6 @@ class CalendarWatch:
 
 
 SPEC = audited(ServiceSpec(name="casework", application=CaseworkApplication, publisher=publisher,
-                           projections=lambda: list(CaseworkApplication.with_log),
                            tickers=(Ticker("deadlines", 30.0, watch_deadlines),
                                     Ticker("calendar", 30.0, CalendarWatch())),
                            collectors=lambda db: [LedgerGauges(db)]))

@@ -33,7 +33,7 @@ class IntakeApplication(ServiceApplication):
     name = "intake"
     reacts_to = {"casework": tuple(CASE_STEPS), "liaison": tuple(SUPERVISION_STEPS)}
     views = (CaseProgress(), CaseSupervision())  # casework's and liaison's news about each issue: views
-    with_log = (IssueIndex(), ReporterIndex(), DemandList(), HouseholdRegister(), DoorToDoor())
+    projections = (IssueIndex(), ReporterIndex(), DemandList(), HouseholdRegister(), DoorToDoor())
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

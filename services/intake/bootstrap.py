@@ -7,7 +7,6 @@ from services.intake.sealing import STEP, seal_contacts
 from shared.runtime.spec import ServiceSpec, Ticker
 
 SPEC = audited(ServiceSpec(name="intake", application=IntakeApplication, publisher=lambda app: publish,
-                   projections=lambda: list(IntakeApplication.with_log),
                    tickers=(Ticker("contact-retention", 3600.0, shred_expired),
                             Ticker("recurring", 60.0, lambda app, db: detect(app, db))),
                    migrations={STEP: seal_contacts}))

@@ -37,7 +37,7 @@ class LiaisonApplication(ServiceApplication):
     reacts_to = {"casework": CASE_FACTS, "meetings": ("MeetingOpened",)}
     views = (CaseFacts(),)  # casework's facts about each case: a view, not liaison's own events
     # Activities after Supervisions and Receptions: it reads whose supervision or reception day an event is about
-    with_log = (Register(), Supervisions(), Receptions(), Activities(), Units(), Lists())
+    projections = (Register(), Supervisions(), Receptions(), Activities(), Units(), Lists())
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -4,5 +4,4 @@ from shared.ops.checkpoints import audited
 from shared.runtime.spec import ServiceSpec, Ticker
 
 SPEC = audited(ServiceSpec(name="liaison", application=LiaisonApplication, publisher=lambda app: publish,
-                           projections=lambda: list(LiaisonApplication.with_log),
                            tickers=(Ticker("projects", 60.0, lambda app, db: app.watch_projects()),)))

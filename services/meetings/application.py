@@ -36,7 +36,7 @@ class MeetingsApplication(ServiceApplication):
     name = "meetings"
     reacts_to = {"casework": tuple(CASE_FACTS), "intake": ("RecurringIssueFound",)}
     views = (CaseDigest(),)  # casework's facts, kept as a view, not as meetings' own events
-    with_log = (MeetingIndex(), ProposalIndex(), CaseSteps(), SuggestionIndex(), CaseTrace())
+    projections = (MeetingIndex(), ProposalIndex(), CaseSteps(), SuggestionIndex(), CaseTrace())
 
     def __init__(self, *args: Any, clock: Clock = utcnow, **kwargs: Any):
         super().__init__(*args, **kwargs)

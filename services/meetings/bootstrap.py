@@ -3,5 +3,4 @@ from services.meetings.published import publish
 from shared.ops.checkpoints import audited
 from shared.runtime.spec import ServiceSpec
 
-SPEC = audited(ServiceSpec(name="meetings", application=MeetingsApplication, publisher=lambda app: publish,
-                   projections=lambda: list(MeetingsApplication.with_log)))
+SPEC = audited(ServiceSpec(name="meetings", application=MeetingsApplication, publisher=lambda app: publish))

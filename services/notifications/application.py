@@ -47,7 +47,7 @@ class NotificationsApplication(ServiceApplication):
     # every event: city systems may subscribe to any type (webhooks), and the board follows all three
     reacts_to = {"intake": ("#",), "casework": ("#",), "meetings": ("#",),
                  "liaison": ("ReceptionAnnounced", "UnitSupervised")}
-    with_log = (NoticeBoard(), DeliveryLog())
+    projections = (NoticeBoard(), DeliveryLog())
     views = (Matters(),)  # what each issue is about: a view of intake's IssueReported, not an event here
 
     def __init__(self, *args: Any, clock: Clock = utcnow, channels: Collection[str] | None = None, **kwargs: Any):

@@ -3,5 +3,4 @@ from services.notifications.published import publish
 from shared.ops.checkpoints import audited
 from shared.runtime.spec import ServiceSpec
 
-SPEC = audited(ServiceSpec(name="notifications", application=NotificationsApplication, publisher=lambda app: publish,
-                   projections=lambda: list(NotificationsApplication.with_log)))
+SPEC = audited(ServiceSpec(name="notifications", application=NotificationsApplication, publisher=lambda app: publish))

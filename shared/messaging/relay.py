@@ -26,7 +26,6 @@ from shared.messaging import topology
 from shared.store.application import ServiceApplication
 from shared.contracts import to_cloudevent
 from shared.store.persistence import Database
-from shared.store.projection import LINGER
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +43,7 @@ class Published:
 PublishMap = Callable[[Any], Published | None]
 
 
+LINGER = 0.005  # seconds a woken relay waits, so that a burst of commits is read in one pass
 PREV_BY_QUEUE = "x-yishi-prev"  # header: consumer queue -> the previous sequence routed to it (0: none)
 
 

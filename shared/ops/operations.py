@@ -85,7 +85,7 @@ def consumer_state(conn: Connection | None, subscribers: int | None) -> str:
 def _projection_position(db: Database, name: str) -> int | None:
     try:
         rows = db.query("SELECT position FROM projection_position WHERE name = ?", (name,))
-    except Exception:  # no projector has run yet
+    except Exception:  # no process has opened the store yet
         return None
     return rows[0][0] if rows else None
 

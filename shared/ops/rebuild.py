@@ -4,12 +4,12 @@ has caught up with the log, then the new one takes its place in one transaction.
 A projection's SQL names its tables unqualified, so the same `Projection` builds elsewhere unchanged:
 
 * PostgreSQL: into the staging schema `<service>_rebuild_<projection>` (a connection whose search_path is
-  that schema). The swap, in one transaction on the live schema: take the projection's lock (the leader's
-  projector takes it for every batch, so it pauses), apply the events recorded since, drop the live
+  that schema). The swap, in one transaction on the live schema: take the projection's lock (every writer
+  of the log takes it in its transaction, so writers wait), apply the events recorded since, drop the live
   tables (the projection's own `drop`), move the staging tables (with their indexes) into the service's
   schema, set the position. Readers see the old tables until the commit, the new ones after it.
 * SQLite: into a staging file beside the service's store. The swap, in one write transaction on the store
-  (which the projector's batches also need): apply the events recorded since to the staging file, drop the
+  (which every writer of the log also needs): apply the events recorded since to the staging file, drop the
   live tables, recreate them from the staging file's schema and copy the rows. Readers never wait (WAL);
   writers of that store wait for the copy (about a second per 100k rows here).
 
@@ -179,7 +179,7 @@ class Rebuilder:
 
     def swap(self, progress: Progress | None = None) -> int:
         """Apply what was recorded meanwhile and put the new model in place, in one transaction. Returns
-        the position the new model is at (the leader's projector goes on from there)."""
+        the position the new model is at (the log's writers go on from there)."""
         if self.db.postgres:
             self._swap_postgres(progress)
         else:
@@ -206,7 +206,7 @@ class Rebuilder:
 
     def _swap_sqlite(self, progress: Progress | None) -> None:
         p = self.projection
-        with self.db.transaction() as tx:  # BEGIN IMMEDIATE: the projector's batches wait for this one
+        with self.db.transaction() as tx:  # BEGIN IMMEDIATE: the log's writers wait for this one
             lock_projection(self.db, tx, p.name)
             self._under_lock(tx)
             while notifications := self._next():

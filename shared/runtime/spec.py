@@ -33,11 +33,15 @@ class ServiceSpec:
     name: str
     application: type[ServiceApplication]
     publisher: Callable[[ServiceApplication], PublishMap]  # the relay's map, given the service's app
-    projections: Callable[[], list[Projection]] = field(default=list)
     tickers: tuple[Ticker, ...] = ()
     collectors: Callable[[Database], list[Collector]] = field(default=lambda db: [])  # scraped by GET /metrics
     # one-off steps `yishi migrate <service> <step>` runs on a stopped service's store: name -> run(app, db) -> summary
     migrations: dict[str, Callable[[ServiceApplication, Database], str]] = field(default_factory=dict)
+
+
+    def projections(self) -> list[Projection]:
+        """The service's read models of its own log (written by the log's writers: ServiceApplication.projections)."""
+        return list(self.application.projections)
 
 
 def load_spec(service: str) -> ServiceSpec:

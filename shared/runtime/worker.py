@@ -1,8 +1,8 @@
 """Entry point of a service's worker process: `python -m shared.runtime.worker <service>`.
 
-Runs, without eventlet, the parts that follow logs: the outbox relay and the read-model projector
-(only while this process holds the service's leadership), and one ordered consumer per upstream
-service (RabbitMQ's single-active-consumer picks one among instances).
+Runs, without eventlet, the parts that follow logs: the outbox relay (only while this process holds the
+service's leadership), and one ordered consumer per upstream service (RabbitMQ's single-active-consumer picks
+one among instances). Read models need no follower: the log's writers apply them.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from shared.config import Settings
 from shared.messaging.consumer import Consumer
 from shared.store.leadership import Leadership
 from shared.store.persistence import Database, store_failed
-from shared.store.projection import Projector
 from shared.messaging.relay import Relay
 from shared.store.wakeup import await_other_writers, watch_wal
 from shared.runtime.spec import ServiceSpec, Ticker, load_spec
@@ -28,7 +27,7 @@ log = logging.getLogger("yishi.worker")
 
 
 def lead(spec: ServiceSpec, app, db: Database, settings: Settings, stop: threading.Event) -> None:
-    """While this process holds the service's leadership, run its relay and projector; else stand by."""
+    """While this process holds the service's leadership, run its relay; else stand by."""
     leadership = Leadership(spec.name, settings)
     while not stop.is_set():
         try:
@@ -43,14 +42,10 @@ def lead(spec: ServiceSpec, app, db: Database, settings: Settings, stop: threadi
 
 def _run_as_leader(spec: ServiceSpec, app, db: Database, settings: Settings, stop: threading.Event,
                    leadership: Leadership) -> None:
-    log.info("%s: leading (relay and projections)", spec.name)
+    log.info("%s: leading (relay)", spec.name)
     lead_stop = threading.Event()
     relay = Relay(app, db, spec.publisher(app), settings.amqp_uri, poll_interval=settings.poll_interval)
-    projector = Projector(app, db, spec.projections())
     threads = [threading.Thread(target=relay.run, args=(lead_stop,), name="relay", daemon=True)]
-    if projector.projections:  # none when every read model is applied by the log's writers
-        threads.append(threading.Thread(target=projector.run, args=(lead_stop, settings.poll_interval),
-                                        name="projector", daemon=True))
     if not settings.uses_postgres:
         threads.append(threading.Thread(target=watch_wal, args=(app, lead_stop), name="wakeup", daemon=True))
     for t in threads:
@@ -65,7 +60,7 @@ def _run_as_leader(spec: ServiceSpec, app, db: Database, settings: Settings, sto
             log.warning("%s: leadership lost; standing by", spec.name)
             break
         if not all(t.is_alive() for t in threads):
-            log.error("%s: a relay or projector thread died; restarting both", spec.name)
+            log.error("%s: the relay thread died; restarting it", spec.name)
             break
     lead_stop.set()
     for t in threads:

@@ -77,14 +77,14 @@ class BatchRepository(Repository):
 
 
 class _WithLog(EventStore):
-    """An event store whose every write also applies the application's `with_log` read models to its events."""
+    """An event store whose every write also applies the application's read models (`projections`) to its events."""
 
     def __init__(self, *args: Any, app: "ServiceApplication", **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._app = app
 
     def put(self, domain_events: Sequence[Any], **kwargs: Any) -> Any:
-        projections = self._app.with_log
+        projections = self._app.projections
         if not projections or not domain_events:
             return super().put(domain_events, **kwargs)
         pairs = [(p, e) for p in projections for e in domain_events]
@@ -109,10 +109,9 @@ class ServiceApplication(Application):
     reacts_to: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     # read models of upstream events, written with their tracking (shared/store/projection.py UpstreamView)
     views: ClassVar[tuple[UpstreamView, ...]] = ()
-    # read models of the service's own events that every writer of its log applies in the same transaction: they
-    # never trail the log (a command reads its own write at once) and cost no read of it; the projector follows
-    # the service's other projections
-    with_log: ClassVar[tuple[Projection, ...]] = ()
+    # read models of the service's own events, which every writer of its log applies in the same transaction: they
+    # never trail the log (a command reads its own write at once) and cost no read of it
+    projections: ClassVar[tuple[Projection, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         own = "name" in cls.__dict__
@@ -126,8 +125,8 @@ class ServiceApplication(Application):
         super().__init__(env=event_store_env(self.name, self.settings) | (env or {}))
         if self.views:
             self._ensure_views()
-        if self.with_log:
-            catch_up(self, self.read_models, list(self.with_log))
+        if self.projections:
+            catch_up(self, self.read_models, list(self.projections))
 
     def close(self) -> None:
         super().close()

@@ -12,7 +12,7 @@ from shared.store.persistence import pg_params
 
 
 class Leadership:
-    """Held while this process is the active relay and projector of `service`; standbys retry."""
+    """Held while this process is the active relay of `service`; standbys retry."""
 
     def __init__(self, service: str, settings: Settings):
         self.service = service

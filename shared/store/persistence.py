@@ -114,7 +114,7 @@ def store_failed(exc: BaseException) -> bool:
 
 CONNECT_TIMEOUT = 2  # seconds to open a PostgreSQL connection (or wait for one from eventsourcing's pool)
 # A connection whose peer vanished without a word (a partition, a middlebox that dropped it) fails within ~10 s
-# instead of leaving its query waiting forever (seen behind a fault proxy: relay and projector stuck for good).
+# instead of leaving its query waiting forever (seen behind a fault proxy: a relay stuck for good).
 DEAD_PEER = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
              "tcp_user_timeout": 10000}
 

@@ -5,7 +5,7 @@ upstream event it applies (`trackings=`), written in the same transaction as the
 the rows of the service's upstream views (`views=`: (view, event) pairs, shared/store/projection.py), and the
 rows of its read models that every writer applies with its own events (`projected=`: (projection, event) pairs,
 their positions moved to the log's head in the same transaction).
-Every commit through these recorders wakes this process's relay and projector (`on_commit`), so a local
+Every commit through these recorders wakes this process's relay (`on_commit`), so a local
 writer needs no polling to be seen.
 """
 from __future__ import annotations

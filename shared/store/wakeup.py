@@ -1,4 +1,4 @@
-"""Push, not poll: wake a service's relay and projector when its log grows, from any process.
+"""Push, not poll: wake a service's relay when its log grows, from any process.
 
 Writes in this process raise the application's commit signal themselves (shared/store/recorders.py). Writes in
 the service's other processes (its web process) are heard by the leader: on PostgreSQL the NOTIFY that

@@ -18,7 +18,7 @@ class LedgerNext(Ledger):
 
 
 class NextApplication(CaseworkApplication):
-    with_log = (LedgerNext(),)
+    projections = (LedgerNext(),)
 
 
 def rows(db):

@@ -137,12 +137,10 @@ def test_a_body_cannot_name_its_own_actor(services):
 def test_the_public_ledger_shows_public_columns_and_staff_see_whole_cases(services):
     import json
 
-    from shared.store.projection import Projector
     from tests.unit.casework.helpers import issue, reported
 
     casework = services["casework"]
     casework.app.process(reported(2, issue("5号楼路灯不亮")))
-    Projector(casework.app, casework.db, casework.spec.projections()).run_once()  # as the worker's projector does
 
     public = json.loads(call(services, "casework", "list_cases", "get", {}, {}).get_data())["cases"]
     signed_in = json.loads(call(services, "casework", "list_cases", "get", {}, staff("secretary", "王书记"))

@@ -1,17 +1,16 @@
-"""Relay and projector read their log once per commit: a pass that reached the log's end waits for the next
-commit instead of reading again to find nothing (one query per commit and follower, not two)."""
+"""The relay reads its log once per commit: a pass that reached the log's end waits for the next commit instead
+of reading again to find nothing (one query per commit, not two). Read models read the log not at all: each
+commit writes them."""
 import threading
 import time
 
 from kombu import Connection
 
 from services.intake.application import IntakeApplication
-from services.intake.projections import IssueIndex
 from services.intake.published import publish
 from shared.messaging import topology
 from shared.messaging.relay import Relay
 from shared.store.persistence import Database
-from shared.store.projection import Projector
 from tests.support.factories import issues
 
 COMMITS = 6
@@ -67,11 +66,21 @@ def _reads_per_commit(settings, follow):
         app.close()
 
 
-def test_projector_reads_once_per_commit(settings):
-    def follow(app, stop):
-        Projector(app, Database("intake", settings), [IssueIndex()]).run(stop, poll_interval=30)
-
-    assert _reads_per_commit(settings, follow) == COMMITS
+def test_read_models_are_written_by_each_commit_without_reading_the_log(settings):
+    app = IntakeApplication(settings)
+    calls = _count_reads(app)
+    db = Database("intake", settings)
+    try:
+        saved = issues(COMMITS)
+        for n, issue in enumerate(saved, start=1):
+            app.save(issue)
+            assert db.query("SELECT COUNT(*) FROM issue_index") == [(n,)]  # at once, with nothing following
+        assert calls == []
+        position = db.query("SELECT position FROM projection_position WHERE name = 'issue_index'")
+        assert position == [(app.log_head(),)]
+    finally:
+        db.close()
+        app.close()
 
 
 def test_relay_reads_once_per_commit(settings):

@@ -38,7 +38,7 @@ def sessions(pg_url: str, detail: bool = False) -> Counter:
 
 @pytest.mark.parametrize("settings", ["postgres"], indirect=True)
 def test_connections_stay_within_the_budget_and_idle_ones_are_released(settings: Settings, tmp_path: Path):
-    # commits wake the relay and projector; their safety-net polls (every 5 s here) take a connection a moment
+    # commits wake the relay; its safety-net polls (every 5 s here) take a connection a moment
     system = System(system_env(settings, tmp_path / "metrics", YISHI_POLL_INTERVAL="5",
                                YISHI_PG_POOL_SIZE=str(POOL_SIZE), YISHI_PG_MAX_IDLE=str(MAX_IDLE)), tmp_path)
     try:

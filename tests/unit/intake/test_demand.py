@@ -15,7 +15,7 @@ from shared.config import Settings
 from shared.edge.documents import markdown
 from shared.errors import InvalidInput, NotFound
 from shared.store.persistence import Database
-from shared.store.projection import Projector
+from shared.store.projection import catch_up
 from tests.support.factories import report
 from tests.unit.test_architecture import FORBIDDEN
 
@@ -66,9 +66,7 @@ def test_the_demand_list_groups_a_month_by_category_channel_and_building_with_vo
     for voter in ("a", "b", "c"):
         vote_for_issue(app, str(parking.id), {"voter": voter})
     vote_for_issue(app, str(lamp.id), {"voter": "a"})
-    projector = Projector(app, db, [IssueIndex(), DemandList()])
-    while projector.run_once():
-        pass
+    catch_up(app, db, list(app.projections))  # as a process does at its start
 
     assert previous_month(now[0]) == "2026-10" and previous_month(datetime(2026, 1, 3, tzinfo=SH)) == "2025-12"
     listed = demand_list(db, "2026-10")
@@ -104,9 +102,7 @@ def test_votes_follow_a_merged_duplicate_to_the_issue_it_joined_and_the_list_sho
     app.merge_issue(str(dup.id), {"into_issue_id": str(root.id), "by": "李娜"})
     assert vote_for_issue(app, str(dup.id), {"voter": "d"}) == (4, True)  # a vote on the duplicate counts there
     assert vote_for_issue(app, str(root.id), {"voter": "d"}) == (4, False)
-    projector = Projector(app, db, [IssueIndex(), DemandList()])
-    while projector.run_once():
-        pass
+    catch_up(app, db, list(app.projections))  # as a process does at its start
     listed = demand_list(db, "2026-10")
     assert (listed["issues"], listed["votes"]) == (1, 4)
     assert [(i["issue_id"], i["votes"]) for i in listed["items"]] == [(str(root.id), 4)]
@@ -119,9 +115,7 @@ def test_the_demand_list_masks_the_reporters_name_and_room_typed_into_a_title(in
     app, db, _ = intake
     app.report_issue(report(title="欧阳娜娜反映1-502门口垃圾堆放 13812345678",
                             reporter={"name": "欧阳娜娜", "phone": "13812345678"}))
-    projector = Projector(app, db, [IssueIndex(), DemandList()])
-    while projector.run_once():
-        pass
+    catch_up(app, db, list(app.projections))  # as a process does at its start
     listed = demand_list(db, "2026-10")
     title = listed["items"][0]["title"]
     assert "欧阳娜娜" not in title and "1-502" not in title and "13812345678" not in title
@@ -133,9 +127,7 @@ def test_a_full_name_written_in_a_title_is_masked_on_the_demand_list_open311_and
     from services.intake.projections import find_issues
     app, db, _ = intake
     issue, _ = app.report_issue(report(title="5号楼电梯停运,请告知王建国,住2单元301室", reporter={"name": "李四"}))
-    projector = Projector(app, db, [IssueIndex(), DemandList()])
-    while projector.run_once():
-        pass
+    catch_up(app, db, list(app.projections))  # as a process does at its start
     titles = [demand_list(db, "2026-10")["items"][0]["title"], open311.doc_of(app.get_issue(str(issue.id)), CaseSoFar())["title"],
               *(d["title"] for d in find_issues(db, [str(issue.id)], (), None, None, (), 10))]
     for title in titles:

@@ -14,7 +14,7 @@ from shared.config import Settings
 from shared.contracts import from_cloudevent, to_cloudevent
 from shared.errors import InvalidInput
 from shared.store.persistence import Database
-from shared.store.projection import Projector, ensure_tables
+from shared.store.projection import catch_up, ensure_tables
 from tests.support.factories import report
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
@@ -55,7 +55,7 @@ def opened(db, sequence: int, issue_id: str, resolve_by: str) -> None:
 
 
 def index(app, db) -> None:
-    Projector(app, db, [IssueIndex()]).run_once()
+    catch_up(app, db, list(app.projections))  # as a process does at its start
 
 
 def test_the_map_counts_each_building_by_its_cases_state_and_shows_the_public_no_unit_or_room(intake):

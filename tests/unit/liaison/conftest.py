@@ -12,7 +12,7 @@ from services.liaison.bootstrap import SPEC
 from shared.config import Settings
 from shared.contracts import IntegrationEvent, from_cloudevent, to_cloudevent
 from shared.store.persistence import Database
-from shared.store.projection import Projector
+from shared.store.projection import catch_up
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)  # Monday 2 November 2026, 09:00 in Shanghai
 SH = timezone(timedelta(hours=8))
@@ -75,11 +75,8 @@ def db(tmp_path, app):
 
 @pytest.fixture
 def project(app, db):
-    projector = Projector(app, db, SPEC.projections())
-
-    def run() -> None:
-        while projector.run_once():
-            pass
+    def run() -> None:  # as a process does at its start (the writers keep them current)
+        catch_up(app, db, list(app.projections))
 
     return run
 

@@ -18,7 +18,7 @@ from shared.config import Settings
 from shared.contracts import from_cloudevent, to_cloudevent
 from shared.contracts.envelope import rfc3339
 from shared.edge.http import Runtime
-from shared.store.projection import Projector
+from shared.store.projection import catch_up
 from tests.support.identity import staff
 from tests.unit.liaison.conftest import SH, Clock, Intake
 
@@ -32,11 +32,8 @@ def edge(tmp_path):
     runtime.app.clock = Clock(NOV)
     service = LiaisonService.__new__(LiaisonService)
     service.runtime = runtime
-    projector = Projector(runtime.app, runtime.db, SPEC.projections())
 
     def call(name: str, method: str = "GET", body=None, headers=None, query=None, **kwargs):
-        while projector.run_once():
-            pass
         request = Request(EnvironBuilder(method=method, path="/", json=body, headers=headers or {},
                                          query_string=query).get_environ())
         return getattr(service, name)(request, **kwargs)

@@ -17,7 +17,7 @@ from shared.contracts import IntegrationEvent, from_cloudevent, to_cloudevent
 from shared.contracts.envelope import rfc3339
 from shared.edge.documents import markdown, to_html
 from shared.store.persistence import Database
-from shared.store.projection import Projector
+from shared.store.projection import catch_up
 from tests.unit.meetings.conftest import Clock, Council
 
 SH = timezone(timedelta(hours=8))
@@ -52,9 +52,7 @@ def db(tmp_path):
 
 
 def project(app, db) -> None:
-    projector = Projector(app, db, [MeetingIndex(), ProposalIndex(), CaseSteps()])
-    while projector.run_once():
-        pass
+    catch_up(app, db, list(app.projections))  # as a process does at its start
 
 
 def test_a_case_escalated_to_the_assembly_is_proposed_and_confirmed_into_an_assembly_agenda(app, clock, db):

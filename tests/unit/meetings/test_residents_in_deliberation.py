@@ -18,7 +18,7 @@ from shared.contracts import from_cloudevent, to_cloudevent
 from shared.edge.documents import markdown
 from shared.errors import InvalidInput, NotFound
 from shared.store.persistence import Database
-from shared.store.projection import Projector
+from shared.store.projection import catch_up
 from tests.unit.meetings.conftest import Council
 
 SUGGESTION = {"title": "3号院增设电动车充电桩", "background": "楼道里充电有火灾隐患,联系人张先生13812345678",
@@ -33,9 +33,7 @@ def db(tmp_path):
 
 
 def project(app, db) -> None:
-    projector = Projector(app, db, [ProposalIndex(), SuggestionIndex()])
-    while projector.run_once():
-        pass
+    catch_up(app, db, list(app.projections))  # as a process does at its start
 
 
 def test_a_suggestion_goes_before_the_council_with_enough_co_signatures_each_resident_counted_once(app, db):
