@@ -83,6 +83,8 @@ ensure_rabbitmq() {
   sudo_ rabbitmq-server -detached || sudo_ service rabbitmq-server start || true
   wait_for rabbitmq RabbitMQ
   sudo_ rabbitmqctl await_startup >/dev/null 2>&1 || true
+  # online too: a broker Debian's postinst had already started reads --offline only at its next start
+  sudo_ rabbitmq-plugins enable rabbitmq_management >/dev/null 2>&1 || true
 }
 
 ensure_postgres() {
