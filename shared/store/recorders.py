@@ -123,7 +123,7 @@ def _apply_read_models(tx: Transaction, kwargs: dict[str, Any], lock: Any) -> No
 
 
 def _advance_projected(tx: Transaction, kwargs: dict[str, Any], head: str) -> None:
-    """Move the projections the events fed to the log's head, once the events are in: `head` reads it."""
+    """Move the projections the events fed to the log's head, once the events are in (`head`: it, or SQL reading it)."""
     names = list(dict.fromkeys(p.name for p, _ in kwargs.get("projected", ())))
     if names:
         tx.run(f"UPDATE projection_position SET position = ({head}) WHERE name IN ({', '.join('?' * len(names))})",
@@ -154,11 +154,15 @@ class BatchPostgresProcessRecorder(_Batching, _FailFastPostgres):
             _apply_read_models(tx, kwargs, lambda t, name: t.run(
                 "SELECT pg_advisory_xact_lock(?)", (lock_key(self.datastore.schema, f"projection.{name}"),)))
 
-    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        super()._insert_stored_events(curs, stored_events, **kwargs)  # after _insert_events: eventsourcing's order
-        if kwargs.get("projected"):
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        """The events' ids, then their projections' position: after the pipeline's sync, so that a refused insert
+        (an aggregate changed meanwhile) is the IntegrityError it is, not a later statement's "pipeline aborted"."""
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if kwargs.get("projected") and ids:
             _advance_projected(Transaction(curs.connection.cursor(row_factory=tuple_row), translate=True), kwargs,
-                               f'SELECT MAX(notification_id) FROM "{self.events_table_name}"')
+                               str(int(max(ids))))
+        return ids
 
 
     def _insert_trackings(self, curs: Any, trackings: Sequence[Tracking]) -> None:
