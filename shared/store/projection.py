@@ -76,9 +76,9 @@ def lock_projection(db: Database, tx: Transaction, name: str) -> None:
 
 def catch_up(app: ServiceApplication, db: Database, projections: list[Projection], batch_size: int = 2000) -> None:
     """Bring the read models every writer applies (`ServiceApplication.projections`) to the log's head before this
-    process writes: a new or changed one is built from the start, one an older
-    version's projector process kept goes on from its position. Under each model's lock, so writers wait rather than write past it (a changed model's replay holds
-    them for its length: `yishi rebuild` first, online, for a long log)."""
+    process writes: a new or changed one is built from the start; one that an older version's projector kept goes
+    on from its position. Under each model's lock, so writers wait rather than write past it (a changed model's
+    replay holds them for its length: for a long log, `yishi rebuild` first, online)."""
     ensure_tables(db, projections)
     for p in projections:
         with db.transaction() as tx:

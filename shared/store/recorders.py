@@ -123,7 +123,8 @@ def _apply_read_models(tx: Transaction, kwargs: dict[str, Any], lock: Any) -> No
 
 
 def _advance_projected(tx: Transaction, kwargs: dict[str, Any], head: str) -> None:
-    """Move the projections the events fed to the log's head, once the events are in (`head`: it, or SQL reading it)."""
+    """Move the projections the events fed to the log's head once the events are in (`head`: it, or SQL reading
+    it)."""
     names = list(dict.fromkeys(p.name for p, _ in kwargs.get("projected", ())))
     if names:
         tx.run(f"UPDATE projection_position SET position = ({head}) WHERE name IN ({', '.join('?' * len(names))})",
