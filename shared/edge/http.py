@@ -24,6 +24,7 @@ from shared.edge.access import STAFF_KEY, Policy, allow, authorize, public
 from shared.errors import DomainError, InvalidInput
 from shared.idempotency import HEADER, checked_key
 from shared.store.persistence import store_failed
+from shared.store.projection import ensure_tables
 from shared.messaging import broker, topology
 from shared.messaging.relay import RelayState
 from shared.runtime.spec import ServiceSpec
@@ -39,6 +40,7 @@ class Runtime:
         self.settings = settings
         self.app = spec.application(settings)
         self.db = self.app.read_models  # one read-model pool per process: connections are a shared budget
+        ensure_tables(self.db, spec.projections())
         self.relay_state = RelayState(self.db, f"{spec.name}.events")
 
     def close(self) -> None:
